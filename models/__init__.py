@@ -6,7 +6,7 @@ whole tables are validated column-wise in ``data.batch_io`` from the same
 field definitions, so the rules live in one place.
 """
 
-from models.enums import Channel, NodeKind, Service
+from models.enums import SHIPPING_SERVICES, Channel, NodeKind, Service
 from models.network import InventoryPosition, Item, Node, RateCardRow
 from models.orders import Order, OrderLine
 from models.plan import Allocation, CostBreakdown, PlanSummary, Unfilled
@@ -28,6 +28,7 @@ __all__ = [
     "OrderLine",
     "PlanSummary",
     "RateCardRow",
+    "SHIPPING_SERVICES",
     "Service",
     "Unfilled",
     "Weights",
