@@ -71,7 +71,8 @@ def check_plan(
     # 1. Per (node, sku): allocated <= avail.
     used = keyed.groupby(["node_id", "sku"])["qty"].sum().rename("allocated").reset_index()
     avail = available(batch)
-    used["avail"] = avail.reindex(pd.MultiIndex.from_frame(used[["node_id", "sku"]])).fillna(0)
+    key = pd.MultiIndex.from_frame(used[["node_id", "sku"]])
+    used["avail"] = avail.reindex(key).fillna(0).to_numpy()
     add("1-inventory", used[used["allocated"] > used["avail"]],
         "node {node_id} sku {sku}: allocated {allocated} > available {avail:.0f}")
 

@@ -28,7 +28,8 @@ def line_table(batch: Batch, allocations: pd.DataFrame) -> pd.DataFrame:
     """Each order line with its allocated and unfilled units (over-allocation -> 0 unfilled)."""
     lines = batch.order_lines[["order_id", "line_no", "sku", "qty"]]
     allocated = (
-        allocations.groupby(["order_id", "line_no"], sort=False)["qty"].sum().rename("allocated")
+        allocations.astype({"qty": np.int64})
+        .groupby(["order_id", "line_no"], sort=False)["qty"].sum().rename("allocated")
     )
     out = lines.merge(allocated, left_on=["order_id", "line_no"], right_index=True, how="left")
     out["allocated"] = out["allocated"].fillna(0).astype(np.int64)
