@@ -21,8 +21,11 @@ from models import PlanSummary, Weights
 from models.errors import DomError
 from planner import DEFAULT_STRATEGY, STRATEGIES, check_plan, evaluate, plan
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Distributed order management: sourcing planner and tools.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Distributed order management: sourcing planner and tools.",
+)
 console = Console()
 err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,8 +54,13 @@ def stage(progress: Progress, label: str) -> Iterator[None]:
 
 
 def progress_bar() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=console, transient=False)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def parse_weights(spec: list[str] | None, base: Weights) -> Weights:
@@ -63,22 +71,28 @@ def parse_weights(spec: list[str] | None, base: Weights) -> Weights:
     for item in spec:
         name, _, raw = item.partition("=")
         if name not in values or not raw:
-            raise typer.BadParameter(f"expected NAME=VALUE with NAME in {sorted(values)}; "
-                                     f"got {item!r}", param_hint="--weight")
+            raise typer.BadParameter(
+                f"expected NAME=VALUE with NAME in {sorted(values)}; got {item!r}",
+                param_hint="--weight",
+            )
         try:
             values[name] = float(raw)
         except ValueError:
-            raise typer.BadParameter(f"{item!r}: {raw!r} is not a number",
-                                     param_hint="--weight") from None
+            raise typer.BadParameter(
+                f"{item!r}: {raw!r} is not a number", param_hint="--weight"
+            ) from None
     return Weights(**values)
 
 
-StrategyOpt = Annotated[str, typer.Option("--strategy", "-s",
-                                          help=f"One of: {', '.join(STRATEGIES)}.")]
-TimeLimitOpt = Annotated[float | None, typer.Option("--time-limit", min=0.0,
-                                                    help="Seconds the optimizer may use.")]
-WeightOpt = Annotated[list[str] | None, typer.Option("--weight", "-w",
-                                                     help="Override a weight: NAME=VALUE.")]
+StrategyOpt = Annotated[
+    str, typer.Option("--strategy", "-s", help=f"One of: {', '.join(STRATEGIES)}.")
+]
+TimeLimitOpt = Annotated[
+    float | None, typer.Option("--time-limit", min=0.0, help="Seconds the optimizer may use.")
+]
+WeightOpt = Annotated[
+    list[str] | None, typer.Option("--weight", "-w", help="Override a weight: NAME=VALUE.")
+]
 
 
 @app.command("plan")
@@ -98,8 +112,9 @@ def plan_cmd(
         with stage(progress, f"planning {len(batch.orders):,} orders with {strategy}"):
             result = plan(batch, strategy, time_limit, weights)
         with stage(progress, f"writing {out}"):
-            write_plan(out, result.allocations, result.unfilled,
-                       result.summary.model_dump(mode="json"))
+            write_plan(
+                out, result.allocations, result.unfilled, result.summary.model_dump(mode="json")
+            )
     from cli.report import kpi_table
 
     console.print(kpi_table(result.summary))
@@ -118,9 +133,14 @@ def check_cmd(
     allocations, unfilled, claimed = read_plan(plan_dir)
     violations = check_plan(batch, allocations, unfilled)
     cost = evaluate(batch, allocations, weights)
-    summary = PlanSummary(strategy=str(claimed.get("strategy", "unknown")), cost=cost,
-                          total=cost.total, lower_bound=claimed.get("lower_bound"),
-                          gap=None, wall_seconds=float(claimed.get("wall_seconds", 0.0)))
+    summary = PlanSummary(
+        strategy=str(claimed.get("strategy", "unknown")),
+        cost=cost,
+        total=cost.total,
+        lower_bound=claimed.get("lower_bound"),
+        gap=None,
+        wall_seconds=float(claimed.get("wall_seconds", 0.0)),
+    )
     if summary.lower_bound is not None and cost.total > 0:
         summary.gap = (cost.total - summary.lower_bound) / cost.total
     from cli.report import kpi_table
@@ -129,8 +149,10 @@ def check_cmd(
     if "total" in claimed:
         same = abs(float(claimed["total"]) - cost.total) <= 1e-6 * max(1.0, abs(cost.total))
         mark = "[green]matches[/green]" if same else "[red]DIFFERS from[/red]"
-        console.print(f"summary.json total {float(claimed['total']):,.4f} {mark} "
-                      f"the checked total {cost.total:,.4f}")
+        console.print(
+            f"summary.json total {float(claimed['total']):,.4f} {mark} "
+            f"the checked total {cost.total:,.4f}"
+        )
         if not same:
             violations.append(_total_mismatch())
     if violations:
@@ -165,13 +187,16 @@ def generate_cmd(
     day = date.fromisoformat(batch_date) if batch_date else date.today()
     with progress_bar() as progress:
         with stage(progress, f"generating {orders:,} orders (seed {seed})"):
-            batch = generate_batch(orders, seed=seed, nodes=nodes, skus=skus,
-                                   batch_date=day, tightness=tightness)
+            batch = generate_batch(
+                orders, seed=seed, nodes=nodes, skus=skus, batch_date=day, tightness=tightness
+            )
         with stage(progress, f"writing {out} ({fmt})"):
             write_batch(batch, out, fmt)  # type: ignore[arg-type]
-    console.print(f"[green]wrote[/green] {out}: {len(batch.nodes):,} nodes, "
-                  f"{len(batch.items):,} SKUs, {len(batch.orders):,} orders, "
-                  f"{len(batch.order_lines):,} lines")
+    console.print(
+        f"[green]wrote[/green] {out}: {len(batch.nodes):,} nodes, "
+        f"{len(batch.items):,} SKUs, {len(batch.orders):,} orders, "
+        f"{len(batch.order_lines):,} lines"
+    )
 
 
 @app.command("demo")
@@ -181,7 +206,8 @@ def demo_cmd(
     seed: int = 7,
     db: Annotated[Path | None, typer.Option(help="DuckDB file; default var/dom.duckdb.")] = None,
     workdir: Annotated[Path, typer.Option(help="Where batch and plans are written.")] = Path(
-        "var/demo"),
+        "var/demo"
+    ),
     strategy: StrategyOpt = DEFAULT_STRATEGY,
     time_limit: TimeLimitOpt = 30.0,
 ) -> None:
@@ -203,20 +229,30 @@ def demo_cmd(
         for name in names:
             with stage(progress, f"planning with {name}"):
                 results[name] = plan(snapshot, name, time_limit)
-                write_plan(workdir / f"plan-{name}", results[name].allocations,
-                           results[name].unfilled,
-                           results[name].summary.model_dump(mode="json"))
+                write_plan(
+                    workdir / f"plan-{name}",
+                    results[name].allocations,
+                    results[name].unfilled,
+                    results[name].summary.model_dump(mode="json"),
+                )
         with stage(progress, "saving plans in DuckDB"), Store(db_path) as store:
             for name, result in results.items():
-                store.save_plan(name, snapshot.batch_date, result.summary.cost.weights,
-                                result.allocations, result.unfilled,
-                                result.summary.model_dump(mode="json"))
+                store.save_plan(
+                    name,
+                    snapshot.batch_date,
+                    result.summary.cost.weights,
+                    result.allocations,
+                    result.unfilled,
+                    result.summary.model_dump(mode="json"),
+                )
     from cli.report import comparison_table, kpi_table
 
     console.print(kpi_table(results[strategy]))
     console.print(comparison_table({n: r.summary for n, r in results.items()}))
-    console.print(f"batch and plans under [bold]{workdir}[/bold]; check one with "
-                  f"[bold]dom check {workdir / 'batch'} {workdir / ('plan-' + strategy)}[/bold]")
+    console.print(
+        f"batch and plans under [bold]{workdir}[/bold]; check one with "
+        f"[bold]dom check {workdir / 'batch'} {workdir / ('plan-' + strategy)}[/bold]"
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

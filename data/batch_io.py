@@ -34,7 +34,9 @@ def _find_table_file(folder: Path, base: str, problems: list[Problem]) -> Path |
         problems.append(Problem(f"{base}.csv", f"file is missing from {folder}"))
         return None
     if len(found) > 1:
-        problems.append(Problem(found[0].name, f"both {base}.csv and {base}.parquet exist; keep one"))
+        problems.append(
+            Problem(found[0].name, f"both {base}.csv and {base}.parquet exist; keep one")
+        )
         return None
     return found[0]
 
@@ -68,8 +70,11 @@ def _read_batch_json(folder: Path, problems: list[Problem]) -> tuple[date | None
         batch_date = date.fromisoformat(str(meta.get("batch_date", "")))
     except ValueError:
         problems.append(
-            Problem(BATCH_JSON, f"must be an ISO date (got {meta.get('batch_date')!r})",
-                    column="batch_date")
+            Problem(
+                BATCH_JSON,
+                f"must be an ISO date (got {meta.get('batch_date')!r})",
+                column="batch_date",
+            )
         )
     try:
         weights = Weights.model_validate(meta.get("weights") or {})
@@ -79,8 +84,9 @@ def _read_batch_json(folder: Path, problems: list[Problem]) -> tuple[date | None
             problems.append(Problem(BATCH_JSON, err["msg"], column=field))
     rate_card_file = str(meta.get("rate_card") or rate_card_file)
     if "/" in rate_card_file or rate_card_file.startswith("."):
-        problems.append(Problem(BATCH_JSON, "must be a file name in the batch folder",
-                                column="rate_card"))
+        problems.append(
+            Problem(BATCH_JSON, "must be a file name in the batch folder", column="rate_card")
+        )
         rate_card_file = "rate_card.csv"
     return batch_date, weights, rate_card_file
 
@@ -108,8 +114,9 @@ def read_batch(folder: str | Path) -> Batch:
     if problems:
         raise BatchValidationError(problems)
     assert batch_date is not None
-    return Batch(batch_date=batch_date, weights=weights, rate_card_file=files["rate_card"],
-                 **tables)
+    return Batch(
+        batch_date=batch_date, weights=weights, rate_card_file=files["rate_card"], **tables
+    )
 
 
 def batch_from_frames(
@@ -125,8 +132,15 @@ def batch_from_frames(
     return Batch(batch_date=batch_date, weights=weights or Weights(), **tables)
 
 
-def _report(problems: list[Problem], file: str, column: str, mask: np.ndarray,
-            values: pd.Series, message: str, limit: int = 50) -> None:
+def _report(
+    problems: list[Problem],
+    file: str,
+    column: str,
+    mask: np.ndarray,
+    values: pd.Series,
+    message: str,
+    limit: int = 50,
+) -> None:
     rows = np.flatnonzero(mask)
     for r in rows[:limit]:
         problems.append(Problem(file, f"{message} (got {values.iloc[r]!r})", int(r) + 1, column))
@@ -137,12 +151,19 @@ def _report(problems: list[Problem], file: str, column: str, mask: np.ndarray,
 def _unique(problems: list[Problem], df: pd.DataFrame, file: str, keys: list[str]) -> None:
     dup = df.duplicated(keys, keep="first").to_numpy()
     label = " + ".join(keys)
-    _report(problems, file, keys[-1], dup, df[keys].astype(str).agg("/".join, axis=1),
-            f"duplicate {label}")
+    _report(
+        problems,
+        file,
+        keys[-1],
+        dup,
+        df[keys].astype(str).agg("/".join, axis=1),
+        f"duplicate {label}",
+    )
 
 
-def check_references(tables: dict[str, pd.DataFrame], files: dict[str, str],
-                     problems: list[Problem]) -> None:
+def check_references(
+    tables: dict[str, pd.DataFrame], files: dict[str, str], problems: list[Problem]
+) -> None:
     """Rules across rows and tables: unique keys, references, ZIPs, pickup, rate card."""
     nodes, items, inv = tables["nodes"], tables["items"], tables["inventory"]
     orders, lines, rates = tables["orders"], tables["order_lines"], tables["rate_card"]
@@ -155,50 +176,117 @@ def check_references(tables: dict[str, pd.DataFrame], files: dict[str, str],
     _unique(problems, rates, f["rate_card"], ["service", "zone"])
 
     zips = zip_table()
-    _report(problems, f["nodes"], "zip", ~zips.known(nodes["zip"].to_numpy(str)), nodes["zip"],
-            "unknown US ZIP")
+    _report(
+        problems,
+        f["nodes"],
+        "zip",
+        ~zips.known(nodes["zip"].to_numpy(str)),
+        nodes["zip"],
+        "unknown US ZIP",
+    )
     node_ids, skus = set(nodes["node_id"]), set(items["sku"])
-    _report(problems, f["inventory"], "node_id", ~inv["node_id"].isin(node_ids).to_numpy(),
-            inv["node_id"], "unknown node_id")
-    _report(problems, f["inventory"], "sku", ~inv["sku"].isin(skus).to_numpy(), inv["sku"],
-            "unknown sku")
-    _report(problems, f["order_lines"], "order_id",
-            ~lines["order_id"].isin(set(orders["order_id"])).to_numpy(), lines["order_id"],
-            "unknown order_id")
-    _report(problems, f["order_lines"], "sku", ~lines["sku"].isin(skus).to_numpy(),
-            lines["sku"], "unknown sku")
-    _report(problems, f["orders"], "order_id",
-            ~orders["order_id"].isin(set(lines["order_id"])).to_numpy(), orders["order_id"],
-            "order has no lines")
+    _report(
+        problems,
+        f["inventory"],
+        "node_id",
+        ~inv["node_id"].isin(node_ids).to_numpy(),
+        inv["node_id"],
+        "unknown node_id",
+    )
+    _report(
+        problems,
+        f["inventory"],
+        "sku",
+        ~inv["sku"].isin(skus).to_numpy(),
+        inv["sku"],
+        "unknown sku",
+    )
+    _report(
+        problems,
+        f["order_lines"],
+        "order_id",
+        ~lines["order_id"].isin(set(orders["order_id"])).to_numpy(),
+        lines["order_id"],
+        "unknown order_id",
+    )
+    _report(
+        problems,
+        f["order_lines"],
+        "sku",
+        ~lines["sku"].isin(skus).to_numpy(),
+        lines["sku"],
+        "unknown sku",
+    )
+    _report(
+        problems,
+        f["orders"],
+        "order_id",
+        ~orders["order_id"].isin(set(lines["order_id"])).to_numpy(),
+        orders["order_id"],
+        "order has no lines",
+    )
 
     pickup = (orders["service"] == Service.PICKUP.value).to_numpy()
     has_zip = (orders["ship_zip"] != "").to_numpy()
     has_node = (orders["pickup_node_id"] != "").to_numpy()
     fo = f["orders"]
-    _report(problems, fo, "pickup_node_id", pickup & ~has_node, orders["pickup_node_id"],
-            "required when service is pickup")
-    _report(problems, fo, "pickup_node_id", ~pickup & has_node, orders["pickup_node_id"],
-            "only allowed when service is pickup")
-    _report(problems, fo, "ship_zip", ~pickup & ~has_zip, orders["ship_zip"],
-            "required for shipping services")
+    _report(
+        problems,
+        fo,
+        "pickup_node_id",
+        pickup & ~has_node,
+        orders["pickup_node_id"],
+        "required when service is pickup",
+    )
+    _report(
+        problems,
+        fo,
+        "pickup_node_id",
+        ~pickup & has_node,
+        orders["pickup_node_id"],
+        "only allowed when service is pickup",
+    )
+    _report(
+        problems,
+        fo,
+        "ship_zip",
+        ~pickup & ~has_zip,
+        orders["ship_zip"],
+        "required for shipping services",
+    )
     zip_known = zips.known(orders["ship_zip"].to_numpy(str))
     _report(problems, fo, "ship_zip", has_zip & ~zip_known, orders["ship_zip"], "unknown US ZIP")
     pickup_nodes = set(nodes.loc[nodes["pickup_enabled"], "node_id"])
-    _report(problems, fo, "pickup_node_id",
-            has_node & ~orders["pickup_node_id"].isin(node_ids).to_numpy(),
-            orders["pickup_node_id"], "unknown node_id")
-    _report(problems, fo, "pickup_node_id",
-            has_node & orders["pickup_node_id"].isin(node_ids - pickup_nodes).to_numpy(),
-            orders["pickup_node_id"], "node is not pickup_enabled")
+    _report(
+        problems,
+        fo,
+        "pickup_node_id",
+        has_node & ~orders["pickup_node_id"].isin(node_ids).to_numpy(),
+        orders["pickup_node_id"],
+        "unknown node_id",
+    )
+    _report(
+        problems,
+        fo,
+        "pickup_node_id",
+        has_node & orders["pickup_node_id"].isin(node_ids - pickup_nodes).to_numpy(),
+        orders["pickup_node_id"],
+        "node is not pickup_enabled",
+    )
 
     used = set(orders.loc[~pickup, "service"]) & {s.value for s in SHIPPING_SERVICES}
     have = set(zip(rates["service"], rates["zone"], strict=True))
     for service in sorted(used):
         missing = [z for z in ZONES if (service, z) not in have]
         if missing:
-            problems.append(Problem(f["rate_card"], f"no rate for service {service!r} in "
-                                    f"zone(s) {missing}; orders use this service",
-                                    column="zone"))
+            problems.append(
+                Problem(
+                    f["rate_card"],
+                    f"no rate for service {service!r} in "
+                    f"zone(s) {missing}; orders use this service",
+                    column="zone",
+                )
+            )
 
 
 def write_batch(batch: Batch, folder: str | Path, fmt: Format = "csv") -> Path:

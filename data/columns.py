@@ -85,8 +85,12 @@ def rules_for(table: str) -> list[ColumnRule]:
         default = None if required else info.default
         rules.append(
             ColumnRule(
-                name=name, kind=kind, required=required,
-                nullable=nullable or not required, default=default, **rule,
+                name=name,
+                kind=kind,
+                required=required,
+                nullable=nullable or not required,
+                default=default,
+                **rule,
             )
         )
     return rules
@@ -114,8 +118,9 @@ def coerce_column(
             problems.append(Problem(file, f"{message} (got {value!r})", int(r) + 1, rule.name))
         if len(rows) > MAX_PROBLEMS_PER_COLUMN:
             problems.append(
-                Problem(file, f"{len(rows) - MAX_PROBLEMS_PER_COLUMN} more bad cells", None,
-                        rule.name)
+                Problem(
+                    file, f"{len(rows) - MAX_PROBLEMS_PER_COLUMN} more bad cells", None, rule.name
+                )
             )
 
     if not rule.nullable:
@@ -146,7 +151,9 @@ def coerce_column(
             bad = bad | frac
         valid = ~bad & ~empty
         for bound, op, word in (
-            (rule.ge, np.less, ">="), (rule.gt, np.less_equal, ">"), (rule.le, np.greater, "<=")
+            (rule.ge, np.less, ">="),
+            (rule.gt, np.less_equal, ">"),
+            (rule.le, np.greater, "<="),
         ):
             if bound is not None:
                 report(valid & op(num.astype(float), bound), f"must be {word} {bound}")
@@ -168,7 +175,9 @@ def coerce_column(
     return text.astype(object)
 
 
-def validate_table(raw: pd.DataFrame, table: str, file: str, problems: list[Problem]) -> pd.DataFrame:
+def validate_table(
+    raw: pd.DataFrame, table: str, file: str, problems: list[Problem]
+) -> pd.DataFrame:
     """Canonical frame for one table: known columns only, parsed, in model order."""
     raw = raw.rename(columns=lambda c: str(c).strip())
     out: dict[str, pd.Series] = {}
@@ -183,4 +192,3 @@ def validate_table(raw: pd.DataFrame, table: str, file: str, problems: list[Prob
             raw_col = raw[rule.name].reset_index(drop=True)
         out[rule.name] = coerce_column(raw_col, rule, file, problems)
     return pd.DataFrame(out)
-

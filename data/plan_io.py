@@ -21,8 +21,13 @@ PLAN_COLUMNS = {
 SUMMARY_JSON = "summary.json"
 
 
-def write_plan(folder: str | Path, allocations: pd.DataFrame, unfilled: pd.DataFrame,
-               summary: dict[str, Any], fmt: str = "csv") -> Path:
+def write_plan(
+    folder: str | Path,
+    allocations: pd.DataFrame,
+    unfilled: pd.DataFrame,
+    summary: dict[str, Any],
+    fmt: str = "csv",
+) -> Path:
     """Write the three plan files at once (a reader never sees a partial plan)."""
     with atomic_folder(folder) as scratch:
         for name, frame in (("allocations", allocations), ("unfilled", unfilled)):
@@ -55,9 +60,15 @@ def _read_table(folder: Path, name: str, problems: list[Problem]) -> pd.DataFram
             num = pd.to_numeric(values, errors="coerce")
             bad = num.isna() | (num % 1 != 0) | (num < (1 if col == "qty" else 0))
             for r in np.flatnonzero(bad.to_numpy())[:20]:
-                problems.append(Problem(path.name, f"must be a whole number >= "
-                                        f"{1 if col == 'qty' else 0} (got {values.iloc[r]!r})",
-                                        int(r) + 1, col))
+                problems.append(
+                    Problem(
+                        path.name,
+                        f"must be a whole number >= "
+                        f"{1 if col == 'qty' else 0} (got {values.iloc[r]!r})",
+                        int(r) + 1,
+                        col,
+                    )
+                )
             out[col] = num.fillna(0).astype(np.int64)
         else:
             text = values.astype(str).str.strip()
@@ -75,8 +86,11 @@ def read_plan(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str,
     problems: list[Problem] = []
     alloc = _read_table(folder, "allocations", problems)
     missing_unfilled = not any((folder / f"unfilled.{e}").exists() for e in ("csv", "parquet"))
-    unfilled = (pd.DataFrame({c: pd.Series(dtype=object) for c in PLAN_COLUMNS["unfilled"]})
-                if missing_unfilled else _read_table(folder, "unfilled", problems))
+    unfilled = (
+        pd.DataFrame({c: pd.Series(dtype=object) for c in PLAN_COLUMNS["unfilled"]})
+        if missing_unfilled
+        else _read_table(folder, "unfilled", problems)
+    )
     summary: dict[str, Any] = {}
     if (folder / SUMMARY_JSON).exists():
         try:

@@ -6,11 +6,11 @@ whole tables are validated column-wise in ``data.batch_io`` from the same
 field definitions, so the rules live in one place.
 """
 
+from models.batch import COLUMNS, TABLES, Batch
 from models.enums import SHIPPING_SERVICES, Channel, NodeKind, Service
 from models.network import InventoryPosition, Item, Node, RateCardRow
 from models.orders import Order, OrderLine
 from models.plan import Allocation, CostBreakdown, PlanSummary, Unfilled
-from models.batch import COLUMNS, TABLES, Batch
 from models.weights import Weights
 
 __all__ = [

@@ -15,14 +15,27 @@ from models.weights import Weights
 # Canonical columns per table, in file order. The row models carry the rules.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "nodes": (
-        "node_id", "kind", "zip", "ship_enabled", "pickup_enabled", "capacity_units",
-        "pick_cost", "pack_cost", "processing_days",
+        "node_id",
+        "kind",
+        "zip",
+        "ship_enabled",
+        "pickup_enabled",
+        "capacity_units",
+        "pick_cost",
+        "pack_cost",
+        "processing_days",
     ),
     "items": ("sku", "weight_lb", "price"),
     "inventory": ("node_id", "sku", "on_hand", "reserved", "safety_stock"),
     "orders": (
-        "order_id", "channel", "ship_zip", "service", "due_days", "ship_complete",
-        "max_packages", "pickup_node_id",
+        "order_id",
+        "channel",
+        "ship_zip",
+        "service",
+        "due_days",
+        "ship_complete",
+        "max_packages",
+        "pickup_node_id",
     ),
     "order_lines": ("order_id", "line_no", "sku", "qty"),
     "rate_card": ("service", "zone", "base", "per_lb", "transit_days"),
@@ -50,7 +63,13 @@ class Batch:
     def with_weights(self, weights: Weights) -> "Batch":
         """Same batch, other weights: how merchandisers try a what-if."""
         return Batch(
-            batch_date=self.batch_date, nodes=self.nodes, items=self.items,
-            inventory=self.inventory, orders=self.orders, order_lines=self.order_lines,
-            rate_card=self.rate_card, weights=weights, rate_card_file=self.rate_card_file,
+            batch_date=self.batch_date,
+            nodes=self.nodes,
+            items=self.items,
+            inventory=self.inventory,
+            orders=self.orders,
+            order_lines=self.order_lines,
+            rate_card=self.rate_card,
+            weights=weights,
+            rate_card_file=self.rate_card_file,
         )

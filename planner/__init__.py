@@ -32,7 +32,9 @@ class UnknownStrategyError(DomError):
 
 
 def plan(
-    batch: Batch, strategy: str = DEFAULT_STRATEGY, time_limit: float | None = None,
+    batch: Batch,
+    strategy: str = DEFAULT_STRATEGY,
+    time_limit: float | None = None,
     weights: Weights | None = None,
 ) -> PlanResult:
     """Plan a batch with a named strategy; the summary's wall time covers indexing too."""

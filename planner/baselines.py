@@ -41,8 +41,14 @@ def _plan_sequential(inst: Instance, by_distance: bool) -> Assignment:
 
 
 def _fill_order(
-    inst: Instance, costs: OrderCosts, row: int, o: int, avail: np.ndarray, cap: np.ndarray,
-    take: Callable[[int, int, int], None], by_distance: bool,
+    inst: Instance,
+    costs: OrderCosts,
+    row: int,
+    o: int,
+    avail: np.ndarray,
+    cap: np.ndarray,
+    take: Callable[[int, int, int], None],
+    by_distance: bool,
 ) -> None:
     lines = inst.lines_of(o)
     skus = inst.line_sku[lines]
@@ -78,8 +84,7 @@ def _fill_order(
                 score = np.where(opened, 0.0, score_open)
             else:
                 # Cost of what this node can take, plus the penalty for what it leaves.
-                score = (np.where(opened, 0.0, fixed) + unit[i] * can
-                         + penalty * (remaining - can))
+                score = np.where(opened, 0.0, fixed) + unit[i] * can + penalty * (remaining - can)
             n = int(np.argmin(np.where(ok, score, np.inf)))
             got = int(can[n])
             take(line, n, got)

@@ -29,7 +29,9 @@ def line_table(batch: Batch, allocations: pd.DataFrame) -> pd.DataFrame:
     lines = batch.order_lines[["order_id", "line_no", "sku", "qty"]]
     allocated = (
         allocations.astype({"qty": np.int64})
-        .groupby(["order_id", "line_no"], sort=False)["qty"].sum().rename("allocated")
+        .groupby(["order_id", "line_no"], sort=False)["qty"]
+        .sum()
+        .rename("allocated")
     )
     out = lines.merge(allocated, left_on=["order_id", "line_no"], right_index=True, how="left")
     out["allocated"] = out["allocated"].fillna(0).astype(np.int64)
@@ -41,13 +43,24 @@ def line_table(batch: Batch, allocations: pd.DataFrame) -> pd.DataFrame:
 
 def package_table(batch: Batch, allocations: pd.DataFrame) -> pd.DataFrame:
     """One row per package (order, node) with its shipping, handling and late days."""
-    cols = ["order_id", "node_id", "service", "zone", "units", "weight_lb", "shipping",
-            "handling", "late_days"]
+    cols = [
+        "order_id",
+        "node_id",
+        "service",
+        "zone",
+        "units",
+        "weight_lb",
+        "shipping",
+        "handling",
+        "late_days",
+    ]
     if allocations.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     alloc = allocations[list(ALLOCATION_COLUMNS)].merge(
-        batch.order_lines[["order_id", "line_no", "sku"]], on=["order_id", "line_no"],
-        how="left", validate="many_to_one",
+        batch.order_lines[["order_id", "line_no", "sku"]],
+        on=["order_id", "line_no"],
+        how="left",
+        validate="many_to_one",
     )
     alloc["weight"] = alloc["qty"] * alloc["sku"].map(batch.items.set_index("sku")["weight_lb"])
     pkg = (
@@ -84,15 +97,18 @@ def package_table(batch: Batch, allocations: pd.DataFrame) -> pd.DataFrame:
         raise KeyError(f"rate card has no row for {missing.to_records(index=False).tolist()}")
 
     pkg["shipping"] = base + per_lb * pkg["weight_lb"].to_numpy(np.float64)
-    pkg["handling"] = pkg["node_id"].map(nodes["pack_cost"]) + pkg["node_id"].map(
-        nodes["pick_cost"]
-    ) * pkg["units"]
+    pkg["handling"] = (
+        pkg["node_id"].map(nodes["pack_cost"])
+        + pkg["node_id"].map(nodes["pick_cost"]) * pkg["units"]
+    )
     processing = pkg["node_id"].map(nodes["processing_days"]).to_numpy(np.float64)
     pkg["late_days"] = np.maximum(0.0, processing + transit - due)
     return pkg[cols]
 
 
-def evaluate(batch: Batch, allocations: pd.DataFrame, weights: Weights | None = None) -> CostBreakdown:
+def evaluate(
+    batch: Batch, allocations: pd.DataFrame, weights: Weights | None = None
+) -> CostBreakdown:
     """Cost a plan given by its allocations; unfilled units are what allocations leave."""
     w = weights or batch.weights
     pkg = package_table(batch, allocations)
@@ -104,12 +120,23 @@ def evaluate(batch: Batch, allocations: pd.DataFrame, weights: Weights | None = 
     splits = float((packages_per_order - 1).clip(lower=0).sum())
     unfilled = float(lines["unfilled_cost"].sum())
     total = (
-        w.shipping * shipping + w.handling * handling + w.late * late_days
-        + w.split * splits + w.unfilled * unfilled
+        w.shipping * shipping
+        + w.handling * handling
+        + w.late * late_days
+        + w.split * splits
+        + w.unfilled * unfilled
     )
     return CostBreakdown(
-        weights=w, shipping=shipping, handling=handling, late_days=late_days, splits=splits,
-        unfilled=unfilled, total=total, orders=len(batch.orders), packages=len(pkg),
-        units_ordered=int(lines["qty"].sum()), units_allocated=int(lines["allocated"].sum()),
+        weights=w,
+        shipping=shipping,
+        handling=handling,
+        late_days=late_days,
+        splits=splits,
+        unfilled=unfilled,
+        total=total,
+        orders=len(batch.orders),
+        packages=len(pkg),
+        units_ordered=int(lines["qty"].sum()),
+        units_allocated=int(lines["allocated"].sum()),
         late_packages=int((pkg["late_days"] > 0).sum()),
     )

@@ -113,8 +113,10 @@ class Instance:
         svc = self.service[orders]
         is_pickup = svc == PICKUP
         miles = haversine_miles(
-            self.dest_lat[orders, None], self.dest_lon[orders, None],
-            self.node_lat[None, :], self.node_lon[None, :],
+            self.dest_lat[orders, None],
+            self.dest_lon[orders, None],
+            self.node_lat[None, :],
+            self.node_lon[None, :],
         )
         miles = np.where(is_pickup[:, None], 0.0, miles)
         zone = zone_of_miles(miles)
@@ -123,17 +125,16 @@ class Instance:
         per_lb = np.where(is_pickup[:, None], 0.0, self.rate_per_lb[s, zone])
         transit = np.where(is_pickup[:, None], 0.0, self.rate_transit[s, zone])
         late = np.maximum(0.0, self.processing[None, :] + transit - self.due[orders, None])
-        fixed = (
-            w.shipping * base + w.handling * self.pack_cost[None, :] + w.late * late + w.split
-        )
+        fixed = w.shipping * base + w.handling * self.pack_cost[None, :] + w.late * late + w.split
         allowed = np.where(
             is_pickup[:, None],
             np.arange(self.n_nodes)[None, :] == self.pickup_node[orders, None],
             self.ship_enabled[None, :],
         )
         fixed = np.where(allowed, fixed, INFEASIBLE)
-        return OrderCosts(orders=orders, fixed=fixed, per_lb=w.shipping * per_lb, late=late,
-                          miles=miles)
+        return OrderCosts(
+            orders=orders, fixed=fixed, per_lb=w.shipping * per_lb, late=late, miles=miles
+        )
 
     def unit_costs(self, costs: OrderCosts, row: int, lines: slice) -> FloatA:
         """U[l, n] for the lines of the order in ``costs`` row ``row``, shape (lines, N)."""
@@ -188,23 +189,35 @@ def build_instance(batch: Batch, weights: Weights | None = None) -> Instance:
     pk = (orders["pickup_node_id"] != "").to_numpy()
     pickup_node[pk] = node_index.get_indexer(orders.loc[pk, "pickup_node_id"])
     return Instance(
-        batch=batch, weights=w, node_ids=node_ids, sku_ids=sku_ids, order_ids=order_ids,
+        batch=batch,
+        weights=w,
+        node_ids=node_ids,
+        sku_ids=sku_ids,
+        order_ids=order_ids,
         ship_enabled=nodes["ship_enabled"].to_numpy(bool),
         pickup_enabled=nodes["pickup_enabled"].to_numpy(bool),
         capacity=nodes["capacity_units"].to_numpy(np.int64),
         pick_cost=nodes["pick_cost"].to_numpy(np.float64),
         pack_cost=nodes["pack_cost"].to_numpy(np.float64),
         processing=nodes["processing_days"].to_numpy(np.int64),
-        node_lat=nlat, node_lon=nlon,
-        weight=items["weight_lb"].to_numpy(np.float64), price=items["price"].to_numpy(np.float64),
+        node_lat=nlat,
+        node_lon=nlon,
+        weight=items["weight_lb"].to_numpy(np.float64),
+        price=items["price"].to_numpy(np.float64),
         avail=avail,
         service=orders["service"].map(SERVICE_CODES).to_numpy(np.int64),
         due=orders["due_days"].to_numpy(np.int64),
         ship_complete=orders["ship_complete"].to_numpy(bool),
         max_packages=orders["max_packages"].fillna(0).to_numpy(np.int64),
-        pickup_node=pickup_node, dest_lat=dlat, dest_lon=dlon,
-        line_order=line_order, line_no=ln[perm], line_sku=sku_index.get_indexer(
-            lines["sku"])[perm].astype(np.int64),
-        line_qty=lines["qty"].to_numpy(np.int64)[perm], order_start=order_start,
-        rate_base=rate_base, rate_per_lb=rate_per_lb, rate_transit=rate_transit,
+        pickup_node=pickup_node,
+        dest_lat=dlat,
+        dest_lon=dlon,
+        line_order=line_order,
+        line_no=ln[perm],
+        line_sku=sku_index.get_indexer(lines["sku"])[perm].astype(np.int64),
+        line_qty=lines["qty"].to_numpy(np.int64)[perm],
+        order_start=order_start,
+        rate_base=rate_base,
+        rate_per_lb=rate_per_lb,
+        rate_transit=rate_transit,
     )

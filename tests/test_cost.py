@@ -29,7 +29,9 @@ def test_haversine_matches_a_known_distance() -> None:
 
 def test_zones_between_real_zips() -> None:
     assert zone_between(["10001", "10001", "10001"], ["10001", "02139", "94105"]).tolist() == [
-        2, 3, 8,
+        2,
+        3,
+        8,
     ]
 
 

@@ -30,14 +30,28 @@ def frames() -> dict[str, pd.DataFrame]:
             ("ST1", "store", "02139", True, True, 10, 1.0, 2.0, 0),
             ("ST2", "store", "94105", False, True, 10, 1.0, 2.0, 0),
         ],
-        columns=["node_id", "kind", "zip", "ship_enabled", "pickup_enabled", "capacity_units",
-                 "pick_cost", "pack_cost", "processing_days"],
+        columns=[
+            "node_id",
+            "kind",
+            "zip",
+            "ship_enabled",
+            "pickup_enabled",
+            "capacity_units",
+            "pick_cost",
+            "pack_cost",
+            "processing_days",
+        ],
     )
-    items = pd.DataFrame([("A", 2.0, 10.0), ("B", 1.0, 50.0)],
-                         columns=["sku", "weight_lb", "price"])
+    items = pd.DataFrame(
+        [("A", 2.0, 10.0), ("B", 1.0, 50.0)], columns=["sku", "weight_lb", "price"]
+    )
     inventory = pd.DataFrame(
-        [("DC1", "A", 12, 1, 1), ("DC1", "B", 5, 0, 0), ("ST1", "B", 1, 0, 0),
-         ("ST2", "B", 1, 0, 0)],
+        [
+            ("DC1", "A", 12, 1, 1),
+            ("DC1", "B", 5, 0, 0),
+            ("ST1", "B", 1, 0, 0),
+            ("ST2", "B", 1, 0, 0),
+        ],
         columns=["node_id", "sku", "on_hand", "reserved", "safety_stock"],
     )
     orders = pd.DataFrame(
@@ -48,16 +62,38 @@ def frames() -> dict[str, pd.DataFrame]:
             ("O4", "store", "", "pickup", 0, False, None, "ST2"),
             ("O5", "call_center", "02139", "ground", 3, True, None, ""),
         ],
-        columns=["order_id", "channel", "ship_zip", "service", "due_days", "ship_complete",
-                 "max_packages", "pickup_node_id"],
+        columns=[
+            "order_id",
+            "channel",
+            "ship_zip",
+            "service",
+            "due_days",
+            "ship_complete",
+            "max_packages",
+            "pickup_node_id",
+        ],
     )
     lines = pd.DataFrame(
-        [("O1", 1, "A", 2), ("O1", 2, "B", 1), ("O2", 1, "A", 1), ("O3", 1, "A", 1),
-         ("O3", 2, "B", 1), ("O4", 1, "B", 2), ("O5", 1, "A", 1), ("O5", 2, "B", 1)],
+        [
+            ("O1", 1, "A", 2),
+            ("O1", 2, "B", 1),
+            ("O2", 1, "A", 1),
+            ("O3", 1, "A", 1),
+            ("O3", 2, "B", 1),
+            ("O4", 1, "B", 2),
+            ("O5", 1, "A", 1),
+            ("O5", 2, "B", 1),
+        ],
         columns=["order_id", "line_no", "sku", "qty"],
     )
-    return {"nodes": nodes, "items": items, "inventory": inventory, "orders": orders,
-            "order_lines": lines, "rate_card": rate_card()}
+    return {
+        "nodes": nodes,
+        "items": items,
+        "inventory": inventory,
+        "orders": orders,
+        "order_lines": lines,
+        "rate_card": rate_card(),
+    }
 
 
 def tiny_batch(weights: Weights | None = None) -> Batch:
@@ -70,9 +106,11 @@ def allocations(rows: list[tuple[str, int, str, int]]) -> pd.DataFrame:
 
 # The hand-costed plan of test_cost.py.
 HAND_PLAN = [
-    ("O1", 1, "DC1", 2), ("O1", 2, "DC1", 1),  # one package, zone 3
+    ("O1", 1, "DC1", 2),
+    ("O1", 2, "DC1", 1),  # one package, zone 3
     ("O2", 1, "DC1", 1),  # zone 8, next day, one day late
-    ("O3", 1, "DC1", 1), ("O3", 2, "ST1", 1),  # split: zone 2 + zone 3
+    ("O3", 1, "DC1", 1),
+    ("O3", 2, "ST1", 1),  # split: zone 2 + zone 3
     ("O4", 1, "ST2", 1),  # pickup, 1 of 2 units
     # O5 (ship-complete) left unfilled
 ]
