@@ -16,6 +16,8 @@ from planner.baselines import plan_greedy, plan_nearest
 from planner.checker import Violation, check_plan
 from planner.cost import evaluate
 from planner.instance import Instance, build_instance
+from planner.mip import plan_mip
+from planner.optimize import plan_optimize
 from planner.result import PlanResult
 
 Strategy = Callable[[Instance, float | None], PlanResult]
@@ -23,6 +25,8 @@ Strategy = Callable[[Instance, float | None], PlanResult]
 STRATEGIES: dict[str, Strategy] = {
     "greedy": plan_greedy,
     "nearest": plan_nearest,
+    "optimize": plan_optimize,
+    "mip": plan_mip,
 }
 DEFAULT_STRATEGY = "greedy"
 

@@ -69,6 +69,7 @@ def _fill_order(
         return
 
     limit = int(inst.max_packages[o]) or inst.n_nodes
+    split = inst.weights.split
     opened = np.zeros(inst.n_nodes, dtype=bool)
     for i, line in enumerate(range(lines.start, lines.stop)):
         remaining = int(qtys[i])
@@ -84,7 +85,8 @@ def _fill_order(
                 score = np.where(opened, 0.0, score_open)
             else:
                 # Cost of what this node can take, plus the penalty for what it leaves.
-                score = np.where(opened, 0.0, fixed) + unit[i] * can + penalty * (remaining - can)
+                open_cost = fixed + (split if opened.any() else 0.0)
+                score = np.where(opened, 0.0, open_cost) + unit[i] * can + penalty * (remaining - can)
             n = int(np.argmin(np.where(ok, score, np.inf)))
             got = int(can[n])
             take(line, n, got)

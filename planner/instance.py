@@ -3,10 +3,10 @@
 The objective separates per package. For order o served by node n:
 
     package cost = F[o, n] + sum over its lines l of qty(l, n) * U[l, n]
-    F[o, n] = w.shipping * base(o, n) + w.handling * pack(n) + w.late * late(o, n) + w.split
+    F[o, n] = w.shipping * base(o, n) + w.handling * pack(n) + w.late * late(o, n)
     U[l, n] = w.shipping * per_lb(o, n) * weight(sku) + w.handling * pick(n)
 
-and the plan total is sum F + sum qty*U - w.split * (orders with a package)
+and the plan total is sum F + sum qty*U + w.split * sum max(0, packages(o) - 1)
 + unfilled units * w.unfilled * (100 + price). (``planner.cost`` remains the one
 place that costs a finished plan; these coefficients are what solvers
 optimise, and tests check that both agree.)
@@ -125,7 +125,7 @@ class Instance:
         per_lb = np.where(is_pickup[:, None], 0.0, self.rate_per_lb[s, zone])
         transit = np.where(is_pickup[:, None], 0.0, self.rate_transit[s, zone])
         late = np.maximum(0.0, self.processing[None, :] + transit - self.due[orders, None])
-        fixed = w.shipping * base + w.handling * self.pack_cost[None, :] + w.late * late + w.split
+        fixed = w.shipping * base + w.handling * self.pack_cost[None, :] + w.late * late
         allowed = np.where(
             is_pickup[:, None],
             np.arange(self.n_nodes)[None, :] == self.pickup_node[orders, None],

@@ -1,0 +1,138 @@
+"""Candidate nodes per order, pruned safely, laid out for vectorised solving.
+
+Orders are grouped by their number of lines L so each group is a set of dense
+arrays: (M orders, L lines, K candidate nodes). Every allowed node with stock
+for one of an order's lines is ranked by its entry cost
+
+    kappa[o,d] = F[o,d] + min over lines l that d can serve of (q U[l,d] - m[l])
+    m[l]       = min(unfilled cost of l, min over all nodes n of q U[l,n])
+
+and the K cheapest are kept. Any solution that uses a dropped node d costs at
+least kappa[o,d] + sum_l m[l] (prices only raise line costs), so the order's
+contribution to the lower bound is min(subproblem over candidates, D[o]) with
+D[o] = (K+1)-th kappa + sum_l m[l]: pruning never makes the bound wrong.
+For ship-complete orders only nodes that can fill every line whole qualify, and
+kappa is simply the whole order's cost at that node.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.instance import Instance
+
+IntA = npt.NDArray[np.int64]
+FloatA = npt.NDArray[np.float64]
+BoolA = npt.NDArray[np.bool_]
+
+BLOCK = 2048
+
+
+@dataclass
+class Group:
+    """M orders with L lines each, against K candidate nodes (padded with fixed=inf)."""
+
+    orders: IntA  # (M,)
+    lines: IntA  # (M, L) global line index
+    skus: IntA  # (M, L)
+    qty: IntA  # (M, L)
+    unit_penalty: FloatA  # (M, L) weighted cost of one unfilled unit
+    cand: IntA  # (M, K) node index (0 where padded)
+    fixed: FloatA  # (M, K) F; inf where padded
+    unit: FloatA  # (M, L, K) U per unit; inf where the node has none of the sku
+    stock: IntA  # (M, L, K) units of the line's sku the node has in the batch
+    ship_complete: BoolA  # (M,)
+    max_packages: IntA  # (M,) 0 = no limit
+    dropped_bound: FloatA  # (M,) D[o]; inf when nothing was dropped
+
+    @property
+    def size(self) -> int:
+        return len(self.orders)
+
+    @property
+    def n_lines(self) -> int:
+        return self.lines.shape[1]
+
+    @property
+    def penalty(self) -> FloatA:
+        """Cost of leaving each whole line unfilled."""
+        return self.unit_penalty * self.qty
+
+
+def candidate_count(n_lines: int, n_nodes: int, base: int) -> int:
+    """More lines need more nodes to choose among; never more than exist."""
+    return int(min(n_nodes, base + 2 * (n_lines - 1)))
+
+
+def build_groups(inst: Instance, k: int = 12) -> list[Group]:
+    """Candidate groups for every order, keyed by line count."""
+    counts = np.diff(inst.order_start)
+    groups: list[Group] = []
+    for n_lines in np.unique(counts):
+        orders = np.flatnonzero(counts == n_lines)
+        parts = [
+            _build_block(inst, orders[i : i + BLOCK], int(n_lines), k)
+            for i in range(0, len(orders), BLOCK)
+        ]
+        groups.append(_concat(parts))
+    return groups
+
+
+def _build_block(inst: Instance, orders: IntA, n_lines: int, k: int) -> Group:
+    costs = inst.order_costs(orders)
+    m = len(orders)
+    lines = inst.order_start[orders][:, None] + np.arange(n_lines)[None, :]  # (M, L)
+    skus = inst.line_sku[lines]
+    qty = inst.line_qty[lines]
+    unit_penalty = inst.unfilled_unit_cost[lines]
+    stock = inst.avail[:, skus].transpose(1, 2, 0)  # (M, L, N)
+    unit = (
+        costs.per_lb[:, None, :] * inst.line_weight[lines][:, :, None]
+        + inst.weights.handling * inst.pick_cost[None, None, :]
+    )  # (M, L, N)
+    allowed = np.isfinite(costs.fixed)  # (M, N)
+    sc = inst.ship_complete[orders]
+
+    # A node serves at most its stock; the rest of the line stays unfilled.
+    take = np.minimum(qty[:, :, None], stock)
+    line_cost = take * unit + (qty[:, :, None] - take) * unit_penalty[:, :, None]  # (M, L, N)
+    line_cost = np.where(stock > 0, line_cost, np.inf)
+    unit = np.where(stock > 0, unit, np.inf)
+    m_line = np.minimum(unit_penalty * qty, line_cost.min(axis=2))  # (M, L)
+    entry = (line_cost - m_line[:, :, None]).min(axis=1)  # (M, N), inf if no line servable
+    kappa = np.where(allowed, costs.fixed + entry, np.inf)
+    whole = allowed & (stock >= qty[:, :, None]).all(axis=1)
+    kappa_sc = np.where(whole, costs.fixed + line_cost.sum(axis=1), np.inf)
+    kappa = np.where(sc[:, None], kappa_sc, kappa)
+
+    kk = candidate_count(n_lines, inst.n_nodes, k)
+    if kk < inst.n_nodes:
+        part = np.argpartition(kappa, kk, axis=1)
+        cand = part[:, :kk]
+        next_best = np.take_along_axis(kappa, part[:, kk : kk + 1], axis=1)[:, 0]
+    else:
+        cand = np.broadcast_to(np.arange(inst.n_nodes), (m, inst.n_nodes)).copy()
+        next_best = np.full(m, np.inf)
+    order_ = np.argsort(np.take_along_axis(kappa, cand, axis=1), axis=1, kind="stable")
+    cand = np.take_along_axis(cand, order_, axis=1)
+    cand_kappa = np.take_along_axis(kappa, cand, axis=1)
+    usable = np.isfinite(cand_kappa)
+    fixed = np.where(usable, np.take_along_axis(costs.fixed, cand, axis=1), np.inf)
+    unit_c = np.where(usable[:, None, :], np.take_along_axis(unit, cand[:, None, :], axis=2),
+                      np.inf)
+    stock_c = np.where(usable[:, None, :], np.take_along_axis(stock, cand[:, None, :], axis=2), 0)
+    extra = np.where(sc, 0.0, m_line.sum(axis=1))
+    dropped = next_best + extra  # inf when the next node is unusable or absent
+    return Group(
+        orders=orders, lines=lines, skus=skus, qty=qty, unit_penalty=unit_penalty,
+        cand=np.where(usable, cand, 0), fixed=fixed, unit=unit_c, stock=stock_c, ship_complete=sc,
+        max_packages=inst.max_packages[orders], dropped_bound=dropped,
+    )
+
+
+def _concat(parts: list[Group]) -> Group:
+    if len(parts) == 1:
+        return parts[0]
+    fields = Group.__dataclass_fields__
+    return Group(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in fields})

@@ -1,0 +1,157 @@
+"""Each order's own choice, priced: the Lagrangian subproblem, solved exactly.
+
+With prices lam[n, sku] >= 0 on stock and mu[n] >= 0 on node capacity, orders
+no longer interact, and each order picks the set S of its candidate nodes
+(at most max_packages; one whole node for ship-complete) minimising
+
+    sum_{n in S} F[n] + w.split * (|S| - 1) + sum_l linecost(l, S)
+
+where a line takes units from the open nodes cheapest first, each node at
+most its batch stock of the sku, at unit cost u[l,n] = U[l,n] + lam[n,sku] + mu[n]
+(capped at the unfilled penalty p[l]: a unit that costs more stays unfilled).
+Sets of one and two nodes are enumerated exactly; any set of three or more
+costs at least its three cheapest F plus 2 * w.split plus each line's cost at
+its cheapest single node, which bounds it. Chunks keep memory at CHUNK*L*K*K.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.candidates import Group
+
+FloatA = npt.NDArray[np.float64]
+IntA = npt.NDArray[np.int64]
+CHUNK = 2048
+
+
+@dataclass
+class GroupSolution:
+    """Per order: bound, chosen cost, and for each line up to two (node, qty) sources."""
+
+    bound: FloatA  # (M,) min(subproblem optimum, dropped-node bound)
+    value: FloatA  # (M,) cost of the chosen set at these prices
+    node1: IntA  # (M, L) first source node, -1 = none
+    qty1: IntA  # (M, L)
+    node2: IntA  # (M, L) second source node (a pair split the line), -1 = none
+    qty2: IntA  # (M, L)
+    regret: FloatA  # (M,) next-best single choice minus the chosen cost
+
+
+def unit_prices(g: Group, lam: FloatA, mu: FloatA, sl: slice) -> FloatA:
+    """U + lam + mu: per-unit cost of each line at each candidate, (chunk, L, K)."""
+    cand = g.cand[sl]
+    price = lam[cand[:, None, :], g.skus[sl][:, :, None]] + mu[cand][:, None, :]
+    return g.unit[sl] + price
+
+
+def solve_group(g: Group, lam: FloatA, mu: FloatA, split: float) -> GroupSolution:
+    m, n_lines = g.size, g.n_lines
+    out = GroupSolution(
+        bound=np.empty(m), value=np.empty(m),
+        node1=np.full((m, n_lines), -1, np.int64), qty1=np.zeros((m, n_lines), np.int64),
+        node2=np.full((m, n_lines), -1, np.int64), qty2=np.zeros((m, n_lines), np.int64),
+        regret=np.empty(m),
+    )
+    for start in range(0, m, CHUNK):
+        _solve_chunk(g, lam, mu, split, slice(start, min(start + CHUNK, m)), out)
+    return out
+
+
+def _solve_chunk(g: Group, lam: FloatA, mu: FloatA, split: float, sl: slice,
+                 out: GroupSolution) -> None:
+    u_raw = unit_prices(g, lam, mu, sl)  # (C, L, K)
+    p = g.unit_penalty[sl][:, :, None]  # (C, L, 1)
+    u = np.minimum(u_raw, p)
+    q = g.qty[sl][:, :, None]
+    stock = g.stock[sl]
+    fixed = g.fixed[sl]
+    sc = g.ship_complete[sl]
+    maxp = g.max_packages[sl]
+    cand = g.cand[sl]
+    c_rows, n_lines, k = u.shape
+    rows = np.arange(c_rows)
+    empty = (g.penalty[sl]).sum(axis=1)
+
+    take = np.minimum(q, stock)  # units each node alone would give each line
+    take = np.where(u < p, take, 0)  # a unit priced above its penalty stays unfilled
+    line_single = take * u + (q - take) * p  # (C, L, K)
+    single = fixed + line_single.sum(axis=1)
+    # Ship-complete: the node serves every line whole (candidates can), nothing partial.
+    whole = (stock >= q).all(axis=1)  # (C, K): the node can ship the order complete
+    single_sc = np.where(whole, fixed + (q * u_raw).sum(axis=1), np.inf)
+    single = np.where(sc[:, None], single_sc, single)
+    best_k = np.argmin(single, axis=1)
+    best_single = single[rows, best_k]
+    second = np.sort(single, axis=1)[:, 1] if k > 1 else np.full(c_rows, np.inf)
+
+    value = np.minimum(empty, best_single)
+    use_single = best_single < empty
+    lines_idx = np.arange(n_lines)[None, :]
+    kk = np.broadcast_to(best_k[:, None], (c_rows, n_lines))
+    got = np.where(sc[:, None], g.qty[sl], take[rows[:, None], lines_idx, kk])
+    node1 = np.where(use_single[:, None] & (got > 0), cand[rows[:, None], kk], -1)
+    qty1 = np.where(node1 >= 0, got, 0)
+    node2 = np.full_like(node1, -1)
+    qty2 = np.zeros_like(qty1)
+    bound = value.copy()
+
+    multi = ~sc & (maxp != 1)
+    if k >= 2 and multi.any() and (n_lines >= 2 or (g.qty[sl] > 1).any()):
+        idx = np.flatnonzero(multi)
+        iu_a, iu_b = np.triu_indices(k, 1)
+        ua, ub = u[idx][:, :, iu_a], u[idx][:, :, iu_b]  # (C', L, P)
+        sa, sb = take[idx][:, :, iu_a], take[idx][:, :, iu_b]
+        a_first = ua <= ub
+        u1, u2 = np.where(a_first, ua, ub), np.where(a_first, ub, ua)
+        s1, s2 = np.where(a_first, sa, sb), np.where(a_first, sb, sa)
+        qq = q[idx]
+        t1 = np.minimum(qq, s1)
+        t2 = np.minimum(qq - t1, s2)
+        line_pair = t1 * u1 + t2 * u2 + (qq - t1 - t2) * p[idx]
+        fx = fixed[idx]
+        pair = fx[:, iu_a] + fx[:, iu_b] + split + line_pair.sum(axis=1)  # (C', P)
+        best_p = np.argmin(pair, axis=1)
+        best_pair = pair[np.arange(len(idx)), best_p]
+        better = best_pair < value[idx]
+        if better.any():
+            r = idx[better]
+            bp = best_p[better]
+            rr = np.arange(len(idx))[better]
+            value[r] = best_pair[better]
+            bound[r] = best_pair[better]
+            first = np.where(a_first[rr, :, bp], cand[r, iu_a[bp]][:, None],
+                             cand[r, iu_b[bp]][:, None])
+            second_n = np.where(a_first[rr, :, bp], cand[r, iu_b[bp]][:, None],
+                                cand[r, iu_a[bp]][:, None])
+            t1b, t2b = t1[rr, :, bp], t2[rr, :, bp]
+            node1[r] = np.where(t1b > 0, first, -1)
+            qty1[r] = t1b
+            node2[r] = np.where(t2b > 0, second_n, -1)
+            qty2[r] = t2b
+        three = idx[(maxp[idx] == 0) | (maxp[idx] >= 3)]
+        if len(three) and k >= 3 and n_lines >= 3:
+            bound[three] = np.minimum(bound[three], _three_or_more(
+                u[three], q[three], take[three], fixed[three], split))
+
+    out.value[sl] = value
+    out.bound[sl] = np.minimum(bound, g.dropped_bound[sl])
+    out.node1[sl], out.qty1[sl], out.node2[sl], out.qty2[sl] = node1, qty1, node2, qty2
+    out.regret[sl] = np.minimum(second, empty) - value
+
+
+def _three_or_more(u: FloatA, q: FloatA, take: IntA, fixed: FloatA, split: float) -> FloatA:
+    """A floor on any plan of an order with three or more packages.
+
+    Each of at least three nodes serves some line, so at least three lines each
+    carry a package's F. Line l costs at least b[l] = q * min_n u[l, n]; carried
+    by node n it costs at least a[l] = F[n] + t[l,n] u[l,n] + (q - t[l,n]) umin[l].
+    The floor is 2 * split + sum_l b[l] + the three smallest (a[l] - b[l]).
+    """
+    umin = u.min(axis=2)  # (C, L)
+    b = q[:, :, 0] * umin
+    carried = fixed[:, None, :] + take * u + (q - take) * umin[:, :, None]
+    carried = np.where(take > 0, carried, np.inf)
+    extra = np.sort(carried.min(axis=2) - b[:, :], axis=1)[:, :3].sum(axis=1)
+    return 2 * split + b.sum(axis=1) + extra
