@@ -15,7 +15,7 @@ For ship-complete orders only nodes that can fill every line whole qualify, and
 kappa is simply the whole order's cost at that node.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -136,3 +136,107 @@ def _concat(parts: list[Group]) -> Group:
         return parts[0]
     fields = Group.__dataclass_fields__
     return Group(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in fields})
+
+
+@dataclass
+class _Priced:
+    """One block of a group costed against every node at prices lam, mu."""
+
+    fixed: FloatA  # (B, N), inf where not allowed
+    unit_true: FloatA  # (B, L, N) U, inf where no stock
+    stock: IntA  # (B, L, N)
+    kappa: FloatA  # (B, N) entry floor of each node; inf where unusable
+    extra: FloatA  # (B,) sum of line floors (0 for ship-complete)
+    is_cand: BoolA  # (B, N)
+
+
+def _price_block(inst: Instance, g: Group, sl: slice, lam: FloatA, mu: FloatA) -> _Priced:
+    orders = g.orders[sl]
+    costs = inst.order_costs(orders)
+    lines, skus, qty = g.lines[sl], g.skus[sl], g.qty[sl]
+    pen = g.unit_penalty[sl]
+    stock = inst.avail[:, skus].transpose(1, 2, 0)  # (B, L, N)
+    unit_true = (
+        costs.per_lb[:, None, :] * inst.line_weight[lines][:, :, None]
+        + inst.weights.handling * inst.pick_cost[None, None, :]
+    )
+    unit_true = np.where(stock > 0, unit_true, np.inf)
+    unit = unit_true + lam[:, skus].transpose(1, 2, 0) + mu[None, None, :]
+    unit = np.minimum(unit, pen[:, :, None])
+    umin = unit.min(axis=2)  # (B, L): a unit of the line never costs less
+    m_line = qty * umin
+    take = np.minimum(qty[:, :, None], stock)
+    carried = take * unit + (qty[:, :, None] - take) * umin[:, :, None]
+    carried = np.where(take > 0, carried, np.inf)
+    kappa = costs.fixed + (carried - m_line[:, :, None]).min(axis=1)
+    whole = (stock >= qty[:, :, None]).all(axis=1)
+    kappa_sc = costs.fixed + (qty[:, :, None] * unit).sum(axis=1)
+    sc = g.ship_complete[sl]
+    kappa = np.where(sc[:, None], np.where(whole, kappa_sc, np.inf), kappa)
+    kappa = np.where(np.isfinite(costs.fixed), kappa, np.inf)
+    is_cand = np.zeros(kappa.shape, bool)
+    r_idx, c_idx = np.nonzero(np.isfinite(g.fixed[sl]))  # padding points at node 0: skip it
+    is_cand[r_idx, g.cand[sl][r_idx, c_idx]] = True
+    return _Priced(costs.fixed, unit_true, stock, kappa,
+                   np.where(sc, 0.0, m_line.sum(axis=1)), is_cand)
+
+
+def dropped_bound_at(inst: Instance, g: Group, lam: FloatA, mu: FloatA) -> FloatA:
+    """D[o] at prices lam, mu: a floor on any choice of order o that uses a dropped node.
+
+    Same argument as at zero prices (module docstring), with every unit cost
+    raised by its price, so the bound keeps up with the prices.
+    """
+    out = np.empty(g.size)
+    for start in range(0, g.size, BLOCK):
+        sl = slice(start, min(start + BLOCK, g.size))
+        pr = _price_block(inst, g, sl, lam, mu)
+        out[sl] = np.where(pr.is_cand, np.inf, pr.kappa).min(axis=1) + pr.extra
+    return out
+
+
+def widen(inst: Instance, g: Group, lam: FloatA, mu: FloatA, value: FloatA,
+          extra: int) -> tuple[Group, int]:
+    """Add up to ``extra`` dropped nodes to orders for which one looks attractive.
+
+    Column generation: at the current prices, a dropped node whose floor is
+    below the order's priced optimum might be used by a better plan, so it
+    becomes a candidate. Returns the widened group and how many orders grew.
+    """
+    m, k = g.cand.shape
+    width = min(k + extra, inst.n_nodes)
+    if width == k:
+        return g, 0
+    cand = np.zeros((m, width), np.int64)
+    cand[:, :k] = g.cand
+    fixed = np.full((m, width), np.inf)
+    fixed[:, :k] = g.fixed
+    unit = np.full((m, g.n_lines, width), np.inf)
+    unit[:, :, :k] = g.unit
+    stock = np.zeros((m, g.n_lines, width), np.int64)
+    stock[:, :, :k] = g.stock
+    # The old floor no longer describes the dropped set: recompute with dropped_bound_at.
+    dropped = np.full(m, -np.inf)
+    grown = 0
+    for start in range(0, m, BLOCK):
+        sl = slice(start, min(start + BLOCK, m))
+        pr = _price_block(inst, g, sl, lam, mu)
+        kappa = np.where(pr.is_cand, np.inf, pr.kappa)
+        floor = kappa.min(axis=1) + pr.extra
+        attractive = floor < value[sl] - 1e-9
+        if not attractive.any():
+            continue
+        rows = np.flatnonzero(attractive)
+        order_ = np.argsort(kappa[rows], axis=1, kind="stable")
+        picks = order_[:, : width - k]
+        pk = np.take_along_axis(kappa[rows], picks, axis=1)
+        ok = np.isfinite(pk)
+        r = rows + start
+        cand[r, k:] = np.where(ok, picks, 0)
+        fixed[r, k:] = np.where(ok, pr.fixed[rows[:, None], picks], np.inf)
+        unit[r, :, k:] = np.where(ok[:, None, :], pr.unit_true[rows[:, None, None],
+                                  np.arange(g.n_lines)[None, :, None], picks[:, None, :]], np.inf)
+        stock[r, :, k:] = np.where(ok[:, None, :], pr.stock[rows[:, None, None],
+                                   np.arange(g.n_lines)[None, :, None], picks[:, None, :]], 0)
+        grown += len(rows)
+    return replace(g, cand=cand, fixed=fixed, unit=unit, stock=stock, dropped_bound=dropped), grown

@@ -71,14 +71,24 @@ def _entries(g: Group, sol, keys: FloatA) -> tuple[IntA, IntA, IntA, IntA, Float
             np.concatenate([p[3] for p in parts]), keys[r])
 
 
-def construct(inst: Instance, groups: list[Group], lam: FloatA, mu: FloatA) -> Flat:
-    """A feasible plan guided by prices lam, mu (zero prices = plain cost)."""
+def construct(
+    inst: Instance, groups: list[Group], lam: FloatA, mu: FloatA,
+    pending: list[IntA] | None = None, plan: Flat | None = None,
+) -> Flat:
+    """A feasible plan guided by prices lam, mu (zero prices = plain cost).
+
+    ``plan`` holds allocations already fixed (their stock is taken first) and
+    ``pending`` the rows of each group still to place (default: all).
+    """
     avail = inst.avail.copy()
     cap = inst.capacity.copy()
+    plan = plan or Flat.empty()
+    np.subtract.at(avail, (plan.node, inst.line_sku[plan.line]), plan.qty)
+    np.subtract.at(cap, plan.node, plan.qty)
+    assert (avail >= 0).all() and (cap >= 0).all(), "fixed allocations exceed stock"
     split = inst.weights.split
     n_skus = inst.avail.shape[1]
-    pending = [np.arange(g.size) for g in groups]
-    plan = Flat.empty()
+    pending = [np.arange(g.size) for g in groups] if pending is None else list(pending)
     for _ in range(MAX_ROUNDS):
         if not any(len(p) for p in pending):
             break

@@ -1,0 +1,170 @@
+"""The LP relaxation over the candidate nodes, built as sparse arrays for OR-Tools.
+
+Same variables and rules as ``planner.mip`` (y, x, u, s), restricted to each
+order's candidates and with integrality dropped. Its duals on the stock and
+capacity rows are the prices (lam, mu) of the Lagrangian bound, and its
+primal solution, mostly integral, seeds the plan. The model is assembled with
+numpy and handed to OR-Tools' model builder as one CSR matrix, so building it
+costs little next to solving it.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from ortools.linear_solver.python import model_builder as mb
+
+from planner.candidates import Group
+from planner.instance import Instance
+
+FloatA = npt.NDArray[np.float64]
+IntA = npt.NDArray[np.int64]
+INF = np.inf
+
+
+@dataclass
+class LpResult:
+    status: str
+    optimal: bool  # only optimal duals are valid prices to steer by
+    value: float  # LP optimum over the candidates (not a bound on the full problem)
+    lam: FloatA  # (N, S) stock prices >= 0
+    mu: FloatA  # (N,) capacity prices >= 0
+    x: list[FloatA]  # per group, (M, L, K) units in the LP solution
+
+
+class _Builder:
+    """Columns and rows appended as arrays; rows are (lower, upper) ranges."""
+
+    def __init__(self) -> None:
+        self.n_cols = 0
+        self.lb: list[FloatA] = []
+        self.ub: list[FloatA] = []
+        self.obj: list[FloatA] = []
+        self.n_rows = 0
+        self.row_lb: list[FloatA] = []
+        self.row_ub: list[FloatA] = []
+        self.entries: list[tuple[IntA, IntA, FloatA]] = []
+
+    def cols(self, lb: FloatA, ub: FloatA, obj: FloatA) -> IntA:
+        ids = np.arange(self.n_cols, self.n_cols + len(obj))
+        self.n_cols += len(obj)
+        self.lb.append(np.asarray(lb, float))
+        self.ub.append(np.asarray(ub, float))
+        self.obj.append(np.asarray(obj, float))
+        return ids
+
+    def rows(self, lo: FloatA, hi: FloatA) -> IntA:
+        ids = np.arange(self.n_rows, self.n_rows + len(lo))
+        self.n_rows += len(lo)
+        self.row_lb.append(np.asarray(lo, float))
+        self.row_ub.append(np.asarray(hi, float))
+        return ids
+
+    def coef(self, row: IntA, col: IntA, val: FloatA | float) -> None:
+        val = np.broadcast_to(np.asarray(val, float), row.shape)
+        self.entries.append((row.ravel(), col.ravel(), val.ravel()))
+
+    def model(self) -> mb.Model:
+        r = np.concatenate([e[0] for e in self.entries])
+        c = np.concatenate([e[1] for e in self.entries])
+        v = np.concatenate([e[2] for e in self.entries])
+        matrix = sp.csr_matrix((v, (r, c)), shape=(self.n_rows, self.n_cols))
+        model = mb.Model()
+        model.helper.fill_model_from_sparse_data(
+            np.concatenate(self.lb), np.concatenate(self.ub), np.concatenate(self.obj),
+            np.concatenate(self.row_lb), np.concatenate(self.row_ub), matrix,
+        )
+        return model
+
+
+def solve_lp(inst: Instance, groups: list[Group], solver_name: str = "glop",
+             time_limit: float | None = None) -> LpResult:
+    """Solve the candidate LP; prices come from the duals of rules 1 and 2."""
+    b = _Builder()
+    split = inst.weights.split
+    n_skus = inst.avail.shape[1]
+    x_ids: list[IntA] = []
+    stock_key: list[IntA] = []
+    x_node: list[IntA] = []
+    x_cols: list[IntA] = []
+    for g in groups:
+        m, n_lines, k = g.unit.shape
+        usable_y = np.isfinite(g.fixed)  # (M, K)
+        y = np.full((m, k), -1)
+        y[usable_y] = b.cols(np.zeros(usable_y.sum()), np.ones(usable_y.sum()),
+                             g.fixed[usable_y])
+        cap_x = np.minimum(g.qty[:, :, None], g.stock)
+        usable_x = np.isfinite(g.unit) & (cap_x > 0) & usable_y[:, None, :]
+        sc = g.ship_complete
+        # Ship-complete orders only open nodes that can fill every line whole.
+        x = np.full((m, n_lines, k), -1)
+        x[usable_x] = b.cols(np.zeros(usable_x.sum()), cap_x[usable_x], g.unit[usable_x])
+        x_ids.append(x)
+        u = b.cols(np.zeros(m * n_lines), g.qty.ravel(), g.unit_penalty.ravel()).reshape(m, n_lines)
+        s = b.cols(np.zeros(m), np.full(m, INF), np.full(m, split))
+
+        # Every unit placed: sum_k x + u = q.
+        rows = b.rows(g.qty.ravel(), g.qty.ravel()).reshape(m, n_lines)
+        b.coef(rows, u, 1.0)
+        rr = np.broadcast_to(rows[:, :, None], x.shape)
+        b.coef(rr[usable_x], x[usable_x], 1.0)
+        # Linking: x <= cap * y (ship-complete: x == q * y).
+        o_idx, l_idx, k_idx = np.nonzero(usable_x)
+        is_sc = sc[o_idx]
+        lo = np.where(is_sc, 0.0, -INF)
+        link = b.rows(lo, np.zeros(len(o_idx)))
+        b.coef(link, x[usable_x], 1.0)
+        b.coef(link, y[o_idx, k_idx], -np.where(is_sc, g.qty[o_idx, l_idx], cap_x[usable_x]))
+        # Splits: s >= sum_k y - 1; packages <= max_packages (1 for ship-complete).
+        oy, ky = np.nonzero(usable_y)
+        srow = b.rows(np.full(m, -1.0), np.full(m, INF))
+        b.coef(srow, s, 1.0)
+        b.coef(srow[oy], y[oy, ky], -1.0)
+        limit = np.where(sc, 1, g.max_packages).astype(float)
+        limit[limit == 0] = INF
+        prow = b.rows(np.zeros(m), limit)
+        b.coef(prow[oy], y[oy, ky], 1.0)
+        # A ship-complete order that opens no node leaves every line unfilled: u == q (1 - y).
+        stock_key.append(g.cand[o_idx, k_idx] * n_skus + g.skus[o_idx, l_idx])
+        x_node.append(g.cand[o_idx, k_idx])
+        x_cols.append(x[usable_x])
+
+    # Rules 1 and 2, only where they can bind.
+    keys = np.concatenate(stock_key)
+    cols = np.concatenate(x_cols)
+    nodes = np.concatenate(x_node)
+    ub_all = np.concatenate(b.ub)
+    uniq, inv = np.unique(keys, return_inverse=True)
+    demand = np.bincount(inv, weights=ub_all[cols])
+    supply = inst.avail.ravel()[uniq]
+    binding = demand > supply
+    stock_rows = b.rows(np.full(binding.sum(), -INF), supply[binding].astype(float))
+    row_of = np.full(len(uniq), -1)
+    row_of[binding] = stock_rows
+    sel = row_of[inv] >= 0
+    b.coef(row_of[inv][sel], cols[sel], 1.0)
+    node_demand = np.bincount(nodes, weights=ub_all[cols], minlength=inst.n_nodes)
+    cap_binding = np.flatnonzero(node_demand > inst.capacity)
+    cap_rows = b.rows(np.full(len(cap_binding), -INF), inst.capacity[cap_binding].astype(float))
+    node_row = np.full(inst.n_nodes, -1)
+    node_row[cap_binding] = cap_rows
+    sel = node_row[nodes] >= 0
+    b.coef(node_row[nodes][sel], cols[sel], 1.0)
+
+    model = b.model()
+    solver = mb.Solver(solver_name)
+    if time_limit is not None:
+        solver.set_time_limit_in_seconds(time_limit)
+    status = solver.solve(model)
+    lam = np.zeros(inst.avail.shape)
+    mu = np.zeros(inst.n_nodes)
+    if status not in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE):
+        return LpResult(str(status), False, np.nan, lam, mu, [np.zeros(x.shape) for x in x_ids])
+    duals = np.asarray(solver.dual_values(model.get_linear_constraints()), float)
+    values = np.asarray(solver.values(model.get_variables()), float)
+    lam.ravel()[uniq[binding]] = np.maximum(0.0, -duals[stock_rows])
+    mu[cap_binding] = np.maximum(0.0, -duals[cap_rows])
+    xs = [np.where(x >= 0, values[np.maximum(x, 0)], 0.0) for x in x_ids]
+    optimal = status == mb.SolveStatus.OPTIMAL
+    return LpResult(str(status), optimal, float(solver.objective_value), lam, mu, xs)
