@@ -54,6 +54,10 @@ class Group:
     def n_lines(self) -> int:
         return self.lines.shape[1]
 
+    def take(self, rows: IntA) -> "Group":
+        """The same group restricted to some of its orders."""
+        return Group(**{f: getattr(self, f)[rows] for f in self.__dataclass_fields__})
+
     @property
     def penalty(self) -> FloatA:
         """Cost of leaving each whole line unfilled."""

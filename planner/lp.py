@@ -79,8 +79,15 @@ class _Builder:
 
 
 def solve_lp(inst: Instance, groups: list[Group], solver_name: str = "glop",
-             time_limit: float | None = None) -> LpResult:
-    """Solve the candidate LP; prices come from the duals of rules 1 and 2."""
+             time_limit: float | None = None, avail: npt.NDArray[np.int64] | None = None,
+             capacity: IntA | None = None) -> LpResult:
+    """Solve the candidate LP; prices come from the duals of rules 1 and 2.
+
+    ``avail`` and ``capacity`` default to the batch's; pass what other orders
+    left to solve for a part of the batch.
+    """
+    avail = inst.avail if avail is None else avail
+    capacity = inst.capacity if capacity is None else capacity
     b = _Builder()
     split = inst.weights.split
     n_skus = inst.avail.shape[1]
@@ -137,7 +144,7 @@ def solve_lp(inst: Instance, groups: list[Group], solver_name: str = "glop",
     ub_all = np.concatenate(b.ub)
     uniq, inv = np.unique(keys, return_inverse=True)
     demand = np.bincount(inv, weights=ub_all[cols])
-    supply = inst.avail.ravel()[uniq]
+    supply = avail.ravel()[uniq]
     binding = demand > supply
     stock_rows = b.rows(np.full(binding.sum(), -INF), supply[binding].astype(float))
     row_of = np.full(len(uniq), -1)
@@ -145,8 +152,8 @@ def solve_lp(inst: Instance, groups: list[Group], solver_name: str = "glop",
     sel = row_of[inv] >= 0
     b.coef(row_of[inv][sel], cols[sel], 1.0)
     node_demand = np.bincount(nodes, weights=ub_all[cols], minlength=inst.n_nodes)
-    cap_binding = np.flatnonzero(node_demand > inst.capacity)
-    cap_rows = b.rows(np.full(len(cap_binding), -INF), inst.capacity[cap_binding].astype(float))
+    cap_binding = np.flatnonzero(node_demand > capacity)
+    cap_rows = b.rows(np.full(len(cap_binding), -INF), capacity[cap_binding].astype(float))
     node_row = np.full(inst.n_nodes, -1)
     node_row[cap_binding] = cap_rows
     sel = node_row[nodes] >= 0
@@ -163,8 +170,10 @@ def solve_lp(inst: Instance, groups: list[Group], solver_name: str = "glop",
         return LpResult(str(status), False, np.nan, lam, mu, [np.zeros(x.shape) for x in x_ids])
     duals = np.asarray(solver.dual_values(model.get_linear_constraints()), float)
     values = np.asarray(solver.values(model.get_variables()), float)
-    lam.ravel()[uniq[binding]] = np.maximum(0.0, -duals[stock_rows])
-    mu[cap_binding] = np.maximum(0.0, -duals[cap_rows])
+    # Solvers differ in the sign they report for a <= row's dual; its size is the
+    # price. Any prices >= 0 give a valid bound, which planner.optimize certifies.
+    lam.ravel()[uniq[binding]] = np.abs(duals[stock_rows])
+    mu[cap_binding] = np.abs(duals[cap_rows])
     xs = [np.where(x >= 0, values[np.maximum(x, 0)], 0.0) for x in x_ids]
     optimal = status == mb.SolveStatus.OPTIMAL
     return LpResult(str(status), optimal, float(solver.objective_value), lam, mu, xs)

@@ -27,9 +27,9 @@ from planner.cost import evaluate
 from planner.improve import improve
 from planner.instance import Instance
 from planner.lp import LpResult, solve_lp
-from planner.primal import Flat, construct
+from planner.primal import Flat, construct, subset
 from planner.result import Assignment, PlanResult, allocation_frames, finish
-from planner.subproblem import solve_group
+from planner.subproblem import GroupSolution, solve_group
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
@@ -73,11 +73,49 @@ def lagrangian_bound(inst: Instance, groups: list[Group], lam: FloatA, mu: Float
     return total - float((lam * inst.avail).sum()) - float((mu * inst.capacity).sum())
 
 
-def _integral_part(inst: Instance, groups: list[Group], lp: LpResult) -> tuple[Flat, list[IntA]]:
-    """Orders the LP placed in whole units keep that placement; the rest are pending."""
+def _entries(g: Group, sol: GroupSolution, rows: IntA) -> Flat:
+    """The allocations of a group solution for some of its rows."""
+    parts = Flat.empty()
+    for node, qty in ((sol.node1, sol.qty1), (sol.node2, sol.qty2)):
+        nd, qt = node[rows], qty[rows]
+        r, li = np.nonzero((nd >= 0) & (qt > 0))
+        parts = parts.extend(Flat(g.lines[rows[r], li], nd[r, li], qt[r, li]))
+    return parts
+
+
+def _usage(inst: Instance, plan: Flat) -> tuple[npt.NDArray[np.int64], IntA]:
+    used = np.zeros(inst.avail.shape, np.int64)
+    np.add.at(used, (plan.node, inst.line_sku[plan.line]), plan.qty)
+    return used, used.sum(axis=1)
+
+
+def _touches(g: Group, sol: GroupSolution, hot_stock: npt.NDArray[np.bool_],
+             hot_node: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Orders whose choice uses contested stock or a contested node."""
+    out = np.zeros(g.size, bool)
+    for node in (sol.node1, sol.node2):
+        ok = node >= 0
+        nd = np.where(ok, node, 0)
+        out |= (ok & (hot_stock[nd, g.skus] | hot_node[nd])).any(axis=1)
+    return out
+
+
+def _priced(inst: Instance, g: Group, sol: GroupSolution, lam: FloatA, mu: FloatA) -> FloatA:
+    """Cost of each order's current choice at prices lam, mu."""
+    extra = np.zeros(g.size)
+    for node, qty in ((sol.node1, sol.qty1), (sol.node2, sol.qty2)):
+        ok = node >= 0
+        nd = np.where(ok, node, 0)
+        extra += np.where(ok, qty * (lam[nd, g.skus] + mu[nd]), 0.0).sum(axis=1)
+    return sol.value + extra
+
+
+def _lp_part(inst: Instance, core: list[Group], rows: list[IntA], lp: LpResult,
+             ) -> tuple[Flat, list[IntA]]:
+    """Core orders the LP placed whole keep that placement; the rest stay pending."""
     plan = Flat.empty()
     pending = []
-    for g, x in zip(groups, lp.x, strict=True):
+    for g, r_all, x in zip(core, rows, lp.x, strict=True):
         rounded = np.round(x)
         whole = (np.abs(x - rounded) < 1e-6).all(axis=(1, 2))
         # The LP may open two half packages: keep only placements within the order's limit.
@@ -86,60 +124,97 @@ def _integral_part(inst: Instance, groups: list[Group], lp: LpResult) -> tuple[F
         whole &= (limit == 0) | (packages <= limit)
         full = (rounded.sum(axis=2) == g.qty).all(axis=1)
         whole &= ~g.ship_complete | full | (packages == 0)
-        rows = np.flatnonzero(whole)
-        r, li, k = np.nonzero(rounded[rows] > 0)
-        plan = plan.extend(Flat(g.lines[rows[r], li], g.cand[rows[r], k],
-                                rounded[rows[r], li, k].astype(np.int64)))
-        pending.append(np.flatnonzero(~whole))
+        keep = np.flatnonzero(whole)
+        r, li, k = np.nonzero(rounded[keep] > 0)
+        plan = plan.extend(Flat(g.lines[keep[r], li], g.cand[keep[r], k],
+                                rounded[keep[r], li, k].astype(np.int64)))
+        pending.append(r_all[~whole])
     return plan, pending
 
 
 def solve(inst: Instance, time_limit: float | None = None,
           settings: Settings = Settings()) -> Outcome:
+    """Plan and bound. See the module docstring for the method."""
     started = time.perf_counter()
     deadline = started + (DEFAULT_TIME_LIMIT if time_limit is None else time_limit)
     notes: list[str] = []
     k = inst.n_nodes if inst.n_nodes <= settings.all_nodes_up_to else settings.candidates
     groups = build_groups(inst, k)
-    zero_lam, zero_mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
+    split = inst.weights.split
+    lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
+
+    # Every order's own favourite. Where favourites do not compete they are final.
+    free = [solve_group(g, lam, mu, split) for g in groups]
+    used, used_node = _usage(inst, _all_entries(groups, free))
+    hot_stock, hot_node = used > inst.avail, used_node > inst.capacity
+    in_core = [_touches(g, s, hot_stock, hot_node) for g, s in zip(groups, free, strict=True)]
 
     lp: LpResult | None = None
     rounds = 0
     for rounds in range(1, settings.max_rounds + 1):
         remaining = deadline - time.perf_counter()
-        if remaining <= 0:
+        if remaining <= 0 or not any(c.any() for c in in_core):
             break
-        solver = "glop" if inst.n_orders <= settings.simplex_up_to else "pdlp"
-        result = solve_lp(inst, groups, solver, time_limit=remaining * 0.5)
+        fixed = _fixed_entries(groups, free, in_core)
+        f_used, f_node = _usage(inst, fixed)
+        avail_res, cap_res = inst.avail - f_used, inst.capacity - f_node
+        rows = [np.flatnonzero(c) for c in in_core]
+        core = [g.take(r) for g, r in zip(groups, rows, strict=True)]
+        solver = "glop" if sum(len(r) for r in rows) <= settings.simplex_up_to else "pdlp"
+        result = solve_lp(inst, core, solver, remaining * 0.6, avail_res, cap_res)
+        notes.append(f"round {rounds}: LP over {sum(len(r) for r in rows):,} contested orders "
+                     f"({solver}): {result.status}")
         if not result.optimal:
-            notes.append(f"LP round {rounds}: {result.status}")
             break
-        gain = 1.0 if lp is None else (lp.value - result.value) / max(lp.value, 1e-9)
         lp = result
-        if gain < settings.min_lp_gain or rounds == settings.max_rounds:
-            break
-        sols = [solve_group(g, lp.lam, lp.mu, inst.weights.split) for g in groups]
-        widened = [widen(inst, g, lp.lam, lp.mu, s.value, settings.widen_by)
-                   for g, s in zip(groups, sols, strict=True)]
-        if sum(n for _, n in widened) == 0:
+        lam, mu = lp.lam, lp.mu
+        # Orders outside the core that would move at these prices join it; nodes an
+        # order does not consider but that look cheaper at these prices join its candidates.
+        priced = [solve_group(g, lam, mu, split) for g in groups]
+        joined = 0
+        for i, (g, f, p) in enumerate(zip(groups, free, priced, strict=True)):
+            moves = ~in_core[i] & (p.value < _priced(inst, g, f, lam, mu) - 1e-6)
+            joined += int(moves.sum())
+            in_core[i] |= moves
+        widened = [widen(inst, g, lam, mu, p.value, settings.widen_by)
+                   for g, p in zip(groups, priced, strict=True)]
+        grown = sum(n for _, n in widened)
+        if not joined and not grown:
             break
         groups = [g for g, _ in widened]
+        free = [solve_group(g, np.zeros_like(lam), np.zeros_like(mu), split) for g in groups]
 
-    lam, mu = (lp.lam, lp.mu) if lp is not None else (zero_lam, zero_mu)
+    fixed = _fixed_entries(groups, free, in_core)
     if lp is not None:
-        fixed, pending = _integral_part(inst, groups, lp)
-        plan = construct(inst, groups, lam, mu, pending=pending, plan=fixed)
-        notes.append(f"LP rounds: {rounds}; LP value over candidates {lp.value:,.2f}")
+        lp_plan, pending = _lp_part(inst, core, rows, lp)
+        plan = construct(inst, groups, lam, mu, pending=pending, plan=fixed.extend(lp_plan))
     else:
-        plan = construct(inst, groups, zero_lam, zero_mu)
-    greedy_like = construct(inst, groups, zero_lam, zero_mu)
-    if plan_total(inst, greedy_like) < plan_total(inst, plan):
-        plan = greedy_like
-    free = [solve_group(g, zero_lam, zero_mu, inst.weights.split).value for g in groups]
-    plan = improve(inst, groups, plan, free, deadline, settings.improve_passes)
+        plan = construct(inst, groups, lam, mu, pending=[np.flatnonzero(c) for c in in_core],
+                         plan=fixed)
+    zero_lam, zero_mu = np.zeros_like(lam), np.zeros_like(mu)
+    plain = construct(inst, groups, zero_lam, zero_mu)
+    if plan_total(inst, plain) < plan_total(inst, plan):
+        plan = plain
+    free_value = [f.value for f in free]
+    plan = improve(inst, groups, plan, free_value, deadline, settings.improve_passes)
     bound = max(lagrangian_bound(inst, groups, lam, mu),
                 lagrangian_bound(inst, groups, zero_lam, zero_mu))
     return Outcome(plan, bound, lp.value if lp else float("nan"), rounds, notes)
+
+
+def _all_entries(groups: list[Group], sols: list[GroupSolution]) -> Flat:
+    out = Flat.empty()
+    for g, s in zip(groups, sols, strict=True):
+        out = out.extend(_entries(g, s, np.arange(g.size)))
+    return out
+
+
+def _fixed_entries(groups: list[Group], sols: list[GroupSolution],
+                   in_core: list[npt.NDArray[np.bool_]]) -> Flat:
+    out = Flat.empty()
+    for g, s, c in zip(groups, sols, in_core, strict=True):
+        out = out.extend(_entries(g, s, np.flatnonzero(~c)))
+    return out
 
 
 def plan_optimize(inst: Instance, time_limit: float | None = None) -> PlanResult:

@@ -44,17 +44,10 @@ class Flat:
 
 def subset(g: Group, rows: IntA, avail: npt.NDArray[np.int64], cap: IntA) -> Group:
     """The group restricted to some orders, with stock = what is still free."""
-    cand = g.cand[rows]
-    skus = g.skus[rows]
-    stock = avail[cand[:, None, :], skus[:, :, None]]
-    stock = np.minimum(stock, cap[cand][:, None, :])
-    stock = np.where(np.isfinite(g.unit[rows]), stock, 0)
-    return replace(
-        g, orders=g.orders[rows], lines=g.lines[rows], skus=skus, qty=g.qty[rows],
-        unit_penalty=g.unit_penalty[rows], cand=cand, fixed=g.fixed[rows], unit=g.unit[rows],
-        stock=stock, ship_complete=g.ship_complete[rows], max_packages=g.max_packages[rows],
-        dropped_bound=g.dropped_bound[rows],
-    )
+    part = g.take(rows)
+    stock = avail[part.cand[:, None, :], part.skus[:, :, None]]
+    stock = np.minimum(stock, cap[part.cand][:, None, :])
+    return replace(part, stock=np.where(np.isfinite(part.unit), stock, 0))
 
 
 def _entries(g: Group, sol, keys: FloatA) -> tuple[IntA, IntA, IntA, IntA, FloatA]:
