@@ -86,7 +86,9 @@ def _fill_order(
             else:
                 # Cost of what this node can take, plus the penalty for what it leaves.
                 open_cost = fixed + (split if opened.any() else 0.0)
-                score = np.where(opened, 0.0, open_cost) + unit[i] * can + penalty * (remaining - can)
+                score = (
+                    np.where(opened, 0.0, open_cost) + unit[i] * can + penalty * (remaining - can)
+                )
             n = int(np.argmin(np.where(ok, score, np.inf)))
             got = int(can[n])
             take(line, n, got)

@@ -123,15 +123,25 @@ def _build_block(inst: Instance, orders: IntA, n_lines: int, k: int) -> Group:
     cand_kappa = np.take_along_axis(kappa, cand, axis=1)
     usable = np.isfinite(cand_kappa)
     fixed = np.where(usable, np.take_along_axis(costs.fixed, cand, axis=1), np.inf)
-    unit_c = np.where(usable[:, None, :], np.take_along_axis(unit, cand[:, None, :], axis=2),
-                      np.inf)
+    unit_c = np.where(
+        usable[:, None, :], np.take_along_axis(unit, cand[:, None, :], axis=2), np.inf
+    )
     stock_c = np.where(usable[:, None, :], np.take_along_axis(stock, cand[:, None, :], axis=2), 0)
     extra = np.where(sc, 0.0, m_line.sum(axis=1))
     dropped = next_best + extra  # inf when the next node is unusable or absent
     return Group(
-        orders=orders, lines=lines, skus=skus, qty=qty, unit_penalty=unit_penalty,
-        cand=np.where(usable, cand, 0), fixed=fixed, unit=unit_c, stock=stock_c, ship_complete=sc,
-        max_packages=inst.max_packages[orders], dropped_bound=dropped,
+        orders=orders,
+        lines=lines,
+        skus=skus,
+        qty=qty,
+        unit_penalty=unit_penalty,
+        cand=np.where(usable, cand, 0),
+        fixed=fixed,
+        unit=unit_c,
+        stock=stock_c,
+        ship_complete=sc,
+        max_packages=inst.max_packages[orders],
+        dropped_bound=dropped,
     )
 
 
@@ -181,8 +191,9 @@ def _price_block(inst: Instance, g: Group, sl: slice, lam: FloatA, mu: FloatA) -
     is_cand = np.zeros(kappa.shape, bool)
     r_idx, c_idx = np.nonzero(np.isfinite(g.fixed[sl]))  # padding points at node 0: skip it
     is_cand[r_idx, g.cand[sl][r_idx, c_idx]] = True
-    return _Priced(costs.fixed, unit_true, stock, kappa,
-                   np.where(sc, 0.0, m_line.sum(axis=1)), is_cand)
+    return _Priced(
+        costs.fixed, unit_true, stock, kappa, np.where(sc, 0.0, m_line.sum(axis=1)), is_cand
+    )
 
 
 def dropped_bound_at(inst: Instance, g: Group, lam: FloatA, mu: FloatA) -> FloatA:
@@ -199,8 +210,9 @@ def dropped_bound_at(inst: Instance, g: Group, lam: FloatA, mu: FloatA) -> Float
     return out
 
 
-def widen(inst: Instance, g: Group, lam: FloatA, mu: FloatA, value: FloatA,
-          extra: int) -> tuple[Group, int]:
+def widen(
+    inst: Instance, g: Group, lam: FloatA, mu: FloatA, value: FloatA, extra: int
+) -> tuple[Group, int]:
     """Add up to ``extra`` dropped nodes to orders for which one looks attractive.
 
     Column generation: at the current prices, a dropped node whose floor is
@@ -238,9 +250,17 @@ def widen(inst: Instance, g: Group, lam: FloatA, mu: FloatA, value: FloatA,
         r = rows + start
         cand[r, k:] = np.where(ok, picks, 0)
         fixed[r, k:] = np.where(ok, pr.fixed[rows[:, None], picks], np.inf)
-        unit[r, :, k:] = np.where(ok[:, None, :], pr.unit_true[rows[:, None, None],
-                                  np.arange(g.n_lines)[None, :, None], picks[:, None, :]], np.inf)
-        stock[r, :, k:] = np.where(ok[:, None, :], pr.stock[rows[:, None, None],
-                                   np.arange(g.n_lines)[None, :, None], picks[:, None, :]], 0)
+        unit[r, :, k:] = np.where(
+            ok[:, None, :],
+            pr.unit_true[
+                rows[:, None, None], np.arange(g.n_lines)[None, :, None], picks[:, None, :]
+            ],
+            np.inf,
+        )
+        stock[r, :, k:] = np.where(
+            ok[:, None, :],
+            pr.stock[rows[:, None, None], np.arange(g.n_lines)[None, :, None], picks[:, None, :]],
+            0,
+        )
         grown += len(rows)
     return replace(g, cand=cand, fixed=fixed, unit=unit, stock=stock, dropped_bound=dropped), grown

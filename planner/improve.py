@@ -36,8 +36,14 @@ def order_cost(g: Group, row: int, lines: IntA, nodes: IntA, qty: IntA, split: f
     return cost
 
 
-def improve(inst: Instance, groups: list[Group], plan: Flat, free_value: list[np.ndarray],
-            deadline: float, passes: int = 2) -> Flat:
+def improve(
+    inst: Instance,
+    groups: list[Group],
+    plan: Flat,
+    free_value: list[np.ndarray],
+    deadline: float,
+    passes: int = 2,
+) -> Flat:
     """Re-insert displaced orders one at a time while it lowers the total."""
     avail = inst.avail.copy()
     cap = inst.capacity.copy()
@@ -102,8 +108,9 @@ def improve(inst: Instance, groups: list[Group], plan: Flat, free_value: list[np
     return Flat(line[keep], node[keep], qty[keep])
 
 
-def _fits(inst: Instance, new: list[tuple[int, int, int]], avail: np.ndarray,
-          cap: np.ndarray) -> bool:
+def _fits(
+    inst: Instance, new: list[tuple[int, int, int]], avail: np.ndarray, cap: np.ndarray
+) -> bool:
     """Jointly within stock and capacity (lines of one order may share a node)."""
     need_stock: dict[tuple[int, int], int] = {}
     need_cap: dict[int, int] = {}
@@ -112,11 +119,17 @@ def _fits(inst: Instance, new: list[tuple[int, int, int]], avail: np.ndarray,
         need_stock[key] = need_stock.get(key, 0) + qt
         need_cap[nd] = need_cap.get(nd, 0) + qt
     return all(avail[k] >= v for k, v in need_stock.items()) and all(
-        cap[k] >= v for k, v in need_cap.items())
+        cap[k] >= v for k, v in need_cap.items()
+    )
 
 
-def _merge(line: IntA, node: IntA, qty: IntA, alive: np.ndarray,
-           extra: list[tuple[int, int, int]]) -> tuple[IntA, IntA, IntA, np.ndarray]:
+def _merge(
+    line: IntA, node: IntA, qty: IntA, alive: np.ndarray, extra: list[tuple[int, int, int]]
+) -> tuple[IntA, IntA, IntA, np.ndarray]:
     e = np.asarray(extra, np.int64).reshape(-1, 3)
-    return (np.concatenate([line, e[:, 0]]), np.concatenate([node, e[:, 1]]),
-            np.concatenate([qty, e[:, 2]]), np.concatenate([alive, np.ones(len(e), bool)]))
+    return (
+        np.concatenate([line, e[:, 0]]),
+        np.concatenate([node, e[:, 1]]),
+        np.concatenate([qty, e[:, 2]]),
+        np.concatenate([alive, np.ones(len(e), bool)]),
+    )

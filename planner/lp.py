@@ -72,15 +72,24 @@ class _Builder:
         matrix = sp.csr_matrix((v, (r, c)), shape=(self.n_rows, self.n_cols))
         model = mb.Model()
         model.helper.fill_model_from_sparse_data(
-            np.concatenate(self.lb), np.concatenate(self.ub), np.concatenate(self.obj),
-            np.concatenate(self.row_lb), np.concatenate(self.row_ub), matrix,
+            np.concatenate(self.lb),
+            np.concatenate(self.ub),
+            np.concatenate(self.obj),
+            np.concatenate(self.row_lb),
+            np.concatenate(self.row_ub),
+            matrix,
         )
         return model
 
 
-def solve_lp(inst: Instance, groups: list[Group], solver_name: str = "glop",
-             time_limit: float | None = None, avail: npt.NDArray[np.int64] | None = None,
-             capacity: IntA | None = None) -> LpResult:
+def solve_lp(
+    inst: Instance,
+    groups: list[Group],
+    solver_name: str = "glop",
+    time_limit: float | None = None,
+    avail: npt.NDArray[np.int64] | None = None,
+    capacity: IntA | None = None,
+) -> LpResult:
     """Solve the candidate LP; prices come from the duals of rules 1 and 2.
 
     ``avail`` and ``capacity`` default to the batch's; pass what other orders
@@ -99,8 +108,7 @@ def solve_lp(inst: Instance, groups: list[Group], solver_name: str = "glop",
         m, n_lines, k = g.unit.shape
         usable_y = np.isfinite(g.fixed)  # (M, K)
         y = np.full((m, k), -1)
-        y[usable_y] = b.cols(np.zeros(usable_y.sum()), np.ones(usable_y.sum()),
-                             g.fixed[usable_y])
+        y[usable_y] = b.cols(np.zeros(usable_y.sum()), np.ones(usable_y.sum()), g.fixed[usable_y])
         cap_x = np.minimum(g.qty[:, :, None], g.stock)
         usable_x = np.isfinite(g.unit) & (cap_x > 0) & usable_y[:, None, :]
         sc = g.ship_complete

@@ -30,7 +30,9 @@ from planner.result import Assignment, PlanResult, finish
 
 
 def solve_mip(
-    inst: Instance, time_limit: float | None = None, solver_name: str = "HIGHS",
+    inst: Instance,
+    time_limit: float | None = None,
+    solver_name: str = "HIGHS",
     relax: bool = False,
 ) -> tuple[Assignment, float | None, bool]:
     """Assignment, best proven bound (None if unknown) and whether it is optimal.
@@ -70,8 +72,7 @@ def solve_mip(
             objective.SetCoefficient(split, w.split)
             ys = []
             for n in nodes:
-                y = (solver.NumVar(0, 1, f"y[{o},{n}]") if relax
-                     else solver.BoolVar(f"y[{o},{n}]"))
+                y = solver.NumVar(0, 1, f"y[{o},{n}]") if relax else solver.BoolVar(f"y[{o},{n}]")
                 objective.SetCoefficient(y, float(costs.fixed[row, n]))
                 ys.append(y)
             if ys:
@@ -88,8 +89,11 @@ def solve_mip(
                     hi = min(q, int(stock[n, i]))
                     if hi <= 0:
                         continue
-                    var = (solver.NumVar(0, hi, f"x[{line},{n}]") if relax
-                           else solver.IntVar(0, hi, f"x[{line},{n}]"))
+                    var = (
+                        solver.NumVar(0, hi, f"x[{line},{n}]")
+                        if relax
+                        else solver.IntVar(0, hi, f"x[{line},{n}]")
+                    )
                     objective.SetCoefficient(var, float(unit[i, n]))
                     if sc:
                         solver.Add(var == q * y)

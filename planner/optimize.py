@@ -27,6 +27,7 @@ from planner.cost import evaluate
 from planner.improve import improve
 from planner.instance import Instance
 from planner.lp import LpResult, solve_lp
+from planner.mip import solve_mip
 from planner.primal import Flat, construct, subset
 from planner.result import Assignment, PlanResult, allocation_frames, finish
 from planner.subproblem import GroupSolution, solve_group
@@ -47,6 +48,7 @@ class Settings:
     min_lp_gain: float = 1e-4  # stop widening when the LP improves less than this
     improve_passes: int = 2
     simplex_up_to: int = 3000  # orders; larger LPs go to PDLP (first-order, scales better)
+    exact_up_to: int = 500  # orders; smaller batches finish with the exact MIP
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Outcome:
     lp_value: float
     rounds: int
     notes: list[str]
+    optimal: bool = False
 
 
 def plan_total(inst: Instance, plan: Flat) -> float:
@@ -89,8 +92,9 @@ def _usage(inst: Instance, plan: Flat) -> tuple[npt.NDArray[np.int64], IntA]:
     return used, used.sum(axis=1)
 
 
-def _touches(g: Group, sol: GroupSolution, hot_stock: npt.NDArray[np.bool_],
-             hot_node: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+def _touches(
+    g: Group, sol: GroupSolution, hot_stock: npt.NDArray[np.bool_], hot_node: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
     """Orders whose choice uses contested stock or a contested node."""
     out = np.zeros(g.size, bool)
     for node in (sol.node1, sol.node2):
@@ -110,8 +114,12 @@ def _priced(inst: Instance, g: Group, sol: GroupSolution, lam: FloatA, mu: Float
     return sol.value + extra
 
 
-def _lp_part(inst: Instance, core: list[Group], rows: list[IntA], lp: LpResult,
-             ) -> tuple[Flat, list[IntA]]:
+def _lp_part(
+    inst: Instance,
+    core: list[Group],
+    rows: list[IntA],
+    lp: LpResult,
+) -> tuple[Flat, list[IntA]]:
     """Core orders the LP placed whole keep that placement; the rest stay pending."""
     plan = Flat.empty()
     pending = []
@@ -126,14 +134,16 @@ def _lp_part(inst: Instance, core: list[Group], rows: list[IntA], lp: LpResult,
         whole &= ~g.ship_complete | full | (packages == 0)
         keep = np.flatnonzero(whole)
         r, li, k = np.nonzero(rounded[keep] > 0)
-        plan = plan.extend(Flat(g.lines[keep[r], li], g.cand[keep[r], k],
-                                rounded[keep[r], li, k].astype(np.int64)))
+        plan = plan.extend(
+            Flat(g.lines[keep[r], li], g.cand[keep[r], k], rounded[keep[r], li, k].astype(np.int64))
+        )
         pending.append(r_all[~whole])
     return plan, pending
 
 
-def solve(inst: Instance, time_limit: float | None = None,
-          settings: Settings = Settings()) -> Outcome:
+def solve(
+    inst: Instance, time_limit: float | None = None, settings: Settings = Settings()
+) -> Outcome:
     """Plan and bound. See the module docstring for the method."""
     started = time.perf_counter()
     deadline = started + (DEFAULT_TIME_LIMIT if time_limit is None else time_limit)
@@ -162,8 +172,10 @@ def solve(inst: Instance, time_limit: float | None = None,
         core = [g.take(r) for g, r in zip(groups, rows, strict=True)]
         solver = "glop" if sum(len(r) for r in rows) <= settings.simplex_up_to else "pdlp"
         result = solve_lp(inst, core, solver, remaining * 0.6, avail_res, cap_res)
-        notes.append(f"round {rounds}: LP over {sum(len(r) for r in rows):,} contested orders "
-                     f"({solver}): {result.status}")
+        notes.append(
+            f"round {rounds}: LP over {sum(len(r) for r in rows):,} contested orders "
+            f"({solver}): {result.status}"
+        )
         if not result.optimal:
             break
         lp = result
@@ -176,8 +188,10 @@ def solve(inst: Instance, time_limit: float | None = None,
             moves = ~in_core[i] & (p.value < _priced(inst, g, f, lam, mu) - 1e-6)
             joined += int(moves.sum())
             in_core[i] |= moves
-        widened = [widen(inst, g, lam, mu, p.value, settings.widen_by)
-                   for g, p in zip(groups, priced, strict=True)]
+        widened = [
+            widen(inst, g, lam, mu, p.value, settings.widen_by)
+            for g, p in zip(groups, priced, strict=True)
+        ]
         grown = sum(n for _, n in widened)
         if not joined and not grown:
             break
@@ -189,17 +203,31 @@ def solve(inst: Instance, time_limit: float | None = None,
         lp_plan, pending = _lp_part(inst, core, rows, lp)
         plan = construct(inst, groups, lam, mu, pending=pending, plan=fixed.extend(lp_plan))
     else:
-        plan = construct(inst, groups, lam, mu, pending=[np.flatnonzero(c) for c in in_core],
-                         plan=fixed)
+        plan = construct(
+            inst, groups, lam, mu, pending=[np.flatnonzero(c) for c in in_core], plan=fixed
+        )
     zero_lam, zero_mu = np.zeros_like(lam), np.zeros_like(mu)
     plain = construct(inst, groups, zero_lam, zero_mu)
     if plan_total(inst, plain) < plan_total(inst, plan):
         plan = plain
     free_value = [f.value for f in free]
     plan = improve(inst, groups, plan, free_value, deadline, settings.improve_passes)
-    bound = max(lagrangian_bound(inst, groups, lam, mu),
-                lagrangian_bound(inst, groups, zero_lam, zero_mu))
-    return Outcome(plan, bound, lp.value if lp else float("nan"), rounds, notes)
+    bound = max(
+        lagrangian_bound(inst, groups, lam, mu), lagrangian_bound(inst, groups, zero_lam, zero_mu)
+    )
+    total = plan_total(inst, plan)
+    optimal = False
+    remaining = deadline - time.perf_counter()
+    if inst.n_orders <= settings.exact_up_to and remaining > 0 and total - bound > 1e-6 * total:
+        # Small batch: the exact model may close the gap in the time left.
+        assignment, mip_bound, optimal = solve_mip(inst, remaining)
+        mip_plan = Flat(assignment.line, assignment.node, assignment.qty)
+        if len(mip_plan.line) and plan_total(inst, mip_plan) < total:
+            plan = mip_plan
+        if mip_bound is not None:
+            bound = max(bound, mip_bound)
+        notes.append("exact MIP: " + ("optimal" if optimal else "stopped at the time limit"))
+    return Outcome(plan, bound, lp.value if lp else float("nan"), rounds, notes, optimal)
 
 
 def _all_entries(groups: list[Group], sols: list[GroupSolution]) -> Flat:
@@ -209,8 +237,9 @@ def _all_entries(groups: list[Group], sols: list[GroupSolution]) -> Flat:
     return out
 
 
-def _fixed_entries(groups: list[Group], sols: list[GroupSolution],
-                   in_core: list[npt.NDArray[np.bool_]]) -> Flat:
+def _fixed_entries(
+    groups: list[Group], sols: list[GroupSolution], in_core: list[npt.NDArray[np.bool_]]
+) -> Flat:
     out = Flat.empty()
     for g, s, c in zip(groups, sols, in_core, strict=True):
         out = out.extend(_entries(g, s, np.flatnonzero(~c)))
@@ -220,5 +249,12 @@ def _fixed_entries(groups: list[Group], sols: list[GroupSolution],
 def plan_optimize(inst: Instance, time_limit: float | None = None) -> PlanResult:
     started = time.perf_counter()
     out = solve(inst, time_limit)
-    return finish(inst, Assignment(out.plan.line, out.plan.node, out.plan.qty), "optimize",
-                  started, lower_bound=out.bound, notes=out.notes)
+    return finish(
+        inst,
+        Assignment(out.plan.line, out.plan.node, out.plan.qty),
+        "optimize",
+        started,
+        lower_bound=out.bound,
+        proven_optimal=out.optimal,
+        notes=out.notes,
+    )

@@ -37,9 +37,11 @@ class Flat:
         return Flat(z, z.copy(), z.copy())
 
     def extend(self, other: "Flat") -> "Flat":
-        return Flat(np.concatenate([self.line, other.line]),
-                    np.concatenate([self.node, other.node]),
-                    np.concatenate([self.qty, other.qty]))
+        return Flat(
+            np.concatenate([self.line, other.line]),
+            np.concatenate([self.node, other.node]),
+            np.concatenate([self.qty, other.qty]),
+        )
 
 
 def subset(g: Group, rows: IntA, avail: npt.NDArray[np.int64], cap: IntA) -> Group:
@@ -60,13 +62,22 @@ def _entries(g: Group, sol, keys: FloatA) -> tuple[IntA, IntA, IntA, IntA, Float
         ok = (nd >= 0) & (qt > 0)
         parts.append((row[ok], g.lines.ravel()[ok], nd[ok], qt[ok]))
     r = np.concatenate([p[0] for p in parts])
-    return (r, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]),
-            np.concatenate([p[3] for p in parts]), keys[r])
+    return (
+        r,
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+        np.concatenate([p[3] for p in parts]),
+        keys[r],
+    )
 
 
 def construct(
-    inst: Instance, groups: list[Group], lam: FloatA, mu: FloatA,
-    pending: list[IntA] | None = None, plan: Flat | None = None,
+    inst: Instance,
+    groups: list[Group],
+    lam: FloatA,
+    mu: FloatA,
+    pending: list[IntA] | None = None,
+    plan: Flat | None = None,
 ) -> Flat:
     """A feasible plan guided by prices lam, mu (zero prices = plain cost).
 
@@ -130,8 +141,16 @@ def construct(
     return top_up(inst, plan, avail, cap)
 
 
-def _fits(uid: IntA, node: IntA, sku: IntA, qty: IntA, key: FloatA,
-          avail: npt.NDArray[np.int64], cap: IntA, n_skus: int) -> npt.NDArray[np.bool_]:
+def _fits(
+    uid: IntA,
+    node: IntA,
+    sku: IntA,
+    qty: IntA,
+    key: FloatA,
+    avail: npt.NDArray[np.int64],
+    cap: IntA,
+    n_skus: int,
+) -> npt.NDArray[np.bool_]:
     """Entries that fit when orders claim stock in key order (cumulative per stock and node)."""
     order = np.lexsort((uid, key))
     ok = np.ones(len(uid), bool)
@@ -186,8 +205,9 @@ def top_up(inst: Instance, plan: Flat, avail: npt.NDArray[np.int64], cap: IntA) 
                         ok &= is_open
                     if not ok.any():
                         break
-                    open_cost = np.where(is_open, 0.0,
-                                         costs.fixed[row] + (w.split if opened else 0.0))
+                    open_cost = np.where(
+                        is_open, 0.0, costs.fixed[row] + (w.split if opened else 0.0)
+                    )
                     gain = can * (inst.unfilled_unit_cost[line] - unit[i]) - open_cost
                     gain = np.where(ok, gain, -np.inf)
                     n = int(np.argmax(gain))
@@ -202,5 +222,10 @@ def top_up(inst: Instance, plan: Flat, avail: npt.NDArray[np.int64], cap: IntA) 
                     extra_qty.append(got)
                     need -= got
             opened_by_order[o] = opened
-    return plan.extend(Flat(np.asarray(extra_line, np.int64), np.asarray(extra_node, np.int64),
-                            np.asarray(extra_qty, np.int64)))
+    return plan.extend(
+        Flat(
+            np.asarray(extra_line, np.int64),
+            np.asarray(extra_node, np.int64),
+            np.asarray(extra_qty, np.int64),
+        )
+    )

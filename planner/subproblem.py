@@ -24,6 +24,7 @@ from planner.candidates import Group
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
 CHUNK = 2048
+MAX_TRIPLE_K = 20  # candidates above which sets of three are floored, not enumerated
 
 
 @dataclass
@@ -49,9 +50,12 @@ def unit_prices(g: Group, lam: FloatA, mu: FloatA, sl: slice) -> FloatA:
 def solve_group(g: Group, lam: FloatA, mu: FloatA, split: float) -> GroupSolution:
     m, n_lines = g.size, g.n_lines
     out = GroupSolution(
-        bound=np.empty(m), value=np.empty(m),
-        node1=np.full((m, n_lines), -1, np.int64), qty1=np.zeros((m, n_lines), np.int64),
-        node2=np.full((m, n_lines), -1, np.int64), qty2=np.zeros((m, n_lines), np.int64),
+        bound=np.empty(m),
+        value=np.empty(m),
+        node1=np.full((m, n_lines), -1, np.int64),
+        qty1=np.zeros((m, n_lines), np.int64),
+        node2=np.full((m, n_lines), -1, np.int64),
+        qty2=np.zeros((m, n_lines), np.int64),
         regret=np.empty(m),
     )
     for start in range(0, m, CHUNK):
@@ -59,8 +63,9 @@ def solve_group(g: Group, lam: FloatA, mu: FloatA, split: float) -> GroupSolutio
     return out
 
 
-def _solve_chunk(g: Group, lam: FloatA, mu: FloatA, split: float, sl: slice,
-                 out: GroupSolution) -> None:
+def _solve_chunk(
+    g: Group, lam: FloatA, mu: FloatA, split: float, sl: slice, out: GroupSolution
+) -> None:
     u_raw = unit_prices(g, lam, mu, sl)  # (C, L, K)
     p = g.unit_penalty[sl][:, :, None]  # (C, L, 1)
     u = np.minimum(u_raw, p)
@@ -121,19 +126,30 @@ def _solve_chunk(g: Group, lam: FloatA, mu: FloatA, split: float, sl: slice,
             rr = np.arange(len(idx))[better]
             value[r] = best_pair[better]
             bound[r] = best_pair[better]
-            first = np.where(a_first[rr, :, bp], cand[r, iu_a[bp]][:, None],
-                             cand[r, iu_b[bp]][:, None])
-            second_n = np.where(a_first[rr, :, bp], cand[r, iu_b[bp]][:, None],
-                                cand[r, iu_a[bp]][:, None])
+            first = np.where(
+                a_first[rr, :, bp], cand[r, iu_a[bp]][:, None], cand[r, iu_b[bp]][:, None]
+            )
+            second_n = np.where(
+                a_first[rr, :, bp], cand[r, iu_b[bp]][:, None], cand[r, iu_a[bp]][:, None]
+            )
             t1b, t2b = t1[rr, :, bp], t2[rr, :, bp]
             node1[r] = np.where(t1b > 0, first, -1)
             qty1[r] = t1b
             node2[r] = np.where(t2b > 0, second_n, -1)
             qty2[r] = t2b
-        three = idx[(maxp[idx] == 0) | (maxp[idx] >= 3)]
-        if len(three) and k >= 3 and n_lines >= 3:
-            bound[three] = np.minimum(bound[three], _three_or_more(
-                u[three], q[three], take[three], fixed[three], split))
+        units = g.qty[sl][idx].sum(axis=1)
+        three = idx[((maxp[idx] == 0) | (maxp[idx] >= 3)) & (units >= 3)]
+        if len(three) and k >= 3:
+            floor3 = _at_least(3, u[three], q[three], take[three], fixed[three], split)
+            loose = floor3 < bound[three] - 1e-9
+            if loose.any() and k <= MAX_TRIPLE_K:
+                # The floor is too weak to settle it: enumerate three nodes exactly and
+                # floor only the sets of four or more.
+                r = three[loose]
+                exact3 = _best_triple(u[r], q[r], take[r], p[r], fixed[r], split)
+                floor4 = _at_least(4, u[r], q[r], take[r], fixed[r], split)
+                floor3[loose] = np.minimum(exact3, floor4)
+            bound[three] = np.minimum(bound[three], floor3)
 
     out.value[sl] = value
     out.bound[sl] = np.minimum(bound, g.dropped_bound[sl])
@@ -141,17 +157,51 @@ def _solve_chunk(g: Group, lam: FloatA, mu: FloatA, split: float, sl: slice,
     out.regret[sl] = np.minimum(second, empty) - value
 
 
-def _three_or_more(u: FloatA, q: FloatA, take: IntA, fixed: FloatA, split: float) -> FloatA:
-    """A floor on any plan of an order with three or more packages.
+def _at_least(n: int, u: FloatA, q: FloatA, take: IntA, fixed: FloatA, split: float) -> FloatA:
+    """A floor on any plan of an order with ``n`` or more packages.
 
-    Each of at least three nodes serves some line, so at least three lines each
-    carry a package's F. Line l costs at least b[l] = q * min_n u[l, n]; carried
-    by node n it costs at least a[l] = F[n] + t[l,n] u[l,n] + (q - t[l,n]) umin[l].
-    The floor is 2 * split + sum_l b[l] + the three smallest (a[l] - b[l]).
+    Every unit of line l costs at least umin[l] = min_k u[l, k]; each of the (at
+    least n) open nodes k serves some unit, paying F[k] plus at least
+    min_l (u[l, k] - umin[l]) over the lines it stocks. When every line is a
+    single unit, lines cannot be split, so n distinct lines each carry a
+    package: line l carried by k costs F[k] + u[l, k], which is tighter.
     """
     umin = u.min(axis=2)  # (C, L)
-    b = q[:, :, 0] * umin
-    carried = fixed[:, None, :] + take * u + (q - take) * umin[:, :, None]
-    carried = np.where(take > 0, carried, np.inf)
-    extra = np.sort(carried.min(axis=2) - b[:, :], axis=1)[:, :3].sum(axis=1)
-    return 2 * split + b.sum(axis=1) + extra
+    floor = (q[:, :, 0] * umin).sum(axis=1)
+    stocked = take > 0
+    per_node = fixed + np.where(stocked, u - umin[:, :, None], np.inf).min(axis=1)
+    by_node = np.sort(per_node, axis=1)[:, :n].sum(axis=1)
+    if u.shape[1] >= n:
+        carried = np.where(stocked, fixed[:, None, :] + u, np.inf).min(axis=2) - umin
+        by_line = np.sort(carried, axis=1)[:, :n].sum(axis=1)
+        single_units = (q[:, :, 0] == 1).all(axis=1)
+        by_node = np.where(single_units, np.maximum(by_line, by_node), by_node)
+    return (n - 1) * split + floor + by_node
+
+
+def _best_triple(
+    u: FloatA, q: FloatA, take: IntA, p: FloatA, fixed: FloatA, split: float
+) -> FloatA:
+    """Exact cost of the best set of three candidate nodes (lines fill cheapest first)."""
+    k = u.shape[2]
+    a, b, c = np.array(
+        [(i, j, m) for i in range(k) for j in range(i + 1, k) for m in range(j + 1, k)]
+    ).T
+    out = np.empty(u.shape[0])
+    for start in range(0, u.shape[0], 16):
+        sl = slice(start, start + 16)
+        u3 = np.stack([u[sl][:, :, a], u[sl][:, :, b], u[sl][:, :, c]], axis=-1)  # (R, L, T, 3)
+        s3 = np.stack([take[sl][:, :, a], take[sl][:, :, b], take[sl][:, :, c]], axis=-1)
+        order = np.argsort(u3, axis=-1)
+        u3 = np.take_along_axis(u3, order, axis=-1)
+        s3 = np.take_along_axis(s3, order, axis=-1)
+        left = np.broadcast_to(q[sl], s3.shape[:3]).astype(float)
+        cost = np.zeros(left.shape)
+        for j in range(3):
+            t = np.minimum(left, s3[..., j])
+            cost += t * u3[..., j]
+            left = left - t
+        cost += left * p[sl]
+        f = fixed[sl]
+        out[sl] = (f[:, a] + f[:, b] + f[:, c] + 2 * split + cost.sum(axis=1)).min(axis=1)
+    return out
