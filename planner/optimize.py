@@ -28,7 +28,7 @@ from planner.improve import improve
 from planner.instance import Instance
 from planner.lp import LpResult, solve_lp
 from planner.mip import solve_mip
-from planner.primal import Flat, construct, subset
+from planner.primal import Flat, construct
 from planner.result import Assignment, PlanResult, allocation_frames, finish
 from planner.subproblem import GroupSolution, solve_group
 
