@@ -129,8 +129,11 @@ def check_cmd(
 ) -> None:
     """Check every hard rule and cost the plan with the contract's objective."""
     batch = read_batch(batch_dir)
-    weights = parse_weights(weight, batch.weights)
     allocations, unfilled, claimed = read_plan(plan_dir)
+    # A plan is costed with the weights it was made with, when its summary says so.
+    planned_with = claimed.get("cost", {}).get("weights") if isinstance(claimed, dict) else None
+    base = Weights.model_validate(planned_with) if planned_with else batch.weights
+    weights = parse_weights(weight, base)
     violations = check_plan(batch, allocations, unfilled)
     cost = evaluate(batch, allocations, weights)
     summary = PlanSummary(

@@ -74,7 +74,12 @@ def check_plan(
         "order {order_id} line {line_no}: allocated {allocated} > ordered {qty}",
     )
     if unfilled is not None:
-        uf = unfilled.groupby(["order_id", "line_no"])["qty"].sum().rename("unfilled")
+        uf = (
+            unfilled.astype({"qty": np.int64})
+            .groupby(["order_id", "line_no"])["qty"]
+            .sum()
+            .rename("unfilled")
+        )
         lq = lq.merge(uf, left_on=["order_id", "line_no"], right_index=True, how="left")
         lq["unfilled"] = lq["unfilled"].fillna(0).astype(np.int64)
         bad = lq[lq["allocated"] + lq["unfilled"] != lq["qty"]]

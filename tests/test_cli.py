@@ -1,0 +1,98 @@
+"""The dom command end to end on files: plan, check, and clear errors."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from data.batch_io import write_batch
+from tests.random_batch import random_batch
+from tests.tiny import tiny_batch
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def batch_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_batch(
+        random_batch(80, 8, 40, seed=5, supply=0.8), tmp_path_factory.mktemp("b") / "batch"
+    )
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "nearest", "optimize"])
+def test_plan_then_check_agree_on_the_total(batch_dir: Path, tmp_path: Path, strategy) -> None:
+    out = tmp_path / "plan"
+    result = runner.invoke(
+        app,
+        ["plan", str(batch_dir), "--out", str(out), "--strategy", strategy, "--time-limit", "20"],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["strategy"] == strategy
+    assert set(pd.read_csv(out / "allocations.csv").columns) == {
+        "order_id",
+        "line_no",
+        "node_id",
+        "qty",
+    }
+    checked = runner.invoke(app, ["check", str(batch_dir), str(out)])
+    assert checked.exit_code == 0, checked.output
+    assert "matches" in checked.output and "feasible" in checked.output
+
+
+def test_weights_override_is_used_and_checked(batch_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            str(batch_dir),
+            "--out",
+            str(out),
+            "-s",
+            "greedy",
+            "--weight",
+            "split=10",
+            "--weight",
+            "late=0",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["cost"]["weights"]["split"] == 10.0
+    checked = runner.invoke(app, ["check", str(batch_dir), str(out)])
+    assert checked.exit_code == 0 and "matches" in checked.output
+
+
+def test_check_reports_a_broken_plan(tmp_path: Path) -> None:
+    batch = write_batch(tiny_batch(), tmp_path / "tiny")
+    plan = tmp_path / "bad"
+    plan.mkdir()
+    # O4 is a pickup at ST2 but is served from DC1, and DC1 has only 10 of A.
+    pd.DataFrame(
+        [("O4", 1, "DC1", 2), ("O1", 1, "DC1", 2), ("O2", 1, "DC1", 1)],
+        columns=["order_id", "line_no", "node_id", "qty"],
+    ).to_csv(plan / "allocations.csv", index=False)
+    result = runner.invoke(app, ["check", str(batch), str(plan)])
+    assert result.exit_code == 1
+    assert "3-pickup-node" in result.output
+
+
+def test_bad_batch_is_one_red_error_with_exit_code_1(tmp_path: Path) -> None:
+    folder = write_batch(tiny_batch(), tmp_path / "tiny")
+    (folder / "nodes.csv").write_text("node_id,kind\nX,dc\n")
+    result = runner.invoke(app, ["plan", str(folder), "--out", str(tmp_path / "p")])
+    assert result.exit_code == 1
+    assert "nodes.csv column 'zip': required column is missing" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "p").exists()  # nothing half-written
+
+
+def test_unknown_strategy(batch_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["plan", str(batch_dir), "--out", str(tmp_path / "p"), "-s", "magic"]
+    )
+    assert result.exit_code == 1 and "unknown strategy 'magic'" in result.output
