@@ -112,9 +112,9 @@ def plan_cmd(
         with stage(progress, f"planning {len(batch.orders):,} orders with {strategy}"):
             result = plan(batch, strategy, time_limit, weights)
         with stage(progress, f"writing {out}"):
-            write_plan(
-                out, result.allocations, result.unfilled, result.summary.model_dump(mode="json")
-            )
+            summary = result.summary.model_dump(mode="json")
+            summary["batch_path"] = str(batch_dir.resolve())
+            write_plan(out, result.allocations, result.unfilled, summary)
     from cli.report import kpi_table
 
     console.print(kpi_table(result.summary))
@@ -170,6 +170,58 @@ def _total_mismatch() -> Any:
     from planner.checker import Violation
 
     return Violation("summary", "summary.json total differs from the contract's objective")
+
+
+@app.command("explain")
+@friendly_errors
+def explain_cmd(
+    plan_dir: Annotated[Path, typer.Argument(help="Plan folder written by dom plan.")],
+    order_id: Annotated[str, typer.Argument(help="The order to explain.")],
+    batch_dir: Annotated[Path | None, typer.Option("--batch", help="Default: the plan's.")] = None,
+) -> None:
+    """Per line: the node chosen, its cost, and the next best node and why not."""
+    from rich.table import Table
+
+    from planner.explain import explain_order
+    from planner.instance import build_instance
+
+    allocations, _, summary = read_plan(plan_dir)
+    source = batch_dir or summary.get("batch_path")
+    if not source:
+        raise typer.BadParameter("the plan does not say its batch; pass --batch")
+    batch = read_batch(source)
+    weights = summary.get("cost", {}).get("weights")
+    inst = build_instance(batch, Weights.model_validate(weights) if weights else None)
+    packages, lines = explain_order(inst, allocations, order_id)
+    pk = Table(title=f"Order {order_id}: packages")
+    for col in ("node", "zone", "units", "lb", "shipping $", "handling $", "late days"):
+        pk.add_column(col, justify="left" if col == "node" else "right")
+    for p in packages.itertuples():
+        pk.add_row(
+            p.node_id,
+            str(p.zone),
+            str(p.units),
+            f"{p.weight_lb:.1f}",
+            f"{p.shipping:.2f}",
+            f"{p.handling:.2f}",
+            f"{p.late_days:.0f}",
+        )
+    console.print(pk)
+    lt = Table(title=f"Order {order_id}: lines")
+    for col in ("line", "sku", "qty", "from", "cost $", "next best", "extra $", "why not"):
+        lt.add_column(col)
+    for c in lines:
+        lt.add_row(
+            str(c.line_no),
+            c.sku,
+            str(c.qty),
+            c.sources,
+            f"{c.cost:.2f}",
+            c.next_node or "-",
+            "-" if c.next_extra is None else f"{c.next_extra:+.2f}",
+            c.why_not,
+        )
+    console.print(lt)
 
 
 @app.command("generate")

@@ -96,3 +96,18 @@ def test_unknown_strategy(batch_dir: Path, tmp_path: Path) -> None:
         app, ["plan", str(batch_dir), "--out", str(tmp_path / "p"), "-s", "magic"]
     )
     assert result.exit_code == 1 and "unknown strategy 'magic'" in result.output
+
+
+def test_explain_names_the_next_best_node_and_why(tmp_path: Path) -> None:
+    batch = write_batch(tiny_batch(), tmp_path / "tiny")
+    out = tmp_path / "plan"
+    assert runner.invoke(app, ["plan", str(batch), "--out", str(out), "-s", "mip"]).exit_code == 0
+    result = runner.invoke(app, ["explain", str(out), "O3"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    # O3 takes B from DC1 with A (one package); ST1 would open a second package:
+    # 2 (pack) + 1 (pick) + 3 + 0.5 (zone 3 ground, 1 lb) + 2 (split) - 1 (B's share at DC1).
+    assert "ST1" in result.output and "+7.50" in result.output
+    result = runner.invoke(app, ["explain", str(out), "O4"], terminal_width=200)
+    assert "ST2 x1, 1 unfilled" in result.output
+    result = runner.invoke(app, ["explain", str(out), "NOPE"])
+    assert result.exit_code == 1 and "not in this batch" in result.output
