@@ -98,7 +98,10 @@ def test_unknown_strategy(batch_dir: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "unknown strategy 'magic'" in result.output
 
 
-def test_explain_names_the_next_best_node_and_why(tmp_path: Path) -> None:
+def test_explain_names_the_next_best_node_and_why(tmp_path: Path, monkeypatch) -> None:
+    import cli.main
+
+    monkeypatch.setattr(cli.main.console, "width", 200)
     batch = write_batch(tiny_batch(), tmp_path / "tiny")
     out = tmp_path / "plan"
     assert runner.invoke(app, ["plan", str(batch), "--out", str(out), "-s", "mip"]).exit_code == 0
