@@ -1,0 +1,67 @@
+"""One measurement in a fresh process, so peak memory is that run's alone.
+
+    python -m benchmarks.measure generate ORDERS SEED OUT_DIR
+    python -m benchmarks.measure plan BATCH_DIR STRATEGY TIME_LIMIT
+
+Prints one JSON object: wall seconds, peak RSS in MiB and the run's figures.
+"""
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str]) -> dict:
+    kind = argv[0]
+    if kind == "generate":
+        from data.generator import generate_batch
+
+        from data.batch_io import write_batch
+
+        orders, seed, out = int(argv[1]), int(argv[2]), Path(argv[3])
+        started = time.perf_counter()
+        batch = generate_batch(orders, seed=seed)
+        wall = time.perf_counter() - started
+        write_batch(batch, out, "parquet")
+        return {
+            "wall_s": wall,
+            "peak_mib": peak_mib(),
+            "orders": len(batch.orders),
+            "lines": len(batch.order_lines),
+            "nodes": len(batch.nodes),
+            "skus": len(batch.items),
+        }
+    if kind == "plan":
+        from data.batch_io import read_batch
+        from planner import check_plan, plan
+
+        batch = read_batch(argv[1])
+        started = time.perf_counter()
+        result = plan(batch, argv[2], float(argv[3]))
+        wall = time.perf_counter() - started
+        violations = check_plan(batch, result.allocations, result.unfilled)
+        s = result.summary
+        return {
+            "wall_s": wall,
+            "peak_mib": peak_mib(),
+            "total": s.total,
+            "bound": s.lower_bound,
+            "gap": s.gap,
+            "violations": len(violations),
+            "fill_rate": s.cost.fill_rate,
+            "packages_per_order": s.cost.packages_per_order,
+            "orders": len(batch.orders),
+            "nodes": len(batch.nodes),
+            "notes": s.notes,
+        }
+    raise SystemExit(f"unknown measurement {kind!r}")
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1:])))

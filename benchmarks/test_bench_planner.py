@@ -1,0 +1,32 @@
+"""pytest-benchmark suite (not part of the test run): ./dev dom … or
+    .venv/bin/pytest benchmarks/ --benchmark-only
+Sizes here are the quick ones; benchmarks/run.py measures the large ones."""
+
+import pytest
+from data.generator import generate_batch
+
+import planner
+
+
+@pytest.fixture(scope="module", params=[1_500, 10_000])
+def batch(request):
+    return generate_batch(request.param, seed=7)
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "nearest", "optimize"])
+def test_plan(benchmark, batch, strategy: str) -> None:
+    result = benchmark.pedantic(planner.plan, args=(batch, strategy, 60.0), rounds=1, iterations=1)
+    benchmark.extra_info.update(
+        total=result.summary.total,
+        gap=result.summary.gap,
+        orders=len(batch.orders),
+        nodes=len(batch.nodes),
+    )
+
+
+@pytest.mark.parametrize("orders", [10_000, 100_000])
+def test_generate(benchmark, orders: int) -> None:
+    batch = benchmark.pedantic(
+        generate_batch, args=(orders,), kwargs={"seed": 7}, rounds=1, iterations=1
+    )
+    assert len(batch.orders) == orders
