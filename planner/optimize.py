@@ -178,7 +178,7 @@ def solve(
         )
         if not result.optimal:
             break
-        lp = result
+        lp, lp_core, lp_rows = result, core, rows
         lam, mu = lp.lam, lp.mu
         # Orders outside the core that would move at these prices join it; nodes an
         # order does not consider but that look cheaper at these prices join its candidates.
@@ -195,12 +195,16 @@ def solve(
         grown = sum(n for _, n in widened)
         if not joined and not grown:
             break
+        # Widening only appends candidates, so each order's favourite (and the stock the
+        # fixed orders hold) stays as it was.
         groups = [g for g, _ in widened]
-        free = [solve_group(g, np.zeros_like(lam), np.zeros_like(mu), split) for g in groups]
 
     fixed = _fixed_entries(groups, free, in_core)
     if lp is not None:
-        lp_plan, pending = _lp_part(inst, core, rows, lp)
+        lp_plan, pending = _lp_part(inst, lp_core, lp_rows, lp)
+        # Orders that joined the contest after the last LP are placed by the repair too.
+        pending = [np.union1d(p, np.setdiff1d(np.flatnonzero(c), r))
+                   for p, c, r in zip(pending, in_core, lp_rows, strict=True)]
         plan = construct(inst, groups, lam, mu, pending=pending, plan=fixed.extend(lp_plan))
     else:
         plan = construct(
