@@ -82,6 +82,45 @@ class _Builder:
         return model
 
 
+def _add_orders(b: _Builder, g: Group, split: float, merged: bool) -> IntA:
+    """Columns and rows of these orders; returns the x column ids, (M, L, K), -1 = none."""
+    m, n_lines, k = g.unit.shape
+    usable_y = np.isfinite(g.fixed)  # (M, K)
+    cap_x = np.minimum(g.qty[:, :, None], g.stock)
+    usable_x = np.isfinite(g.unit) & (cap_x > 0) & usable_y[:, None, :]
+    x = np.full((m, n_lines, k), -1)
+    cost_x = g.unit + g.fixed[:, None, :] if merged else g.unit
+    x[usable_x] = b.cols(np.zeros(usable_x.sum()), cap_x[usable_x], cost_x[usable_x])
+    u = b.cols(np.zeros(m * n_lines), g.qty.ravel(), g.unit_penalty.ravel()).reshape(m, n_lines)
+    # Every unit placed: sum_k x + u = q.
+    rows = b.rows(g.qty.ravel(), g.qty.ravel()).reshape(m, n_lines)
+    b.coef(rows, u, 1.0)
+    rr = np.broadcast_to(rows[:, :, None], x.shape)
+    b.coef(rr[usable_x], x[usable_x], 1.0)
+    if merged:
+        return x
+    y = np.full((m, k), -1)
+    y[usable_y] = b.cols(np.zeros(usable_y.sum()), np.ones(usable_y.sum()), g.fixed[usable_y])
+    s = b.cols(np.zeros(m), np.full(m, INF), np.full(m, split))
+    sc = g.ship_complete
+    # Linking: x <= cap * y (ship-complete: x == q * y, whole lines from one node).
+    o_idx, l_idx, k_idx = np.nonzero(usable_x)
+    is_sc = sc[o_idx]
+    link = b.rows(np.where(is_sc, 0.0, -INF), np.zeros(len(o_idx)))
+    b.coef(link, x[usable_x], 1.0)
+    b.coef(link, y[o_idx, k_idx], -np.where(is_sc, g.qty[o_idx, l_idx], cap_x[usable_x]))
+    # Splits: s >= sum_k y - 1; packages <= max_packages (1 for ship-complete).
+    oy, ky = np.nonzero(usable_y)
+    srow = b.rows(np.full(m, -1.0), np.full(m, INF))
+    b.coef(srow, s, 1.0)
+    b.coef(srow[oy], y[oy, ky], -1.0)
+    limit = np.where(sc, 1, g.max_packages).astype(float)
+    limit[limit == 0] = INF
+    prow = b.rows(np.zeros(m), limit)
+    b.coef(prow[oy], y[oy, ky], 1.0)
+    return x
+
+
 def solve_lp(
     inst: Instance,
     groups: list[Group],
@@ -105,45 +144,19 @@ def solve_lp(
     x_node: list[IntA] = []
     x_cols: list[IntA] = []
     for g in groups:
-        m, n_lines, k = g.unit.shape
-        usable_y = np.isfinite(g.fixed)  # (M, K)
-        y = np.full((m, k), -1)
-        y[usable_y] = b.cols(np.zeros(usable_y.sum()), np.ones(usable_y.sum()), g.fixed[usable_y])
-        cap_x = np.minimum(g.qty[:, :, None], g.stock)
-        usable_x = np.isfinite(g.unit) & (cap_x > 0) & usable_y[:, None, :]
-        sc = g.ship_complete
-        # Ship-complete orders only open nodes that can fill every line whole.
-        x = np.full((m, n_lines, k), -1)
-        x[usable_x] = b.cols(np.zeros(usable_x.sum()), cap_x[usable_x], g.unit[usable_x])
+        # A one-unit, one-line order opens a package exactly when it takes the unit,
+        # so its y is its x: those orders need no y, linking, split or limit rows.
+        single = (g.n_lines == 1) & (g.qty[:, 0] == 1)
+        x = np.full(g.unit.shape, -1)
+        for rows, merged in ((np.flatnonzero(single), True), (np.flatnonzero(~single), False)):
+            if len(rows):
+                part = g.take(rows)
+                x[rows] = _add_orders(b, part, split, merged)
+                o_idx, l_idx, k_idx = np.nonzero(x[rows] >= 0)
+                stock_key.append(part.cand[o_idx, k_idx] * n_skus + part.skus[o_idx, l_idx])
+                x_node.append(part.cand[o_idx, k_idx])
+                x_cols.append(x[rows][o_idx, l_idx, k_idx])
         x_ids.append(x)
-        u = b.cols(np.zeros(m * n_lines), g.qty.ravel(), g.unit_penalty.ravel()).reshape(m, n_lines)
-        s = b.cols(np.zeros(m), np.full(m, INF), np.full(m, split))
-
-        # Every unit placed: sum_k x + u = q.
-        rows = b.rows(g.qty.ravel(), g.qty.ravel()).reshape(m, n_lines)
-        b.coef(rows, u, 1.0)
-        rr = np.broadcast_to(rows[:, :, None], x.shape)
-        b.coef(rr[usable_x], x[usable_x], 1.0)
-        # Linking: x <= cap * y (ship-complete: x == q * y).
-        o_idx, l_idx, k_idx = np.nonzero(usable_x)
-        is_sc = sc[o_idx]
-        lo = np.where(is_sc, 0.0, -INF)
-        link = b.rows(lo, np.zeros(len(o_idx)))
-        b.coef(link, x[usable_x], 1.0)
-        b.coef(link, y[o_idx, k_idx], -np.where(is_sc, g.qty[o_idx, l_idx], cap_x[usable_x]))
-        # Splits: s >= sum_k y - 1; packages <= max_packages (1 for ship-complete).
-        oy, ky = np.nonzero(usable_y)
-        srow = b.rows(np.full(m, -1.0), np.full(m, INF))
-        b.coef(srow, s, 1.0)
-        b.coef(srow[oy], y[oy, ky], -1.0)
-        limit = np.where(sc, 1, g.max_packages).astype(float)
-        limit[limit == 0] = INF
-        prow = b.rows(np.zeros(m), limit)
-        b.coef(prow[oy], y[oy, ky], 1.0)
-        # A ship-complete order that opens no node leaves every line unfilled: u == q (1 - y).
-        stock_key.append(g.cand[o_idx, k_idx] * n_skus + g.skus[o_idx, l_idx])
-        x_node.append(g.cand[o_idx, k_idx])
-        x_cols.append(x[usable_x])
 
     # Rules 1 and 2, only where they can bind.
     keys = np.concatenate(stock_key)

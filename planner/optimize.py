@@ -72,7 +72,7 @@ def lagrangian_bound(inst: Instance, groups: list[Group], lam: FloatA, mu: Float
     total = 0.0
     for g in groups:
         g = replace(g, dropped_bound=dropped_bound_at(inst, g, lam, mu))
-        total += float(solve_group(g, lam, mu, inst.weights.split).bound.sum())
+        total += float(solve_group(g, lam, mu, inst.weights.split, tight_bound=True).bound.sum())
     return total - float((lam * inst.avail).sum()) - float((mu * inst.capacity).sum())
 
 
@@ -203,8 +203,10 @@ def solve(
     if lp is not None:
         lp_plan, pending = _lp_part(inst, lp_core, lp_rows, lp)
         # Orders that joined the contest after the last LP are placed by the repair too.
-        pending = [np.union1d(p, np.setdiff1d(np.flatnonzero(c), r))
-                   for p, c, r in zip(pending, in_core, lp_rows, strict=True)]
+        pending = [
+            np.union1d(p, np.setdiff1d(np.flatnonzero(c), r))
+            for p, c, r in zip(pending, in_core, lp_rows, strict=True)
+        ]
         plan = construct(inst, groups, lam, mu, pending=pending, plan=fixed.extend(lp_plan))
     else:
         plan = construct(

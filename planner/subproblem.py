@@ -24,7 +24,7 @@ from planner.candidates import Group
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
 CHUNK = 2048
-MAX_TRIPLE_K = 20  # candidates above which sets of three are floored, not enumerated
+MAX_TRIPLE_K = 64  # candidates above which sets of three are floored, not enumerated
 
 
 @dataclass
@@ -47,7 +47,11 @@ def unit_prices(g: Group, lam: FloatA, mu: FloatA, sl: slice) -> FloatA:
     return g.unit[sl] + price
 
 
-def solve_group(g: Group, lam: FloatA, mu: FloatA, split: float) -> GroupSolution:
+def solve_group(
+    g: Group, lam: FloatA, mu: FloatA, split: float, tight_bound: bool = False
+) -> GroupSolution:
+    """Each order's priced choice; ``tight_bound`` also enumerates sets of three
+    nodes where the cheap floor cannot settle them (only the bound needs it)."""
     m, n_lines = g.size, g.n_lines
     out = GroupSolution(
         bound=np.empty(m),
@@ -59,12 +63,18 @@ def solve_group(g: Group, lam: FloatA, mu: FloatA, split: float) -> GroupSolutio
         regret=np.empty(m),
     )
     for start in range(0, m, CHUNK):
-        _solve_chunk(g, lam, mu, split, slice(start, min(start + CHUNK, m)), out)
+        _solve_chunk(g, lam, mu, split, slice(start, min(start + CHUNK, m)), out, tight_bound)
     return out
 
 
 def _solve_chunk(
-    g: Group, lam: FloatA, mu: FloatA, split: float, sl: slice, out: GroupSolution
+    g: Group,
+    lam: FloatA,
+    mu: FloatA,
+    split: float,
+    sl: slice,
+    out: GroupSolution,
+    tight_bound: bool,
 ) -> None:
     u_raw = unit_prices(g, lam, mu, sl)  # (C, L, K)
     p = g.unit_penalty[sl][:, :, None]  # (C, L, 1)
@@ -142,7 +152,7 @@ def _solve_chunk(
         if len(three) and k >= 3:
             floor3 = _at_least(3, u[three], q[three], take[three], fixed[three], split)
             loose = floor3 < bound[three] - 1e-9
-            if loose.any() and k <= MAX_TRIPLE_K:
+            if tight_bound and loose.any() and k <= MAX_TRIPLE_K:
                 # The floor is too weak to settle it: enumerate three nodes exactly and
                 # floor only the sets of four or more.
                 r = three[loose]
@@ -160,23 +170,24 @@ def _solve_chunk(
 def _at_least(n: int, u: FloatA, q: FloatA, take: IntA, fixed: FloatA, split: float) -> FloatA:
     """A floor on any plan of an order with ``n`` or more packages.
 
-    Every unit of line l costs at least umin[l] = min_k u[l, k]; each of the (at
-    least n) open nodes k serves some unit, paying F[k] plus at least
-    min_l (u[l, k] - umin[l]) over the lines it stocks. When every line is a
-    single unit, lines cannot be split, so n distinct lines each carry a
-    package: line l carried by k costs F[k] + u[l, k], which is tighter.
+    Every unit of line l costs at least umin[l] = min_k u[l, k]. Each of the (at
+    least n) open nodes serves some unit, so n distinct units each carry a
+    package: a unit of line l carried by node k costs F[k] + u[l, k], at least
+    carried[l] = min_k (F[k] + u[l, k]). Hence the floor
+    (n - 1) * split + sum of units' umin + the n smallest (carried - umin)
+    over units (line l counted q[l] times).
     """
     umin = u.min(axis=2)  # (C, L)
     floor = (q[:, :, 0] * umin).sum(axis=1)
     stocked = take > 0
+    carried = np.where(stocked, fixed[:, None, :] + u, np.inf).min(axis=2) - umin  # (C, L)
+    copies = np.arange(n)[None, None, :] < q[:, :, :1]  # (C, L, n): line l, copy j < q[l]
+    extra = np.where(copies, carried[:, :, None], np.inf).reshape(len(u), -1)
+    by_unit = np.sort(extra, axis=1)[:, :n].sum(axis=1)
+    # Also: each open node k pays F[k] plus at least min_l (u[l, k] - umin[l]).
     per_node = fixed + np.where(stocked, u - umin[:, :, None], np.inf).min(axis=1)
     by_node = np.sort(per_node, axis=1)[:, :n].sum(axis=1)
-    if u.shape[1] >= n:
-        carried = np.where(stocked, fixed[:, None, :] + u, np.inf).min(axis=2) - umin
-        by_line = np.sort(carried, axis=1)[:, :n].sum(axis=1)
-        single_units = (q[:, :, 0] == 1).all(axis=1)
-        by_node = np.where(single_units, np.maximum(by_line, by_node), by_node)
-    return (n - 1) * split + floor + by_node
+    return (n - 1) * split + floor + np.maximum(by_unit, by_node)
 
 
 def _best_triple(
