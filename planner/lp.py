@@ -45,6 +45,7 @@ class _Builder:
         self.row_lb: list[FloatA] = []
         self.row_ub: list[FloatA] = []
         self.entries: list[tuple[IntA, IntA, FloatA]] = []
+        self.int_cols: list[IntA] = []  # package variables, integer in the exact model
 
     def cols(self, lb: FloatA, ub: FloatA, obj: FloatA) -> IntA:
         ids = np.arange(self.n_cols, self.n_cols + len(obj))
@@ -101,6 +102,7 @@ def _add_orders(b: _Builder, g: Group, split: float, merged: bool) -> IntA:
         return x
     y = np.full((m, k), -1)
     y[usable_y] = b.cols(np.zeros(usable_y.sum()), np.ones(usable_y.sum()), g.fixed[usable_y])
+    b.int_cols.append(y[usable_y])
     s = b.cols(np.zeros(m), np.full(m, INF), np.full(m, split))
     sc = g.ship_complete
     # Linking: x <= cap * y (ship-complete: x == q * y, whole lines from one node).
@@ -128,11 +130,15 @@ def solve_lp(
     time_limit: float | None = None,
     avail: npt.NDArray[np.int64] | None = None,
     capacity: IntA | None = None,
+    integral: bool = False,
 ) -> LpResult:
     """Solve the candidate LP; prices come from the duals of rules 1 and 2.
 
     ``avail`` and ``capacity`` default to the batch's; pass what other orders
-    left to solve for a part of the batch.
+    left to solve for a part of the batch. With ``integral`` the package and
+    unit variables are integer: the exact model over these orders and
+    candidates, used to finish the few orders the LP left fractional (its x
+    is then a plan; there are no prices).
     """
     avail = inst.avail if avail is None else avail
     capacity = inst.capacity if capacity is None else capacity
@@ -181,6 +187,9 @@ def solve_lp(
     b.coef(node_row[nodes][sel], cols[sel], 1.0)
 
     model = b.model()
+    if integral:
+        for col in np.concatenate([x[x >= 0] for x in x_ids] + b.int_cols).tolist():
+            model.helper.set_var_integrality(int(col), True)
     solver = mb.Solver(solver_name)
     if time_limit is not None:
         solver.set_time_limit_in_seconds(time_limit)
@@ -189,12 +198,14 @@ def solve_lp(
     mu = np.zeros(inst.n_nodes)
     if status not in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE):
         return LpResult(str(status), False, np.nan, lam, mu, [np.zeros(x.shape) for x in x_ids])
-    duals = np.asarray(solver.dual_values(model.get_linear_constraints()), float)
     values = np.asarray(solver.values(model.get_variables()), float)
+    xs = [np.where(x >= 0, values[np.maximum(x, 0)], 0.0) for x in x_ids]
+    if integral:
+        return LpResult(str(status), True, float(solver.objective_value), lam, mu, xs)
+    duals = np.asarray(solver.dual_values(model.get_linear_constraints()), float)
     # Solvers differ in the sign they report for a <= row's dual; its size is the
     # price. Any prices >= 0 give a valid bound, which planner.optimize certifies.
     lam.ravel()[uniq[binding]] = np.abs(duals[stock_rows])
     mu[cap_binding] = np.abs(duals[cap_rows])
-    xs = [np.where(x >= 0, values[np.maximum(x, 0)], 0.0) for x in x_ids]
     optimal = status == mb.SolveStatus.OPTIMAL
     return LpResult(str(status), optimal, float(solver.objective_value), lam, mu, xs)

@@ -35,6 +35,7 @@ from planner.subproblem import GroupSolution, solve_group
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
 DEFAULT_TIME_LIMIT = 60.0
+WHOLE_TOL = 1e-3  # PDLP's solutions are accurate to about 1e-4
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Settings:
     improve_passes: int = 2
     simplex_up_to: int = 3000  # orders; larger LPs go to PDLP (first-order, scales better)
     exact_up_to: int = 500  # orders; smaller batches finish with the exact MIP
+    exact_rest_up_to: int = 2000  # fractional orders the exact model may finish
+    exact_rest_seconds: float = 5.0
 
 
 @dataclass
@@ -125,7 +128,7 @@ def _lp_part(
     pending = []
     for g, r_all, x in zip(core, rows, lp.x, strict=True):
         rounded = np.round(x)
-        whole = (np.abs(x - rounded) < 1e-6).all(axis=(1, 2))
+        whole = (np.abs(x - rounded) < WHOLE_TOL).all(axis=(1, 2))
         # The LP may open two half packages: keep only placements within the order's limit.
         packages = (rounded > 0).any(axis=1).sum(axis=1)
         limit = np.where(g.ship_complete, 1, g.max_packages)
@@ -202,12 +205,16 @@ def solve(
     fixed = _fixed_entries(groups, free, in_core)
     if lp is not None:
         lp_plan, pending = _lp_part(inst, lp_core, lp_rows, lp)
-        # Orders that joined the contest after the last LP are placed by the repair too.
+        plan = _keep_fitting(inst, fixed, lp_plan)
+        # Orders that joined the contest after the last LP are placed too.
         pending = [
             np.union1d(p, np.setdiff1d(np.flatnonzero(c), r))
             for p, c, r in zip(pending, in_core, lp_rows, strict=True)
         ]
-        plan = construct(inst, groups, lam, mu, pending=pending, plan=fixed.extend(lp_plan))
+        pending = _not_placed(inst, groups, pending, plan)
+        plan = plan.extend(_exact_rest(inst, groups, pending, plan, deadline, settings, notes))
+        pending = _not_placed(inst, groups, pending, plan)
+        plan = construct(inst, groups, lam, mu, pending=pending, plan=plan)
     else:
         plan = construct(
             inst, groups, lam, mu, pending=[np.flatnonzero(c) for c in in_core], plan=fixed
@@ -234,6 +241,76 @@ def solve(
             bound = max(bound, mip_bound)
         notes.append("exact MIP: " + ("optimal" if optimal else "stopped at the time limit"))
     return Outcome(plan, bound, lp.value if lp else float("nan"), rounds, notes, optimal)
+
+
+def _not_placed(inst: Instance, groups: list[Group], pending: list[IntA], plan: Flat) -> list[IntA]:
+    """The pending rows whose order holds no units in the plan yet."""
+    placed = np.zeros(inst.n_orders, bool)
+    placed[inst.line_order[plan.line]] = True
+    return [p[~placed[g.orders[p]]] for g, p in zip(groups, pending, strict=True)]
+
+
+def _keep_fitting(inst: Instance, fixed: Flat, extra: Flat) -> Flat:
+    """fixed + the orders of ``extra`` whose units still fit. An LP solved to a
+    tolerance may overshoot a row by a hair; such orders are placed again later."""
+    avail = inst.avail.copy()
+    cap = inst.capacity.copy()
+    np.subtract.at(avail, (fixed.node, inst.line_sku[fixed.line]), fixed.qty)
+    np.subtract.at(cap, fixed.node, fixed.qty)
+    order = inst.line_order[extra.line]
+    keep = np.ones(len(extra.line), bool)
+    starts = np.argsort(order, kind="stable")
+    bounds = np.flatnonzero(np.diff(order[starts])) + 1
+    for idx in np.split(starts, bounds):
+        if not len(idx):
+            continue
+        nodes, skus, qty = extra.node[idx], inst.line_sku[extra.line[idx]], extra.qty[idx]
+        need: dict[tuple[int, int], int] = {}
+        need_cap: dict[int, int] = {}
+        for n, s_, q_ in zip(nodes.tolist(), skus.tolist(), qty.tolist(), strict=True):
+            need[n, s_] = need.get((n, s_), 0) + q_
+            need_cap[n] = need_cap.get(n, 0) + q_
+        if all(avail[k] >= v for k, v in need.items()) and all(
+            cap[n] >= v for n, v in need_cap.items()
+        ):
+            np.subtract.at(avail, (nodes, skus), qty)
+            np.subtract.at(cap, nodes, qty)
+        else:
+            keep[idx] = False
+    return fixed.extend(Flat(extra.line[keep], extra.node[keep], extra.qty[keep]))
+
+
+def _exact_rest(
+    inst: Instance,
+    groups: list[Group],
+    pending: list[IntA],
+    plan: Flat,
+    deadline: float,
+    settings: Settings,
+    notes: list[str],
+) -> Flat:
+    """The few orders the LP left fractional, solved exactly together on what is left."""
+    count = sum(len(p) for p in pending)
+    budget = min(settings.exact_rest_seconds, deadline - time.perf_counter())
+    if not count or count > settings.exact_rest_up_to or budget <= 0:
+        return Flat.empty()
+    used, used_node = _usage(inst, plan)
+    parts = [g.take(p) for g, p in zip(groups, pending, strict=True) if len(p)]
+    exact = solve_lp(
+        inst, parts, "scip", budget, inst.avail - used, inst.capacity - used_node, integral=True
+    )
+    notes.append(f"exact model over the {count:,} orders the LP left fractional: {exact.status}")
+    if not np.isfinite(exact.value):
+        return Flat.empty()
+    out = Flat.empty()
+    for g, x in zip(parts, exact.x, strict=True):
+        r, li, k = np.nonzero(np.round(x) > 0)
+        out = out.extend(Flat(g.lines[r, li], g.cand[r, k], np.round(x[r, li, k]).astype(np.int64)))
+    return _only_new(_keep_fitting(inst, plan, out), len(plan.line))
+
+
+def _only_new(plan: Flat, start: int) -> Flat:
+    return Flat(plan.line[start:], plan.node[start:], plan.qty[start:])
 
 
 def _all_entries(groups: list[Group], sols: list[GroupSolution]) -> Flat:
