@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from data.lifecycle_schema import LIFECYCLE_DESCRIPTION, LIFECYCLE_STATEMENTS
 from models.errors import DomError
 
 # Statuses whose orders the planner should see. The order-lifecycle service
@@ -214,7 +215,10 @@ V1 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1,)
+# Migration 2 belongs to the order-lifecycle service; its SQL lives in its own module.
+V2 = Migration(version=2, description=LIFECYCLE_DESCRIPTION, statements=LIFECYCLE_STATEMENTS)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2)
 LATEST_VERSION: int = MIGRATIONS[-1].version
 
 
