@@ -303,7 +303,7 @@ def demo_cmd(
                 )
     from cli.report import comparison_table, kpi_table
 
-    console.print(kpi_table(results[strategy]))
+    console.print(kpi_table(results[strategy].summary))
     console.print(comparison_table({n: r.summary for n, r in results.items()}))
     console.print(
         f"batch and plans under [bold]{workdir}[/bold]; check one with "

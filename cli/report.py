@@ -42,32 +42,26 @@ def comparison_table(summaries: dict[str, PlanSummary]) -> Table:
         "strategy",
         "total $",
         "vs greedy",
-        "shipping $",
-        "handling $",
-        "late days",
-        "splits",
         "fill %",
         "pkg/order",
+        "late days",
         "gap",
         "wall s",
     ):
-        table.add_column(col, justify="left" if col == "strategy" else "right")
+        table.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=True)
     greedy = summaries.get("greedy")
     for name, s in summaries.items():
         c = s.cost
-        saving = f"{100 * (greedy.total - s.total) / greedy.total:+.2f} %" if greedy else "-"
-        gap = f"{100 * s.gap:.3f} %" if s.gap is not None else "-"
+        saving = f"{100 * (greedy.total - s.total) / greedy.total:+.1f} %" if greedy else "-"
+        gap = f"{100 * s.gap:.2f} %" if s.gap is not None else "-"
         table.add_row(
             name,
             f"{s.total:,.0f}",
             saving,
-            f"{c.shipping:,.0f}",
-            f"{c.handling:,.0f}",
-            f"{c.late_days:,.0f}",
-            f"{c.splits:,.0f}",
             f"{100 * c.fill_rate:.2f}",
             f"{c.packages_per_order:.3f}",
+            f"{c.late_days:,.0f}",
             gap,
-            f"{s.wall_seconds:.2f}",
+            f"{s.wall_seconds:.1f}",
         )
     return table

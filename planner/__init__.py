@@ -28,7 +28,7 @@ STRATEGIES: dict[str, Strategy] = {
     "optimize": plan_optimize,
     "mip": plan_mip,
 }
-DEFAULT_STRATEGY = "greedy"
+DEFAULT_STRATEGY = "optimize"
 
 
 class UnknownStrategyError(DomError):

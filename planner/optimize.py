@@ -48,7 +48,7 @@ class Settings:
     max_rounds: int = 4  # column-generation rounds
     min_lp_gain: float = 1e-4  # stop widening when the LP improves less than this
     improve_passes: int = 2
-    simplex_up_to: int = 3000  # orders; larger LPs go to PDLP (first-order, scales better)
+    simplex_up_to: int = 0  # contested orders up to which GLOP (simplex) solves the LP; PDLP above
     exact_up_to: int = 500  # orders; smaller batches finish with the exact MIP
     exact_rest_up_to: int = 2000  # fractional orders the exact model may finish
     exact_rest_seconds: float = 5.0
