@@ -268,7 +268,6 @@ def demo_cmd(
 ) -> None:
     """Generate a batch, load it into DuckDB, plan the snapshot, show KPIs per strategy."""
     from data.generator import generate_batch
-
     from data.store import Store, default_db_path
 
     db_path = db or default_db_path()
