@@ -22,11 +22,3 @@ def test_plan(benchmark, batch, strategy: str) -> None:
         orders=len(batch.orders),
         nodes=len(batch.nodes),
     )
-
-
-@pytest.mark.parametrize("orders", [10_000, 100_000])
-def test_generate(benchmark, orders: int) -> None:
-    batch = benchmark.pedantic(
-        generate_batch, args=(orders,), kwargs={"seed": 7}, rounds=1, iterations=1
-    )
-    assert len(batch.orders) == orders

@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from planner.candidates import Group, build_groups, dropped_bound_at, widen
 from planner.cost import evaluate
-from planner.improve import improve
+from planner.improve import improve, unfilled_neighbourhood
 from planner.instance import Instance
 from planner.lp import LpResult, solve_lp
 from planner.mip import solve_mip
@@ -225,6 +225,7 @@ def solve(
         plan = plain
     free_value = [f.value for f in free]
     plan = improve(inst, groups, plan, free_value, deadline, settings.improve_passes)
+    plan = _reoptimize_unfilled(inst, groups, plan, deadline, settings, notes)
     bound = max(
         lagrangian_bound(inst, groups, lam, mu), lagrangian_bound(inst, groups, zero_lam, zero_mu)
     )
@@ -307,6 +308,39 @@ def _exact_rest(
         r, li, k = np.nonzero(np.round(x) > 0)
         out = out.extend(Flat(g.lines[r, li], g.cand[r, k], np.round(x[r, li, k]).astype(np.int64)))
     return _only_new(_keep_fitting(inst, plan, out), len(plan.line))
+
+
+def _reoptimize_unfilled(
+    inst: Instance,
+    groups: list[Group],
+    plan: Flat,
+    deadline: float,
+    settings: Settings,
+    notes: list[str],
+) -> Flat:
+    """Large-neighbourhood step: orders left short and the orders holding the stock
+    they miss are released and solved exactly together; kept if the total drops."""
+    orders = unfilled_neighbourhood(inst, plan, settings.exact_rest_up_to)
+    budget = min(settings.exact_rest_seconds, deadline - time.perf_counter())
+    if not len(orders) or budget <= 0:
+        return plan
+    released = np.isin(inst.line_order[plan.line], orders)
+    kept = Flat(plan.line[~released], plan.node[~released], plan.qty[~released])
+    row_of = {}
+    for gi, g in enumerate(groups):
+        for r, o in enumerate(g.orders.tolist()):
+            row_of[o] = (gi, r)
+    pending = [[] for _ in groups]
+    for o in orders.tolist():
+        gi, r = row_of[o]
+        pending[gi].append(r)
+    pending_arr = [np.asarray(p, np.int64) for p in pending]
+    new = _exact_rest(inst, groups, pending_arr, kept, deadline, settings, notes)
+    candidate = kept.extend(new)
+    if plan_total(inst, candidate) < plan_total(inst, plan) - 1e-6:
+        notes.append(f"re-solved {len(orders):,} short and stock-holding orders exactly: kept")
+        return candidate
+    return plan
 
 
 def _only_new(plan: Flat, start: int) -> Flat:
