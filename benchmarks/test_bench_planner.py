@@ -3,9 +3,9 @@
 Sizes here are the quick ones; benchmarks/run.py measures the large ones."""
 
 import pytest
-from data.generator import generate_batch
 
 import planner
+from data.generator import generate_batch
 
 
 @pytest.fixture(scope="module", params=[1_500, 10_000])
