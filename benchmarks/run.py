@@ -23,7 +23,7 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".benchmarks"
-console = Console()
+console = Console(width=160)
 
 
 def measure(*args: str) -> dict:
