@@ -52,10 +52,10 @@ LIFECYCLE_STATEMENTS: tuple[str, ...] = (
         released_qty BIGINT NOT NULL DEFAULT 0 CHECK (released_qty >= 0),
         shipped_qty BIGINT NOT NULL DEFAULT 0 CHECK (shipped_qty >= 0),
         returned_qty BIGINT NOT NULL DEFAULT 0 CHECK (returned_qty >= 0),
-        PRIMARY KEY (order_id, line_no),
-        CHECK (cancelled_qty + released_qty <= ordered_qty),
-        CHECK (shipped_qty <= released_qty),
-        CHECK (returned_qty <= shipped_qty)
+        -- Cross-column rules (cancelled + released <= ordered, returned <= shipped <=
+        -- released) are kept by the services: DuckDB 1.4 fails internally on an
+        -- UPDATE of one column of a multi-column CHECK.
+        PRIMARY KEY (order_id, line_no)
     )
     """,
     """
