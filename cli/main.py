@@ -227,7 +227,8 @@ def explain_cmd(
 @app.command("generate")
 @friendly_errors
 def generate_cmd(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Batch folder to write.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Batch folder to write.")] = None,
+    db: Annotated[Path | None, typer.Option(help="Load straight into this DuckDB file.")] = None,
     orders: Annotated[int, typer.Option("--orders", "-n", min=1, max=5_000_000)] = 10_000,
     seed: Annotated[int, typer.Option(help="Same seed, same batch.")] = 7,
     nodes: Annotated[int | None, typer.Option(min=2, help="Default scales with orders.")] = None,
@@ -236,19 +237,29 @@ def generate_cmd(
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
     batch_date: Annotated[str | None, typer.Option(help="ISO date; default today.")] = None,
 ) -> None:
-    """Generate a realistic batch on real US geography."""
+    """Generate a realistic batch on real US geography, to a folder and/or the store."""
     from data.generator import generate_batch
 
+    if out is None and db is None:
+        raise typer.BadParameter("say where the batch goes: --out FOLDER and/or --db FILE")
+    if fmt not in ("csv", "parquet"):
+        raise typer.BadParameter(f"{fmt!r}: use csv or parquet", param_hint="--format")
     day = date.fromisoformat(batch_date) if batch_date else date.today()
     with progress_bar() as progress:
         with stage(progress, f"generating {orders:,} orders (seed {seed})"):
             batch = generate_batch(
                 orders, seed=seed, nodes=nodes, skus=skus, batch_date=day, tightness=tightness
             )
-        with stage(progress, f"writing {out} ({fmt})"):
-            write_batch(batch, out, fmt)  # type: ignore[arg-type]
+        if out is not None:
+            with stage(progress, f"writing {out} ({fmt})"):
+                write_batch(batch, out, fmt)  # type: ignore[arg-type]
+        if db is not None:
+            from data.store import Store
+
+            with stage(progress, f"loading into {db}"), Store(db) as store:
+                store.load_batch(batch, source=f"dom generate --seed {seed}")
     console.print(
-        f"[green]wrote[/green] {out}: {len(batch.nodes):,} nodes, "
+        f"[green]generated[/green] {len(batch.nodes):,} nodes, "
         f"{len(batch.items):,} SKUs, {len(batch.orders):,} orders, "
         f"{len(batch.order_lines):,} lines"
     )
@@ -308,6 +319,44 @@ def demo_cmd(
         f"batch and plans under [bold]{workdir}[/bold]; check one with "
         f"[bold]dom check {workdir / 'batch'} {workdir / ('plan-' + strategy)}[/bold]"
     )
+
+
+@app.command("serve")
+@friendly_errors
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    db: Annotated[Path | None, typer.Option(help="DuckDB file; default $DOM_DB_PATH.")] = None,
+    seed_demo: Annotated[
+        int, typer.Option(min=0, help="First load a generated network with N open orders.")
+    ] = 0,
+    load: Annotated[
+        Path | None, typer.Option(help="First load this batch folder (network, stock, orders).")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Start the order service (OpenAPI at /docs) on the embedded DuckDB file.
+
+    One process owns the file (DuckDB has one writer); an empty store starts
+    fine (empty network). Seed it with --seed-demo N or --load BATCH_DIR.
+    """
+    import uvicorn
+
+    from api.app import create_app, open_database
+    from api.settings import Settings
+    from services import admin
+
+    settings = Settings(**({"db_path": db} if db else {}))
+    database = open_database(settings)
+    if load is not None:
+        batch_id = admin.load_batch_dir(database, load)
+        console.print(f"[green]loaded[/green] {load} as {batch_id}")
+    if seed_demo:
+        batch_id = admin.seed_demo(database, seed_demo)
+        console.print(f"[green]seeded[/green] a demo network with {seed_demo:,} orders")
+    console.print(f"serving {settings.db_path} on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(create_app(settings, database), host=host, port=port, log_level=log_level)
+    database.close()
 
 
 def main() -> None:  # pragma: no cover - console entry point

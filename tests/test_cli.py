@@ -114,3 +114,19 @@ def test_explain_names_the_next_best_node_and_why(tmp_path: Path, monkeypatch) -
     assert "ST2 x1, 1 unfilled" in result.output
     result = runner.invoke(app, ["explain", str(out), "NOPE"])
     assert result.exit_code == 1 and "not in this batch" in result.output
+
+
+def test_generate_to_a_folder_and_into_the_store(tmp_path: Path) -> None:
+    from data.batch_io import read_batch
+    from data.store import Store
+
+    folder, db = tmp_path / "gen", tmp_path / "dom.duckdb"
+    result = runner.invoke(app, ["generate", "-n", "300", "--out", str(folder), "--db", str(db),
+                                 "--format", "parquet", "--batch-date", "2026-11-25"])
+    assert result.exit_code == 0, result.output
+    from_files = read_batch(folder)
+    with Store(db) as store:
+        from_store = store.export_batch()
+    assert len(from_files.orders) == 300
+    pd.testing.assert_frame_equal(from_store.orders, from_files.orders)
+    pd.testing.assert_frame_equal(from_store.order_lines, from_files.order_lines)
