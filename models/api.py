@@ -20,7 +20,13 @@ from models.weights import Weights
 T = TypeVar("T")
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+# Printable text only: control characters (NUL above all) have no place in a name.
+Text = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=200, strip_whitespace=True, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
 Zip = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
 State = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
 PromoCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{2,32}$")]
