@@ -196,8 +196,21 @@ def solve_lp(
     status = solver.solve(model)
     lam = np.zeros(inst.avail.shape)
     mu = np.zeros(inst.n_nodes)
+    empty = LpResult(str(status), False, np.nan, lam, mu, [np.zeros(x.shape) for x in x_ids])
     if status not in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE):
-        return LpResult(str(status), False, np.nan, lam, mu, [np.zeros(x.shape) for x in x_ids])
+        if integral or solver_name != "pdlp":
+            return empty
+        # PDLP stopped by the time limit still has its current iterate: its duals are
+        # usable prices (the Lagrangian bound is valid for any prices), its x is not.
+        try:
+            duals = np.asarray(solver.dual_values(model.get_linear_constraints()), float)
+        except Exception:  # noqa: BLE001 - no iterate to read
+            return empty
+        if not np.isfinite(duals).all():
+            return empty
+        lam.ravel()[uniq[binding]] = np.abs(duals[stock_rows])
+        mu[cap_binding] = np.abs(duals[cap_rows])
+        return LpResult(str(status), False, np.nan, lam, mu, empty.x)
     values = np.asarray(solver.values(model.get_variables()), float)
     xs = [np.where(x >= 0, values[np.maximum(x, 0)], 0.0) for x in x_ids]
     if integral:

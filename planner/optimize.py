@@ -180,6 +180,9 @@ def solve(
             f"({solver}): {result.status}"
         )
         if not result.optimal:
+            if lp is None and (result.lam > 0).any():
+                # Unconverged duals: still prices to steer the repair and to bound with.
+                lam, mu = result.lam, result.mu
             break
         lp, lp_core, lp_rows = result, core, rows
         lam, mu = lp.lam, lp.mu
