@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 _views = count(1)
+_SAME = object()  # marker: leave the column as it is
 
 
 def _json(value: Any) -> str:
@@ -327,8 +328,14 @@ class LifecycleRepo:
         )
 
     def update_order(self, order_id: str, **columns: Any) -> None:
+        """Update order columns. The batch schema's multi-column CHECKs name service,
+        ship_zip and pickup_node_id: DuckDB 1.4 fails *internally* (and invalidates
+        the database) unless an UPDATE sets all three, so they are always set."""
         if columns:
-            sets = ", ".join(f"{k} = ?" for k in columns)
+            for c in ("service", "ship_zip", "pickup_node_id"):
+                columns.setdefault(c, _SAME)
+            sets = ", ".join(f"{k} = {k}" if v is _SAME else f"{k} = ?" for k, v in columns.items())
+            columns = {k: v for k, v in columns.items() if v is not _SAME}
             self.exec(f"UPDATE orders SET {sets} WHERE order_id = ?", [*columns.values(), order_id])
 
     def add_reservations(

@@ -144,7 +144,7 @@ def receive(db: Database, return_id: str, req: ReceiveReturn, actor: Actor) -> R
             details.append([line_no, qty, condition[line_no], str(refund)])
         repo.exec(
             "UPDATE returns SET status = 'received', received_at = ?, node_id = ?, refund = ?, "
-            "channel = coalesce(channel, ?) WHERE return_id = ?",
+            "channel = ? WHERE return_id = ?",
             [now(), req.node_id, total, "store" if node["kind"] == "store" else "mail", return_id],
         )
         order = load_order(repo, order_id)
