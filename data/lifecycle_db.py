@@ -58,6 +58,7 @@ class Database:
         # Fault injection for the crash test: seconds to sleep inside a run's apply.
         self.apply_pause_s = float(os.environ.get("DOM_TEST_APPLY_PAUSE", "0") or 0)
         self.conflicts = 0
+        self.cache: dict[str, object] = {}
 
     @property
     def path(self) -> str:
@@ -82,7 +83,7 @@ class Database:
         with self.cursor() as cur:
             cur.begin()
             try:
-                return work(LifecycleRepo(cur))
+                return work(LifecycleRepo(cur, self.cache))
             finally:
                 cur.rollback()
 
@@ -101,7 +102,7 @@ class Database:
                 with self.cursor() as cur:
                     cur.begin()
                     try:
-                        result = work(LifecycleRepo(cur))
+                        result = work(LifecycleRepo(cur, self.cache))
                         cur.commit()
                         return result
                     except BaseException as exc:

@@ -6,6 +6,7 @@ Stock rows are always updated in (node_id, sku) order.
 """
 
 import json
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ import duckdb
 import pandas as pd
 
 _views = count(1)
+NODES_TTL_S = 5.0
 _SAME = object()  # marker: leave the column as it is
 
 
@@ -40,8 +42,10 @@ def now() -> datetime:
 class LifecycleRepo:
     """Rows of orders, stock, work items, returns, runs, keys; one transaction."""
 
-    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, cur: duckdb.DuckDBPyConnection, cache: dict[str, Any] | None = None) -> None:
         self.cur = cur
+        # Process-wide cache of the (rarely changing) node table, shared by repos.
+        self.cache = cache if cache is not None else {}
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -91,7 +95,13 @@ class LifecycleRepo:
         return self.one("SELECT * EXCLUDE (seq) FROM nodes WHERE node_id = ?", [node_id])
 
     def nodes(self) -> list[dict[str, Any]]:
-        return self.dicts("SELECT * EXCLUDE (seq) FROM nodes ORDER BY node_id")
+        """All nodes; cached for NODES_TTL_S (batch loads clear the cache)."""
+        hit = self.cache.get("nodes")
+        if hit is not None and time.monotonic() - hit[0] < NODES_TTL_S:
+            return hit[1]  # type: ignore[no-any-return]
+        rows = self.dicts("SELECT * EXCLUDE (seq) FROM nodes ORDER BY node_id")
+        self.cache["nodes"] = (time.monotonic(), rows)
+        return rows
 
     def availability(self, nodes: Sequence[str], skus: Sequence[str]) -> dict[tuple[str, str], int]:
         """Units that may still be promised per (node, sku), for these nodes and SKUs."""
@@ -238,8 +248,8 @@ class LifecycleRepo:
     def insert_order(self, o: dict[str, Any]) -> None:
         self.exec(
             "INSERT INTO orders (order_id, channel, ship_zip, service, due_days, ship_complete, "
-            "max_packages, pickup_node_id, status, source, seq) "
-            "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, 'api', coalesce(max(seq) + 1, 0) FROM orders",
+            "max_packages, pickup_node_id, status, created_at, source, seq) "
+            "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'api', coalesce(max(seq) + 1, 0) FROM orders",
             [
                 o["order_id"],
                 o["channel"],
@@ -250,6 +260,7 @@ class LifecycleRepo:
                 o["max_packages"],
                 o["pickup_node_id"],
                 o["status"],
+                o.get("created_at") or now(),
             ],
         )
         self.exec(
@@ -272,17 +283,23 @@ class LifecycleRepo:
 
     def insert_lines(self, order_id: str, lines: Sequence[tuple[int, str, int, Decimal]]) -> None:
         """New lines (line_no, sku, qty, unit_price): open demand and lifecycle state."""
-        for line_no, sku, qty, price in lines:
-            self.exec(
-                "INSERT INTO order_lines (order_id, line_no, sku, qty, seq) "
-                "SELECT ?, ?, ?, ?, coalesce(max(seq) + 1, 0) FROM order_lines",
-                [order_id, line_no, sku, qty],
-            )
-            self.exec(
-                "INSERT INTO line_state (order_id, line_no, sku, unit_price, ordered_qty) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [order_id, line_no, sku, price, qty],
-            )
+        if not lines:
+            return
+        values = ", ".join(["(?, ?, ?, ?)"] * len(lines))
+        flat = [v for no, sku, qty, _ in lines for v in (order_id, no, sku, qty)]
+        self.exec(
+            "INSERT INTO order_lines (order_id, line_no, sku, qty, seq) "
+            f"SELECT v.*, (SELECT coalesce(max(seq) + 1, 0) FROM order_lines) "
+            f"FROM (VALUES {values}) v",
+            flat,
+        )
+        values = ", ".join(["(?, ?, ?, CAST(? AS DECIMAL(14, 2)), ?)"] * len(lines))
+        flat = [v for no, sku, qty, price in lines for v in (order_id, no, sku, price, qty)]
+        self.exec(
+            "INSERT INTO line_state (order_id, line_no, sku, unit_price, ordered_qty) "
+            f"VALUES {values}",
+            flat,
+        )
 
     def set_open_qty(self, order_id: str, line_no: int, sku: str, qty: int) -> None:
         """Open (unreleased, uncancelled) demand of a line; 0 removes it from planning."""
@@ -342,12 +359,16 @@ class LifecycleRepo:
         self, order_id: str, holds: Iterable[tuple[int, str, str, int]], released: bool = False
     ) -> None:
         """Record holds (line_no, node_id, sku, qty); the stock rows are updated separately."""
-        for line_no, node_id, sku, qty in holds:
-            self.exec(
-                "INSERT INTO reservations (order_id, line_no, node_id, sku, qty, released) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [order_id, line_no, node_id, sku, qty, released],
-            )
+        rows = list(holds)
+        if not rows:
+            return
+        values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(rows))
+        flat = [v for no, node, sku, qty in rows for v in (order_id, no, node, sku, qty, released)]
+        self.exec(
+            "INSERT INTO reservations (order_id, line_no, node_id, sku, qty, released) "
+            f"VALUES {values}",
+            flat,
+        )
 
     def drop_reservations(self, order_id: str, released: bool = False) -> list[dict[str, Any]]:
         """Delete an order's (unreleased) reservation rows; returns what they held."""
@@ -398,6 +419,30 @@ class LifecycleRepo:
                 to_status,
                 None if details is None else _json(details),
             ],
+        )
+
+    def add_events(self, order_id: str, events: list[tuple[Any, ...]]) -> None:
+        """Several events at once: (event_type, actor, channel, from, to, details)."""
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(events))
+        at = now()
+        flat = [
+            v
+            for kind, actor, channel, old, new, details in events
+            for v in (
+                order_id,
+                at,
+                actor,
+                channel,
+                kind,
+                old,
+                new,
+                None if details is None else _json(details),
+            )
+        ]
+        self.exec(
+            "INSERT INTO order_events (order_id, occurred_at, actor, channel, event_type, "
+            f"from_status, to_status, details) VALUES {values}",
+            flat,
         )
 
     def events(self, order_id: str, after: int, limit: int) -> list[dict[str, Any]]:

@@ -153,6 +153,7 @@ def load_batch_dir(db: Database, folder: str | Path) -> str:
     batch = read_batch(folder)
     with db.run_lock:
         batch_id = db.store.load_batch(batch, source=str(folder))
+    db.cache.clear()
     db.write(lambda r: r.adopt_orders())
     return batch_id
 
@@ -164,5 +165,6 @@ def seed_demo(db: Database, orders: int, seed: int = 7) -> str:
     batch = generate_batch(orders, seed=seed, batch_date=date.today())
     with db.run_lock:
         batch_id = db.store.load_batch(batch, source=f"demo:{orders}:{seed}")
+    db.cache.clear()
     db.write(lambda r: r.adopt_orders())
     return batch_id

@@ -10,23 +10,36 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import duckdb
+
 from data.geo import zip_table
 from data.lifecycle_db import Database
-from data.lifecycle_repo import LifecycleRepo
+from data.lifecycle_repo import LifecycleRepo, now
 from models.api import (
     Actor,
     Address,
+    AddressView,
     CancelOrder,
     CaptureOrder,
     ChangeOrder,
+    CustomerView,
     EventView,
+    LineView,
     OrderQuery,
     OrderView,
     Page,
+    Placement,
+    Totals,
 )
-from models.commerce import promotion_problem
+from models.commerce import Promotion, money, promotion_problem, quote
 from models.enums import Service
-from models.lifecycle import Command, OrderStatus, order_status_from_work, require
+from models.lifecycle import (
+    Command,
+    OrderStatus,
+    check_transition,
+    order_status_from_work,
+    require,
+)
 from models.lifecycle_errors import (
     Conflict,
     FieldError,
@@ -36,7 +49,7 @@ from models.lifecycle_errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
-from models.reservation import Need
+from models.reservation import Hold, Need
 from services.common import (
     load_order,
     move,
@@ -69,7 +82,10 @@ def _address_errors(addr: Address, prefix: str) -> list[FieldError]:
     return []
 
 
-def _capture_errors(repo: LifecycleRepo, cmd: CaptureOrder, today: date) -> list[FieldError]:
+def _capture_errors(
+    repo: LifecycleRepo, cmd: CaptureOrder, today: date
+) -> tuple[list[FieldError], dict[str, dict[str, Any]]]:
+    """Every rule-breaking field of a capture, and the items it orders (with prices)."""
     errors: list[FieldError] = []
     items = repo.items(line.sku for line in cmd.lines)
     for i, line in enumerate(cmd.lines):
@@ -106,7 +122,7 @@ def _capture_errors(repo: LifecycleRepo, cmd: CaptureOrder, today: date) -> list
             problem = promotion_problem(promo, subtotal, today)
             if problem:
                 errors.append(FieldError("promo_code", problem))
-    return errors
+    return errors, items
 
 
 def _hash(cmd: Any) -> str:
@@ -140,24 +156,29 @@ def capture(
         stored = db.read(lambda r: r.idempotent(scope, idempotency_key))
         if stored:
             return _replay(stored, request_hash, idempotency_key)
-    errors = db.read(lambda r: _capture_errors(r, cmd, today))
+    errors, items = db.read(lambda r: _capture_errors(r, cmd, today))
     if errors:
         raise InvalidInput(errors, "the order is not valid")
     order_id = cmd.order_id or new_id("ord")
     who = actor.model_copy(update={"channel": cmd.channel.value})
+
+    lines = [
+        (i + 1, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
+        for i, ln in enumerate(cmd.lines)
+    ]
+    needs = [Need(no, sku, qty) for no, sku, qty, _ in lines]
+    promo = cmd.promo_code.upper() if cmd.promo_code else None
+    addr = cmd.ship_to
+    # The state machine is checked here once: a capture walks created -> validated
+    # (-> backordered) inside one transaction and is written with its last status.
+    check_transition(S.CREATED, S.VALIDATED)
+    check_transition(S.VALIDATED, S.BACKORDERED)
 
     def work(repo: LifecycleRepo) -> tuple[int, OrderView]:
         if idempotency_key:
             stored = repo.idempotent(scope, idempotency_key)
             if stored:
                 return _replay(stored, request_hash, idempotency_key)
-        if repo.order_row(order_id) is not None:
-            raise Conflict(f"order {order_id!r} already exists")
-        items = repo.items(ln.sku for ln in cmd.lines)
-        promo = cmd.promo_code.upper() if cmd.promo_code else None
-        if promo and not repo.use_promotion(promo):
-            raise InvalidInput([FieldError("promo_code", f"promotion {promo} has been used up")])
-        addr = cmd.ship_to
         order = {
             "order_id": order_id,
             "channel": cmd.channel.value,
@@ -167,7 +188,6 @@ def capture(
             "ship_complete": cmd.ship_complete,
             "max_packages": cmd.max_packages,
             "pickup_node_id": cmd.pickup_node_id,
-            "status": S.CREATED.value,
             "customer_email": cmd.customer.email,
             "customer_name": cmd.customer.name,
             "phone": cmd.customer.phone,
@@ -176,58 +196,117 @@ def capture(
             "ship_city": addr.city if addr else None,
             "ship_state": addr.state.upper() if addr else None,
             "promo_code": promo,
+            "created_at": now(),
         }
-        repo.insert_order(order)
-        lines = [
-            (i + 1, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
-            for i, ln in enumerate(cmd.lines)
-        ]
-        repo.insert_lines(order_id, lines)
-        repo.add_event(
-            order_id,
-            "created",
-            who.name,
-            who.channel,
-            None,
-            S.CREATED.value,
-            {"lines": len(lines), "units": sum(ln[2] for ln in lines), "promo_code": promo},
-        )
-        move(repo, order_id, S.CREATED, S.VALIDATED, who, "validated")
-        needs = [Need(no, sku, qty) for no, sku, qty, _ in lines]
         holds = reserve_open_demand(repo, order, needs)
+        if holds is None and not cmd.allow_backorder:
+            skus = sorted({n.sku for n in needs})
+            raise OutOfStock(
+                "not enough available stock to reserve the whole order "
+                f"(SKUs {', '.join(skus)}); nothing was created",
+                skus,
+            )
+        if promo and not repo.use_promotion(promo):
+            raise InvalidInput([FieldError("promo_code", f"promotion {promo} has been used up")])
+        order["status"] = (S.VALIDATED if holds is not None else S.BACKORDERED).value
+        try:
+            repo.insert_order(order)
+        except duckdb.ConstraintException:
+            raise Conflict(f"order {order_id!r} already exists") from None
+        repo.insert_lines(order_id, lines)
+        created = {"lines": len(lines), "units": sum(ln[2] for ln in lines), "promo_code": promo}
+        events: list[tuple[Any, ...]] = [
+            ("created", who.name, who.channel, None, S.CREATED.value, created),
+            ("validated", who.name, who.channel, S.CREATED.value, S.VALIDATED.value, None),
+        ]
         if holds is None:
-            if not cmd.allow_backorder:
-                skus = sorted({n.sku for n in needs})
-                raise OutOfStock(
-                    "not enough available stock to reserve the whole order "
-                    f"(SKUs {', '.join(skus)}); nothing was created",
-                    skus,
+            reason = {"reason": "not enough available stock at capture"}
+            events.append(
+                (
+                    "backordered",
+                    who.name,
+                    who.channel,
+                    S.VALIDATED.value,
+                    S.BACKORDERED.value,
+                    reason,
                 )
-            move(
-                repo,
-                order_id,
-                S.VALIDATED,
-                S.BACKORDERED,
-                who,
-                "backordered",
-                {"reason": "not enough available stock at capture"},
             )
         else:
-            repo.add_event(
-                order_id,
-                "reserved",
-                who.name,
-                who.channel,
-                S.VALIDATED.value,
-                S.VALIDATED.value,
-                {"holds": [[h.line_no, h.node_id, h.qty] for h in holds]},
+            held = {"holds": [[h.line_no, h.node_id, h.qty] for h in holds]}
+            events.append(
+                ("reserved", who.name, who.channel, S.VALIDATED.value, S.VALIDATED.value, held)
             )
-        view = order_view(repo, order_id)
+        repo.add_events(order_id, events)
+        view = _new_order_view(repo, order, lines, holds or [], promotion_of(repo, promo))
         if idempotency_key:
             repo.remember(scope, idempotency_key, request_hash, 201, view.model_dump_json())
         return 201, view
 
     return db.write(work)
+
+
+def _new_order_view(
+    repo: LifecycleRepo,
+    order: dict[str, Any],
+    lines: list[tuple[int, str, int, Decimal]],
+    holds: list[Hold],
+    promo: Promotion | None,
+) -> OrderView:
+    """The view of an order just captured, from what was written (no re-read)."""
+    state = order["ship_state"]
+    if state is None and order["pickup_node_id"]:
+        node = repo.node(order["pickup_node_id"])
+        state = zip_table().state_of(node["zip"]) if node else None
+    q = quote(lines, Service(order["service"]), state, promo)
+    placed: dict[int, list[Placement]] = {}
+    for h in holds:
+        placed.setdefault(h.line_no, []).append(
+            Placement(node_id=h.node_id, qty=h.qty, released=False)
+        )
+    return OrderView(
+        order_id=order["order_id"],
+        status=order["status"],
+        channel=order["channel"],
+        service=order["service"],
+        due_days=order["due_days"],
+        ship_complete=order["ship_complete"],
+        max_packages=order["max_packages"],
+        pickup_node_id=order["pickup_node_id"],
+        customer=CustomerView(
+            email=order["customer_email"], name=order["customer_name"], phone=order["phone"]
+        ),
+        ship_to=None
+        if order["ship_zip"] is None
+        else AddressView(
+            name=order["ship_name"],
+            line1=order["ship_line1"],
+            city=order["ship_city"],
+            state=order["ship_state"],
+            zip=order["ship_zip"],
+        ),
+        promo_code=order["promo_code"],
+        lines=[
+            LineView(
+                line_no=no,
+                sku=sku,
+                unit_price=money(price),
+                ordered_qty=qty,
+                cancelled_qty=0,
+                open_qty=qty,
+                released_qty=0,
+                shipped_qty=0,
+                returned_qty=0,
+                reservations=sorted(placed.get(no, []), key=lambda p: p.node_id),
+            )
+            for no, sku, qty, price in lines
+        ],
+        totals=Totals(
+            subtotal=q.subtotal, discount=q.discount, shipping=q.shipping, tax=q.tax, total=q.total
+        ),
+        version=1,
+        created_at=order["created_at"],
+        updated_at=order["created_at"],
+    )
 
 
 def get_order(db: Database, order_id: str) -> OrderView:
