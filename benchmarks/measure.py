@@ -20,9 +20,8 @@ def peak_mib() -> float:
 def main(argv: list[str]) -> dict:
     kind = argv[0]
     if kind == "generate":
-        from data.generator import generate_batch
-
         from data.batch_io import write_batch
+        from data.generator import generate_batch
 
         orders, seed, out = int(argv[1]), int(argv[2]), Path(argv[3])
         started = time.perf_counter()
