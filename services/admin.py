@@ -35,9 +35,8 @@ def authenticate(db: Database, key: str | None) -> Actor:
     row = db.read(lambda r: r.api_key(hash_key(key)))
     if row is None:
         raise Unauthenticated("unknown or revoked API key")
-    return Actor(
-        name=row["label"] or f"{row['role']}-key", role=Role(row["role"]), node_id=row["node_id"]
-    )
+    name = row["label"] or f"{row['role']}-key-{hash_key(key)[:8]}"
+    return Actor(name=name, role=Role(row["role"]), node_id=row["node_id"])
 
 
 def create_key(db: Database, req: ApiKeyIn, key: str | None = None) -> ApiKeyView:

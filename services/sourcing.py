@@ -296,8 +296,8 @@ def _apply(
     kpis = _kpis(summary, len(keep), skipped, trimmed, len(short), plan_seconds)
     repo.exec(
         "UPDATE sourcing_runs SET status = 'applied', finished_at = ?, plan_id = ?, "
-        "orders_planned = ?, kpis = ? WHERE run_id = ?",
-        [now(), plan_id, len(keep), _json(kpis), run_id],
+        "orders_planned = ?, kpis = ?, weights = ? WHERE run_id = ?",
+        [now(), plan_id, len(keep), _json(kpis), _json(batch.weights.model_dump()), run_id],
     )
     if db.apply_pause_s:
         time.sleep(db.apply_pause_s)  # fault injection: the crash test kills us here

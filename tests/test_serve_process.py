@@ -120,3 +120,17 @@ def test_sigkill_during_sourcing_run_loses_nothing(tmp_path: Path) -> None:
         check_invariants(db)
     finally:
         db.close()
+
+
+def test_dom_serve_starts_on_an_empty_store(tmp_path: Path) -> None:
+    server = Server(tmp_path / "empty.duckdb")
+    try:
+        assert httpx.get(f"{server.url}/docs").status_code == 200
+        assert "/orders" in httpx.get(f"{server.url}/openapi.json").json()["paths"]
+        http = httpx.Client(base_url=server.url, headers=server.headers())
+        assert http.get("/inventory").json()["items"] == []
+        r = http.post("/orders", json=web_order())
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+        assert httpx.get(f"{server.url}/orders").status_code == 401
+    finally:
+        server.stop()
