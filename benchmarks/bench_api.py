@@ -68,7 +68,12 @@ def _bodies(db: Database, n: int, seed: int = 1) -> list[dict[str, Any]]:
             {
                 "channel": rng.choice(("web", "mobile", "marketplace")),
                 "customer": {"email": f"c{i}@example.com", "phone": "+1 555 010 0100"},
-                "ship_to": {"line1": "1 Main St", "city": "X", "state": table.state_of(z), "zip": z},
+                "ship_to": {
+                    "line1": "1 Main St",
+                    "city": "X",
+                    "state": table.state_of(z),
+                    "zip": z,
+                },
                 "service": "ground",
                 "lines": lines,
             }
@@ -133,7 +138,9 @@ def http_throughput(orders_n: int = 1000, clients: int = 8) -> dict:
                     base_url=server.url, headers={"X-API-Key": ADMIN_KEY}, timeout=60
                 ) as http:
                     for i, body in enumerate(chunk):
-                        r = http.post("/orders", json=body, headers={"Idempotency-Key": f"{id(chunk)}-{i}"})
+                        r = http.post(
+                            "/orders", json=body, headers={"Idempotency-Key": f"{id(chunk)}-{i}"}
+                        )
                         with lock:
                             codes.append(r.status_code)
 
@@ -157,14 +164,14 @@ def http_throughput(orders_n: int = 1000, clients: int = 8) -> dict:
     }
 
 
-def sourcing_run(orders_n: int = 10_000, strategy: str = "greedy", time_limit: float = 60.0) -> dict:
+def sourcing_run(
+    orders_n: int = 10_000, strategy: str = "greedy", time_limit: float = 60.0
+) -> dict:
     """One sourcing run over ``orders_n`` open orders, end to end (snapshot, plan, apply)."""
     with tempfile.TemporaryDirectory() as tmp:
         db = _network_db(Path(tmp) / "bench.duckdb", orders_n)
         started = time.perf_counter()
-        run = sourcing.run_sourcing(
-            db, RunRequest(strategy=strategy, time_limit=time_limit), ACTOR
-        )
+        run = sourcing.run_sourcing(db, RunRequest(strategy=strategy, time_limit=time_limit), ACTOR)
         wall = time.perf_counter() - started
         release_started = time.perf_counter()
         released = sourcing.release(db, None, ACTOR)
