@@ -21,7 +21,10 @@ KEYS: dict[Role, str] = {r: f"test-{r.value}-key" for r in Role if r is not Role
 NODE_KEYS = {"DC1": "test-node-dc1", "ST1": "test-node-st1", "ST2": "test-node-st2"}
 
 
-def network_batch(stock: list[tuple[str, str, int, int, int]] | None = None) -> Batch:
+def network_batch(
+    stock: list[tuple[str, str, int, int, int]] | None = None, with_orders: bool = False
+) -> Batch:
+    """The network (and, ``with_orders``, the tiny batch's five open orders O1..O5)."""
     f = frames()
     f["items"] = pd.DataFrame(
         [("A", 2.0, 10.0), ("B", 1.0, 50.0), ("C", 0.5, 5.0)],
@@ -39,14 +42,17 @@ def network_batch(stock: list[tuple[str, str, int, int, int]] | None = None) -> 
         ],
         columns=["node_id", "sku", "on_hand", "reserved", "safety_stock"],
     )
-    f["orders"] = f["orders"].iloc[0:0]
-    f["order_lines"] = f["order_lines"].iloc[0:0]
+    if not with_orders:
+        f["orders"] = f["orders"].iloc[0:0]
+        f["order_lines"] = f["order_lines"].iloc[0:0]
     return batch_from_frames(date(2026, 11, 25), None, **f)
 
 
-def make_db(path: str = ":memory:", stock: list | None = None, keys: bool = True) -> Database:
+def make_db(
+    path: str = ":memory:", stock: list | None = None, keys: bool = True, orders: bool = False
+) -> Database:
     db = Database(Store(path))
-    db.store.load_batch(network_batch(stock))
+    db.store.load_batch(network_batch(stock, orders))
     admin.start(db)
     if keys:
         for role, key in KEYS.items():
