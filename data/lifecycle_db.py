@@ -43,6 +43,50 @@ def is_conflict(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.Error) and ("Conflict" in text or "conflict" in text)
 
 
+class _Gate:
+    """Many ordinary writers, or one exclusive writer (a sourcing run's apply).
+
+    DuckDB would let a run's apply (thousands of stock rows) race the stream of
+    captures and lose every time; instead the apply waits for in-flight writes
+    to finish and holds new ones back for its short transaction. Reads never wait.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._exclusive = False
+        self._waiting = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            while self._exclusive or self._waiting:
+                self._cond.wait()
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                if not self._active:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting += 1
+            while self._exclusive or self._active:
+                self._cond.wait()
+            self._waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
 class Database:
     """The service's handle on its store: a cursor pool and retrying transactions."""
 
@@ -59,6 +103,7 @@ class Database:
         self.apply_pause_s = float(os.environ.get("DOM_TEST_APPLY_PAUSE", "0") or 0)
         self.conflicts = 0
         self.cache: dict[str, object] = {}
+        self.gate = _Gate()
 
     @property
     def path(self) -> str:
@@ -87,11 +132,18 @@ class Database:
             finally:
                 cur.rollback()
 
-    def write(self, work: Callable[[LifecycleRepo], T], *, attempts: int = MAX_ATTEMPTS) -> T:
+    def write(
+        self,
+        work: Callable[[LifecycleRepo], T],
+        *,
+        attempts: int = MAX_ATTEMPTS,
+        exclusive: bool = False,
+    ) -> T:
         """Run ``work`` in one transaction: all of it commits or none of it does.
 
         ``work`` may run more than once (after a conflict), so it must do all its
         reading and deciding inside, from the repository it is given.
+        ``exclusive`` holds other writers back meanwhile (large set-wise writes).
         """
         locked = False
         try:
@@ -99,7 +151,8 @@ class Database:
                 if attempt > OPTIMISTIC_ATTEMPTS and not locked:
                     self.contention_lock.acquire()
                     locked = True
-                with self.cursor() as cur:
+                gate = self.gate.exclusive() if exclusive else self.gate.shared()
+                with gate, self.cursor() as cur:
                     cur.begin()
                     try:
                         result = work(LifecycleRepo(cur, self.cache))

@@ -171,7 +171,8 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
         db.write(
             lambda r: _apply(
                 db, r, run_id, batch, alloc, unfilled, summary, versions, actor, plan_seconds
-            )
+            ),
+            exclusive=True,
         )
     except BaseException as exc:
         message = f"{type(exc).__name__}: {exc}"[:2000]
@@ -515,4 +516,4 @@ def release(db: Database, order_ids: list[str] | None, actor: Actor) -> ReleaseR
             )
         return ReleaseResult(orders=len(ids), work_items=sorted(w[0] for w in items))
 
-    return db.write(work)
+    return db.write(work, exclusive=True)

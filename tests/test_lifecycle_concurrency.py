@@ -99,3 +99,41 @@ def test_threads_race_for_the_last_units(tmp_path: Path) -> None:
     held_c = db.read(lambda r: r.scalar("SELECT reserved FROM inventory WHERE sku = 'C'"))
     assert held_c == 1
     db.close()
+
+
+def test_captures_race_a_sourcing_run(tmp_path: Path) -> None:
+    """A run applies whole while captures keep coming; stock stays consistent."""
+    from models.api import RunRequest
+    from services import sourcing
+
+    db = make_db(str(tmp_path / "run.duckdb"), keys=False, orders=True)
+    actor = Actor(name="race", role=Role.CHANNEL)
+    stop = threading.Event()
+    captured: list[str] = []
+    errors: list[BaseException] = []
+
+    def client(n: int) -> None:
+        k = 0
+        while not stop.is_set() and k < 40:
+            body = web_order(lines=[{"sku": "AB"[k % 2], "qty": 1}], order_id=f"run-{n}-{k}")
+            try:
+                captured.append(
+                    orders.capture(db, CaptureOrder.model_validate(body), actor)[1].status
+                )
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+                return
+            k += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    runs = [sourcing.run_sourcing(db, RunRequest(strategy="greedy"), actor) for _ in range(3)]
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors[:3]
+    assert all(r.status == "applied" for r in runs)
+    counts = check_invariants(db)
+    assert sum(counts.values()) == 5 + len(captured)
+    db.close()
