@@ -26,10 +26,11 @@ import planner
 from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo, _json, now
 from models import Weights
-from models.api import Actor, ReleaseResult, RunRequest, RunView
+from models.api import Actor, Page, ReleaseResult, RunRequest, RunView
 from models.lifecycle import PLANNABLE, OrderStatus, check_transition
 from models.lifecycle_errors import Busy, FieldError, InvalidInput, NotFound
 from services.common import new_id
+from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 S = OrderStatus
 
@@ -59,6 +60,30 @@ def get_run(db: Database, run_id: str) -> RunView:
     if row is None:
         raise NotFound(f"no sourcing run {run_id!r}")
     return _run_view(row)
+
+
+def list_runs(db: Database, limit: int, cursor: str | None) -> Page[RunView]:
+    """Runs, newest first."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    after = decode_cursor(cursor, 2)
+
+    def work(repo: LifecycleRepo) -> Page[RunView]:
+        cond, params = "true", []
+        if after:
+            cond = "(started_at, run_id) < (CAST(? AS TIMESTAMPTZ), ?)"
+            params = [str(after[0]), str(after[1])]
+        rows = repo.dicts(
+            f"SELECT * FROM sourcing_runs WHERE {cond} "
+            f"ORDER BY started_at DESC, run_id DESC LIMIT {limit + 1}",
+            params,
+        )
+        items = [_run_view(r) for r in rows[:limit]]
+        nxt = None
+        if len(rows) > limit:
+            nxt = encode_cursor([items[-1].started_at.isoformat(), items[-1].run_id])
+        return Page[RunView](items=items, next_cursor=nxt)
+
+    return db.read(work)
 
 
 def recover_interrupted_runs(db: Database) -> int:

@@ -471,6 +471,8 @@ def test_rerun_replans_sourced_orders(client: TestClient) -> None:
     r2 = c.post("/sourcing/runs", json={"weights": {"split": 10}}, headers=h("scheduler")).json()
     assert r2["orders_planned"] == 2 and r2["weights"]["split"] == 10
     assert c.get(f"/orders/{first['order_id']}", headers=h("analyst")).json()["status"] == "sourced"
+    listed = c.get("/sourcing/runs", params={"limit": 1}, headers=h("analyst")).json()
+    assert listed["items"][0]["run_id"] == r2["run_id"] and "next" in listed["links"]
     bad = c.post("/sourcing/runs", json={"strategy": "nope"}, headers=h("scheduler"))
     assert is_problem(bad, 422)["errors"][0]["field"] == "strategy"
     is_problem(c.get("/sourcing/runs/nope", headers=h("analyst")), 404)

@@ -2,12 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import DB, allow
+from api.deps import DB, allow, paged
 from api.problems import PROBLEMS
-from models.api import Actor, ReleaseRequest, ReleaseResult, Role, RunRequest, RunView
+from models.api import Actor, Page, ReleaseRequest, ReleaseResult, Role, RunRequest, RunView
 from services import sourcing
 
 router = APIRouter(prefix="/sourcing", tags=["sourcing"], responses=PROBLEMS)
@@ -21,6 +21,18 @@ async def run(body: RunRequest, request: Request, db: DB, actor: Scheduler) -> R
     if body.time_limit is None:
         body = body.model_copy(update={"time_limit": request.app.state.settings.run_time_limit})
     return await run_in_threadpool(sourcing.run_sourcing, db, body, actor)
+
+
+@router.get("/runs", summary="Sourcing runs, newest first")
+def list_runs(
+    db: DB,
+    request: Request,
+    response: Response,
+    actor: Annotated[Actor, Depends(allow(Role.SCHEDULER, Role.ANALYST, Role.MERCHANDISER))],
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+    cursor: Annotated[str | None, Query(max_length=400, pattern=r"^[A-Za-z0-9_-]*$")] = None,
+) -> Page[RunView]:
+    return paged(sourcing.list_runs(db, limit, cursor), request, response)
 
 
 @router.get("/runs/{run_id}", summary="A run: status, weights, KPIs")
