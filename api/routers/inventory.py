@@ -90,5 +90,6 @@ async def feed(request: Request, db: DB, actor: Mover) -> FeedResult:
         from api.deps import bad
 
         raise bad("body", f"at most {MAX_FEED_BYTES} bytes")
-    frame = inventory.read_feed(body, request.headers.get("content-type", ""))
+    content_type = request.headers.get("content-type", "")
+    frame = await run_in_threadpool(inventory.read_feed, body, content_type)
     return await run_in_threadpool(inventory.apply_feed, db, frame, actor)
