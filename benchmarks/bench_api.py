@@ -34,10 +34,13 @@ from services import admin, orders, sourcing
 ACTOR = Actor(name="bench", role=Role.ADMIN)
 
 
-def _network_db(path: Path, orders_in_batch: int, seed: int = 7) -> Database:
+def _network_db(path: Path, orders_in_batch: int, seed: int = 7, deep: bool = False) -> Database:
+    """A generated network; ``deep`` multiplies stock so captures reserve, not backorder."""
     db = Database(Store(path))
     admin.start(db)
     admin.seed_demo(db, orders_in_batch, seed)
+    if deep:
+        db.write(lambda r: r.exec("UPDATE inventory SET on_hand = on_hand * 50 + 20"))
     return db
 
 
@@ -84,7 +87,7 @@ def _bodies(db: Database, n: int, seed: int = 1) -> list[dict[str, Any]]:
 def capture_throughput(orders_n: int = 2000, threads: int = 8, path: Path | None = None) -> dict:
     """Captures per second through the service layer from ``threads`` threads."""
     with tempfile.TemporaryDirectory() as tmp:
-        db = _network_db(path or Path(tmp) / "bench.duckdb", 1_000)
+        db = _network_db(path or Path(tmp) / "bench.duckdb", 1_000, deep=True)
         bodies = [CaptureOrder.model_validate(b) for b in _bodies(db, orders_n)]
         orders.capture(db, bodies[0], ACTOR)  # warm caches (ZIP table, plans)
         chunks = [bodies[1 + i :: threads] for i in range(threads)]
@@ -125,7 +128,7 @@ def http_throughput(orders_n: int = 1000, clients: int = 8) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.duckdb"
-        db = _network_db(path, 1_000)
+        db = _network_db(path, 1_000, deep=True)
         bodies = _bodies(db, orders_n)
         db.close()
         server = Server(path)
