@@ -359,44 +359,6 @@ def serve_cmd(
     database.close()
 
 
-@app.command("serve")
-@friendly_errors
-def serve_cmd(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    db: Annotated[Path | None, typer.Option(help="DuckDB file; default $DOM_DB_PATH.")] = None,
-    seed_demo: Annotated[
-        int, typer.Option(min=0, help="First load a generated network with N open orders.")
-    ] = 0,
-    load: Annotated[
-        Path | None, typer.Option(help="First load this batch folder (network, stock, orders).")
-    ] = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
-) -> None:
-    """Start the order service (OpenAPI at /docs) on the embedded DuckDB file.
-
-    One process owns the file (DuckDB has one writer); an empty store starts
-    fine (empty network). Seed it with --seed-demo N or --load BATCH_DIR.
-    """
-    import uvicorn
-
-    from api.app import create_app, open_database
-    from api.settings import Settings
-    from services import admin
-
-    settings = Settings(**({"db_path": db} if db else {}))
-    database = open_database(settings)
-    if load is not None:
-        batch_id = admin.load_batch_dir(database, load)
-        console.print(f"[green]loaded[/green] {load} as {batch_id}")
-    if seed_demo:
-        batch_id = admin.seed_demo(database, seed_demo)
-        console.print(f"[green]seeded[/green] a demo network with {seed_demo:,} orders")
-    console.print(f"serving {settings.db_path} on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(create_app(settings, database), host=host, port=port, log_level=log_level)
-    database.close()
-
-
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
