@@ -63,5 +63,16 @@ def paged(page: Page, request: Request, response: Response) -> Page:
     return page
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Retry-safe key: the same key and body give the first response again.",
+    ),
+]
+
+
 def bad(field: str, message: str) -> InvalidInput:
     return InvalidInput([FieldError(field, message)])

@@ -1,12 +1,15 @@
 """Pieces several use cases share: reading an order whole, reserving its open
 demand, recording a status change as an event, and ids."""
 
+import hashlib
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import duckdb
 import numpy as np
+from pydantic import BaseModel
 
 from data.geo import haversine_miles, zip_table
 from data.lifecycle_repo import LifecycleRepo
@@ -22,8 +25,42 @@ from models.api import (
 from models.commerce import Promotion, quote
 from models.enums import Service
 from models.lifecycle import OrderStatus, check_transition
-from models.lifecycle_errors import NotFound
+from models.lifecycle_errors import IdempotencyMismatch, NotFound
 from models.reservation import Hold, Need, choose_reservation, sorted_holds
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """An Idempotency-Key for one caller and route, with the hash of the request body.
+
+    Checked and remembered inside the create's own transaction, so a retry sees
+    either nothing (and creates) or the first response (and replays it).
+    """
+
+    scope: str
+    key: str
+    request_hash: str
+
+    @staticmethod
+    def of(actor: Actor, route: str, key: str | None, body: BaseModel) -> "Idempotency | None":
+        if not key:
+            return None
+        digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+        return Idempotency(f"{actor.name}:{route}", key, digest)
+
+    def replay(self, repo: LifecycleRepo) -> str | None:
+        """The first response's JSON, or None; IdempotencyMismatch for another body."""
+        stored = repo.idempotent(self.scope, self.key)
+        if stored is None:
+            return None
+        if stored["request_hash"] != self.request_hash:
+            raise IdempotencyMismatch(
+                f"Idempotency-Key {self.key!r} was already used with a different request body"
+            )
+        return str(stored["response"])
+
+    def remember(self, repo: LifecycleRepo, status: int, body: BaseModel) -> None:
+        repo.remember(self.scope, self.key, self.request_hash, status, body.model_dump_json())
 
 
 def new_id(prefix: str) -> str:

@@ -25,7 +25,7 @@ from models.api import (
     TransferView,
 )
 from models.lifecycle_errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from services.common import new_id
+from services.common import Idempotency, new_id
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 FEED_COLUMNS = ("node_id", "sku", "kind", "qty")
@@ -138,7 +138,9 @@ def _transfer_view(row: dict[str, Any]) -> TransferView:
     )
 
 
-def transfer(db: Database, req: TransferIn, actor: Actor) -> TransferView:
+def transfer(
+    db: Database, req: TransferIn, actor: Actor, idempotency: Idempotency | None = None
+) -> TransferView:
     """Ship available units from one node to another: in transit until received."""
     _own_node(actor, req.from_node_id)
     if req.from_node_id == req.to_node_id:
@@ -146,6 +148,8 @@ def transfer(db: Database, req: TransferIn, actor: Actor) -> TransferView:
     transfer_id = new_id("tr")
 
     def work(repo: LifecycleRepo) -> TransferView:
+        if idempotency and (first := idempotency.replay(repo)):
+            return TransferView.model_validate_json(first)
         errors = _known(repo, req.from_node_id, req.sku, "from_")
         errors = [FieldError(e.field.replace("from_sku", "sku"), e.message) for e in errors]
         if repo.node(req.to_node_id) is None:
@@ -183,7 +187,10 @@ def transfer(db: Database, req: TransferIn, actor: Actor) -> TransferView:
         )
         row = repo.one("SELECT * FROM transfers WHERE transfer_id = ?", [transfer_id])
         assert row is not None
-        return _transfer_view(row)
+        view = _transfer_view(row)
+        if idempotency:
+            idempotency.remember(repo, 201, view)
+        return view
 
     return db.write(work)
 

@@ -14,7 +14,7 @@ from models.api import Actor, ReceiveReturn, ReturnLineView, ReturnRequest, Retu
 from models.commerce import ZERO, refund_amount
 from models.lifecycle import Command, OrderStatus, require
 from models.lifecycle_errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from services.common import load_order, move, new_id
+from services.common import Idempotency, load_order, move, new_id
 
 S = OrderStatus
 
@@ -33,10 +33,18 @@ def get_return(db: Database, return_id: str) -> ReturnView:
     return db.read(lambda r: return_view(r, return_id))
 
 
-def authorize(db: Database, order_id: str, req: ReturnRequest, actor: Actor) -> ReturnView:
+def authorize(
+    db: Database,
+    order_id: str,
+    req: ReturnRequest,
+    actor: Actor,
+    idempotency: Idempotency | None = None,
+) -> ReturnView:
     """A return authorisation for some shipped units; nothing moves until received."""
 
     def work(repo: LifecycleRepo) -> ReturnView:
+        if idempotency and (first := idempotency.replay(repo)):
+            return ReturnView.model_validate_json(first)
         order = load_order(repo, order_id)
         require(Command.RETURN, order["status"], f"order {order_id}")
         states = {s["line_no"]: s for s in repo.line_states(order_id)}
@@ -68,6 +76,8 @@ def authorize(db: Database, order_id: str, req: ReturnRequest, actor: Actor) -> 
                 [return_id, line_no, states[line_no]["sku"], qty],
             )
         repo.bump_version(order_id)
+        if idempotency:
+            idempotency.remember(repo, 201, return_view(repo, return_id))
         repo.add_event(
             order_id,
             "return_authorized",

@@ -170,12 +170,11 @@ def test_web_order_changed_by_customer_service_and_returned_in_store(client: Tes
     view = c.get(f"/orders/{oid}", headers=cs).json()
     assert view["status"] == "delivered"
     before = stock(c, "ST1", "A")["on_hand"]
-    rma = c.post(
-        f"/orders/{oid}/returns",
-        json={"lines": [{"line_no": 1, "qty": 3}, {"line_no": 2, "qty": 1}]},
-        headers=cs,
-    )
+    all_back = {"lines": [{"line_no": 1, "qty": 3}, {"line_no": 2, "qty": 1}]}
+    rma = c.post(f"/orders/{oid}/returns", json=all_back, headers={**cs, "Idempotency-Key": "r1"})
     assert rma.status_code == 201, rma.text
+    retry = c.post(f"/orders/{oid}/returns", json=all_back, headers={**cs, "Idempotency-Key": "r1"})
+    assert retry.json() == rma.json()
     too_many = c.post(
         f"/orders/{oid}/returns", json={"lines": [{"line_no": 1, "qty": 1}]}, headers=cs
     )
@@ -354,6 +353,14 @@ def test_inventory_moves_and_feed(client: TestClient) -> None:
         ),
         409,
     )
+    # The same transfer retried with its Idempotency-Key moves the stock once.
+    once = {"sku": "B", "from_node_id": "DC1", "to_node_id": "ST2", "qty": 1}
+    km = {**m, "Idempotency-Key": "tr-1"}
+    first = c.post("/inventory/transfers", json=once, headers=km)
+    again = c.post("/inventory/transfers", json=once, headers=km)
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert stock(c, "ST2", "B")["in_transit"] == 1
+    is_problem(c.post("/inventory/transfers", json={**once, "qty": 2}, headers=km), 409)
     c.post(f"/inventory/transfers/{tr.json()['transfer_id']}/receive", headers=m)
     assert stock(c, "ST1", "A")["on_hand"] == 9 and stock(c, "ST1", "A")["in_transit"] == 0
     # A node associate moves only their own node's stock.

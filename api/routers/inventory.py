@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from api.deps import DB, READERS, allow, paged
+from api.deps import DB, READERS, IdempotencyKey, allow, paged
 from api.problems import PROBLEMS
 from models.api import (
     Actor,
@@ -18,6 +18,7 @@ from models.api import (
     TransferView,
 )
 from services import inventory
+from services.common import Idempotency
 
 router = APIRouter(prefix="/inventory", tags=["inventory"], responses=PROBLEMS)
 Ident = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
@@ -57,8 +58,11 @@ def adjustment(body: Adjustment, db: DB, actor: Mover) -> StockView:
 
 
 @router.post("/transfers", status_code=201, summary="Move available units to another node")
-def transfer(body: TransferIn, db: DB, actor: Mover) -> TransferView:
-    return inventory.transfer(db, body, actor)
+def transfer(
+    body: TransferIn, db: DB, actor: Mover, idempotency_key: IdempotencyKey = None
+) -> TransferView:
+    key = Idempotency.of(actor, "POST /inventory/transfers", idempotency_key, body)
+    return inventory.transfer(db, body, actor, key)
 
 
 @router.post("/transfers/{transfer_id}/receive", summary="A transfer arrived")

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from api.deps import DB, READERS, allow, paged
+from api.deps import DB, READERS, IdempotencyKey, allow, paged
 from api.problems import PROBLEMS
 from models.api import (
     Actor,
@@ -23,6 +23,7 @@ from models.api import (
 )
 from models.lifecycle import OrderStatus
 from services import orders, returns
+from services.common import Idempotency
 
 router = APIRouter(prefix="/orders", tags=["orders"], responses=PROBLEMS)
 R = Role
@@ -145,5 +146,12 @@ def events(
 
 
 @router.post("/{order_id}/returns", status_code=201, summary="Authorise a return")
-def authorize_return(order_id: OrderId, body: ReturnRequest, db: DB, actor: Returner) -> ReturnView:
-    return returns.authorize(db, order_id, body, actor)
+def authorize_return(
+    order_id: OrderId,
+    body: ReturnRequest,
+    db: DB,
+    actor: Returner,
+    idempotency_key: IdempotencyKey = None,
+) -> ReturnView:
+    key = Idempotency.of(actor, f"POST /orders/{order_id}/returns", idempotency_key, body)
+    return returns.authorize(db, order_id, body, actor, key)
