@@ -136,6 +136,18 @@ def order_view(repo: LifecycleRepo, order_id: str) -> OrderView:
         )
         for s in states
     ]
+    return OrderView(
+        **order_header(order),
+        lines=lines,
+        totals=totals_of(q),
+        version=order["version"],
+        created_at=order["created_at"],
+        updated_at=order["updated_at"],
+    )
+
+
+def order_header(order: dict[str, Any]) -> dict[str, Any]:
+    """The OrderView fields that come straight from the order row."""
     ship_to = None
     if order["ship_zip"]:
         ship_to = AddressView(
@@ -145,31 +157,26 @@ def order_view(repo: LifecycleRepo, order_id: str) -> OrderView:
             state=order["ship_state"],
             zip=order["ship_zip"],
         )
-    return OrderView(
-        order_id=order["order_id"],
-        status=order["status"],
-        channel=order["channel"],
-        service=order["service"],
-        due_days=order["due_days"],
-        ship_complete=order["ship_complete"],
-        max_packages=order["max_packages"],
-        pickup_node_id=order["pickup_node_id"],
-        customer=CustomerView(
+    return {
+        "order_id": order["order_id"],
+        "status": order["status"],
+        "channel": order["channel"],
+        "service": order["service"],
+        "due_days": order["due_days"],
+        "ship_complete": order["ship_complete"],
+        "max_packages": order["max_packages"],
+        "pickup_node_id": order["pickup_node_id"],
+        "customer": CustomerView(
             email=order["customer_email"], name=order["customer_name"], phone=order["phone"]
         ),
-        ship_to=ship_to,
-        promo_code=order["promo_code"],
-        lines=lines,
-        totals=Totals(
-            subtotal=q.subtotal,
-            discount=q.discount,
-            shipping=q.shipping,
-            tax=q.tax,
-            total=q.total,
-        ),
-        version=order["version"],
-        created_at=order["created_at"],
-        updated_at=order["updated_at"],
+        "ship_to": ship_to,
+        "promo_code": order["promo_code"],
+    }
+
+
+def totals_of(q: Any) -> Totals:
+    return Totals(
+        subtotal=q.subtotal, discount=q.discount, shipping=q.shipping, tax=q.tax, total=q.total
     )
 
 

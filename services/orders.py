@@ -18,18 +18,15 @@ from data.lifecycle_repo import LifecycleRepo, now
 from models.api import (
     Actor,
     Address,
-    AddressView,
     CancelOrder,
     CaptureOrder,
     ChangeOrder,
-    CustomerView,
     EventView,
     LineView,
     OrderQuery,
     OrderView,
     Page,
     Placement,
-    Totals,
 )
 from models.commerce import Promotion, money, promotion_problem, quote
 from models.enums import Service
@@ -54,10 +51,12 @@ from services.common import (
     load_order,
     move,
     new_id,
+    order_header,
     order_view,
     promotion_of,
     release_reservations,
     reserve_open_demand,
+    totals_of,
 )
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
@@ -264,27 +263,7 @@ def _new_order_view(
             Placement(node_id=h.node_id, qty=h.qty, released=False)
         )
     return OrderView(
-        order_id=order["order_id"],
-        status=order["status"],
-        channel=order["channel"],
-        service=order["service"],
-        due_days=order["due_days"],
-        ship_complete=order["ship_complete"],
-        max_packages=order["max_packages"],
-        pickup_node_id=order["pickup_node_id"],
-        customer=CustomerView(
-            email=order["customer_email"], name=order["customer_name"], phone=order["phone"]
-        ),
-        ship_to=None
-        if order["ship_zip"] is None
-        else AddressView(
-            name=order["ship_name"],
-            line1=order["ship_line1"],
-            city=order["ship_city"],
-            state=order["ship_state"],
-            zip=order["ship_zip"],
-        ),
-        promo_code=order["promo_code"],
+        **order_header(order),
         lines=[
             LineView(
                 line_no=no,
@@ -300,9 +279,7 @@ def _new_order_view(
             )
             for no, sku, qty, price in lines
         ],
-        totals=Totals(
-            subtotal=q.subtotal, discount=q.discount, shipping=q.shipping, tax=q.tax, total=q.total
-        ),
+        totals=totals_of(q),
         version=1,
         created_at=order["created_at"],
         updated_at=order["created_at"],
