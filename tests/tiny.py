@@ -11,7 +11,7 @@ from datetime import date
 import pandas as pd
 
 from data.batch_io import batch_from_frames
-from models import Batch, Weights
+from models import COLUMNS, Batch, Weights
 
 
 def rate_card() -> pd.DataFrame:
@@ -20,7 +20,7 @@ def rate_card() -> pd.DataFrame:
         rows.append(("ground", zone, float(zone), 0.5, zone // 2))
         rows.append(("two_day", zone, 2.0 * zone, 1.0, 2))
         rows.append(("next_day", zone, 3.0 * zone, 1.5, 1))
-    return pd.DataFrame(rows, columns=["service", "zone", "base", "per_lb", "transit_days"])
+    return pd.DataFrame(rows, columns=list(COLUMNS["rate_card"]))
 
 
 def frames() -> dict[str, pd.DataFrame]:
@@ -30,21 +30,9 @@ def frames() -> dict[str, pd.DataFrame]:
             ("ST1", "store", "02139", True, True, 10, 1.0, 2.0, 0),
             ("ST2", "store", "94105", False, True, 10, 1.0, 2.0, 0),
         ],
-        columns=[
-            "node_id",
-            "kind",
-            "zip",
-            "ship_enabled",
-            "pickup_enabled",
-            "capacity_units",
-            "pick_cost",
-            "pack_cost",
-            "processing_days",
-        ],
+        columns=list(COLUMNS["nodes"]),
     )
-    items = pd.DataFrame(
-        [("A", 2.0, 10.0), ("B", 1.0, 50.0)], columns=["sku", "weight_lb", "price"]
-    )
+    items = pd.DataFrame([("A", 2.0, 10.0), ("B", 1.0, 50.0)], columns=list(COLUMNS["items"]))
     inventory = pd.DataFrame(
         [
             ("DC1", "A", 12, 1, 1),
@@ -52,7 +40,7 @@ def frames() -> dict[str, pd.DataFrame]:
             ("ST1", "B", 1, 0, 0),
             ("ST2", "B", 1, 0, 0),
         ],
-        columns=["node_id", "sku", "on_hand", "reserved", "safety_stock"],
+        columns=list(COLUMNS["inventory"]),
     )
     orders = pd.DataFrame(
         [
@@ -62,16 +50,7 @@ def frames() -> dict[str, pd.DataFrame]:
             ("O4", "store", "", "pickup", 0, False, None, "ST2"),
             ("O5", "call_center", "02139", "ground", 3, True, None, ""),
         ],
-        columns=[
-            "order_id",
-            "channel",
-            "ship_zip",
-            "service",
-            "due_days",
-            "ship_complete",
-            "max_packages",
-            "pickup_node_id",
-        ],
+        columns=list(COLUMNS["orders"]),
     )
     lines = pd.DataFrame(
         [
@@ -84,7 +63,7 @@ def frames() -> dict[str, pd.DataFrame]:
             ("O5", 1, "A", 1),
             ("O5", 2, "B", 1),
         ],
-        columns=["order_id", "line_no", "sku", "qty"],
+        columns=list(COLUMNS["order_lines"]),
     )
     return {
         "nodes": nodes,
