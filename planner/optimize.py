@@ -35,6 +35,8 @@ from planner.subproblem import GroupSolution, solve_group
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
 DEFAULT_TIME_LIMIT = 60.0
+FINISH_SHARE = 0.08  # of the time limit, kept for bounding and costing after the search
+LP_SHARE = 0.75  # of the time left, one LP round may take (the repair and bound are quick)
 WHOLE_TOL = 1e-3  # PDLP's solutions are accurate to about 1e-4
 
 
@@ -200,7 +202,10 @@ def solve(
 ) -> Outcome:
     """Plan and bound. See the module docstring for the method."""
     started = time.perf_counter()
-    deadline = started + (DEFAULT_TIME_LIMIT if time_limit is None else time_limit)
+    # Keep a share of the limit for what runs after the search: the final bound,
+    # costing the plan and writing it.
+    limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
+    deadline = started + limit * (1 - FINISH_SHARE)
     notes: list[str] = []
     k = inst.n_nodes if inst.n_nodes <= settings.all_nodes_up_to else settings.candidates
     groups = build_groups(inst, k)
@@ -225,7 +230,7 @@ def solve(
         rows = [np.flatnonzero(c) for c in in_core]
         core = [g.take(r) for g, r in zip(groups, rows, strict=True)]
         solver = "glop" if sum(len(r) for r in rows) <= settings.simplex_up_to else "pdlp"
-        result = solve_lp(inst, core, solver, remaining * 0.6, avail_res, cap_res)
+        result = solve_lp(inst, core, solver, remaining * LP_SHARE, avail_res, cap_res)
         notes.append(
             f"round {rounds}: LP over {sum(len(r) for r in rows):,} contested orders "
             f"({solver}): {result.status}"
