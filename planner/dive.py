@@ -1,0 +1,145 @@
+"""A feasible plan from the master LP by diving: fix what the LP decided, re-price the rest.
+
+Each step: orders the LP puts wholly on one column keep it, orders it leaves
+empty stay unfilled, and the fractional orders that lean to one column
+(value >= 1/2, or the most leaning quarter) take it, in order of that value, as
+long as it fits the stock and capacity left. The LP is then solved again over
+the orders still open, on what is left, with a few rounds of column
+generation (so they find the alternatives the fixed orders left them).
+"""
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.candidates import Group
+from planner.columns import Columns
+from planner.instance import Instance
+from planner.master import MasterResult, _argmin_by, _sum_by, solve_master
+from planner.primal import Flat, subset
+
+IntA = npt.NDArray[np.int64]
+FloatA = npt.NDArray[np.float64]
+WHOLE = 1 - 1e-6
+Pricer = Callable[[list[Group], FloatA, FloatA, FloatA], Columns]
+
+
+def dive(
+    inst: Instance,
+    groups: list[Group],
+    pool: Columns,
+    master: MasterResult,
+    empty: FloatA,
+    price: Pricer,
+    deadline: float,
+    max_steps: int = 40,
+    cg_rounds: int = 5,
+    share: float = 0.2,
+) -> tuple[Flat, IntA]:
+    """Returns the plan and the orders still open when time ran out (to be repaired)."""
+    avail = inst.avail.copy()
+    cap = inst.capacity.copy()
+    plan = Flat.empty()
+    active = np.ones(inst.n_orders, bool)
+    # Columns priced after the last LP have no value in it yet.
+    cols, z = pool, np.concatenate([master.z, np.zeros(pool.size - len(master.z))])
+    for _ in range(max_steps):
+        best = _argmin_by(cols.order, -z, inst.n_orders)
+        has = best >= 0
+        zmax = np.zeros(inst.n_orders)
+        zmax[has] = z[best[has]]
+        act = np.flatnonzero(active)
+        whole = act[zmax[act] >= WHOLE]
+        frac = act[(zmax[act] > 1e-9) & (zmax[act] < WHOLE)]
+        active[act[zmax[act] <= 1e-9]] = False  # the LP leaves them unfilled
+        lean = frac[np.argsort(-zmax[frac], kind="stable")[: int(np.ceil(len(frac) * share))]]
+        candidates = np.concatenate([whole, lean[np.argsort(-zmax[lean], kind="stable")]])
+        taken = _take_fitting(inst, cols, best[candidates], avail, cap)
+        plan = plan.extend(_entries(cols, best[candidates[taken]]))
+        active[candidates[taken]] = False
+        if not active.any() or time.perf_counter() > deadline:
+            break
+        act = np.flatnonzero(active)
+        sub = [
+            subset(g, r, avail, cap) for g in groups if len(r := np.flatnonzero(active[g.orders]))
+        ]
+        # Columns made for the stock as it was may now ask for more than is left.
+        cols = cols.take(np.flatnonzero(active[cols.order] & fits_alone(inst, cols, avail, cap)))
+        for _ in range(cg_rounds):
+            m = solve_master(cols, inst.line_sku, empty, act, avail, cap)
+            if not m.optimal:
+                return plan, np.flatnonzero(active)
+            z = m.z
+            if time.perf_counter() > deadline:
+                break
+            new = price(sub, m.lam, m.mu, m.ref)
+            if not new.size:
+                break
+            cols = cols.extend(new)
+            z = np.concatenate([z, np.zeros(new.size)])
+    return plan, np.flatnonzero(active)
+
+
+def fits_alone(
+    inst: Instance, cols: Columns, avail: npt.NDArray[np.int64], cap: IntA
+) -> npt.NDArray[np.bool_]:
+    """Columns whose own use fits the stock and capacity given."""
+    n_skus = avail.shape[1]
+    bad = np.zeros(cols.size, bool)
+    for key, supply, n_keys in (
+        (cols.ent_node * n_skus + inst.line_sku[cols.ent_line], avail.ravel(), avail.size),
+        (cols.ent_node, cap, len(cap)),
+    ):
+        (c_idx, k), use = _sum_by(cols.ent_col, key, cols.ent_qty, n_keys)
+        bad[c_idx[use > supply[k]]] = True
+    return ~bad
+
+
+def _entries(cols: Columns, chosen: IntA) -> Flat:
+    sel = np.isin(cols.ent_col, chosen)
+    return Flat(cols.ent_line[sel], cols.ent_node[sel], cols.ent_qty[sel])
+
+
+def _take_fitting(
+    inst: Instance, cols: Columns, chosen: IntA, avail: npt.NDArray[np.int64], cap: IntA
+) -> npt.NDArray[np.bool_]:
+    """Which chosen columns fit, taken in the given order; ``avail``/``cap`` are reduced."""
+    ok = np.zeros(len(chosen), bool)
+    if not len(chosen):
+        return ok
+    # Fast path: all of them fit together (the usual case for the LP's whole columns).
+    part = _entries(cols, chosen)
+    sku = inst.line_sku[part.line]
+    used = np.zeros(avail.shape, np.int64)
+    np.add.at(used, (part.node, sku), part.qty)
+    used_node = np.bincount(part.node, weights=part.qty, minlength=len(cap)).astype(np.int64)
+    if (used <= avail).all() and (used_node <= cap).all():
+        avail -= used
+        cap -= used_node
+        ok[:] = True
+        return ok
+    starts = np.searchsorted(cols.ent_col, chosen)
+    ends = np.searchsorted(cols.ent_col, chosen, side="right")
+    for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        need: dict[tuple[int, int], int] = {}
+        need_node: dict[int, int] = {}
+        for ln, nd, qt in zip(
+            cols.ent_line[a:b].tolist(),
+            cols.ent_node[a:b].tolist(),
+            cols.ent_qty[a:b].tolist(),
+            strict=True,
+        ):
+            key = (nd, int(inst.line_sku[ln]))
+            need[key] = need.get(key, 0) + qt
+            need_node[nd] = need_node.get(nd, 0) + qt
+        if all(avail[k] >= v for k, v in need.items()) and all(
+            cap[n] >= v for n, v in need_node.items()
+        ):
+            for k, v in need.items():
+                avail[k] -= v
+            for n, v in need_node.items():
+                cap[n] -= v
+            ok[i] = True
+    return ok

@@ -1,0 +1,64 @@
+"""Each order's priced choice solved exactly, for the few orders that need it.
+
+``planner.subproblem`` enumerates one and two nodes exactly and only floors
+three or more. For most orders that floor is above the best pair, which
+settles them. For the rest (several units, no package limit) the order's own
+problem at prices lam, mu is solved as a small MIP: y[k] opens candidate k,
+x[l, k] units of line l from k (at most its stock, and only if open),
+u[l] unfilled, s splits; ship-complete and max_packages as in the contract.
+Orders are independent, so one model holds them all and its optimum is
+their sum; each order's optimum is also a column for the master.
+"""
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+from ortools.linear_solver.python import model_builder as mb
+
+from planner.candidates import Group
+from planner.columns import Columns, columns_from_units
+from planner.lp import _add_orders, _Builder
+from planner.subproblem import unit_prices
+
+IntA = npt.NDArray[np.int64]
+FloatA = npt.NDArray[np.float64]
+
+
+@dataclass
+class ExactPricing:
+    rows: IntA  # group rows solved
+    value: FloatA  # (R,) each order's exact priced optimum (nan if not proven)
+    columns: Columns  # the optimal choice of each row (true costs)
+    proven: bool
+
+
+def solve_exact(
+    g: Group,
+    rows: IntA,
+    lam: FloatA,
+    mu: FloatA,
+    split: float,
+    sku_of_line: IntA,
+    time_limit: float,
+) -> ExactPricing:
+    """The priced subproblem of these group rows, exactly (SCIP through OR-Tools)."""
+    part = g.take(rows)
+    priced = unit_prices(part, lam, mu, slice(None))
+    b = _Builder()
+    x = _add_orders(b, replace(part, unit=priced), split, merged=False)
+    model = b.model()
+    for col in np.concatenate([x[x >= 0], *b.int_cols]).tolist():
+        model.helper.set_var_integrality(int(col), True)
+    solver = mb.Solver("scip")
+    solver.enable_output(False)
+    solver.set_time_limit_in_seconds(max(0.05, time_limit))
+    status = solver.solve(model)
+    proven = status == mb.SolveStatus.OPTIMAL
+    if status not in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE):
+        return ExactPricing(rows, np.full(len(rows), np.nan), Columns.empty(), False)
+    values = np.asarray(solver.values(model.get_variables()), float)
+    units = np.where(x >= 0, np.round(values[np.maximum(x, 0)]), 0).astype(np.int64)
+    cols = columns_from_units(g, rows, units, split)
+    price = cols.priced(sku_of_line, lam, mu)
+    return ExactPricing(rows, price if proven else np.full(len(rows), np.nan), cols, proven)
