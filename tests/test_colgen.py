@@ -1,0 +1,112 @@
+"""Column generation pieces: columns are costed exactly as the contract says, the
+master LP and the Lagrangian bound sit below the proven optimum, and the
+dive from the LP returns a plan that keeps every hard rule."""
+
+import time
+
+import numpy as np
+import pytest
+
+from planner import check_plan
+from planner.candidates import build_groups
+from planner.columns import best_singles
+from planner.dive import dive
+from planner.instance import build_instance
+from planner.master import solve_master
+from planner.mip import solve_mip
+from planner.optimize import (
+    Settings,
+    _initial_columns,
+    _price,
+    empty_costs,
+    lagrangian_bound,
+    plan_total,
+    solve,
+)
+from planner.primal import Flat
+from planner.result import Assignment, allocation_frames
+from tests.random_batch import random_batch
+
+
+@pytest.fixture(scope="module")
+def tight():
+    batch = random_batch(40, 6, 30, seed=2, supply=0.6)
+    inst = build_instance(batch)
+    assignment, _, optimal = solve_mip(inst, time_limit=60)
+    assert optimal
+    return batch, inst, plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+
+
+def test_every_column_costs_what_the_cost_model_says(tight) -> None:
+    batch, inst, _ = tight
+    groups = build_groups(inst, inst.n_nodes)
+    pool = _initial_columns(inst, groups, Settings())
+    empty = empty_costs(inst)
+    for p in range(pool.size):
+        sel = pool.ent_col == p
+        plan = Flat(pool.ent_line[sel], pool.ent_node[sel], pool.ent_qty[sel])
+        others = empty.sum() - empty[pool.order[p]]  # every other order left unfilled
+        assert plan_total(inst, plan) - others == pytest.approx(pool.cost[p], abs=1e-6)
+
+
+def test_single_node_columns_never_exceed_the_stock(tight) -> None:
+    _, inst, _ = tight
+    lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
+    for g in build_groups(inst, inst.n_nodes):
+        cols = best_singles(g, lam, mu, 3, inst.weights.split)
+        sku = inst.line_sku[cols.ent_line]
+        assert (cols.ent_qty <= inst.avail[cols.ent_node, sku]).all()
+        # One node per column.
+        first = np.searchsorted(cols.ent_col, cols.ent_col)
+        assert (cols.ent_node == cols.ent_node[first]).all()
+
+
+def test_master_lp_and_lagrangian_bound_are_below_the_optimum(tight) -> None:
+    _, inst, optimum = tight
+    groups = build_groups(inst, inst.n_nodes)
+    settings = Settings()
+    pool = _initial_columns(inst, groups, settings)
+    empty = empty_costs(inst)
+    scope = np.arange(inst.n_orders)
+    for _ in range(30):
+        m = solve_master(pool, inst.line_sku, empty, scope, inst.avail, inst.capacity)
+        new = _price(inst, groups, m.lam, m.mu, m.ref, settings, time.perf_counter() + 30)
+        if not new.size:
+            break
+        pool = pool.extend(new)
+    assert not new.size  # column generation converged
+    bound = lagrangian_bound(inst, groups, m.lam, m.mu)
+    zero = lagrangian_bound(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
+    # Converged with exact pricing, the Lagrangian bound at the LP's prices is the LP value.
+    assert bound == pytest.approx(m.value, rel=1e-6)
+    assert zero <= bound <= optimum + 1e-6
+
+
+def test_dive_returns_a_plan_that_keeps_every_rule(tight) -> None:
+    batch, inst, optimum = tight
+    groups = build_groups(inst, inst.n_nodes)
+    settings = Settings()
+    pool = _initial_columns(inst, groups, settings)
+    empty = empty_costs(inst)
+    m = solve_master(
+        pool, inst.line_sku, empty, np.arange(inst.n_orders), inst.avail, inst.capacity
+    )
+
+    def price(sub, lam, mu, ref):
+        return _price(inst, sub, lam, mu, ref, settings, time.perf_counter() + 30)
+
+    plan, open_orders = dive(inst, groups, pool, m, empty, price, time.perf_counter() + 30)
+    assert len(open_orders) == 0
+    alloc, unfilled = allocation_frames(inst, Assignment(plan.line, plan.node, plan.qty))
+    assert check_plan(batch, alloc, unfilled) == []
+    assert plan_total(inst, plan) >= optimum - 1e-6
+
+
+def test_heuristic_path_alone_is_feasible_and_bounded(tight) -> None:
+    batch, inst, optimum = tight
+    # No exact finish of any kind: column generation, dive, repair, local search.
+    out = solve(inst, 30, Settings(exact_up_to=0, master_mip_up_to=0))
+    total = plan_total(inst, out.plan)
+    alloc, unfilled = allocation_frames(inst, Assignment(out.plan.line, out.plan.node, out.plan.qty))
+    assert check_plan(batch, alloc, unfilled) == []
+    assert out.bound <= optimum + 1e-6 <= total + 2e-6
