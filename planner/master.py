@@ -165,17 +165,22 @@ def solve_master(
         solver.set_time_limit_in_seconds(max(0.01, time_limit))
     status = solver.solve(model)
     ok = status in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE)
-    if not ok:
+    if not ok and (integral or solver_name != "pdlp"):
         return MasterResult(str(status), False, np.nan, z, lam, mu, ref, n_rows, n_vars)
-    d = np.clip(np.asarray(solver.values(model.get_variables()), float), 0.0, 1.0)
+    try:  # PDLP stopped by its time limit still has an iterate: its duals are prices
+        d = np.clip(np.asarray(solver.values(model.get_variables()), float), 0.0, 1.0)
+        duals = np.asarray(solver.dual_values(model.get_linear_constraints()), float)
+    except Exception:  # noqa: BLE001 - no iterate to read
+        return MasterResult(str(status), False, np.nan, z, lam, mu, ref, n_rows, n_vars)
+    if not (np.isfinite(d).all() and np.isfinite(duals).all()):
+        return MasterResult(str(status), False, np.nan, z, lam, mu, ref, n_rows, n_vars)
     z[move_cols] = d[: len(move_cols)]
     moved = np.bincount(var_order, weights=d, minlength=n_orders)
     has_fav = fav >= 0
     z[fav[has_fav]] = np.clip(1.0 - moved[has_fav], 0.0, 1.0)
-    value = constant + float(solver.objective_value)
+    value = constant + float(solver.objective_value) if ok else np.nan
     optimal = status == mb.SolveStatus.OPTIMAL
     if not integral:
-        duals = np.asarray(solver.dual_values(model.get_linear_constraints()), float)
         lam.ravel()[cells] = np.maximum(0.0, -duals[n_conv : n_conv + len(cells)])
         mu[nodes] = np.maximum(0.0, -duals[n_conv + len(cells) :])
         # Reduced cost of a new column q of order o: priced(q) - ref[o], where

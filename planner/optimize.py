@@ -59,6 +59,7 @@ class Settings:
     finish_share: float = 0.08  # of the time limit, kept for the bound and costing
     exact_pricing_up_to: int = 3000  # orders per round the exact pricing MIP may take
     exact_pricing_seconds: float = 5.0
+    simplex_up_to: int = 30000  # orders; larger masters are solved by PDLP (first-order)
     master_mip_up_to: int = 3000  # orders; up to this the whole restricted master is also
     # solved as a MIP (SCIP) in the time left, and kept when cheaper
     improve_passes: int = 2
@@ -220,6 +221,8 @@ def solve(
     scope = np.arange(inst.n_orders)
     pool = _initial_columns(inst, groups, settings)
     master: MasterResult | None = None
+    priced_only: MasterResult | None = None
+    lp_solver = "glop" if inst.n_orders <= settings.simplex_up_to else "pdlp"
     rounds = 0
     lp_times: list[float] = []
     for rounds in range(1, settings.max_rounds + 1):
@@ -229,11 +232,13 @@ def solve(
             break
         m = solve_master(
             pool, inst.line_sku, empty, scope, inst.avail, inst.capacity,
-            time_limit=max(0.0, deadline - now),
+            time_limit=max(0.0, search_end - now), solver_name=lp_solver,
         )  # fmt: skip
         lp_times.append(time.perf_counter() - now)
         if not m.optimal:
-            notes.append(f"round {rounds}: master LP {m.status}")
+            notes.append(f"round {rounds}: master LP ({lp_solver}) {m.status}")
+            if master is None and (m.lam > 0).any():
+                priced_only = m  # unconverged duals: still prices to repair and bound with
             break
         previous = master
         master = m
@@ -252,10 +257,11 @@ def solve(
         if not new.size and not widened:
             break
         pool = pool.extend(new)
-    if master is None:  # no time for even one LP: zero prices, priced repair
-        zero = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
-        plan = construct(inst, groups, *zero)
-        lam, mu, lp_value = zero[0], zero[1], float("nan")
+    if master is None:  # no converged LP: priced repair at the best prices there are
+        lam = priced_only.lam if priced_only else np.zeros(inst.avail.shape)
+        mu = priced_only.mu if priced_only else np.zeros(inst.n_nodes)
+        plan = construct(inst, groups, lam, mu)
+        lp_value = float("nan")
     else:
         notes.append(
             f"column generation: {rounds} rounds, {pool.size:,} columns, "
@@ -277,7 +283,11 @@ def solve(
     plan = improve(inst, groups, plan, free_value, deadline, settings.improve_passes)
     total = plan_total(inst, plan)
     bound = lagrangian_bound(inst, groups, lam, mu)
-    notes.append(f"Lagrangian bound at the LP's prices {bound:,.2f}")
+    if master is None:  # unconverged prices may bound worse than none at all
+        zero_bound = lagrangian_bound(inst, groups, np.zeros_like(lam), np.zeros_like(mu))
+        notes.append(f"Lagrangian bound at zero prices {zero_bound:,.2f}")
+        bound = max(bound, zero_bound)
+    notes.append(f"Lagrangian bound at the prices used {bound:,.2f}")
     optimal = False
     remaining = deadline - time.perf_counter()
     if inst.n_orders <= settings.exact_up_to and remaining > 0 and total - bound > 1e-6 * total:

@@ -121,8 +121,22 @@ def test_generate_to_a_folder_and_into_the_store(tmp_path: Path) -> None:
     from data.store import Store
 
     folder, db = tmp_path / "gen", tmp_path / "dom.duckdb"
-    result = runner.invoke(app, ["generate", "-n", "300", "--out", str(folder), "--db", str(db),
-                                 "--format", "parquet", "--batch-date", "2026-11-25"])
+    result = runner.invoke(
+        app,
+        [
+            "generate",
+            "-n",
+            "300",
+            "--out",
+            str(folder),
+            "--db",
+            str(db),
+            "--format",
+            "parquet",
+            "--batch-date",
+            "2026-11-25",
+        ],
+    )
     assert result.exit_code == 0, result.output
     from_files = read_batch(folder)
     with Store(db) as store:

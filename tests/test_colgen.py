@@ -107,6 +107,8 @@ def test_heuristic_path_alone_is_feasible_and_bounded(tight) -> None:
     # No exact finish of any kind: column generation, dive, repair, local search.
     out = solve(inst, 30, Settings(exact_up_to=0, master_mip_up_to=0))
     total = plan_total(inst, out.plan)
-    alloc, unfilled = allocation_frames(inst, Assignment(out.plan.line, out.plan.node, out.plan.qty))
+    alloc, unfilled = allocation_frames(
+        inst, Assignment(out.plan.line, out.plan.node, out.plan.qty)
+    )
     assert check_plan(batch, alloc, unfilled) == []
     assert out.bound <= optimum + 1e-6 <= total + 2e-6
