@@ -283,7 +283,9 @@ def solve(
     plan = improve(inst, groups, plan, free_value, deadline, settings.improve_passes)
     total = plan_total(inst, plan)
     bound = lagrangian_bound(inst, groups, lam, mu)
-    if master is None:  # unconverged prices may bound worse than none at all
+    if inst.n_orders <= settings.simplex_up_to or master is None:
+        # Prices from an unconverged LP (or one over too few candidates) may bound
+        # worse than none at all: the bound is the better of the two.
         zero_bound = lagrangian_bound(inst, groups, np.zeros_like(lam), np.zeros_like(mu))
         notes.append(f"Lagrangian bound at zero prices {zero_bound:,.2f}")
         bound = max(bound, zero_bound)
