@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.candidates import Group
+from planner.primal import Flat
 from planner.subproblem import GroupSolution, unit_prices
 
 IntA = npt.NDArray[np.int64]
@@ -69,6 +70,11 @@ class Columns:
             self.ent_node[sel],
             self.ent_qty[sel],
         )
+
+    def allocations(self, chosen: IntA) -> Flat:
+        """The allocation entries of the chosen columns."""
+        sel = np.isin(self.ent_col, chosen)
+        return Flat(self.ent_line[sel], self.ent_node[sel], self.ent_qty[sel])
 
     def priced(self, sku_of_line: IntA, lam: FloatA, mu: FloatA) -> FloatA:
         """c_p + sum of lam * stock used + mu * capacity used, per column."""

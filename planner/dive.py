@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from planner.candidates import Group
 from planner.columns import Columns
+from planner.improve import fits_jointly
 from planner.instance import Instance
 from planner.master import MasterResult, _argmin_by, _sum_by, solve_master
 from planner.primal import Flat, subset
@@ -57,7 +58,7 @@ def dive(
         lean = frac[np.argsort(-zmax[frac], kind="stable")[: int(np.ceil(len(frac) * share))]]
         candidates = np.concatenate([whole, lean[np.argsort(-zmax[lean], kind="stable")]])
         taken = _take_fitting(inst, cols, best[candidates], avail, cap)
-        plan = plan.extend(_entries(cols, best[candidates[taken]]))
+        plan = plan.extend(cols.allocations(best[candidates[taken]]))
         active[candidates[taken]] = False
         if not active.any() or time.perf_counter() > deadline:
             break
@@ -97,11 +98,6 @@ def fits_alone(
     return ~bad
 
 
-def _entries(cols: Columns, chosen: IntA) -> Flat:
-    sel = np.isin(cols.ent_col, chosen)
-    return Flat(cols.ent_line[sel], cols.ent_node[sel], cols.ent_qty[sel])
-
-
 def _take_fitting(
     inst: Instance, cols: Columns, chosen: IntA, avail: npt.NDArray[np.int64], cap: IntA
 ) -> npt.NDArray[np.bool_]:
@@ -110,7 +106,7 @@ def _take_fitting(
     if not len(chosen):
         return ok
     # Fast path: all of them fit together (the usual case for the LP's whole columns).
-    part = _entries(cols, chosen)
+    part = cols.allocations(chosen)
     sku = inst.line_sku[part.line]
     used = np.zeros(avail.shape, np.int64)
     np.add.at(used, (part.node, sku), part.qty)
@@ -123,23 +119,10 @@ def _take_fitting(
     starts = np.searchsorted(cols.ent_col, chosen)
     ends = np.searchsorted(cols.ent_col, chosen, side="right")
     for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        need: dict[tuple[int, int], int] = {}
-        need_node: dict[int, int] = {}
-        for ln, nd, qt in zip(
-            cols.ent_line[a:b].tolist(),
-            cols.ent_node[a:b].tolist(),
-            cols.ent_qty[a:b].tolist(),
-            strict=True,
-        ):
-            key = (nd, int(inst.line_sku[ln]))
-            need[key] = need.get(key, 0) + qt
-            need_node[nd] = need_node.get(nd, 0) + qt
-        if all(avail[k] >= v for k, v in need.items()) and all(
-            cap[n] >= v for n, v in need_node.items()
-        ):
-            for k, v in need.items():
-                avail[k] -= v
-            for n, v in need_node.items():
-                cap[n] -= v
+        line, node, qty = cols.ent_line[a:b], cols.ent_node[a:b], cols.ent_qty[a:b]
+        entries = list(zip(line.tolist(), node.tolist(), qty.tolist(), strict=True))
+        if fits_jointly(inst, entries, avail, cap):
+            np.subtract.at(avail, (node, inst.line_sku[line]), qty)
+            np.subtract.at(cap, node, qty)
             ok[i] = True
     return ok

@@ -83,7 +83,7 @@ def improve(
                 for nd, qt in ((sol.node1[0], sol.qty1[0]), (sol.node2[0], sol.qty2[0])):
                     for li in np.flatnonzero((nd >= 0) & (qt > 0)):
                         new.append((int(g.lines[row, li]), int(nd[li]), int(qt[li])))
-                if sol.value[0] < current - 1e-9 and _fits(inst, new, avail, cap):
+                if sol.value[0] < current - 1e-9 and fits_jointly(inst, new, avail, cap):
                     alive[idx] = False
                     for ln, nd_, qt_ in new:
                         avail[nd_, inst.line_sku[ln]] -= qt_
@@ -108,7 +108,7 @@ def improve(
     return Flat(line[keep], node[keep], qty[keep])
 
 
-def _fits(
+def fits_jointly(
     inst: Instance, new: list[tuple[int, int, int]], avail: np.ndarray, cap: np.ndarray
 ) -> bool:
     """Jointly within stock and capacity (lines of one order may share a node)."""

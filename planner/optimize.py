@@ -97,8 +97,8 @@ def lagrangian_bound(
     groups: list[Group],
     lam: FloatA,
     mu: FloatA,
-    exact_seconds: float = 5.0,
-    exact_up_to: int = 3000,
+    exact_seconds: float = Settings.exact_pricing_seconds,
+    exact_up_to: int = Settings.exact_pricing_up_to,
 ) -> float:
     """L(lam, mu): a proven lower bound on the optimum for any prices >= 0.
 
@@ -166,11 +166,6 @@ def _initial_columns(inst: Instance, groups: list[Group], settings: Settings) ->
     return pool
 
 
-def _chosen_plan(cols: Columns, chosen: IntA) -> Flat:
-    sel = np.isin(cols.ent_col, chosen)
-    return Flat(cols.ent_line[sel], cols.ent_node[sel], cols.ent_qty[sel])
-
-
 def _master_mip(
     inst: Instance, pool: Columns, empty: FloatA, seconds: float, notes: list[str]
 ) -> Flat | None:
@@ -182,7 +177,7 @@ def _master_mip(
     notes.append(f"restricted-master MIP ({seconds:.1f} s): {mip.status}")
     if not np.isfinite(mip.value):
         return None
-    return _chosen_plan(pool, np.flatnonzero(mip.z >= 0.5))
+    return pool.allocations(np.flatnonzero(mip.z >= 0.5))
 
 
 def _primal(
@@ -282,11 +277,16 @@ def solve(
     ]
     plan = improve(inst, groups, plan, free_value, deadline, settings.improve_passes)
     total = plan_total(inst, plan)
-    bound = lagrangian_bound(inst, groups, lam, mu)
+    bound = lagrangian_bound(
+        inst, groups, lam, mu, settings.exact_pricing_seconds, settings.exact_pricing_up_to
+    )
     if inst.n_orders <= settings.simplex_up_to or master is None:
         # Prices from an unconverged LP (or one over too few candidates) may bound
         # worse than none at all: the bound is the better of the two.
-        zero_bound = lagrangian_bound(inst, groups, np.zeros_like(lam), np.zeros_like(mu))
+        zero_bound = lagrangian_bound(
+            inst, groups, np.zeros_like(lam), np.zeros_like(mu),
+            settings.exact_pricing_seconds, settings.exact_pricing_up_to,
+        )  # fmt: skip
         notes.append(f"Lagrangian bound at zero prices {zero_bound:,.2f}")
         bound = max(bound, zero_bound)
     notes.append(f"Lagrangian bound at the prices used {bound:,.2f}")

@@ -37,11 +37,15 @@ def tight():
     return batch, inst, plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
 
 
+def _start(inst):
+    """Every node a candidate, the zero-price columns, the empty column's costs."""
+    groups = build_groups(inst, inst.n_nodes)
+    return groups, _initial_columns(inst, groups, Settings()), empty_costs(inst)
+
+
 def test_every_column_costs_what_the_cost_model_says(tight) -> None:
     batch, inst, _ = tight
-    groups = build_groups(inst, inst.n_nodes)
-    pool = _initial_columns(inst, groups, Settings())
-    empty = empty_costs(inst)
+    groups, pool, empty = _start(inst)
     for p in range(pool.size):
         sel = pool.ent_col == p
         plan = Flat(pool.ent_line[sel], pool.ent_node[sel], pool.ent_qty[sel])
@@ -63,10 +67,8 @@ def test_single_node_columns_never_exceed_the_stock(tight) -> None:
 
 def test_master_lp_and_lagrangian_bound_are_below_the_optimum(tight) -> None:
     _, inst, optimum = tight
-    groups = build_groups(inst, inst.n_nodes)
+    groups, pool, empty = _start(inst)
     settings = Settings()
-    pool = _initial_columns(inst, groups, settings)
-    empty = empty_costs(inst)
     scope = np.arange(inst.n_orders)
     for _ in range(30):
         m = solve_master(pool, inst.line_sku, empty, scope, inst.avail, inst.capacity)
@@ -84,10 +86,8 @@ def test_master_lp_and_lagrangian_bound_are_below_the_optimum(tight) -> None:
 
 def test_dive_returns_a_plan_that_keeps_every_rule(tight) -> None:
     batch, inst, optimum = tight
-    groups = build_groups(inst, inst.n_nodes)
+    groups, pool, empty = _start(inst)
     settings = Settings()
-    pool = _initial_columns(inst, groups, settings)
-    empty = empty_costs(inst)
     m = solve_master(
         pool, inst.line_sku, empty, np.arange(inst.n_orders), inst.avail, inst.capacity
     )
