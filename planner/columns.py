@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.candidates import Group
+from planner.instance import Instance
 from planner.primal import Flat
 from planner.subproblem import GroupSolution, unit_prices
 
@@ -129,6 +130,34 @@ def columns_from_units(g: Group, rows: IntA, units: IntA, split: float) -> Colum
     """One column per row from units (R, L, K) per line and candidate slot."""
     k = np.broadcast_to(np.arange(units.shape[2]), units.shape)
     return _from_slots(g, rows, np.where(units > 0, k, -1), units, split)
+
+
+def columns_from_plan(inst: Instance, plan: Flat) -> Columns:
+    """One column per order the plan serves: how it serves it, costed with the
+    instance's coefficients (F per package, U per unit, splits, unfilled)."""
+    if not len(plan.line):
+        return Columns.empty()
+    order = inst.line_order[plan.line]
+    perm = np.argsort(order, kind="stable")
+    line, node, qty, order = plan.line[perm], plan.node[perm], plan.qty[perm], order[perm]
+    orders, col = np.unique(order, return_inverse=True)
+    costs = inst.order_costs(orders)
+    unit = (
+        costs.per_lb[col, node] * inst.line_weight[line]
+        + inst.weights.handling * inst.pick_cost[node]
+    )
+    n = len(orders)
+    per_unit = np.bincount(col, weights=qty * unit, minlength=n)
+    packages = np.unique(col * inst.n_nodes + node)
+    p_col, p_node = packages // inst.n_nodes, packages % inst.n_nodes
+    fixed = np.bincount(p_col, weights=costs.fixed[p_col, p_node], minlength=n)
+    opened = np.bincount(p_col, minlength=n)
+    penalty = np.bincount(
+        inst.line_order, weights=inst.line_qty * inst.unfilled_unit_cost, minlength=inst.n_orders
+    )[orders]
+    saved = np.bincount(col, weights=qty * inst.unfilled_unit_cost[line], minlength=n)
+    cost = fixed + per_unit + penalty - saved + inst.weights.split * np.maximum(0, opened - 1)
+    return Columns(orders, cost, col, line, node, qty)
 
 
 def _k_of(g: Group, rows: IntA, nodes: IntA) -> IntA:

@@ -54,9 +54,11 @@ def solve_master(
     integral: bool = False,
     time_limit: float | None = None,
     solver_name: str = "glop",
+    hint: IntA | None = None,
 ) -> MasterResult:
     """Solve the master over the orders ``scope`` with the columns ``cols`` (all of
     them orders in scope). ``avail``/``capacity`` are what these orders may use.
+    ``hint`` (integral only): columns of a known feasible choice to start from.
 
     Each order's favourite (its cheapest column, or the empty one) is substituted
     out: the LP's variables are moves away from the favourite, all with cost >= 0.
@@ -157,6 +159,8 @@ def solve_master(
     if integral:
         for v in range(n_vars):
             model.helper.set_var_integrality(v, True)
+        if hint is not None:
+            _add_hint(model, hint, cols, fav, move_cols, to_empty)
     solver = mb.Solver(solver_name)
     solver.enable_output(False)
     if solver_name == "glop":
@@ -192,6 +196,19 @@ def solve_master(
         ref[fav_list] += fav_cost_rows
         ref[lp_orders] += np.minimum(0.0, duals[:n_conv])
     return MasterResult(str(status), optimal, value, z, lam, mu, ref, n_rows, n_vars)
+
+
+def _add_hint(
+    model: mb.Model, hint: IntA, cols: Columns, fav: IntA, move_cols: IntA, to_empty: IntA
+) -> None:
+    """The hinted columns as values of the move variables (fav -> column, fav -> empty)."""
+    chosen = np.zeros(cols.size, bool)
+    chosen[hint] = True
+    served = np.zeros(len(fav), bool)
+    served[cols.order[hint]] = True
+    values = np.concatenate([chosen[move_cols], ~served[to_empty]]).astype(float)
+    for v, value in enumerate(values.tolist()):
+        model.add_hint(model.var_from_index(v), value)
 
 
 def _sum_by(col: IntA, key: IntA, qty: IntA, n_keys: int) -> tuple[tuple[IntA, IntA], IntA]:

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.candidates import Group, build_groups, dropped_bound_at, widen
-from planner.columns import Columns, best_singles, from_solution
+from planner.columns import Columns, best_singles, columns_from_plan, from_solution
 from planner.cost import evaluate
 from planner.dive import dive
 from planner.exact_pricing import solve_exact
@@ -167,12 +167,15 @@ def _initial_columns(inst: Instance, groups: list[Group], settings: Settings) ->
 
 
 def _master_mip(
-    inst: Instance, pool: Columns, empty: FloatA, seconds: float, notes: list[str]
+    inst: Instance, pool: Columns, plan: Flat, empty: FloatA, seconds: float, notes: list[str]
 ) -> Flat | None:
-    """Price-and-branch: the restricted master over every column, as a MIP (SCIP)."""
+    """Price-and-branch: the restricted master over every column, as a MIP (SCIP),
+    started from the plan we have (its orders' choices join the columns as the hint)."""
+    start = pool.size
+    pool = pool.extend(columns_from_plan(inst, plan))
     mip = solve_master(
         pool, inst.line_sku, empty, np.arange(inst.n_orders), inst.avail, inst.capacity,
-        integral=True, time_limit=seconds, solver_name="scip",
+        integral=True, time_limit=seconds, solver_name="scip", hint=np.arange(start, pool.size),
     )  # fmt: skip
     notes.append(f"restricted-master MIP ({seconds:.1f} s): {mip.status}")
     if not np.isfinite(mip.value):
@@ -264,18 +267,18 @@ def solve(
         )
         plan = _primal(inst, groups, pool, master, empty, deadline, settings)
         lam, mu, lp_value = master.lam, master.mu, master.value
-    remaining = deadline - time.perf_counter()
-    if master is not None and inst.n_orders <= settings.master_mip_up_to and remaining > 0.5:
-        exact = _master_mip(inst, pool, empty, remaining * 0.8, notes)
-        if exact is not None and plan_total(inst, exact) < plan_total(inst, plan):
-            plan = construct(
-                inst, groups, lam, mu, pending=[np.zeros(0, np.int64)] * len(groups), plan=exact
-            )
     free_value = [
         solve_group(g, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes), inst.weights.split).value
         for g in groups
     ]
     plan = improve(inst, groups, plan, free_value, deadline, settings.improve_passes)
+    remaining = deadline - time.perf_counter()
+    if master is not None and inst.n_orders <= settings.master_mip_up_to and remaining > 0.5:
+        exact = _master_mip(inst, pool, plan, empty, remaining * 0.8, notes)
+        if exact is not None and plan_total(inst, exact) < plan_total(inst, plan):
+            plan = construct(
+                inst, groups, lam, mu, pending=[np.zeros(0, np.int64)] * len(groups), plan=exact
+            )
     total = plan_total(inst, plan)
     bound = lagrangian_bound(
         inst, groups, lam, mu, settings.exact_pricing_seconds, settings.exact_pricing_up_to

@@ -9,7 +9,7 @@ import pytest
 
 from planner import check_plan
 from planner.candidates import build_groups
-from planner.columns import best_singles
+from planner.columns import best_singles, columns_from_plan
 from planner.dive import dive
 from planner.instance import build_instance
 from planner.master import solve_master
@@ -112,3 +112,14 @@ def test_heuristic_path_alone_is_feasible_and_bounded(tight) -> None:
     )
     assert check_plan(batch, alloc, unfilled) == []
     assert out.bound <= optimum + 1e-6 <= total + 2e-6
+
+
+def test_a_plan_becomes_columns_that_cost_what_the_cost_model_says(tight) -> None:
+    batch, inst, _ = tight
+    out = solve(inst, 30, Settings(exact_up_to=0, master_mip_up_to=0))
+    cols = columns_from_plan(inst, out.plan)
+    empty = empty_costs(inst)
+    served = np.zeros(inst.n_orders, bool)
+    served[cols.order] = True
+    assert cols.cost.sum() + empty[~served].sum() == pytest.approx(plan_total(inst, out.plan))
+    assert cols.allocations(np.arange(cols.size)).qty.sum() == out.plan.qty.sum()
