@@ -29,11 +29,11 @@ import numpy.typing as npt
 from planner.candidates import Group, build_groups, dropped_bound_at, widen
 from planner.columns import Columns, best_singles, columns_from_plan, from_solution
 from planner.cost import evaluate
-from planner.dive import dive
+from planner.dive import WHOLE, dive
 from planner.exact_pricing import solve_exact
 from planner.improve import improve
 from planner.instance import Instance
-from planner.master import MasterResult, solve_master
+from planner.master import MasterResult, _argmin_by, solve_master
 from planner.mip import solve_mip
 from planner.primal import Flat, construct
 from planner.result import Assignment, PlanResult, allocation_frames, finish
@@ -204,6 +204,73 @@ def _primal(
     return construct(inst, groups, master.lam, master.mu, pending=pending, plan=plan)
 
 
+def _restricted_master(
+    inst: Instance,
+    pool: Columns,
+    empty: FloatA,
+    in_lp: npt.NDArray[np.bool_],
+    chosen: IntA,
+    time_limit: float,
+    solver_name: str,
+) -> MasterResult:
+    """The master LP over the orders in ``in_lp``; every other order keeps its
+    ``chosen`` column (-1: unfilled) and only its leftover stock is offered.
+
+    The prices only steer: the bound is the Lagrangian, valid for any prices,
+    so orders that settled with nothing to gain from moving are left out of the
+    LP and it shrinks round after round. The result covers every order.
+    """
+    fixed = np.flatnonzero(~in_lp & (chosen >= 0))
+    fixed_cols = chosen[fixed]
+    held = pool.allocations(fixed_cols)
+    used = np.zeros(inst.avail.shape, np.int64)
+    np.add.at(used, (held.node, inst.line_sku[held.line]), held.qty)
+    used_node = np.bincount(held.node, weights=held.qty, minlength=inst.n_nodes)
+    mine = np.flatnonzero(in_lp[pool.order])
+    m = solve_master(
+        pool.take(mine), inst.line_sku, empty, np.flatnonzero(in_lp),
+        inst.avail - used, inst.capacity - used_node.astype(np.int64),
+        time_limit=time_limit, solver_name=solver_name,
+    )  # fmt: skip
+    z = np.zeros(pool.size)
+    z[mine] = m.z
+    z[fixed_cols] = 1.0
+    ref = m.ref.copy()
+    out = ~in_lp
+    ref[out] = empty[out]
+    ref[fixed] = pool.priced(inst.line_sku, m.lam, m.mu)[fixed_cols]
+    value = m.value + float(pool.cost[fixed_cols].sum() + empty[out].sum() - empty[fixed].sum())
+    return replace(m, z=z, ref=ref, value=value)
+
+
+def _argmax_by(group: IntA, value: FloatA, n_groups: int) -> IntA:
+    return _argmin_by(group, -value, n_groups)
+
+
+def _next_lp_orders(
+    inst: Instance, pool: Columns, m: MasterResult, new: Columns
+) -> tuple[npt.NDArray[np.bool_], IntA]:
+    """Orders the next LP must hold, and each order's column where the LP is whole.
+
+    Held: orders left fractional, orders offered a new column, and orders whose
+    column uses stock or capacity that now has a price (they may have to make room).
+    """
+    best = _argmax_by(pool.order, m.z, inst.n_orders)
+    has = best >= 0
+    zmax = np.zeros(inst.n_orders)
+    zmax[has] = m.z[best[has]]
+    chosen = np.where(zmax >= WHOLE, best, -1)
+    hold = (zmax > 1e-9) & (zmax < WHOLE)
+    hold[new.order] = True
+    ok = chosen >= 0
+    cols = chosen[ok]
+    sel = np.isin(pool.ent_col, cols)
+    node, sku = pool.ent_node[sel], inst.line_sku[pool.ent_line[sel]]
+    priced = (m.lam[node, sku] > 0) | (m.mu[node] > 0)
+    hold[pool.order[pool.ent_col[sel][priced]]] = True
+    return hold, chosen
+
+
 def solve(
     inst: Instance, time_limit: float | None = None, settings: Settings = Settings()
 ) -> Outcome:
@@ -216,22 +283,23 @@ def solve(
     k = inst.n_nodes if inst.n_nodes <= settings.all_nodes_up_to else settings.candidates
     groups = build_groups(inst, k)
     empty = empty_costs(inst)
-    scope = np.arange(inst.n_orders)
     pool = _initial_columns(inst, groups, settings)
     master: MasterResult | None = None
     priced_only: MasterResult | None = None
     lp_solver = "glop" if inst.n_orders <= settings.simplex_up_to else "pdlp"
     rounds = 0
     lp_times: list[float] = []
+    in_lp = np.ones(inst.n_orders, bool)  # the first LP holds every order
+    master_full = True
+    chosen = np.full(inst.n_orders, -1)
     for rounds in range(1, settings.max_rounds + 1):
         now = time.perf_counter()
         # Another LP only if it is likely to finish inside the search share.
         if master is not None and now + (lp_times[-1] if lp_times else 0) > search_end:
             break
-        m = solve_master(
-            pool, inst.line_sku, empty, scope, inst.avail, inst.capacity,
-            time_limit=max(0.0, search_end - now), solver_name=lp_solver,
-        )  # fmt: skip
+        m = _restricted_master(
+            inst, pool, empty, in_lp, chosen, max(0.0, search_end - now), lp_solver
+        )
         lp_times.append(time.perf_counter() - now)
         if not m.optimal:
             notes.append(f"round {rounds}: master LP ({lp_solver}) {m.status}")
@@ -239,7 +307,7 @@ def solve(
                 priced_only = m  # unconverged duals: still prices to repair and bound with
             break
         previous = master
-        master = m
+        master, master_full = m, bool(in_lp.all())
         if previous is not None and previous.value - m.value < settings.stall * abs(m.value):
             break
         new = _price(inst, groups, m.lam, m.mu, m.ref, settings, search_end)
@@ -253,17 +321,34 @@ def solve(
             if widened:
                 groups = [replace(g, dropped_bound=np.full(g.size, np.inf)) for g in groups]
         if not new.size and not widened:
-            break
+            if in_lp.all():
+                break
+            # Settled on a restricted LP: one LP over every order gives the prices
+            # the bound is taken at (and may still price out columns).
+            in_lp[:] = True
+            continue
+        in_lp, chosen = _next_lp_orders(inst, pool, m, new)
         pool = pool.extend(new)
+    if master is not None and not master_full:
+        # The last LP held only the unsettled orders: the bound and the dive want
+        # the prices of the LP over every order (one more solve, no pricing).
+        m = _restricted_master(
+            inst, pool, empty, np.ones(inst.n_orders, bool), chosen,
+            max(0.0, deadline - time.perf_counter()), lp_solver,
+        )  # fmt: skip
+        if m.optimal:
+            master = m
     if master is None:  # no converged LP: priced repair at the best prices there are
         lam = priced_only.lam if priced_only else np.zeros(inst.avail.shape)
         mu = priced_only.mu if priced_only else np.zeros(inst.n_nodes)
         plan = construct(inst, groups, lam, mu)
         lp_value = float("nan")
     else:
+        lps = ", ".join(f"{t:.1f}" for t in lp_times)
         notes.append(
             f"column generation: {rounds} rounds, {pool.size:,} columns, "
-            f"LP {master.value:,.2f} over {master.rows:,} rows"
+            f"LP {master.value:,.2f} over {master.rows:,} rows, "
+            f"{time.perf_counter() - started:.1f} s (LPs: {lps})"
         )
         plan = _primal(inst, groups, pool, master, empty, deadline, settings)
         lam, mu, lp_value = master.lam, master.mu, master.value
@@ -280,19 +365,23 @@ def solve(
                 inst, groups, lam, mu, pending=[np.zeros(0, np.int64)] * len(groups), plan=exact
             )
     total = plan_total(inst, plan)
-    bound = lagrangian_bound(
-        inst, groups, lam, mu, settings.exact_pricing_seconds, settings.exact_pricing_up_to
+    notes.append(f"plan {total:,.2f} after {time.perf_counter() - started:.1f} s")
+    # The bound's exact pricing gets a share of what is left of the limit, not more.
+    exact_seconds = min(
+        settings.exact_pricing_seconds, max(0.2, (started + limit - time.perf_counter()) / 4)
     )
-    if inst.n_orders <= settings.simplex_up_to or master is None:
+    bound = lagrangian_bound(inst, groups, lam, mu, exact_seconds, settings.exact_pricing_up_to)
+    notes.append(f"Lagrangian bound at the prices used {bound:,.2f}")
+    priced = bool(lam.any() or mu.any())
+    if priced and (inst.n_orders <= settings.simplex_up_to or master is None):
         # Prices from an unconverged LP (or one over too few candidates) may bound
         # worse than none at all: the bound is the better of the two.
         zero_bound = lagrangian_bound(
             inst, groups, np.zeros_like(lam), np.zeros_like(mu),
-            settings.exact_pricing_seconds, settings.exact_pricing_up_to,
+            exact_seconds, settings.exact_pricing_up_to,
         )  # fmt: skip
         notes.append(f"Lagrangian bound at zero prices {zero_bound:,.2f}")
         bound = max(bound, zero_bound)
-    notes.append(f"Lagrangian bound at the prices used {bound:,.2f}")
     optimal = False
     remaining = deadline - time.perf_counter()
     if inst.n_orders <= settings.exact_up_to and remaining > 0 and total - bound > 1e-6 * total:
