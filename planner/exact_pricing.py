@@ -34,21 +34,23 @@ class ExactPricing:
 
 
 def solve_exact(
-    g: Group,
-    rows: IntA,
+    parts: list[tuple[Group, IntA]],
     lam: FloatA,
     mu: FloatA,
     split: float,
     sku_of_line: IntA,
     time_limit: float,
-) -> ExactPricing:
-    """The priced subproblem of these group rows, exactly (SCIP through OR-Tools)."""
-    part = g.take(rows)
-    priced = unit_prices(part, lam, mu, slice(None))
+) -> list[ExactPricing]:
+    """The priced subproblems of these (group, rows), exactly, in one SCIP model
+    (one solver start for all of them: they are independent, the optimum is the sum)."""
     b = _Builder()
-    x = _add_orders(b, replace(part, unit=priced), split, merged=False)
+    xs = []
+    for g, rows in parts:
+        part = g.take(rows)
+        priced = unit_prices(part, lam, mu, slice(None))
+        xs.append(_add_orders(b, replace(part, unit=priced), split, merged=False))
     model = b.model()
-    for col in np.concatenate([x[x >= 0], *b.int_cols]).tolist():
+    for col in np.concatenate([x[x >= 0] for x in xs] + b.int_cols).tolist():
         model.helper.set_var_integrality(int(col), True)
     solver = mb.Solver("scip")
     solver.enable_output(False)
@@ -56,9 +58,15 @@ def solve_exact(
     status = solver.solve(model)
     proven = status == mb.SolveStatus.OPTIMAL
     if status not in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE):
-        return ExactPricing(rows, np.full(len(rows), np.nan), Columns.empty(), False)
+        return [
+            ExactPricing(rows, np.full(len(rows), np.nan), Columns.empty(), False)
+            for _, rows in parts
+        ]
     values = np.asarray(solver.values(model.get_variables()), float)
-    units = np.where(x >= 0, np.round(values[np.maximum(x, 0)]), 0).astype(np.int64)
-    cols = columns_from_units(g, rows, units, split)
-    price = cols.priced(sku_of_line, lam, mu)
-    return ExactPricing(rows, price if proven else np.full(len(rows), np.nan), cols, proven)
+    out = []
+    for (g, rows), x in zip(parts, xs, strict=True):
+        units = np.where(x >= 0, np.round(values[np.maximum(x, 0)]), 0).astype(np.int64)
+        cols = columns_from_units(g, rows, units, split)
+        value = cols.priced(sku_of_line, lam, mu) if proven else np.full(len(rows), np.nan)
+        out.append(ExactPricing(rows, value, cols, proven))
+    return out

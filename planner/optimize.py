@@ -55,7 +55,7 @@ class Settings:
     priced_singles: int = 2  # single-node columns per order offered each round
     max_rounds: int = 40  # column-generation rounds
     stall: float = 2e-5  # stop when a round improves the LP by less than this (relative)
-    search_share: float = 0.6  # of the time limit, column generation may use
+    search_share: float = 0.4  # of the time limit, column generation may use
     finish_share: float = 0.08  # of the time limit, kept for the bound and costing
     exact_pricing_up_to: int = 3000  # orders per round the exact pricing MIP may take
     exact_pricing_seconds: float = 5.0
@@ -108,20 +108,25 @@ def lagrangian_bound(
     for the whole supply.
     """
     split = inst.weights.split
-    total = 0.0
+    groups = [replace(g, dropped_bound=dropped_bound_at(inst, g, lam, mu)) for g in groups]
+    bounds, values, loose = [], [], []
     for g in groups:
-        g = replace(g, dropped_bound=dropped_bound_at(inst, g, lam, mu))
         sol = solve_group(g, lam, mu, split, tight_bound=True)
-        bound = sol.bound
-        loose = np.flatnonzero((sol.bound < sol.value - 1e-9) & (g.dropped_bound > sol.bound))
-        if 0 < len(loose) <= exact_up_to:
-            ex = solve_exact(g, loose, lam, mu, split, inst.line_sku, exact_seconds)
-            if ex.proven:
-                bound = bound.copy()
-                bound[loose] = np.minimum(
-                    np.minimum(ex.value, sol.value[loose]), g.dropped_bound[loose]
-                )
-        total += float(bound.sum())
+        bounds.append(sol.bound)
+        values.append(sol.value)
+        loose.append(np.flatnonzero((sol.bound < sol.value - 1e-9) & (g.dropped_bound > sol.bound)))
+    count = sum(len(r) for r in loose)
+    if 0 < count <= exact_up_to:
+        parts = [(g, r) for g, r in zip(groups, loose, strict=True) if len(r)]
+        exact = solve_exact(parts, lam, mu, split, inst.line_sku, exact_seconds)
+        at = {id(g): ex for (g, _), ex in zip(parts, exact, strict=True)}
+        for i, g in enumerate(groups):
+            ex = at.get(id(g))
+            if ex is not None and ex.proven:
+                r = ex.rows
+                bounds[i] = bounds[i].copy()
+                bounds[i][r] = np.minimum(np.minimum(ex.value, values[i][r]), g.dropped_bound[r])
+    total = sum(float(b.sum()) for b in bounds)
     return total - float((lam * inst.avail).sum()) - float((mu * inst.capacity).sum())
 
 
@@ -136,21 +141,24 @@ def _price(
 ) -> Columns:
     """Columns with negative reduced cost (priced cost below what the order has, ref)."""
     split = inst.weights.split
-    new = Columns.empty()
+    offers: list[Columns] = []
+    loose: list[tuple[Group, IntA]] = []
     for g in groups:
         free = replace(g, dropped_bound=np.full(g.size, np.inf))
         sol = solve_group(free, lam, mu, split)
-        rows = np.arange(g.size)
-        offers = [from_solution(g, sol, rows, split)]
+        offers.append(from_solution(g, sol, np.arange(g.size), split))
         if settings.priced_singles:
             offers.append(best_singles(g, lam, mu, settings.priced_singles, split))
-        loose = np.flatnonzero(sol.bound < sol.value - 1e-9)
-        budget = min(settings.exact_pricing_seconds, deadline - time.perf_counter())
-        if 0 < len(loose) <= settings.exact_pricing_up_to and budget > 0:
-            offers.append(solve_exact(g, loose, lam, mu, split, inst.line_sku, budget).columns)
-        for cols in offers:
-            rc = cols.priced(inst.line_sku, lam, mu) - ref[cols.order]
-            new = new.extend(cols.take(np.flatnonzero(rc < -settings.tolerance)))
+        rows = np.flatnonzero(sol.bound < sol.value - 1e-9)
+        if len(rows):
+            loose.append((g, rows))
+    budget = min(settings.exact_pricing_seconds, deadline - time.perf_counter())
+    if 0 < sum(len(r) for _, r in loose) <= settings.exact_pricing_up_to and budget > 0:
+        offers += [ex.columns for ex in solve_exact(loose, lam, mu, split, inst.line_sku, budget)]
+    new = Columns.empty()
+    for cols in offers:
+        rc = cols.priced(inst.line_sku, lam, mu) - ref[cols.order]
+        new = new.extend(cols.take(np.flatnonzero(rc < -settings.tolerance)))
     return new
 
 
@@ -291,6 +299,7 @@ def solve(
     lp_times: list[float] = []
     in_lp = np.ones(inst.n_orders, bool)  # the first LP holds every order
     master_full = True
+    price_seconds = 0.0
     chosen = np.full(inst.n_orders, -1)
     for rounds in range(1, settings.max_rounds + 1):
         now = time.perf_counter()
@@ -310,7 +319,9 @@ def solve(
         master, master_full = m, bool(in_lp.all())
         if previous is not None and previous.value - m.value < settings.stall * abs(m.value):
             break
+        priced_at = time.perf_counter()
         new = _price(inst, groups, m.lam, m.mu, m.ref, settings, search_end)
+        price_seconds = time.perf_counter() - priced_at
         widened = 0
         if k < inst.n_nodes:
             grown = [
@@ -329,6 +340,9 @@ def solve(
             continue
         in_lp, chosen = _next_lp_orders(inst, pool, m, new)
         pool = pool.extend(new)
+    # The two bounds at the end each cost about a pricing pass with the exact
+    # extras: keep that much of the limit for them, not just the fixed share.
+    deadline = min(deadline, started + limit - 3 * price_seconds)
     if master is not None and not master_full:
         # The last LP held only the unsettled orders: the bound and the dive want
         # the prices of the LP over every order (one more solve, no pricing).
