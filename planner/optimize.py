@@ -59,6 +59,7 @@ class Settings:
     finish_share: float = 0.08  # of the time limit, kept for the bound and costing
     exact_pricing_up_to: int = 3000  # orders per round the exact pricing MIP may take
     exact_pricing_seconds: float = 5.0
+    exact_when_below: float = 0.02  # new columns per order under which exact pricing runs
     simplex_up_to: int = 30000  # orders; larger masters are solved by PDLP (first-order)
     master_mip_up_to: int = 3000  # orders; up to this the whole restricted master is also
     # solved as a MIP (SCIP) in the time left, and kept when cheaper
@@ -138,8 +139,14 @@ def _price(
     ref: FloatA,
     settings: Settings,
     deadline: float,
-) -> Columns:
-    """Columns with negative reduced cost (priced cost below what the order has, ref)."""
+    exact: bool = False,
+) -> tuple[Columns, bool]:
+    """Columns with negative reduced cost (priced cost below what the order has, ref),
+    and whether the exact pricing ran.
+
+    The exact pricing of orders that may want three or more packages costs a
+    SCIP solve: it runs when asked or once the vectorised pricing is nearly dry.
+    """
     split = inst.weights.split
     offers: list[Columns] = []
     loose: list[tuple[Group, IntA]] = []
@@ -152,13 +159,26 @@ def _price(
         rows = np.flatnonzero(sol.bound < sol.value - 1e-9)
         if len(rows):
             loose.append((g, rows))
+    new = _negative(inst, offers, lam, mu, ref, settings.tolerance)
+    orders = sum(g.size for g in groups)
     budget = min(settings.exact_pricing_seconds, deadline - time.perf_counter())
-    if 0 < sum(len(r) for _, r in loose) <= settings.exact_pricing_up_to and budget > 0:
-        offers += [ex.columns for ex in solve_exact(loose, lam, mu, split, inst.line_sku, budget)]
+    n_loose = sum(len(r) for _, r in loose)
+    dry = new.size <= settings.exact_when_below * orders
+    if not (exact or dry) or not 0 < n_loose <= settings.exact_pricing_up_to or budget <= 0:
+        return new, False
+    solved = solve_exact(loose, lam, mu, split, inst.line_sku, budget)
+    offers = [ex.columns for ex in solved]
+    return new.extend(_negative(inst, offers, lam, mu, ref, settings.tolerance)), True
+
+
+def _negative(
+    inst: Instance, offers: list[Columns], lam: FloatA, mu: FloatA, ref: FloatA, tolerance: float
+) -> Columns:
+    """The offered columns whose reduced cost is below -tolerance."""
     new = Columns.empty()
     for cols in offers:
         rc = cols.priced(inst.line_sku, lam, mu) - ref[cols.order]
-        new = new.extend(cols.take(np.flatnonzero(rc < -settings.tolerance)))
+        new = new.extend(cols.take(np.flatnonzero(rc < -tolerance)))
     return new
 
 
@@ -202,8 +222,11 @@ def _primal(
 ) -> Flat:
     """Dive from the LP; orders still open when time runs out get priced repair."""
 
+    # The dive re-prices on less stock: vectorised pricing only (no exact MIP).
+    quick = replace(settings, exact_pricing_up_to=0)
+
     def price(sub: list[Group], lam: FloatA, mu: FloatA, ref: FloatA) -> Columns:
-        return _price(inst, sub, lam, mu, ref, settings, deadline)
+        return _price(inst, sub, lam, mu, ref, quick, deadline)[0]
 
     plan, open_orders = dive(inst, groups, pool, master, empty, price, deadline)
     pending_mask = np.zeros(inst.n_orders, bool)
@@ -300,6 +323,7 @@ def solve(
     in_lp = np.ones(inst.n_orders, bool)  # the first LP holds every order
     master_full = True
     price_seconds = 0.0
+    exact_ran = False
     chosen = np.full(inst.n_orders, -1)
     for rounds in range(1, settings.max_rounds + 1):
         now = time.perf_counter()
@@ -317,10 +341,14 @@ def solve(
             break
         previous = master
         master, master_full = m, bool(in_lp.all())
-        if previous is not None and previous.value - m.value < settings.stall * abs(m.value):
+        stalled = previous is not None and previous.value - m.value < settings.stall * abs(m.value)
+        if stalled and exact_ran:
             break
         priced_at = time.perf_counter()
-        new = _price(inst, groups, m.lam, m.mu, m.ref, settings, search_end)
+        # A stalled LP gets one round with the exact pricing before it stops.
+        new, exact_ran = _price(
+            inst, groups, m.lam, m.mu, m.ref, settings, search_end, exact=stalled
+        )
         price_seconds = time.perf_counter() - priced_at
         widened = 0
         if k < inst.n_nodes:
