@@ -76,6 +76,7 @@ class Outcome:
     rounds: int
     notes: list[str]
     optimal: bool = False
+    prices: tuple[FloatA, FloatA] | None = None  # (lam, mu) the bound was taken at
 
 
 def plan_total(inst: Instance, plan: Flat) -> float:
@@ -435,7 +436,7 @@ def solve(
         if mip_bound is not None:
             bound = max(bound, mip_bound)
         notes.append("exact MIP: " + ("optimal" if optimal else "stopped at the time limit"))
-    return Outcome(plan, bound, lp_value, rounds, notes, optimal)
+    return Outcome(plan, bound, lp_value, rounds, notes, optimal, (lam, mu))
 
 
 def plan_optimize(inst: Instance, time_limit: float | None = None) -> PlanResult:

@@ -72,7 +72,9 @@ def test_master_lp_and_lagrangian_bound_are_below_the_optimum(tight) -> None:
     scope = np.arange(inst.n_orders)
     for _ in range(30):
         m = solve_master(pool, inst.line_sku, empty, scope, inst.avail, inst.capacity)
-        new = _price(inst, groups, m.lam, m.mu, m.ref, settings, time.perf_counter() + 30)
+        new, _ = _price(
+            inst, groups, m.lam, m.mu, m.ref, settings, time.perf_counter() + 30, exact=True
+        )
         if not new.size:
             break
         pool = pool.extend(new)
@@ -93,7 +95,7 @@ def test_dive_returns_a_plan_that_keeps_every_rule(tight) -> None:
     )
 
     def price(sub, lam, mu, ref):
-        return _price(inst, sub, lam, mu, ref, settings, time.perf_counter() + 30)
+        return _price(inst, sub, lam, mu, ref, settings, time.perf_counter() + 30)[0]
 
     plan, open_orders = dive(inst, groups, pool, m, empty, price, time.perf_counter() + 30)
     assert len(open_orders) == 0
