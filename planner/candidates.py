@@ -69,14 +69,17 @@ def candidate_count(n_lines: int, n_nodes: int, base: int) -> int:
     return int(min(n_nodes, base + 2 * (n_lines - 1)))
 
 
-def build_groups(inst: Instance, k: int = 12) -> list[Group]:
-    """Candidate groups for every order, keyed by line count."""
+def build_groups(inst: Instance, k: int = 12, single: int | None = None) -> list[Group]:
+    """Candidate groups for every order, keyed by line count. One-line orders keep
+    ``single`` candidates when given (they are cheap to price: no pairs of lines)."""
     counts = np.diff(inst.order_start)
     groups: list[Group] = []
     for n_lines in np.unique(counts):
         orders = np.flatnonzero(counts == n_lines)
         parts = [
-            _build_block(inst, orders[i : i + BLOCK], int(n_lines), k)
+            _build_block(
+                inst, orders[i : i + BLOCK], int(n_lines), single or k if n_lines == 1 else k
+            )
             for i in range(0, len(orders), BLOCK)
         ]
         groups.append(_concat(parts))
@@ -159,8 +162,7 @@ class _Priced:
     fixed: FloatA  # (B, N), inf where not allowed
     unit_true: FloatA  # (B, L, N) U, inf where no stock
     stock: IntA  # (B, L, N)
-    kappa: FloatA  # (B, N) entry floor of each node; inf where unusable
-    extra: FloatA  # (B,) sum of line floors (0 for ship-complete)
+    floor: FloatA  # (B, N) least any choice that uses the node can cost; inf where unusable
     is_cand: BoolA  # (B, N)
 
 
@@ -188,12 +190,18 @@ def _price_block(inst: Instance, g: Group, sl: slice, lam: FloatA, mu: FloatA) -
     sc = g.ship_complete[sl]
     kappa = np.where(sc[:, None], np.where(whole, kappa_sc, np.inf), kappa)
     kappa = np.where(np.isfinite(costs.fixed), kappa, np.inf)
+    # A choice that uses the node either serves every line there alone (one package,
+    # the rest unfilled) or opens a second package too: the floor is the lower case.
+    alone = costs.fixed + (take * unit + (qty[:, :, None] - take) * pen[:, :, None]).sum(axis=1)
+    second = costs.fixed.min(axis=1) + inst.weights.split  # inf-free: some node is allowed
+    two = kappa + m_line.sum(axis=1)[:, None] + second[:, None]
+    one_package = (g.max_packages[sl] == 1)[:, None]
+    floor = np.where(sc[:, None], kappa, np.where(one_package, alone, np.minimum(alone, two)))
+    floor = np.where(np.isfinite(kappa), floor, np.inf)
     is_cand = np.zeros(kappa.shape, bool)
     r_idx, c_idx = np.nonzero(np.isfinite(g.fixed[sl]))  # padding points at node 0: skip it
     is_cand[r_idx, g.cand[sl][r_idx, c_idx]] = True
-    return _Priced(
-        costs.fixed, unit_true, stock, kappa, np.where(sc, 0.0, m_line.sum(axis=1)), is_cand
-    )
+    return _Priced(costs.fixed, unit_true, stock, floor, is_cand)
 
 
 def dropped_bound_at(inst: Instance, g: Group, lam: FloatA, mu: FloatA) -> FloatA:
@@ -206,7 +214,7 @@ def dropped_bound_at(inst: Instance, g: Group, lam: FloatA, mu: FloatA) -> Float
     for start in range(0, g.size, BLOCK):
         sl = slice(start, min(start + BLOCK, g.size))
         pr = _price_block(inst, g, sl, lam, mu)
-        out[sl] = np.where(pr.is_cand, np.inf, pr.kappa).min(axis=1) + pr.extra
+        out[sl] = np.where(pr.is_cand, np.inf, pr.floor).min(axis=1)
     return out
 
 
@@ -237,8 +245,8 @@ def widen(
     for start in range(0, m, BLOCK):
         sl = slice(start, min(start + BLOCK, m))
         pr = _price_block(inst, g, sl, lam, mu)
-        kappa = np.where(pr.is_cand, np.inf, pr.kappa)
-        floor = kappa.min(axis=1) + pr.extra
+        kappa = np.where(pr.is_cand, np.inf, pr.floor)
+        floor = kappa.min(axis=1)
         attractive = floor < value[sl] - 1e-9
         if not attractive.any():
             continue

@@ -50,7 +50,8 @@ class Settings:
 
     candidates: int = 16  # candidate nodes per single-line order (more for more lines)
     all_nodes_up_to: int = 64  # networks this small keep every node: no pruning
-    widen_by: int = 8  # nodes added to an order per round when dropped ones look cheaper
+    single_line_candidates: int = 40  # candidates of one-line orders on larger networks
+    widen_by: int = 16  # nodes added to an order per round when dropped ones look cheaper
     initial_singles: int = 3  # single-node columns per order before the first LP
     priced_singles: int = 2  # single-node columns per order offered each round
     max_rounds: int = 40  # column-generation rounds
@@ -313,7 +314,7 @@ def solve(
     deadline = started + limit * (1 - settings.finish_share)
     notes: list[str] = []
     k = inst.n_nodes if inst.n_nodes <= settings.all_nodes_up_to else settings.candidates
-    groups = build_groups(inst, k)
+    groups = build_groups(inst, k, settings.single_line_candidates)
     empty = empty_costs(inst)
     pool = _initial_columns(inst, groups, settings)
     master: MasterResult | None = None

@@ -112,7 +112,8 @@ def _solve_chunk(
     qty2 = np.zeros_like(qty1)
     bound = value.copy()
 
-    multi = ~sc & (maxp != 1)
+    # Two packages can only pay off for an order of two units or more.
+    multi = ~sc & (maxp != 1) & (g.qty[sl].sum(axis=1) >= 2)
     if k >= 2 and multi.any() and (n_lines >= 2 or (g.qty[sl] > 1).any()):
         idx = np.flatnonzero(multi)
         iu_a, iu_b = np.triu_indices(k, 1)
