@@ -3,12 +3,13 @@ master LP and the Lagrangian bound sit below the proven optimum, and the
 dive from the LP returns a plan that keeps every hard rule."""
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from planner import check_plan
-from planner.candidates import build_groups
+from planner.candidates import build_groups, dropped_bound_at
 from planner.columns import best_singles, columns_from_plan
 from planner.dive import dive
 from planner.instance import build_instance
@@ -25,6 +26,7 @@ from planner.optimize import (
 )
 from planner.primal import Flat
 from planner.result import Assignment, allocation_frames
+from planner.subproblem import solve_group
 from tests.random_batch import random_batch
 
 
@@ -125,3 +127,25 @@ def test_a_plan_becomes_columns_that_cost_what_the_cost_model_says(tight) -> Non
     served[cols.order] = True
     assert cols.cost.sum() + empty[~served].sum() == pytest.approx(plan_total(inst, out.plan))
     assert cols.allocations(np.arange(cols.size)).qty.sum() == out.plan.qty.sum()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dropped_node_floor_never_exceeds_what_the_order_can_do(tight, seed) -> None:
+    # Pruned to 2 candidates, an order's bound is min(its candidates' optimum, the floor
+    # of any choice using a dropped node). At any prices that must stay below the
+    # priced cost of a choice the order really has with every node available.
+    _, inst, optimum = tight
+    rng = np.random.default_rng(seed)
+    lam = rng.uniform(0, 40, inst.avail.shape) * (rng.random(inst.avail.shape) < 0.3)
+    mu = rng.uniform(0, 5, inst.n_nodes)
+    split = inst.weights.split
+    achievable = np.zeros(inst.n_orders)
+    for g in build_groups(inst, inst.n_nodes):
+        achievable[g.orders] = solve_group(g, lam, mu, split).value
+    for g in build_groups(inst, 2):
+        g = replace(g, dropped_bound=dropped_bound_at(inst, g, lam, mu))
+        bound = solve_group(g, lam, mu, split, tight_bound=True).bound
+        assert (bound <= achievable[g.orders] + 1e-6).all()
+    full = lagrangian_bound(inst, build_groups(inst, inst.n_nodes), lam, mu)
+    assert lagrangian_bound(inst, build_groups(inst, 2), lam, mu) <= full + 1e-6
+    assert full <= optimum + 1e-6
