@@ -220,17 +220,19 @@ def dropped_bound_at(inst: Instance, g: Group, lam: FloatA, mu: FloatA) -> Float
 
 def widen(
     inst: Instance, g: Group, lam: FloatA, mu: FloatA, value: FloatA, extra: int
-) -> tuple[Group, int]:
+) -> list[Group]:
     """Add up to ``extra`` dropped nodes to orders for which one looks attractive.
 
     Column generation: at the current prices, a dropped node whose floor is
     below the order's priced optimum might be used by a better plan, so it
-    becomes a candidate. Returns the widened group and how many orders grew.
+    becomes a candidate. Returns the orders that stay as they were and, as a
+    group of its own (wider arrays), the orders that grew; empty parts left out,
+    so only the orders that need more nodes pay for them.
     """
     m, k = g.cand.shape
     width = min(k + extra, inst.n_nodes)
     if width == k:
-        return g, 0
+        return [g]
     cand = np.zeros((m, width), np.int64)
     cand[:, :k] = g.cand
     fixed = np.full((m, width), np.inf)
@@ -241,7 +243,7 @@ def widen(
     stock[:, :, :k] = g.stock
     # The old floor no longer describes the dropped set: recompute with dropped_bound_at.
     dropped = np.full(m, -np.inf)
-    grown = 0
+    grew = np.zeros(m, bool)
     for start in range(0, m, BLOCK):
         sl = slice(start, min(start + BLOCK, m))
         pr = _price_block(inst, g, sl, lam, mu)
@@ -270,5 +272,7 @@ def widen(
             pr.stock[rows[:, None, None], np.arange(g.n_lines)[None, :, None], picks[:, None, :]],
             0,
         )
-        grown += len(rows)
-    return replace(g, cand=cand, fixed=fixed, unit=unit, stock=stock, dropped_bound=dropped), grown
+        grew[r] = True
+    wide = replace(g, cand=cand, fixed=fixed, unit=unit, stock=stock, dropped_bound=dropped)
+    parts = [g.take(np.flatnonzero(~grew)), wide.take(np.flatnonzero(grew))]
+    return [p for p in parts if p.size]

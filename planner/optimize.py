@@ -62,8 +62,8 @@ class Settings:
     exact_pricing_seconds: float = 5.0
     exact_when_below: float = 0.02  # new columns per order under which exact pricing runs
     simplex_up_to: int = 30000  # orders; larger masters are solved by PDLP (first-order)
-    master_mip_up_to: int = 3000  # orders; up to this the whole restricted master is also
-    # solved as a MIP (SCIP) in the time left, and kept when cheaper
+    master_mip_up_to: int = 3000  # orders the restricted-master MIP (SCIP) re-solves in the
+    # time left: the whole batch up to this size, else the LP's fractional neighbourhood
     improve_passes: int = 2
     exact_up_to: int = 300  # orders; smaller batches finish with the exact MIP
     tolerance: float = 1e-6  # reduced cost below -tolerance enters the master
@@ -112,23 +112,27 @@ def lagrangian_bound(
     """
     split = inst.weights.split
     groups = [replace(g, dropped_bound=dropped_bound_at(inst, g, lam, mu)) for g in groups]
-    bounds, values, loose = [], [], []
-    for g in groups:
-        sol = solve_group(g, lam, mu, split, tight_bound=True)
-        bounds.append(sol.bound)
-        values.append(sol.value)
-        loose.append(np.flatnonzero((sol.bound < sol.value - 1e-9) & (g.dropped_bound > sol.bound)))
-    count = sum(len(r) for r in loose)
-    if 0 < count <= exact_up_to:
-        parts = [(g, r) for g, r in zip(groups, loose, strict=True) if len(r)]
-        exact = solve_exact(parts, lam, mu, split, inst.line_sku, exact_seconds)
-        at = {id(g): ex for (g, _), ex in zip(parts, exact, strict=True)}
-        for i, g in enumerate(groups):
-            ex = at.get(id(g))
-            if ex is not None and ex.proven:
-                r = ex.rows
-                bounds[i] = bounds[i].copy()
-                bounds[i][r] = np.minimum(np.minimum(ex.value, values[i][r]), g.dropped_bound[r])
+    sols = [solve_group(g, lam, mu, split) for g in groups]
+    bounds = [s.bound for s in sols]
+    loose = [
+        np.flatnonzero((s.bound < s.value - 1e-9) & (g.dropped_bound > s.bound))
+        for g, s in zip(groups, sols, strict=True)
+    ]
+    parts = [(i, r) for i, r in enumerate(loose) if len(r)]
+    solved = []
+    if 0 < sum(len(r) for _, r in parts) <= exact_up_to:
+        solved = solve_exact(
+            [(groups[i], r) for i, r in parts], lam, mu, split, inst.line_sku, exact_seconds
+        )
+    if not all(ex.proven for ex in solved) or not solved:
+        # No exact answer for the loose orders: enumerate sets of three nodes instead.
+        for i, _ in parts:
+            bounds[i] = solve_group(groups[i], lam, mu, split, tight_bound=True).bound
+    else:
+        for (i, r), ex in zip(parts, solved, strict=True):
+            bounds[i] = bounds[i].copy()
+            best = np.minimum(ex.value, sols[i].value[r])
+            bounds[i][r] = np.minimum(best, groups[i].dropped_bound[r])
     total = sum(float(b.sum()) for b in bounds)
     return total - float((lam * inst.avail).sum()) - float((mu * inst.capacity).sum())
 
@@ -197,20 +201,58 @@ def _initial_columns(inst: Instance, groups: list[Group], settings: Settings) ->
 
 
 def _master_mip(
-    inst: Instance, pool: Columns, plan: Flat, empty: FloatA, seconds: float, notes: list[str]
+    inst: Instance,
+    pool: Columns,
+    plan: Flat,
+    empty: FloatA,
+    scope: IntA,
+    seconds: float,
+    notes: list[str],
 ) -> Flat | None:
-    """Price-and-branch: the restricted master over every column, as a MIP (SCIP),
-    started from the plan we have (its orders' choices join the columns as the hint)."""
-    start = pool.size
-    pool = pool.extend(columns_from_plan(inst, plan))
+    """Price-and-branch over the orders ``scope``: the restricted master as a MIP
+    (SCIP) on the stock the other orders leave, started from the plan we have (its
+    choices join the columns as the hint). Returns the whole plan, or None."""
+    inside = np.zeros(inst.n_orders, bool)
+    inside[scope] = True
+    keep = ~inside[inst.line_order[plan.line]]
+    held = Flat(plan.line[keep], plan.node[keep], plan.qty[keep])
+    used = np.zeros(inst.avail.shape, np.int64)
+    np.add.at(used, (held.node, inst.line_sku[held.line]), held.qty)
+    used_node = np.bincount(held.node, weights=held.qty, minlength=inst.n_nodes)
+    cols = pool.take(np.flatnonzero(inside[pool.order]))
+    start = cols.size
+    cols = cols.extend(
+        columns_from_plan(inst, Flat(plan.line[~keep], plan.node[~keep], plan.qty[~keep]))
+    )
     mip = solve_master(
-        pool, inst.line_sku, empty, np.arange(inst.n_orders), inst.avail, inst.capacity,
-        integral=True, time_limit=seconds, solver_name="scip", hint=np.arange(start, pool.size),
+        cols, inst.line_sku, empty, scope, inst.avail - used,
+        inst.capacity - used_node.astype(np.int64),
+        integral=True, time_limit=seconds, solver_name="scip", hint=np.arange(start, cols.size),
     )  # fmt: skip
-    notes.append(f"restricted-master MIP ({seconds:.1f} s): {mip.status}")
+    notes.append(
+        f"restricted-master MIP over {len(scope):,} orders ({seconds:.1f} s): {mip.status}"
+    )
     if not np.isfinite(mip.value):
         return None
-    return pool.allocations(np.flatnonzero(mip.z >= 0.5))
+    return held.extend(cols.allocations(np.flatnonzero(mip.z >= 0.5)))
+
+
+def _neighbourhood(
+    inst: Instance, pool: Columns, master: MasterResult, plan: Flat, size: int
+) -> IntA:
+    """Orders worth re-solving together: those the LP left fractional first, then the
+    orders whose planned units share stock with them, up to ``size`` orders."""
+    frac = np.zeros(inst.n_orders, bool)
+    frac[pool.order[(master.z > 1e-9) & (master.z < WHOLE)]] = True
+    first = np.flatnonzero(frac)[:size]
+    n_skus = inst.avail.shape[1]
+    cell = pool.ent_node * n_skus + inst.line_sku[pool.ent_line]
+    hot = np.zeros(inst.avail.size, bool)
+    hot[cell[frac[pool.order[pool.ent_col]]]] = True
+    plan_cell = plan.node * n_skus + inst.line_sku[plan.line]
+    near = np.unique(inst.line_order[plan.line[hot[plan_cell]]])
+    near = near[~frac[near]][: max(0, size - len(first))]
+    return np.union1d(first, near)
 
 
 def _primal(
@@ -317,6 +359,15 @@ def solve(
     groups = build_groups(inst, k, settings.single_line_candidates)
     empty = empty_costs(inst)
     pool = _initial_columns(inst, groups, settings)
+    # The bound at zero prices needs no search: taken now, it also measures what the
+    # final bound will cost, so the search can leave that much of the limit for it.
+    bound_started = time.perf_counter()
+    exact_seconds = min(settings.exact_pricing_seconds, max(0.2, limit / 20))
+    zero_bound = lagrangian_bound(
+        inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes),
+        exact_seconds, settings.exact_pricing_up_to,
+    )  # fmt: skip
+    bound_seconds = time.perf_counter() - bound_started
     master: MasterResult | None = None
     priced_only: MasterResult | None = None
     lp_solver = "glop" if inst.n_orders <= settings.simplex_up_to else "pdlp"
@@ -324,7 +375,6 @@ def solve(
     lp_times: list[float] = []
     in_lp = np.ones(inst.n_orders, bool)  # the first LP holds every order
     master_full = True
-    price_seconds = 0.0
     exact_ran = False
     chosen = np.full(inst.n_orders, -1)
     for rounds in range(1, settings.max_rounds + 1):
@@ -346,21 +396,18 @@ def solve(
         stalled = previous is not None and previous.value - m.value < settings.stall * abs(m.value)
         if stalled and exact_ran:
             break
-        priced_at = time.perf_counter()
         # A stalled LP gets one round with the exact pricing before it stops.
         new, exact_ran = _price(
             inst, groups, m.lam, m.mu, m.ref, settings, search_end, exact=stalled
         )
-        price_seconds = time.perf_counter() - priced_at
         widened = 0
         if k < inst.n_nodes:
-            grown = [
-                widen(inst, g, m.lam, m.mu, m.ref[g.orders], settings.widen_by) for g in groups
-            ]
-            groups = [g for g, _ in grown]
-            widened = sum(n for _, n in grown)
-            if widened:
-                groups = [replace(g, dropped_bound=np.full(g.size, np.inf)) for g in groups]
+            parts = []
+            for g in groups:
+                for part in widen(inst, g, m.lam, m.mu, m.ref[g.orders], settings.widen_by):
+                    widened += part.size if part.cand.shape[1] > g.cand.shape[1] else 0
+                    parts.append(replace(part, dropped_bound=np.full(part.size, np.inf)))
+            groups = parts
         if not new.size and not widened:
             if in_lp.all():
                 break
@@ -370,9 +417,8 @@ def solve(
             continue
         in_lp, chosen = _next_lp_orders(inst, pool, m, new)
         pool = pool.extend(new)
-    # The two bounds at the end each cost about a pricing pass with the exact
-    # extras: keep that much of the limit for them, not just the fixed share.
-    deadline = min(deadline, started + limit - 3 * price_seconds)
+    # The final bound costs about what the zero-price one did (more candidates now).
+    deadline = min(deadline, started + limit - 1.5 * bound_seconds)
     if master is not None and not master_full:
         # The last LP held only the unsettled orders: the bound and the dive want
         # the prices of the LP over every order (one more solve, no pricing).
@@ -402,30 +448,32 @@ def solve(
     ]
     plan = improve(inst, groups, plan, free_value, deadline, settings.improve_passes)
     remaining = deadline - time.perf_counter()
-    if master is not None and inst.n_orders <= settings.master_mip_up_to and remaining > 0.5:
-        exact = _master_mip(inst, pool, plan, empty, remaining * 0.8, notes)
+    if master is not None and settings.master_mip_up_to > 0 and remaining > 0.5:
+        # Whole batch when small; otherwise the neighbourhood of the LP's fractional orders.
+        scope = (
+            np.arange(inst.n_orders)
+            if inst.n_orders <= settings.master_mip_up_to
+            else _neighbourhood(inst, pool, master, plan, settings.master_mip_up_to)
+        )
+        exact = _master_mip(inst, pool, plan, empty, scope, remaining * 0.8, notes)
         if exact is not None and plan_total(inst, exact) < plan_total(inst, plan):
             plan = construct(
                 inst, groups, lam, mu, pending=[np.zeros(0, np.int64)] * len(groups), plan=exact
             )
     total = plan_total(inst, plan)
     notes.append(f"plan {total:,.2f} after {time.perf_counter() - started:.1f} s")
-    # The bound's exact pricing gets a share of what is left of the limit, not more.
-    exact_seconds = min(
-        settings.exact_pricing_seconds, max(0.2, (started + limit - time.perf_counter()) / 4)
-    )
-    bound = lagrangian_bound(inst, groups, lam, mu, exact_seconds, settings.exact_pricing_up_to)
-    notes.append(f"Lagrangian bound at the prices used {bound:,.2f}")
-    priced = bool(lam.any() or mu.any())
-    if priced and (inst.n_orders <= settings.simplex_up_to or master is None):
-        # Prices from an unconverged LP (or one over too few candidates) may bound
-        # worse than none at all: the bound is the better of the two.
-        zero_bound = lagrangian_bound(
-            inst, groups, np.zeros_like(lam), np.zeros_like(mu),
-            exact_seconds, settings.exact_pricing_up_to,
-        )  # fmt: skip
-        notes.append(f"Lagrangian bound at zero prices {zero_bound:,.2f}")
-        bound = max(bound, zero_bound)
+    bound = zero_bound
+    if lam.any() or mu.any():
+        priced = lagrangian_bound(
+            inst, groups, lam, mu, exact_seconds, settings.exact_pricing_up_to
+        )
+        notes.append(
+            f"Lagrangian bound at the prices used {priced:,.2f} "
+            f"(after {time.perf_counter() - started:.1f} s)"
+        )
+        # Prices from an unconverged LP may bound worse than none at all.
+        bound = max(bound, priced)
+    notes.append(f"Lagrangian bound at zero prices {zero_bound:,.2f} ({bound_seconds:.1f} s)")
     optimal = False
     remaining = deadline - time.perf_counter()
     if inst.n_orders <= settings.exact_up_to and remaining > 0 and total - bound > 1e-6 * total:
