@@ -133,21 +133,3 @@ def _merge(
         np.concatenate([qty, e[:, 2]]),
         np.concatenate([alive, np.ones(len(e), bool)]),
     )
-
-
-def unfilled_neighbourhood(inst: Instance, plan: Flat, limit: int) -> npt.NDArray[np.int64]:
-    """Orders worth re-solving together: those with unfilled units (not ship-complete
-    ones that are empty by choice of stock), and the orders holding the stock of
-    the SKUs they miss, which might move elsewhere and free it."""
-    filled = np.bincount(plan.line, weights=plan.qty, minlength=inst.n_lines)
-    short = np.flatnonzero(inst.line_qty - filled.astype(np.int64) > 0)
-    if not len(short):
-        return np.zeros(0, np.int64)
-    needy = np.unique(inst.line_order[short])
-    wanted = np.zeros(inst.avail.shape[1], bool)
-    wanted[inst.line_sku[short]] = True
-    holders = np.unique(inst.line_order[plan.line[wanted[inst.line_sku[plan.line]]]])
-    orders = np.union1d(needy, holders)
-    if len(orders) > limit:  # keep every needy order, then holders in index order
-        orders = np.union1d(needy[:limit], holders[: max(0, limit - len(needy))])
-    return orders
