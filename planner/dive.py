@@ -38,6 +38,8 @@ def dive(
     max_steps: int = 40,
     cg_rounds: int = 5,
     share: float = 0.2,
+    solver_name: str = "glop",
+    params: str = "",
 ) -> tuple[Flat, IntA]:
     """Returns the plan and the orders still open when time ran out (to be repaired)."""
     avail = inst.avail.copy()
@@ -69,7 +71,10 @@ def dive(
         # Columns made for the stock as it was may now ask for more than is left.
         cols = cols.take(np.flatnonzero(active[cols.order] & fits_alone(inst, cols, avail, cap)))
         for _ in range(cg_rounds):
-            m = solve_master(cols, inst.line_sku, empty, act, avail, cap)
+            m = solve_master(
+                cols, inst.line_sku, empty, act, avail, cap,
+                time_limit=deadline - time.perf_counter(), solver_name=solver_name, params=params,
+            )  # fmt: skip
             if not m.optimal:
                 return plan, np.flatnonzero(active)
             z = m.z

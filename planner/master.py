@@ -55,6 +55,7 @@ def solve_master(
     time_limit: float | None = None,
     solver_name: str = "glop",
     hint: IntA | None = None,
+    params: str = "",
 ) -> MasterResult:
     """Solve the master over the orders ``scope`` with the columns ``cols`` (all of
     them orders in scope). ``avail``/``capacity`` are what these orders may use.
@@ -164,7 +165,9 @@ def solve_master(
     solver = mb.Solver(solver_name)
     solver.enable_output(False)
     if solver_name == "glop":
-        solver.set_solver_specific_parameters("use_dual_simplex: true")
+        params = "use_dual_simplex: true " + params
+    if params:
+        solver.set_solver_specific_parameters(params)
     if time_limit is not None:
         solver.set_time_limit_in_seconds(max(0.01, time_limit))
     status = solver.solve(model)

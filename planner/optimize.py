@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from planner.candidates import Group, build_groups, dropped_bound_at, widen
+from planner.candidates import Group, build_groups, widen
 from planner.columns import Columns, best_singles, columns_from_plan, from_solution
 from planner.cost import evaluate
 from planner.dive import WHOLE, dive
@@ -35,6 +35,7 @@ from planner.improve import improve
 from planner.instance import Instance
 from planner.master import MasterResult, _argmin_by, solve_master
 from planner.mip import solve_mip
+from planner.pricing import Priced, price_groups
 from planner.primal import Flat, construct
 from planner.result import Assignment, PlanResult, allocation_frames, finish
 from planner.subproblem import solve_group
@@ -61,12 +62,16 @@ class Settings:
     exact_pricing_up_to: int = 3000  # orders per round the exact pricing MIP may take
     exact_pricing_seconds: float = 5.0
     exact_when_below: float = 0.02  # new columns per order under which exact pricing runs
-    simplex_up_to: int = 30000  # orders; larger masters are solved by PDLP (first-order)
+    simplex_up_to: int = 5000  # orders; larger masters are solved by PDLP (first-order)
     master_mip_up_to: int = 3000  # orders the restricted-master MIP (SCIP) re-solves in the
     # time left: the whole batch up to this size, else the LP's fractional neighbourhood
     improve_passes: int = 2
     exact_up_to: int = 300  # orders; smaller batches finish with the exact MIP
     tolerance: float = 1e-6  # reduced cost below -tolerance enters the master
+    pdlp_tolerance: float = 1e-3  # relative optimality PDLP stops at: its prices need
+    # not be exact, the bound is valid at any prices
+    restricted_lp: bool = False  # later rounds' LPs hold only the unsettled orders
+    smoothing: float = 0.0  # pricing at alpha * best-bound prices + (1 - alpha) * LP prices
 
 
 @dataclass
@@ -107,32 +112,35 @@ def lagrangian_bound(
 
     Per order, the exact priced optimum over its candidates (sets of three or
     more nodes by the exact MIP where the floor is too weak), capped by the
-    floor of any choice that uses a dropped node; minus what the prices charge
-    for the whole supply.
+    floor of any choice that uses a dropped node (``planner.pricing`` widens the
+    orders where that floor would bind); minus what the prices charge for the
+    whole supply.
     """
     split = inst.weights.split
-    groups = [replace(g, dropped_bound=dropped_bound_at(inst, g, lam, mu)) for g in groups]
-    sols = [solve_group(g, lam, mu, split) for g in groups]
-    bounds = [s.bound for s in sols]
+    priced = price_groups(inst, groups, lam, mu)
+    bounds = [p.bound for p in priced]
     loose = [
-        np.flatnonzero((s.bound < s.value - 1e-9) & (g.dropped_bound > s.bound))
-        for g, s in zip(groups, sols, strict=True)
+        np.flatnonzero(
+            (p.solution.bound < p.solution.value - 1e-9)
+            & (p.group.dropped_bound > p.solution.bound)
+        )
+        for p in priced
     ]
     parts = [(i, r) for i, r in enumerate(loose) if len(r)]
     solved = []
     if 0 < sum(len(r) for _, r in parts) <= exact_up_to:
         solved = solve_exact(
-            [(groups[i], r) for i, r in parts], lam, mu, split, inst.line_sku, exact_seconds
+            [(priced[i].group, r) for i, r in parts], lam, mu, split, inst.line_sku, exact_seconds
         )
     if not all(ex.proven for ex in solved) or not solved:
         # No exact answer for the loose orders: enumerate sets of three nodes instead.
         for i, _ in parts:
-            bounds[i] = solve_group(groups[i], lam, mu, split, tight_bound=True).bound
+            bounds[i] = solve_group(priced[i].group, lam, mu, split, tight_bound=True).bound
     else:
         for (i, r), ex in zip(parts, solved, strict=True):
             bounds[i] = bounds[i].copy()
-            best = np.minimum(ex.value, sols[i].value[r])
-            bounds[i][r] = np.minimum(best, groups[i].dropped_bound[r])
+            best = np.minimum(ex.value, priced[i].solution.value[r])
+            bounds[i][r] = np.minimum(best, priced[i].group.dropped_bound[r])
     total = sum(float(b.sum()) for b in bounds)
     return total - float((lam * inst.avail).sum()) - float((mu * inst.capacity).sum())
 
@@ -146,35 +154,51 @@ def _price(
     settings: Settings,
     deadline: float,
     exact: bool = False,
-) -> tuple[Columns, bool]:
+    check: tuple[FloatA, FloatA] | None = None,
+    with_bound: bool = False,
+) -> tuple[Columns, bool, float, list[Group]]:
     """Columns with negative reduced cost (priced cost below what the order has, ref),
-    and whether the exact pricing ran.
+    whether the exact pricing ran, L(lam, mu) without the exact part (orders that
+    may want three or more packages count at their floor; -inf unless
+    ``with_bound``), and the groups (widened where the floor bound, with_bound).
 
     The exact pricing of orders that may want three or more packages costs a
     SCIP solve: it runs when asked or once the vectorised pricing is nearly dry.
+    Columns are found at (lam, mu); their reduced cost is taken at ``check``
+    (the LP's prices, which ``ref`` belongs to) when given.
     """
     split = inst.weights.split
+    lam_c, mu_c = check if check is not None else (lam, mu)
     offers: list[Columns] = []
     loose: list[tuple[Group, IntA]] = []
-    for g in groups:
-        free = replace(g, dropped_bound=np.full(g.size, np.inf))
-        sol = solve_group(free, lam, mu, split)
+    if with_bound:
+        priced = price_groups(inst, groups, lam, mu)
+        bound = sum(float(p.bound.sum()) for p in priced)
+        bound -= float((lam * inst.avail).sum()) + float((mu * inst.capacity).sum())
+    else:
+        free = [replace(g, dropped_bound=np.full(g.size, np.inf)) for g in groups]
+        priced = [Priced(g, solve_group(g, lam, mu, split)) for g in free]
+        bound = -np.inf
+    for p in priced:
+        g, sol = p.group, p.solution
         offers.append(from_solution(g, sol, np.arange(g.size), split))
         if settings.priced_singles:
             offers.append(best_singles(g, lam, mu, settings.priced_singles, split))
         rows = np.flatnonzero(sol.bound < sol.value - 1e-9)
         if len(rows):
             loose.append((g, rows))
-    new = _negative(inst, offers, lam, mu, ref, settings.tolerance)
+    groups = [p.group for p in priced]
+    new = _negative(inst, offers, lam_c, mu_c, ref, settings.tolerance)
     orders = sum(g.size for g in groups)
     budget = min(settings.exact_pricing_seconds, deadline - time.perf_counter())
     n_loose = sum(len(r) for _, r in loose)
     dry = new.size <= settings.exact_when_below * orders
     if not (exact or dry) or not 0 < n_loose <= settings.exact_pricing_up_to or budget <= 0:
-        return new, False
+        return new, False, bound, groups
     solved = solve_exact(loose, lam, mu, split, inst.line_sku, budget)
     offers = [ex.columns for ex in solved]
-    return new.extend(_negative(inst, offers, lam, mu, ref, settings.tolerance)), True
+    new = new.extend(_negative(inst, offers, lam_c, mu_c, ref, settings.tolerance))
+    return new, True, bound, groups
 
 
 def _negative(
@@ -188,16 +212,38 @@ def _negative(
     return new
 
 
-def _initial_columns(inst: Instance, groups: list[Group], settings: Settings) -> Columns:
-    """Every order's favourite and its few best single nodes at zero prices."""
+def _after(started: float) -> str:
+    return f"after {time.perf_counter() - started:.1f} s"
+
+
+def _lp_solver(inst: Instance, settings: Settings) -> tuple[str, str]:
+    """GLOP's dual simplex up to ``simplex_up_to`` orders (vertex solutions dive well);
+    above, PDLP on both cores to a loose tolerance (a 100k-order master in ~8 s,
+    where GLOP needs minutes)."""
+    if inst.n_orders <= settings.simplex_up_to:
+        return "glop", ""
+    tol = settings.pdlp_tolerance
+    return "pdlp", (
+        "num_threads: 2 termination_criteria { simple_optimality_criteria { "
+        f"eps_optimal_absolute: {tol} eps_optimal_relative: {tol} }} }}"
+    )
+
+
+def _initial_columns(
+    inst: Instance, groups: list[Group], settings: Settings
+) -> tuple[Columns, FloatA]:
+    """Every order's favourite and its few best single nodes at zero prices, and
+    each order's favourite cost by order (what it could do with the stock to itself)."""
     lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
     split = inst.weights.split
     pool = Columns.empty()
+    free_value = np.zeros(inst.n_orders)
     for g in groups:
         sol = solve_group(g, lam, mu, split)
+        free_value[g.orders] = sol.value
         pool = pool.extend(from_solution(g, sol, np.arange(g.size), split))
         pool = pool.extend(best_singles(g, lam, mu, settings.initial_singles, split))
-    return pool
+    return pool, free_value
 
 
 def _master_mip(
@@ -272,7 +318,10 @@ def _primal(
     def price(sub: list[Group], lam: FloatA, mu: FloatA, ref: FloatA) -> Columns:
         return _price(inst, sub, lam, mu, ref, quick, deadline)[0]
 
-    plan, open_orders = dive(inst, groups, pool, master, empty, price, deadline)
+    solver, params = _lp_solver(inst, settings)
+    plan, open_orders = dive(
+        inst, groups, pool, master, empty, price, deadline, solver_name=solver, params=params
+    )
     pending_mask = np.zeros(inst.n_orders, bool)
     pending_mask[open_orders] = True
     pending = [np.flatnonzero(pending_mask[g.orders]) for g in groups]
@@ -287,6 +336,7 @@ def _restricted_master(
     chosen: IntA,
     time_limit: float,
     solver_name: str,
+    params: str = "",
 ) -> MasterResult:
     """The master LP over the orders in ``in_lp``; every other order keeps its
     ``chosen`` column (-1: unfilled) and only its leftover stock is offered.
@@ -306,6 +356,7 @@ def _restricted_master(
         pool.take(mine), inst.line_sku, empty, np.flatnonzero(in_lp),
         inst.avail - used, inst.capacity - used_node.astype(np.int64),
         time_limit=time_limit, solver_name=solver_name,
+        params=params,
     )  # fmt: skip
     z = np.zeros(pool.size)
     z[mine] = m.z
@@ -358,7 +409,14 @@ def solve(
     k = inst.n_nodes if inst.n_nodes <= settings.all_nodes_up_to else settings.candidates
     groups = build_groups(inst, k, settings.single_line_candidates)
     empty = empty_costs(inst)
-    pool = _initial_columns(inst, groups, settings)
+    pool, free_value = _initial_columns(inst, groups, settings)
+    # A feasible plan's columns cap the first LP at that plan's cost: without them
+    # the first LP leaves contested orders unfilled and its prices are wild. Its
+    # time also tells how long repairing the dive's leftovers may take.
+    seed_started = time.perf_counter()
+    seed = construct(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
+    repair_seconds = time.perf_counter() - seed_started
+    pool = pool.extend(columns_from_plan(inst, seed))
     # The bound at zero prices needs no search: taken now, it also measures what the
     # final bound will cost, so the search can leave that much of the limit for it.
     bound_started = time.perf_counter()
@@ -370,20 +428,22 @@ def solve(
     bound_seconds = time.perf_counter() - bound_started
     master: MasterResult | None = None
     priced_only: MasterResult | None = None
-    lp_solver = "glop" if inst.n_orders <= settings.simplex_up_to else "pdlp"
+    lp_solver, lp_params = _lp_solver(inst, settings)
     rounds = 0
     lp_times: list[float] = []
     in_lp = np.ones(inst.n_orders, bool)  # the first LP holds every order
     master_full = True
     exact_ran = False
     chosen = np.full(inst.n_orders, -1)
+    # The prices with the best Lagrangian bound so far (stabilisation centre).
+    best_lam, best_mu, best_bound = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes), zero_bound
     for rounds in range(1, settings.max_rounds + 1):
         now = time.perf_counter()
         # Another LP only if it is likely to finish inside the search share.
         if master is not None and now + (lp_times[-1] if lp_times else 0) > search_end:
             break
         m = _restricted_master(
-            inst, pool, empty, in_lp, chosen, max(0.0, search_end - now), lp_solver
+            inst, pool, empty, in_lp, chosen, max(0.0, search_end - now), lp_solver, lp_params
         )
         lp_times.append(time.perf_counter() - now)
         if not m.optimal:
@@ -396,10 +456,30 @@ def solve(
         stalled = previous is not None and previous.value - m.value < settings.stall * abs(m.value)
         if stalled and exact_ran:
             break
+        # Smoothed pricing (Wentges): the LP's prices jump between extreme dual
+        # solutions; columns priced between them and the best-bound prices are
+        # better, and the bound at the smoothed prices climbs steadily.
+        a = settings.smoothing
+        lam_s, mu_s = a * best_lam + (1 - a) * m.lam, a * best_mu + (1 - a) * m.mu
         # A stalled LP gets one round with the exact pricing before it stops.
-        new, exact_ran = _price(
-            inst, groups, m.lam, m.mu, m.ref, settings, search_end, exact=stalled
+        new, exact_ran, at_smoothed, groups = _price(
+            inst, groups, lam_s, mu_s, m.ref, settings, search_end, exact=stalled,
+            check=(m.lam, m.mu), with_bound=True,
+        )  # fmt: skip
+        if at_smoothed > best_bound:
+            best_lam, best_mu, best_bound = lam_s, mu_s, at_smoothed
+        notes.append(
+            f"round {rounds}: LP {m.value:,.1f}, bound at smoothed prices {at_smoothed:,.1f}"
         )
+        if best_bound >= m.value - settings.stall * abs(m.value):
+            break  # the bound meets the LP: column generation has converged
+        if not new.size and a > 0:  # mis-priced: the LP's own prices decide
+            new, exact_ran, at_lp, groups = _price(
+                inst, groups, m.lam, m.mu, m.ref, settings, search_end, exact=stalled,
+                with_bound=True,
+            )  # fmt: skip
+            if at_lp > best_bound:
+                best_lam, best_mu, best_bound = m.lam, m.mu, at_lp
         widened = 0
         if k < inst.n_nodes:
             parts = []
@@ -415,7 +495,8 @@ def solve(
             # the bound is taken at (and may still price out columns).
             in_lp[:] = True
             continue
-        in_lp, chosen = _next_lp_orders(inst, pool, m, new)
+        if settings.restricted_lp:
+            in_lp, chosen = _next_lp_orders(inst, pool, m, new)
         pool = pool.extend(new)
     # The final bound costs about what the zero-price one did (more candidates now).
     deadline = min(deadline, started + limit - 1.5 * bound_seconds)
@@ -424,7 +505,7 @@ def solve(
         # the prices of the LP over every order (one more solve, no pricing).
         m = _restricted_master(
             inst, pool, empty, np.ones(inst.n_orders, bool), chosen,
-            max(0.0, deadline - time.perf_counter()), lp_solver,
+            max(0.0, deadline - time.perf_counter()), lp_solver, lp_params,
         )  # fmt: skip
         if m.optimal:
             master = m
@@ -440,13 +521,16 @@ def solve(
             f"LP {master.value:,.2f} over {master.rows:,} rows, "
             f"{time.perf_counter() - started:.1f} s (LPs: {lps})"
         )
-        plan = _primal(inst, groups, pool, master, empty, deadline, settings)
+        plan = _primal(inst, groups, pool, master, empty, deadline - 1.5 * repair_seconds, settings)
         lam, mu, lp_value = master.lam, master.mu, master.value
-    free_value = [
-        solve_group(g, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes), inst.weights.split).value
-        for g in groups
-    ]
-    plan = improve(inst, groups, plan, free_value, deadline, settings.improve_passes)
+        notes.append(f"dive and repair {plan_total(inst, plan):,.2f} {_after(started)}")
+    if plan_total(inst, seed) < plan_total(inst, plan):
+        plan = seed
+    plan = improve(
+        inst, groups, plan, [free_value[g.orders] for g in groups], deadline,
+        settings.improve_passes,
+    )  # fmt: skip
+    notes.append(f"local search {plan_total(inst, plan):,.2f} {_after(started)}")
     remaining = deadline - time.perf_counter()
     if master is not None and settings.master_mip_up_to > 0 and remaining > 0.5:
         # Whole batch when small; otherwise the neighbourhood of the LP's fractional orders.
@@ -462,7 +546,7 @@ def solve(
             )
     total = plan_total(inst, plan)
     notes.append(f"plan {total:,.2f} after {time.perf_counter() - started:.1f} s")
-    bound = zero_bound
+    bound = max(zero_bound, best_bound)
     if lam.any() or mu.any():
         priced = lagrangian_bound(
             inst, groups, lam, mu, exact_seconds, settings.exact_pricing_up_to

@@ -24,6 +24,7 @@ from planner.candidates import Group
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
 CHUNK = 2048
+PAIR_CELLS = 2048 * 2 * 16 * 16 // 2  # what a chunk of two-line orders on 16 nodes holds
 MAX_TRIPLE_K = 64  # candidates above which sets of three are floored, not enumerated
 
 
@@ -38,6 +39,10 @@ class GroupSolution:
     node2: IntA  # (M, L) second source node (a pair split the line), -1 = none
     qty2: IntA  # (M, L)
     regret: FloatA  # (M,) next-best single choice minus the chosen cost
+
+    def take(self, rows: IntA) -> "GroupSolution":
+        """The solution of some of the group's orders."""
+        return GroupSolution(**{f: getattr(self, f)[rows] for f in self.__dataclass_fields__})
 
 
 def unit_prices(g: Group, lam: FloatA, mu: FloatA, sl: slice) -> FloatA:
@@ -62,8 +67,11 @@ def solve_group(
         qty2=np.zeros((m, n_lines), np.int64),
         regret=np.empty(m),
     )
-    for start in range(0, m, CHUNK):
-        _solve_chunk(g, lam, mu, split, slice(start, min(start + CHUNK, m)), out, tight_bound)
+    # Pairs take chunk * L * K^2 / 2 cells: wide groups go in smaller chunks.
+    k = g.cand.shape[1]
+    chunk = int(max(16, min(CHUNK, PAIR_CELLS // max(1, n_lines * k * k // 2))))
+    for start in range(0, m, chunk):
+        _solve_chunk(g, lam, mu, split, slice(start, min(start + chunk, m)), out, tight_bound)
     return out
 
 

@@ -24,6 +24,7 @@ from planner.optimize import (
     plan_total,
     solve,
 )
+from planner.pricing import price_groups
 from planner.primal import Flat
 from planner.result import Assignment, allocation_frames
 from planner.subproblem import solve_group
@@ -42,7 +43,7 @@ def tight():
 def _start(inst):
     """Every node a candidate, the zero-price columns, the empty column's costs."""
     groups = build_groups(inst, inst.n_nodes)
-    return groups, _initial_columns(inst, groups, Settings()), empty_costs(inst)
+    return groups, _initial_columns(inst, groups, Settings())[0], empty_costs(inst)
 
 
 def test_every_column_costs_what_the_cost_model_says(tight) -> None:
@@ -74,7 +75,7 @@ def test_master_lp_and_lagrangian_bound_are_below_the_optimum(tight) -> None:
     scope = np.arange(inst.n_orders)
     for _ in range(30):
         m = solve_master(pool, inst.line_sku, empty, scope, inst.avail, inst.capacity)
-        new, _ = _price(
+        new, *_ = _price(
             inst, groups, m.lam, m.mu, m.ref, settings, time.perf_counter() + 30, exact=True
         )
         if not new.size:
@@ -149,3 +150,32 @@ def test_dropped_node_floor_never_exceeds_what_the_order_can_do(tight, seed) -> 
     full = lagrangian_bound(inst, build_groups(inst, inst.n_nodes), lam, mu)
     assert lagrangian_bound(inst, build_groups(inst, 2), lam, mu) <= full + 1e-6
     assert full <= optimum + 1e-6
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_widening_where_the_floor_binds_tightens_the_bound_and_keeps_it_valid(tight, seed) -> None:
+    # Pruned to 2 candidates at random prices: orders whose dropped-node floor undercuts
+    # their candidates' optimum are widened. Each order's share must then lie between
+    # the floor-capped share (never looser) and what it can really do with every node.
+    _, inst, _ = tight
+    rng = np.random.default_rng(seed)
+    lam = rng.uniform(0, 40, inst.avail.shape) * (rng.random(inst.avail.shape) < 0.3)
+    mu = rng.uniform(0, 5, inst.n_nodes)
+    split = inst.weights.split
+    achievable = np.zeros(inst.n_orders)
+    for g in build_groups(inst, inst.n_nodes):
+        achievable[g.orders] = solve_group(g, lam, mu, split).value
+    capped = np.zeros(inst.n_orders)
+    for g in build_groups(inst, 2):
+        capped[g.orders] = solve_group(
+            replace(g, dropped_bound=dropped_bound_at(inst, g, lam, mu)), lam, mu, split
+        ).bound
+    widened = np.full(inst.n_orders, np.nan)
+    parts = price_groups(inst, build_groups(inst, 2), lam, mu)
+    for p in parts:
+        widened[p.group.orders] = p.bound
+    assert not np.isnan(widened).any()  # every order priced once
+    assert (widened >= capped - 1e-6).all()
+    assert (widened <= achievable + 1e-6).all()
+    assert (widened > capped + 1e-6).any()  # the test can fail: widening changed something
+    assert any(p.group.cand.shape[1] > 2 for p in parts)
