@@ -141,16 +141,14 @@ def columns_from_plan(inst: Instance, plan: Flat) -> Columns:
     perm = np.argsort(order, kind="stable")
     line, node, qty, order = plan.line[perm], plan.node[perm], plan.qty[perm], order[perm]
     orders, col = np.unique(order, return_inverse=True)
-    costs = inst.order_costs(orders)
-    unit = (
-        costs.per_lb[col, node] * inst.line_weight[line]
-        + inst.weights.handling * inst.pick_cost[node]
-    )
+    per_lb = inst.pair_costs(order, node).per_lb
+    unit = per_lb * inst.line_weight[line] + inst.weights.handling * inst.pick_cost[node]
     n = len(orders)
     per_unit = np.bincount(col, weights=qty * unit, minlength=n)
     packages = np.unique(col * inst.n_nodes + node)
     p_col, p_node = packages // inst.n_nodes, packages % inst.n_nodes
-    fixed = np.bincount(p_col, weights=costs.fixed[p_col, p_node], minlength=n)
+    package_fixed = inst.pair_costs(orders[p_col], p_node).fixed
+    fixed = np.bincount(p_col, weights=package_fixed, minlength=n)
     opened = np.bincount(p_col, minlength=n)
     penalty = np.bincount(
         inst.line_order, weights=inst.line_qty * inst.unfilled_unit_cost, minlength=inst.n_orders

@@ -40,6 +40,7 @@ def dive(
     share: float = 0.2,
     solver_name: str = "glop",
     params: str = "",
+    whole_at: float = WHOLE,
 ) -> tuple[Flat, IntA]:
     """Returns the plan and the orders still open when time ran out (to be repaired)."""
     avail = inst.avail.copy()
@@ -54,8 +55,8 @@ def dive(
         zmax = np.zeros(inst.n_orders)
         zmax[has] = z[best[has]]
         act = np.flatnonzero(active)
-        whole = act[zmax[act] >= WHOLE]
-        frac = act[(zmax[act] > 1e-9) & (zmax[act] < WHOLE)]
+        whole = act[zmax[act] >= whole_at]
+        frac = act[(zmax[act] > 1e-9) & (zmax[act] < whole_at)]
         active[act[zmax[act] <= 1e-9]] = False  # the LP leaves them unfilled
         lean = frac[np.argsort(-zmax[frac], kind="stable")[: int(np.ceil(len(frac) * share))]]
         candidates = np.concatenate([whole, lean[np.argsort(-zmax[lean], kind="stable")]])

@@ -109,32 +109,31 @@ class Instance:
 
     def order_costs(self, orders: IntA) -> OrderCosts:
         """F, per-lb rates, late days and miles for these orders against all nodes."""
+        return self.pair_costs(orders[:, None], np.arange(self.n_nodes)[None, :], orders)
+
+    def pair_costs(self, o: IntA, n: IntA, orders: IntA | None = None) -> OrderCosts:
+        """The same coefficients for orders ``o`` against nodes ``n`` (broadcast), so a
+        plan's (order, node) pairs are costed without a row per node."""
         w = self.weights
-        svc = self.service[orders]
+        svc = self.service[o]
         is_pickup = svc == PICKUP
         miles = haversine_miles(
-            self.dest_lat[orders, None],
-            self.dest_lon[orders, None],
-            self.node_lat[None, :],
-            self.node_lon[None, :],
+            self.dest_lat[o], self.dest_lon[o], self.node_lat[n], self.node_lon[n]
         )
-        miles = np.where(is_pickup[:, None], 0.0, miles)
+        miles = np.where(is_pickup, 0.0, miles)
         zone = zone_of_miles(miles)
-        s = np.where(is_pickup, 0, svc)[:, None]
-        base = np.where(is_pickup[:, None], 0.0, self.rate_base[s, zone])
-        per_lb = np.where(is_pickup[:, None], 0.0, self.rate_per_lb[s, zone])
-        transit = np.where(is_pickup[:, None], 0.0, self.rate_transit[s, zone])
-        late = np.maximum(0.0, self.processing[None, :] + transit - self.due[orders, None])
-        fixed = w.shipping * base + w.handling * self.pack_cost[None, :] + w.late * late
-        allowed = np.where(
-            is_pickup[:, None],
-            np.arange(self.n_nodes)[None, :] == self.pickup_node[orders, None],
-            self.ship_enabled[None, :],
-        )
+        s = np.where(is_pickup, 0, svc)
+        base = np.where(is_pickup, 0.0, self.rate_base[s, zone])
+        per_lb = np.where(is_pickup, 0.0, self.rate_per_lb[s, zone])
+        transit = np.where(is_pickup, 0.0, self.rate_transit[s, zone])
+        late = np.maximum(0.0, self.processing[n] + transit - self.due[o])
+        fixed = w.shipping * base + w.handling * self.pack_cost[n] + w.late * late
+        allowed = np.where(is_pickup, n == self.pickup_node[o], self.ship_enabled[n])
         fixed = np.where(allowed, fixed, INFEASIBLE)
         return OrderCosts(
-            orders=orders, fixed=fixed, per_lb=w.shipping * per_lb, late=late, miles=miles
-        )
+            orders=o if orders is None else orders,
+            fixed=fixed, per_lb=w.shipping * per_lb, late=late, miles=miles,
+        )  # fmt: skip
 
     def unit_costs(self, costs: OrderCosts, row: int, lines: slice) -> FloatA:
         """U[l, n] for the lines of the order in ``costs`` row ``row``, shape (lines, N)."""

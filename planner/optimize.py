@@ -53,6 +53,7 @@ class Settings:
     all_nodes_up_to: int = 64  # networks this small keep every node: no pruning
     single_line_candidates: int = 40  # candidates of one-line orders on larger networks
     widen_by: int = 16  # nodes added to an order per round when dropped ones look cheaper
+    bound_widen_by: int = 32  # nodes added where a dropped node's floor binds the bound
     initial_singles: int = 3  # single-node columns per order before the first LP
     priced_singles: int = 2  # single-node columns per order offered each round
     max_rounds: int = 40  # column-generation rounds
@@ -107,6 +108,7 @@ def lagrangian_bound(
     mu: FloatA,
     exact_seconds: float = Settings.exact_pricing_seconds,
     exact_up_to: int = Settings.exact_pricing_up_to,
+    widen_by: int = Settings.bound_widen_by,
 ) -> float:
     """L(lam, mu): a proven lower bound on the optimum for any prices >= 0.
 
@@ -117,7 +119,7 @@ def lagrangian_bound(
     whole supply.
     """
     split = inst.weights.split
-    priced = price_groups(inst, groups, lam, mu)
+    priced = price_groups(inst, groups, lam, mu, widen_by)
     bounds = [p.bound for p in priced]
     loose = [
         np.flatnonzero(
@@ -172,7 +174,7 @@ def _price(
     offers: list[Columns] = []
     loose: list[tuple[Group, IntA]] = []
     if with_bound:
-        priced = price_groups(inst, groups, lam, mu)
+        priced = price_groups(inst, groups, lam, mu, settings.bound_widen_by)
         bound = sum(float(p.bound.sum()) for p in priced)
         bound -= float((lam * inst.avail).sum()) + float((mu * inst.capacity).sum())
     else:
@@ -289,7 +291,8 @@ def _neighbourhood(
     """Orders worth re-solving together: those the LP left fractional first, then the
     orders whose planned units share stock with them, up to ``size`` orders."""
     frac = np.zeros(inst.n_orders, bool)
-    frac[pool.order[(master.z > 1e-9) & (master.z < WHOLE)]] = True
+    z = np.concatenate([master.z, np.zeros(pool.size - len(master.z))])  # later columns: 0
+    frac[pool.order[(z > 1e-9) & (z < WHOLE)]] = True
     first = np.flatnonzero(frac)[:size]
     n_skus = inst.avail.shape[1]
     cell = pool.ent_node * n_skus + inst.line_sku[pool.ent_line]
@@ -319,9 +322,12 @@ def _primal(
         return _price(inst, sub, lam, mu, ref, quick, deadline)[0]
 
     solver, params = _lp_solver(inst, settings)
+    # PDLP stops near, not at, a vertex: an order at 0.99 on one column is whole.
+    whole_at = WHOLE if solver == "glop" else 1 - 10 * settings.pdlp_tolerance
     plan, open_orders = dive(
-        inst, groups, pool, master, empty, price, deadline, solver_name=solver, params=params
-    )
+        inst, groups, pool, master, empty, price, deadline,
+        solver_name=solver, params=params, whole_at=whole_at,
+    )  # fmt: skip
     pending_mask = np.zeros(inst.n_orders, bool)
     pending_mask[open_orders] = True
     pending = [np.flatnonzero(pending_mask[g.orders]) for g in groups]
@@ -421,9 +427,10 @@ def solve(
     # final bound will cost, so the search can leave that much of the limit for it.
     bound_started = time.perf_counter()
     exact_seconds = min(settings.exact_pricing_seconds, max(0.2, limit / 20))
+    # (At zero prices the floors barely bind: widening would add 0.01 % for twice the time.)
     zero_bound = lagrangian_bound(
         inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes),
-        exact_seconds, settings.exact_pricing_up_to,
+        exact_seconds, settings.exact_pricing_up_to, widen_by=0,
     )  # fmt: skip
     bound_seconds = time.perf_counter() - bound_started
     master: MasterResult | None = None
@@ -437,13 +444,16 @@ def solve(
     chosen = np.full(inst.n_orders, -1)
     # The prices with the best Lagrangian bound so far (stabilisation centre).
     best_lam, best_mu, best_bound = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes), zero_bound
+    round_seconds = price_seconds = 0.0
     for rounds in range(1, settings.max_rounds + 1):
         now = time.perf_counter()
-        # Another LP only if it is likely to finish inside the search share.
-        if master is not None and now + (lp_times[-1] if lp_times else 0) > search_end:
+        # Another round only if it is likely to finish inside the search share.
+        if master is not None and now + round_seconds > search_end:
             break
+        # The first LP may overrun the search share: without it there is nothing to dive from.
+        lp_end = search_end if master is not None else deadline - 2 * repair_seconds
         m = _restricted_master(
-            inst, pool, empty, in_lp, chosen, max(0.0, search_end - now), lp_solver, lp_params
+            inst, pool, empty, in_lp, chosen, max(0.0, lp_end - now), lp_solver, lp_params
         )
         lp_times.append(time.perf_counter() - now)
         if not m.optimal:
@@ -462,10 +472,13 @@ def solve(
         a = settings.smoothing
         lam_s, mu_s = a * best_lam + (1 - a) * m.lam, a * best_mu + (1 - a) * m.mu
         # A stalled LP gets one round with the exact pricing before it stops.
+        priced_at = time.perf_counter()
         new, exact_ran, at_smoothed, groups = _price(
             inst, groups, lam_s, mu_s, m.ref, settings, search_end, exact=stalled,
             check=(m.lam, m.mu), with_bound=True,
         )  # fmt: skip
+        price_seconds = time.perf_counter() - priced_at
+        round_seconds = time.perf_counter() - now
         if at_smoothed > best_bound:
             best_lam, best_mu, best_bound = lam_s, mu_s, at_smoothed
         notes.append(
@@ -498,8 +511,9 @@ def solve(
         if settings.restricted_lp:
             in_lp, chosen = _next_lp_orders(inst, pool, m, new)
         pool = pool.extend(new)
-    # The final bound costs about what the zero-price one did (more candidates now).
-    deadline = min(deadline, started + limit - 1.5 * bound_seconds)
+    # The final bound prices every order once more, plus the exact part.
+    reserve = 1.5 * max(bound_seconds, price_seconds) + exact_seconds
+    deadline = min(deadline, started + limit - reserve)
     if master is not None and not master_full:
         # The last LP held only the unsettled orders: the bound and the dive want
         # the prices of the LP over every order (one more solve, no pricing).
