@@ -49,6 +49,7 @@ def dive(
     active = np.ones(inst.n_orders, bool)
     # Columns priced after the last LP have no value in it yet.
     cols, z = pool, np.concatenate([master.z, np.zeros(pool.size - len(master.z))])
+    last = 0.0  # seconds the last LP and pricing took
     for _ in range(max_steps):
         best = _argmin_by(cols.order, -z, inst.n_orders)
         has = best >= 0
@@ -70,8 +71,12 @@ def dive(
             subset(g, r, avail, cap) for g in groups if len(r := np.flatnonzero(active[g.orders]))
         ]
         # Columns made for the stock as it was may now ask for more than is left.
-        cols = cols.take(np.flatnonzero(active[cols.order] & fits_alone(inst, cols, avail, cap)))
+        keep = np.flatnonzero(active[cols.order] & fits_alone(inst, cols, avail, cap))
+        cols, z = cols.take(keep), z[keep]
         for _ in range(cg_rounds):
+            if time.perf_counter() + last > deadline:
+                break  # the last LP and pricing would not fit again: go with what z says
+            step_started = time.perf_counter()
             m = solve_master(
                 cols, inst.line_sku, empty, act, avail, cap,
                 time_limit=deadline - time.perf_counter(), solver_name=solver_name, params=params,
@@ -82,6 +87,7 @@ def dive(
             if time.perf_counter() > deadline:
                 break
             new = price(sub, m.lam, m.mu, m.ref)
+            last = time.perf_counter() - step_started
             if not new.size:
                 break
             cols = cols.extend(new)

@@ -33,7 +33,7 @@ from planner.dive import WHOLE, dive
 from planner.exact_pricing import solve_exact
 from planner.improve import improve
 from planner.instance import Instance
-from planner.master import MasterResult, _argmin_by, solve_master
+from planner.master import MasterResult, solve_master
 from planner.mip import solve_mip
 from planner.pricing import Priced, price_groups
 from planner.primal import Flat, construct
@@ -71,8 +71,6 @@ class Settings:
     tolerance: float = 1e-6  # reduced cost below -tolerance enters the master
     pdlp_tolerance: float = 1e-3  # relative optimality PDLP stops at: its prices need
     # not be exact, the bound is valid at any prices
-    restricted_lp: bool = False  # later rounds' LPs hold only the unsettled orders
-    smoothing: float = 0.0  # pricing at alpha * best-bound prices + (1 - alpha) * LP prices
 
 
 @dataclass
@@ -156,7 +154,6 @@ def _price(
     settings: Settings,
     deadline: float,
     exact: bool = False,
-    check: tuple[FloatA, FloatA] | None = None,
     with_bound: bool = False,
 ) -> tuple[Columns, bool, float, list[Group]]:
     """Columns with negative reduced cost (priced cost below what the order has, ref),
@@ -166,11 +163,8 @@ def _price(
 
     The exact pricing of orders that may want three or more packages costs a
     SCIP solve: it runs when asked or once the vectorised pricing is nearly dry.
-    Columns are found at (lam, mu); their reduced cost is taken at ``check``
-    (the LP's prices, which ``ref`` belongs to) when given.
     """
     split = inst.weights.split
-    lam_c, mu_c = check if check is not None else (lam, mu)
     offers: list[Columns] = []
     loose: list[tuple[Group, IntA]] = []
     if with_bound:
@@ -190,7 +184,7 @@ def _price(
         if len(rows):
             loose.append((g, rows))
     groups = [p.group for p in priced]
-    new = _negative(inst, offers, lam_c, mu_c, ref, settings.tolerance)
+    new = _negative(inst, offers, lam, mu, ref, settings.tolerance)
     orders = sum(g.size for g in groups)
     budget = min(settings.exact_pricing_seconds, deadline - time.perf_counter())
     n_loose = sum(len(r) for _, r in loose)
@@ -199,7 +193,7 @@ def _price(
         return new, False, bound, groups
     solved = solve_exact(loose, lam, mu, split, inst.line_sku, budget)
     offers = [ex.columns for ex in solved]
-    new = new.extend(_negative(inst, offers, lam_c, mu_c, ref, settings.tolerance))
+    new = new.extend(_negative(inst, offers, lam, mu, ref, settings.tolerance))
     return new, True, bound, groups
 
 
@@ -334,73 +328,175 @@ def _primal(
     return construct(inst, groups, master.lam, master.mu, pending=pending, plan=plan)
 
 
-def _restricted_master(
-    inst: Instance,
-    pool: Columns,
-    empty: FloatA,
-    in_lp: npt.NDArray[np.bool_],
-    chosen: IntA,
-    time_limit: float,
-    solver_name: str,
-    params: str = "",
+def _master_lp(
+    inst: Instance, pool: Columns, empty: FloatA, seconds: float, solver: tuple[str, str]
 ) -> MasterResult:
-    """The master LP over the orders in ``in_lp``; every other order keeps its
-    ``chosen`` column (-1: unfilled) and only its leftover stock is offered.
-
-    The prices only steer: the bound is the Lagrangian, valid for any prices,
-    so orders that settled with nothing to gain from moving are left out of the
-    LP and it shrinks round after round. The result covers every order.
-    """
-    fixed = np.flatnonzero(~in_lp & (chosen >= 0))
-    fixed_cols = chosen[fixed]
-    held = pool.allocations(fixed_cols)
-    used = np.zeros(inst.avail.shape, np.int64)
-    np.add.at(used, (held.node, inst.line_sku[held.line]), held.qty)
-    used_node = np.bincount(held.node, weights=held.qty, minlength=inst.n_nodes)
-    mine = np.flatnonzero(in_lp[pool.order])
-    m = solve_master(
-        pool.take(mine), inst.line_sku, empty, np.flatnonzero(in_lp),
-        inst.avail - used, inst.capacity - used_node.astype(np.int64),
-        time_limit=time_limit, solver_name=solver_name,
-        params=params,
+    """The master LP over every order with the columns so far."""
+    return solve_master(
+        pool, inst.line_sku, empty, np.arange(inst.n_orders), inst.avail, inst.capacity,
+        time_limit=max(0.01, seconds), solver_name=solver[0], params=solver[1],
     )  # fmt: skip
-    z = np.zeros(pool.size)
-    z[mine] = m.z
-    z[fixed_cols] = 1.0
-    ref = m.ref.copy()
-    out = ~in_lp
-    ref[out] = empty[out]
-    ref[fixed] = pool.priced(inst.line_sku, m.lam, m.mu)[fixed_cols]
-    value = m.value + float(pool.cost[fixed_cols].sum() + empty[out].sum() - empty[fixed].sum())
-    return replace(m, z=z, ref=ref, value=value)
 
 
-def _argmax_by(group: IntA, value: FloatA, n_groups: int) -> IntA:
-    return _argmin_by(group, -value, n_groups)
+@dataclass
+class _Start:
+    """What every run begins with: candidates, first columns, a plan and L(0)."""
+
+    groups: list[Group]
+    empty: FloatA  # each order's cost left unfilled
+    pool: Columns
+    free_value: FloatA  # each order's best cost with the stock to itself
+    seed: Flat  # priced repair at zero prices: a feasible plan from the start
+    repair_seconds: float  # what that repair took (the dive leaves room for one)
+    zero_bound: float
+    bound_seconds: float
+    exact_seconds: float  # the exact pricing's budget when a bound is taken
 
 
-def _next_lp_orders(
-    inst: Instance, pool: Columns, m: MasterResult, new: Columns
-) -> tuple[npt.NDArray[np.bool_], IntA]:
-    """Orders the next LP must hold, and each order's column where the LP is whole.
+def _begin(inst: Instance, settings: Settings, limit: float) -> _Start:
+    k = inst.n_nodes if inst.n_nodes <= settings.all_nodes_up_to else settings.candidates
+    groups = build_groups(inst, k, settings.single_line_candidates)
+    pool, free_value = _initial_columns(inst, groups, settings)
+    # A feasible plan's columns cap the first LP at that plan's cost: without them
+    # the first LP leaves contested orders unfilled and its prices are wild.
+    started = time.perf_counter()
+    seed = construct(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
+    repair_seconds = time.perf_counter() - started
+    pool = pool.extend(columns_from_plan(inst, seed))
+    # The bound at zero prices needs no search and stands if no LP converges. (At zero
+    # prices the floors barely bind: widening would add 0.01 % for twice the time.)
+    started = time.perf_counter()
+    exact_seconds = min(settings.exact_pricing_seconds, max(0.2, limit / 20))
+    zero_bound = lagrangian_bound(
+        inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes),
+        exact_seconds, settings.exact_pricing_up_to, widen_by=0,
+    )  # fmt: skip
+    return _Start(
+        groups, empty_costs(inst), pool, free_value, seed, repair_seconds,
+        zero_bound, time.perf_counter() - started, exact_seconds,
+    )  # fmt: skip
 
-    Held: orders left fractional, orders offered a new column, and orders whose
-    column uses stock or capacity that now has a price (they may have to make room).
-    """
-    best = _argmax_by(pool.order, m.z, inst.n_orders)
-    has = best >= 0
-    zmax = np.zeros(inst.n_orders)
-    zmax[has] = m.z[best[has]]
-    chosen = np.where(zmax >= WHOLE, best, -1)
-    hold = (zmax > 1e-9) & (zmax < WHOLE)
-    hold[new.order] = True
-    ok = chosen >= 0
-    cols = chosen[ok]
-    sel = np.isin(pool.ent_col, cols)
-    node, sku = pool.ent_node[sel], inst.line_sku[pool.ent_line[sel]]
-    priced = (m.lam[node, sku] > 0) | (m.mu[node] > 0)
-    hold[pool.order[pool.ent_col[sel][priced]]] = True
-    return hold, chosen
+
+@dataclass
+class _Search:
+    """What column generation leaves: the last LP, the columns, and the prices of
+    the best bound it found (each round prices every order, which bounds)."""
+
+    groups: list[Group]
+    pool: Columns
+    master: MasterResult | None
+    lam: FloatA
+    mu: FloatA
+    bound: float
+    rounds: int = 0
+    price_seconds: float = 0.0
+
+
+def _column_generation(
+    inst: Instance,
+    start: _Start,
+    settings: Settings,
+    search_end: float,
+    deadline: float,
+    notes: list[str],
+) -> _Search:
+    """Rounds of: master LP, price every order at its prices (the bound comes with
+    it), add the columns that price out, widen orders a dropped node tempts."""
+    lp_solver = _lp_solver(inst, settings)
+    out = _Search(
+        start.groups, start.pool, None,
+        np.zeros(inst.avail.shape), np.zeros(inst.n_nodes), start.zero_bound,
+    )  # fmt: skip
+    exact_ran = False
+    round_seconds = 0.0
+    lp_times: list[float] = []
+    for out.rounds in range(1, settings.max_rounds + 1):
+        now = time.perf_counter()
+        if out.master is not None and now + round_seconds > search_end:
+            break  # another round would not finish inside the search share
+        # The first LP may overrun the share: without it there is nothing to dive from.
+        lp_end = search_end if out.master is not None else deadline - 2 * start.repair_seconds
+        m = _master_lp(inst, out.pool, start.empty, lp_end - now, lp_solver)
+        lp_times.append(time.perf_counter() - now)
+        if not m.optimal:
+            notes.append(f"round {out.rounds}: master LP ({lp_solver[0]}) {m.status}")
+            break
+        previous, out.master = out.master, m
+        stalled = previous is not None and previous.value - m.value < settings.stall * abs(m.value)
+        if stalled and exact_ran:
+            break
+        # A stalled LP gets one round with the exact pricing before it stops.
+        priced_at = time.perf_counter()
+        new, exact_ran, bound, out.groups = _price(
+            inst, out.groups, m.lam, m.mu, m.ref, settings, search_end, exact=stalled,
+            with_bound=True,
+        )  # fmt: skip
+        out.price_seconds = time.perf_counter() - priced_at
+        notes.append(f"round {out.rounds}: LP {m.value:,.1f}, bound at its prices {bound:,.1f}")
+        if bound > out.bound:
+            out.lam, out.mu, out.bound = m.lam, m.mu, bound
+        if out.bound >= m.value - settings.stall * abs(m.value):
+            break  # the bound meets the LP: column generation has converged
+        widened = 0
+        if any(g.cand.shape[1] < inst.n_nodes for g in out.groups):  # pruned network
+            parts = []
+            for g in out.groups:
+                for part in widen(inst, g, m.lam, m.mu, m.ref[g.orders], settings.widen_by):
+                    widened += part.size if part.cand.shape[1] > g.cand.shape[1] else 0
+                    parts.append(replace(part, dropped_bound=np.full(part.size, np.inf)))
+            out.groups = parts
+        if not new.size and not widened:
+            break
+        out.pool = out.pool.extend(new)
+        round_seconds = time.perf_counter() - now
+    if out.master is not None:
+        lps = ", ".join(f"{t:.1f}" for t in lp_times)
+        notes.append(
+            f"column generation: {out.rounds} rounds, {out.pool.size:,} columns, "
+            f"LP {out.master.value:,.2f} over {out.master.rows:,} rows (LPs: {lps} s)"
+        )
+    return out
+
+
+def _plan(
+    inst: Instance,
+    start: _Start,
+    search: _Search,
+    settings: Settings,
+    deadline: float,
+    notes: list[str],
+    started: float,
+) -> Flat:
+    """Dive from the LP (or keep the seed), local search, then the restricted master
+    as a MIP over the batch or the LP's fractional neighbourhood."""
+    groups, pool, master = search.groups, search.pool, search.master
+    plan = start.seed
+    if master is not None:
+        dived = _primal(
+            inst, groups, pool, master, start.empty, deadline - 1.5 * start.repair_seconds,
+            settings,
+        )  # fmt: skip
+        notes.append(f"dive and repair {plan_total(inst, dived):,.2f} {_after(started)}")
+        if plan_total(inst, dived) < plan_total(inst, plan):
+            plan = dived
+    plan = improve(
+        inst, groups, plan, [start.free_value[g.orders] for g in groups], deadline,
+        settings.improve_passes,
+    )  # fmt: skip
+    notes.append(f"local search {plan_total(inst, plan):,.2f} {_after(started)}")
+    remaining = deadline - time.perf_counter()
+    if master is None or settings.master_mip_up_to <= 0 or remaining <= 0.5:
+        return plan
+    scope = (
+        np.arange(inst.n_orders)
+        if inst.n_orders <= settings.master_mip_up_to
+        else _neighbourhood(inst, pool, master, plan, settings.master_mip_up_to)
+    )
+    exact = _master_mip(inst, pool, plan, start.empty, scope, remaining * 0.8, notes)
+    if exact is None or plan_total(inst, exact) >= plan_total(inst, plan):
+        return plan
+    no_pending = [np.zeros(0, np.int64)] * len(groups)
+    return construct(inst, groups, master.lam, master.mu, pending=no_pending, plan=exact)
 
 
 def solve(
@@ -412,166 +508,27 @@ def solve(
     search_end = started + limit * settings.search_share
     deadline = started + limit * (1 - settings.finish_share)
     notes: list[str] = []
-    k = inst.n_nodes if inst.n_nodes <= settings.all_nodes_up_to else settings.candidates
-    groups = build_groups(inst, k, settings.single_line_candidates)
-    empty = empty_costs(inst)
-    pool, free_value = _initial_columns(inst, groups, settings)
-    # A feasible plan's columns cap the first LP at that plan's cost: without them
-    # the first LP leaves contested orders unfilled and its prices are wild. Its
-    # time also tells how long repairing the dive's leftovers may take.
-    seed_started = time.perf_counter()
-    seed = construct(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
-    repair_seconds = time.perf_counter() - seed_started
-    pool = pool.extend(columns_from_plan(inst, seed))
-    # The bound at zero prices needs no search: taken now, it also measures what the
-    # final bound will cost, so the search can leave that much of the limit for it.
-    bound_started = time.perf_counter()
-    exact_seconds = min(settings.exact_pricing_seconds, max(0.2, limit / 20))
-    # (At zero prices the floors barely bind: widening would add 0.01 % for twice the time.)
-    zero_bound = lagrangian_bound(
-        inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes),
-        exact_seconds, settings.exact_pricing_up_to, widen_by=0,
-    )  # fmt: skip
-    bound_seconds = time.perf_counter() - bound_started
-    master: MasterResult | None = None
-    priced_only: MasterResult | None = None
-    lp_solver, lp_params = _lp_solver(inst, settings)
-    rounds = 0
-    lp_times: list[float] = []
-    in_lp = np.ones(inst.n_orders, bool)  # the first LP holds every order
-    master_full = True
-    exact_ran = False
-    chosen = np.full(inst.n_orders, -1)
-    # The prices with the best Lagrangian bound so far (stabilisation centre).
-    best_lam, best_mu, best_bound = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes), zero_bound
-    round_seconds = price_seconds = 0.0
-    for rounds in range(1, settings.max_rounds + 1):
-        now = time.perf_counter()
-        # Another round only if it is likely to finish inside the search share.
-        if master is not None and now + round_seconds > search_end:
-            break
-        # The first LP may overrun the search share: without it there is nothing to dive from.
-        lp_end = search_end if master is not None else deadline - 2 * repair_seconds
-        m = _restricted_master(
-            inst, pool, empty, in_lp, chosen, max(0.0, lp_end - now), lp_solver, lp_params
-        )
-        lp_times.append(time.perf_counter() - now)
-        if not m.optimal:
-            notes.append(f"round {rounds}: master LP ({lp_solver}) {m.status}")
-            if master is None and (m.lam > 0).any():
-                priced_only = m  # unconverged duals: still prices to repair and bound with
-            break
-        previous = master
-        master, master_full = m, bool(in_lp.all())
-        stalled = previous is not None and previous.value - m.value < settings.stall * abs(m.value)
-        if stalled and exact_ran:
-            break
-        # Smoothed pricing (Wentges): the LP's prices jump between extreme dual
-        # solutions; columns priced between them and the best-bound prices are
-        # better, and the bound at the smoothed prices climbs steadily.
-        a = settings.smoothing
-        lam_s, mu_s = a * best_lam + (1 - a) * m.lam, a * best_mu + (1 - a) * m.mu
-        # A stalled LP gets one round with the exact pricing before it stops.
-        priced_at = time.perf_counter()
-        new, exact_ran, at_smoothed, groups = _price(
-            inst, groups, lam_s, mu_s, m.ref, settings, search_end, exact=stalled,
-            check=(m.lam, m.mu), with_bound=True,
-        )  # fmt: skip
-        price_seconds = time.perf_counter() - priced_at
-        round_seconds = time.perf_counter() - now
-        if at_smoothed > best_bound:
-            best_lam, best_mu, best_bound = lam_s, mu_s, at_smoothed
-        notes.append(
-            f"round {rounds}: LP {m.value:,.1f}, bound at smoothed prices {at_smoothed:,.1f}"
-        )
-        if best_bound >= m.value - settings.stall * abs(m.value):
-            break  # the bound meets the LP: column generation has converged
-        if not new.size and a > 0:  # mis-priced: the LP's own prices decide
-            new, exact_ran, at_lp, groups = _price(
-                inst, groups, m.lam, m.mu, m.ref, settings, search_end, exact=stalled,
-                with_bound=True,
-            )  # fmt: skip
-            if at_lp > best_bound:
-                best_lam, best_mu, best_bound = m.lam, m.mu, at_lp
-        widened = 0
-        if k < inst.n_nodes:
-            parts = []
-            for g in groups:
-                for part in widen(inst, g, m.lam, m.mu, m.ref[g.orders], settings.widen_by):
-                    widened += part.size if part.cand.shape[1] > g.cand.shape[1] else 0
-                    parts.append(replace(part, dropped_bound=np.full(part.size, np.inf)))
-            groups = parts
-        if not new.size and not widened:
-            if in_lp.all():
-                break
-            # Settled on a restricted LP: one LP over every order gives the prices
-            # the bound is taken at (and may still price out columns).
-            in_lp[:] = True
-            continue
-        if settings.restricted_lp:
-            in_lp, chosen = _next_lp_orders(inst, pool, m, new)
-        pool = pool.extend(new)
+    start = _begin(inst, settings, limit)
+    search = _column_generation(inst, start, settings, search_end, deadline, notes)
     # The final bound prices every order once more, plus the exact part.
-    reserve = 1.5 * max(bound_seconds, price_seconds) + exact_seconds
-    deadline = min(deadline, started + limit - reserve)
-    if master is not None and not master_full:
-        # The last LP held only the unsettled orders: the bound and the dive want
-        # the prices of the LP over every order (one more solve, no pricing).
-        m = _restricted_master(
-            inst, pool, empty, np.ones(inst.n_orders, bool), chosen,
-            max(0.0, deadline - time.perf_counter()), lp_solver, lp_params,
-        )  # fmt: skip
-        if m.optimal:
-            master = m
-    if master is None:  # no converged LP: priced repair at the best prices there are
-        lam = priced_only.lam if priced_only else np.zeros(inst.avail.shape)
-        mu = priced_only.mu if priced_only else np.zeros(inst.n_nodes)
-        plan = construct(inst, groups, lam, mu)
-        lp_value = float("nan")
-    else:
-        lps = ", ".join(f"{t:.1f}" for t in lp_times)
-        notes.append(
-            f"column generation: {rounds} rounds, {pool.size:,} columns, "
-            f"LP {master.value:,.2f} over {master.rows:,} rows, "
-            f"{time.perf_counter() - started:.1f} s (LPs: {lps})"
-        )
-        plan = _primal(inst, groups, pool, master, empty, deadline - 1.5 * repair_seconds, settings)
-        lam, mu, lp_value = master.lam, master.mu, master.value
-        notes.append(f"dive and repair {plan_total(inst, plan):,.2f} {_after(started)}")
-    if plan_total(inst, seed) < plan_total(inst, plan):
-        plan = seed
-    plan = improve(
-        inst, groups, plan, [free_value[g.orders] for g in groups], deadline,
-        settings.improve_passes,
-    )  # fmt: skip
-    notes.append(f"local search {plan_total(inst, plan):,.2f} {_after(started)}")
-    remaining = deadline - time.perf_counter()
-    if master is not None and settings.master_mip_up_to > 0 and remaining > 0.5:
-        # Whole batch when small; otherwise the neighbourhood of the LP's fractional orders.
-        scope = (
-            np.arange(inst.n_orders)
-            if inst.n_orders <= settings.master_mip_up_to
-            else _neighbourhood(inst, pool, master, plan, settings.master_mip_up_to)
-        )
-        exact = _master_mip(inst, pool, plan, empty, scope, remaining * 0.8, notes)
-        if exact is not None and plan_total(inst, exact) < plan_total(inst, plan):
-            plan = construct(
-                inst, groups, lam, mu, pending=[np.zeros(0, np.int64)] * len(groups), plan=exact
-            )
+    final_seconds = 1.5 * max(start.bound_seconds, search.price_seconds) + start.exact_seconds
+    deadline = min(deadline, started + limit - final_seconds)
+    plan = _plan(inst, start, search, settings, deadline, notes, started)
     total = plan_total(inst, plan)
-    notes.append(f"plan {total:,.2f} after {time.perf_counter() - started:.1f} s")
-    bound = max(zero_bound, best_bound)
-    if lam.any() or mu.any():
-        priced = lagrangian_bound(
-            inst, groups, lam, mu, exact_seconds, settings.exact_pricing_up_to
-        )
-        notes.append(
-            f"Lagrangian bound at the prices used {priced:,.2f} "
-            f"(after {time.perf_counter() - started:.1f} s)"
-        )
-        # Prices from an unconverged LP may bound worse than none at all.
-        bound = max(bound, priced)
-    notes.append(f"Lagrangian bound at zero prices {zero_bound:,.2f} ({bound_seconds:.1f} s)")
+    notes.append(f"plan {total:,.2f} {_after(started)}")
+    bound = search.bound
+    fits = time.perf_counter() + search.price_seconds + start.exact_seconds < started + limit
+    if (search.lam.any() or search.mu.any()) and fits:
+        # The rounds priced three-or-more-package orders at a floor; exact here.
+        exact = lagrangian_bound(
+            inst, search.groups, search.lam, search.mu, start.exact_seconds,
+            settings.exact_pricing_up_to, settings.bound_widen_by,
+        )  # fmt: skip
+        notes.append(f"Lagrangian bound at the best prices {exact:,.2f} {_after(started)}")
+        bound = max(bound, exact)
+    notes.append(
+        f"Lagrangian bound at zero prices {start.zero_bound:,.2f} ({start.bound_seconds:.1f} s)"
+    )
     optimal = False
     remaining = deadline - time.perf_counter()
     if inst.n_orders <= settings.exact_up_to and remaining > 0 and total - bound > 1e-6 * total:
@@ -583,7 +540,8 @@ def solve(
         if mip_bound is not None:
             bound = max(bound, mip_bound)
         notes.append("exact MIP: " + ("optimal" if optimal else "stopped at the time limit"))
-    return Outcome(plan, bound, lp_value, rounds, notes, optimal, (lam, mu))
+    lp_value = search.master.value if search.master is not None else float("nan")
+    return Outcome(plan, bound, lp_value, search.rounds, notes, optimal, (search.lam, search.mu))
 
 
 def plan_optimize(inst: Instance, time_limit: float | None = None) -> PlanResult:
