@@ -3,21 +3,18 @@
 Orders interact only through stock (rule 1) and node capacity (rule 2), so the
 batch is "pick one way to serve each order" under those rows (``planner.master``).
 
-1. Candidates: each order keeps its cheapest nodes, pruned safely
-   (``planner.candidates``); more join when prices make them attractive.
-2. Columns: at prices (lam, mu) every order's own choice is solved exactly and
-   vectorised (``planner.subproblem``; ``planner.exact_pricing`` for the few
-   orders that may want three or more packages). A choice whose reduced cost is
-   negative joins the master (``planner.columns``); the master LP (GLOP) gives
-   new prices. Rounds stop when no column prices out, the LP stops moving, or
-   the time share is spent.
-3. Bound: L(lam, mu) = sum over orders of their exact priced optimum (with a
-   floor for dropped nodes) - lam . avail - mu . capacity, valid for any prices
-   >= 0; at the LP's final prices it meets the LP value when pricing is exact.
-4. Plan: orders the LP puts wholly on one column keep it; the fractional rest
-   are solved exactly together over their columns on the stock left
-   (restricted-master MIP, SCIP), falling back to priced repair
-   (``planner.primal``); then a top-up and a local search (``planner.improve``).
+1. Start (``_begin``): candidate nodes per order, pruned safely
+   (``planner.candidates``); first columns, including a feasible plan's; L(0).
+2. Column generation (``_column_generation``): the master LP (GLOP, or PDLP on
+   large batches) gives prices; every order's own choice is solved exactly at
+   them (``planner.pricing``), which yields new columns and the Lagrangian bound
+   L(lam, mu) = sum over orders of their priced optimum (floors for dropped
+   nodes) - lam . avail - mu . capacity, valid for any prices >= 0.
+3. Plan (``_plan``): dive from the LP (``planner.dive``), priced repair
+   (``planner.primal``), local search (``planner.improve``), then the
+   restricted master as a MIP (SCIP) over the batch or the LP's fractional
+   neighbourhood.
+4. Bound: the best L over the rounds, the exact pricing at its prices at the end.
 """
 
 import time
@@ -26,6 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from planner import lns
 from planner.candidates import Group, build_groups, widen
 from planner.columns import Columns, best_singles, columns_from_plan, from_solution
 from planner.cost import evaluate
@@ -64,8 +62,8 @@ class Settings:
     exact_pricing_seconds: float = 5.0
     exact_when_below: float = 0.02  # new columns per order under which exact pricing runs
     simplex_up_to: int = 5000  # orders; larger masters are solved by PDLP (first-order)
-    master_mip_up_to: int = 3000  # orders the restricted-master MIP (SCIP) re-solves in the
-    # time left: the whole batch up to this size, else the LP's fractional neighbourhood
+    dive_share: float = 0.6  # of the time after column generation, the dive may use
+    neighbourhood: int = 400  # orders per restricted-master MIP of the neighbourhood search
     improve_passes: int = 2
     exact_up_to: int = 300  # orders; smaller batches finish with the exact MIP
     tolerance: float = 1e-6  # reduced cost below -tolerance enters the master
@@ -242,62 +240,6 @@ def _initial_columns(
     return pool, free_value
 
 
-def _master_mip(
-    inst: Instance,
-    pool: Columns,
-    plan: Flat,
-    empty: FloatA,
-    scope: IntA,
-    seconds: float,
-    notes: list[str],
-) -> Flat | None:
-    """Price-and-branch over the orders ``scope``: the restricted master as a MIP
-    (SCIP) on the stock the other orders leave, started from the plan we have (its
-    choices join the columns as the hint). Returns the whole plan, or None."""
-    inside = np.zeros(inst.n_orders, bool)
-    inside[scope] = True
-    keep = ~inside[inst.line_order[plan.line]]
-    held = Flat(plan.line[keep], plan.node[keep], plan.qty[keep])
-    used = np.zeros(inst.avail.shape, np.int64)
-    np.add.at(used, (held.node, inst.line_sku[held.line]), held.qty)
-    used_node = np.bincount(held.node, weights=held.qty, minlength=inst.n_nodes)
-    cols = pool.take(np.flatnonzero(inside[pool.order]))
-    start = cols.size
-    cols = cols.extend(
-        columns_from_plan(inst, Flat(plan.line[~keep], plan.node[~keep], plan.qty[~keep]))
-    )
-    mip = solve_master(
-        cols, inst.line_sku, empty, scope, inst.avail - used,
-        inst.capacity - used_node.astype(np.int64),
-        integral=True, time_limit=seconds, solver_name="scip", hint=np.arange(start, cols.size),
-    )  # fmt: skip
-    notes.append(
-        f"restricted-master MIP over {len(scope):,} orders ({seconds:.1f} s): {mip.status}"
-    )
-    if not np.isfinite(mip.value):
-        return None
-    return held.extend(cols.allocations(np.flatnonzero(mip.z >= 0.5)))
-
-
-def _neighbourhood(
-    inst: Instance, pool: Columns, master: MasterResult, plan: Flat, size: int
-) -> IntA:
-    """Orders worth re-solving together: those the LP left fractional first, then the
-    orders whose planned units share stock with them, up to ``size`` orders."""
-    frac = np.zeros(inst.n_orders, bool)
-    z = np.concatenate([master.z, np.zeros(pool.size - len(master.z))])  # later columns: 0
-    frac[pool.order[(z > 1e-9) & (z < WHOLE)]] = True
-    first = np.flatnonzero(frac)[:size]
-    n_skus = inst.avail.shape[1]
-    cell = pool.ent_node * n_skus + inst.line_sku[pool.ent_line]
-    hot = np.zeros(inst.avail.size, bool)
-    hot[cell[frac[pool.order[pool.ent_col]]]] = True
-    plan_cell = plan.node * n_skus + inst.line_sku[plan.line]
-    near = np.unique(inst.line_order[plan.line[hot[plan_cell]]])
-    near = near[~frac[near]][: max(0, size - len(first))]
-    return np.union1d(first, near)
-
-
 def _primal(
     inst: Instance,
     groups: list[Group],
@@ -467,13 +409,16 @@ def _plan(
     notes: list[str],
     started: float,
 ) -> Flat:
-    """Dive from the LP (or keep the seed), local search, then the restricted master
-    as a MIP over the batch or the LP's fractional neighbourhood."""
+    """Dive from the LP (or keep the seed), local search, then neighbourhood search
+    on the restricted master (``planner.lns``)."""
     groups, pool, master = search.groups, search.pool, search.master
     plan = start.seed
     if master is not None:
+        # The dive continues column generation on what is left; it gets a share of the
+        # time, the neighbourhood search the rest.
+        dive_end = time.perf_counter() + settings.dive_share * (deadline - time.perf_counter())
         dived = _primal(
-            inst, groups, pool, master, start.empty, deadline - 1.5 * start.repair_seconds,
+            inst, groups, pool, master, start.empty, dive_end - 1.5 * start.repair_seconds,
             settings,
         )  # fmt: skip
         notes.append(f"dive and repair {plan_total(inst, dived):,.2f} {_after(started)}")
@@ -484,19 +429,14 @@ def _plan(
         settings.improve_passes,
     )  # fmt: skip
     notes.append(f"local search {plan_total(inst, plan):,.2f} {_after(started)}")
-    remaining = deadline - time.perf_counter()
-    if master is None or settings.master_mip_up_to <= 0 or remaining <= 0.5:
+    if master is None or settings.neighbourhood <= 0:
         return plan
-    scope = (
-        np.arange(inst.n_orders)
-        if inst.n_orders <= settings.master_mip_up_to
-        else _neighbourhood(inst, pool, master, plan, settings.master_mip_up_to)
+    plan = lns.search(
+        inst, pool, master, plan, start.empty, deadline, settings.neighbourhood, notes
     )
-    exact = _master_mip(inst, pool, plan, start.empty, scope, remaining * 0.8, notes)
-    if exact is None or plan_total(inst, exact) >= plan_total(inst, plan):
-        return plan
+    # The re-solves keep their columns whole: stock they freed may still serve a line.
     no_pending = [np.zeros(0, np.int64)] * len(groups)
-    return construct(inst, groups, master.lam, master.mu, pending=no_pending, plan=exact)
+    return construct(inst, groups, master.lam, master.mu, pending=no_pending, plan=plan)
 
 
 def solve(

@@ -110,7 +110,7 @@ def test_dive_returns_a_plan_that_keeps_every_rule(tight) -> None:
 def test_heuristic_path_alone_is_feasible_and_bounded(tight) -> None:
     batch, inst, optimum = tight
     # No exact finish of any kind: column generation, dive, repair, local search.
-    out = solve(inst, 30, Settings(exact_up_to=0, master_mip_up_to=0))
+    out = solve(inst, 30, Settings(exact_up_to=0, neighbourhood=0))
     total = plan_total(inst, out.plan)
     alloc, unfilled = allocation_frames(
         inst, Assignment(out.plan.line, out.plan.node, out.plan.qty)
@@ -121,7 +121,7 @@ def test_heuristic_path_alone_is_feasible_and_bounded(tight) -> None:
 
 def test_a_plan_becomes_columns_that_cost_what_the_cost_model_says(tight) -> None:
     batch, inst, _ = tight
-    out = solve(inst, 30, Settings(exact_up_to=0, master_mip_up_to=0))
+    out = solve(inst, 30, Settings(exact_up_to=0, neighbourhood=0))
     cols = columns_from_plan(inst, out.plan)
     empty = empty_costs(inst)
     served = np.zeros(inst.n_orders, bool)
