@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from planner import check_plan
+from planner import check_plan, lns
 from planner.candidates import build_groups, dropped_bound_at
 from planner.columns import best_singles, columns_from_plan
 from planner.dive import dive
@@ -179,3 +179,31 @@ def test_widening_where_the_floor_binds_tightens_the_bound_and_keeps_it_valid(ti
     assert (widened <= achievable + 1e-6).all()
     assert (widened > capped + 1e-6).any()  # the test can fail: widening changed something
     assert any(p.group.cand.shape[1] > 2 for p in parts)
+
+
+def test_neighbourhood_resolve_keeps_every_rule_and_gains_what_it_says(tight) -> None:
+    batch, inst, optimum = tight
+    groups, pool, empty = _start(inst)
+    # A plan from one round of column generation: room to improve over its columns.
+    start = solve(inst, 30, Settings(exact_up_to=0, neighbourhood=0, max_rounds=1))
+    m = solve_master(
+        pool, inst.line_sku, empty, np.arange(inst.n_orders), inst.avail, inst.capacity
+    )
+    seeds = lns.seed_order(inst, pool, m, start.plan, empty)
+    assert sorted(seeds.tolist()) == list(range(inst.n_orders))  # every order once
+    scope = lns.around(inst, pool, start.plan, seeds[:3], 12)
+    assert set(seeds[:3].tolist()) <= set(scope.tolist()) and len(scope) <= 12
+    whole = lns.resolve(inst, pool.extend(columns_from_plan(inst, start.plan)), start.plan,
+                        empty, np.arange(inst.n_orders), 30)  # fmt: skip
+    assert whole is not None
+    for out in (lns.resolve(inst, pool, start.plan, empty, scope, 30), whole):
+        assert out is not None and out.gain >= 0
+        alloc, unfilled = allocation_frames(
+            inst, Assignment(out.plan.line, out.plan.node, out.plan.qty)
+        )
+        assert check_plan(batch, alloc, unfilled) == []
+        assert plan_total(inst, out.plan) == pytest.approx(
+            plan_total(inst, start.plan) - out.gain, abs=1e-6
+        )
+        assert plan_total(inst, out.plan) >= optimum - 1e-6
+    assert whole.gain > 0  # the starting plan was not the best its columns allow
