@@ -57,6 +57,8 @@ class Settings:
     max_rounds: int = 40  # column-generation rounds
     stall: float = 2e-5  # stop when a round improves the LP by less than this (relative)
     search_share: float = 0.4  # of the time limit, column generation may use
+    small_search_share: float = 0.6  # the same up to simplex_up_to orders, where rounds
+    # are cheap and converge (1,500 orders at 5 s: gap 1.8 % at 0.4, 0.8 % at 0.6)
     finish_share: float = 0.08  # of the time limit, kept for the bound and costing
     exact_pricing_up_to: int = 3000  # orders per round the exact pricing MIP may take
     exact_pricing_seconds: float = 5.0
@@ -445,7 +447,8 @@ def solve(
     """Plan and bound. See the module docstring for the method."""
     started = time.perf_counter()
     limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
-    search_end = started + limit * settings.search_share
+    small = inst.n_orders <= settings.simplex_up_to
+    search_end = started + limit * (settings.small_search_share if small else settings.search_share)
     deadline = started + limit * (1 - settings.finish_share)
     notes: list[str] = []
     start = _begin(inst, settings, limit)
