@@ -33,7 +33,7 @@ from planner.improve import improve
 from planner.instance import Instance
 from planner.master import MasterResult, solve_master
 from planner.mip import solve_mip
-from planner.pricing import Priced, price_groups
+from planner.pricing import price_groups, solve_groups
 from planner.primal import Flat, construct
 from planner.result import Assignment, PlanResult, allocation_frames, finish
 from planner.subproblem import solve_group
@@ -172,8 +172,7 @@ def _price(
         bound = sum(float(p.bound.sum()) for p in priced)
         bound -= float((lam * inst.avail).sum()) + float((mu * inst.capacity).sum())
     else:
-        free = [replace(g, dropped_bound=np.full(g.size, np.inf)) for g in groups]
-        priced = [Priced(g, solve_group(g, lam, mu, split)) for g in free]
+        priced = solve_groups(groups, lam, mu, split)
         bound = -np.inf
     for p in priced:
         g, sol = p.group, p.solution

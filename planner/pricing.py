@@ -10,6 +10,7 @@ as candidates (up to a cap, cheapest floors first) and is solved again; what
 stays dropped still counts at its floor.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -20,6 +21,7 @@ from planner.instance import Instance
 from planner.subproblem import GroupSolution, solve_group
 
 FloatA = npt.NDArray[np.float64]
+THREADS = 2  # groups are independent and numpy releases the GIL: both cores price
 
 
 @dataclass
@@ -45,23 +47,35 @@ def price_groups(
     100k-order batch, widening to every node took 25 s. Nodes left out still
     count at their floor, so the bound stays valid.
     """
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        parts = pool.map(lambda g: _price_one(inst, g, lam, mu, widen_by), groups)
+        return [p for part in parts for p in part]
+
+
+def solve_groups(groups: list[Group], lam: FloatA, mu: FloatA, split: float) -> list[Priced]:
+    """Every order's priced choice over its candidates only (no floors): for columns."""
+    free = [replace(g, dropped_bound=np.full(g.size, np.inf)) for g in groups]
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        sols = list(pool.map(lambda g: solve_group(g, lam, mu, split), free))
+    return [Priced(g, s) for g, s in zip(free, sols, strict=True)]
+
+
+def _price_one(inst: Instance, g: Group, lam: FloatA, mu: FloatA, widen_by: int) -> list[Priced]:
     split = inst.weights.split
-    out: list[Priced] = []
-    for g in groups:
-        free = replace(g, dropped_bound=np.full(g.size, np.inf))
-        sol = solve_group(free, lam, mu, split)
-        floor = dropped_bound_at(inst, g, lam, mu)
-        binding = floor < sol.bound - 1e-9
-        if not (widen_by > 0 and binding.any() and g.cand.shape[1] < inst.n_nodes):
-            out.append(Priced(replace(g, dropped_bound=floor), sol))
-            continue
-        stay = np.flatnonzero(~binding)
-        if len(stay):
-            out.append(Priced(replace(g.take(stay), dropped_bound=floor[stay]), sol.take(stay)))
-        rows = np.flatnonzero(binding)
-        for part in widen(inst, g.take(rows), lam, mu, sol.bound[rows], widen_by):
-            part_sol = solve_group(replace(part, dropped_bound=np.full(part.size, np.inf)),
-                                   lam, mu, split)  # fmt: skip
-            part_floor = dropped_bound_at(inst, part, lam, mu)
-            out.append(Priced(replace(part, dropped_bound=part_floor), part_sol))
+    free = replace(g, dropped_bound=np.full(g.size, np.inf))
+    sol = solve_group(free, lam, mu, split)
+    floor = dropped_bound_at(inst, g, lam, mu)
+    binding = floor < sol.bound - 1e-9
+    if not (widen_by > 0 and binding.any() and g.cand.shape[1] < inst.n_nodes):
+        return [Priced(replace(g, dropped_bound=floor), sol)]
+    out = []
+    stay = np.flatnonzero(~binding)
+    if len(stay):
+        out.append(Priced(replace(g.take(stay), dropped_bound=floor[stay]), sol.take(stay)))
+    rows = np.flatnonzero(binding)
+    for part in widen(inst, g.take(rows), lam, mu, sol.bound[rows], widen_by):
+        part_sol = solve_group(replace(part, dropped_bound=np.full(part.size, np.inf)),
+                               lam, mu, split)  # fmt: skip
+        part_floor = dropped_bound_at(inst, part, lam, mu)
+        out.append(Priced(replace(part, dropped_bound=part_floor), part_sol))
     return out
