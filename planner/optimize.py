@@ -33,7 +33,7 @@ from planner.improve import improve
 from planner.instance import Instance
 from planner.master import MasterResult, solve_master
 from planner.mip import solve_mip
-from planner.pricing import price_groups, solve_groups
+from planner.pricing import lagrangian_bound, price_groups, solve_groups
 from planner.primal import Flat, construct
 from planner.result import Assignment, PlanResult, allocation_frames, finish
 from planner.subproblem import solve_group
@@ -97,52 +97,6 @@ def empty_costs(inst: Instance) -> FloatA:
         weights=inst.line_qty * inst.unfilled_unit_cost,
         minlength=inst.n_orders,
     )
-
-
-def lagrangian_bound(
-    inst: Instance,
-    groups: list[Group],
-    lam: FloatA,
-    mu: FloatA,
-    exact_seconds: float = Settings.exact_pricing_seconds,
-    exact_up_to: int = Settings.exact_pricing_up_to,
-    widen_by: int = Settings.bound_widen_by,
-) -> float:
-    """L(lam, mu): a proven lower bound on the optimum for any prices >= 0.
-
-    Per order, the exact priced optimum over its candidates (sets of three or
-    more nodes by the exact MIP where the floor is too weak), capped by the
-    floor of any choice that uses a dropped node (``planner.pricing`` widens the
-    orders where that floor would bind); minus what the prices charge for the
-    whole supply.
-    """
-    split = inst.weights.split
-    priced = price_groups(inst, groups, lam, mu, widen_by)
-    bounds = [p.bound for p in priced]
-    loose = [
-        np.flatnonzero(
-            (p.solution.bound < p.solution.value - 1e-9)
-            & (p.group.dropped_bound > p.solution.bound)
-        )
-        for p in priced
-    ]
-    parts = [(i, r) for i, r in enumerate(loose) if len(r)]
-    solved = []
-    if 0 < sum(len(r) for _, r in parts) <= exact_up_to:
-        solved = solve_exact(
-            [(priced[i].group, r) for i, r in parts], lam, mu, split, inst.line_sku, exact_seconds
-        )
-    if not all(ex.proven for ex in solved) or not solved:
-        # No exact answer for the loose orders: enumerate sets of three nodes instead.
-        for i, _ in parts:
-            bounds[i] = solve_group(priced[i].group, lam, mu, split, tight_bound=True).bound
-    else:
-        for (i, r), ex in zip(parts, solved, strict=True):
-            bounds[i] = bounds[i].copy()
-            best = np.minimum(ex.value, priced[i].solution.value[r])
-            bounds[i][r] = np.minimum(best, priced[i].group.dropped_bound[r])
-    total = sum(float(b.sum()) for b in bounds)
-    return total - float((lam * inst.avail).sum()) - float((mu * inst.capacity).sum())
 
 
 def _price(

@@ -20,11 +20,10 @@ from planner.optimize import (
     _initial_columns,
     _price,
     empty_costs,
-    lagrangian_bound,
     plan_total,
     solve,
 )
-from planner.pricing import price_groups
+from planner.pricing import lagrangian_bound, price_groups
 from planner.primal import Flat
 from planner.result import Assignment, allocation_frames
 from planner.subproblem import solve_group

@@ -7,7 +7,8 @@ import planner
 from planner import check_plan, evaluate
 from planner.instance import build_instance
 from planner.mip import solve_mip
-from planner.optimize import Settings, lagrangian_bound, solve
+from planner.optimize import Settings, solve
+from planner.pricing import lagrangian_bound
 from planner.result import allocation_frames
 from tests.random_batch import random_batch
 from tests.tiny import tiny_batch
