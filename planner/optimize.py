@@ -406,15 +406,18 @@ def solve(
     notes: list[str] = []
     start = _begin(inst, settings, limit)
     search = _column_generation(inst, start, settings, search_end, deadline, notes)
-    # The final bound prices every order once more, plus the exact part.
+    # The final bound prices every order once more, plus the exact part; at zero prices
+    # it is already taken, and the plan gets that time.
+    priced = bool(search.lam.any() or search.mu.any())
     final_seconds = 1.5 * max(start.bound_seconds, search.price_seconds) + start.exact_seconds
+    final_seconds = final_seconds if priced else 0.0
     deadline = min(deadline, started + limit - final_seconds)
     plan = _plan(inst, start, search, settings, deadline, notes, started)
     total = plan_total(inst, plan)
     notes.append(f"plan {total:,.2f} {_after(started)}")
     bound = search.bound
     fits = time.perf_counter() + search.price_seconds + start.exact_seconds < started + limit
-    if (search.lam.any() or search.mu.any()) and fits:
+    if priced and fits:
         # The rounds priced three-or-more-package orders at a floor; exact here.
         exact = lagrangian_bound(
             inst, search.groups, search.lam, search.mu, start.exact_seconds,
