@@ -376,8 +376,9 @@ def _plan(
             inst, groups, pool, master, start.empty, dive_end - 1.5 * start.repair_seconds,
             settings,
         )  # fmt: skip
-        notes.append(f"dive and repair {plan_total(inst, dived):,.2f} {_after(started)}")
-        if plan_total(inst, dived) < plan_total(inst, plan):
+        dived_total = plan_total(inst, dived)
+        notes.append(f"dive and repair {dived_total:,.2f} {_after(started)}")
+        if dived_total < plan_total(inst, plan):
             plan = dived
     plan = improve(
         inst, groups, plan, [start.free_value[g.orders] for g in groups], deadline,
