@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from planner.candidates import Group
 from planner.instance import Instance
-from planner.primal import Flat, subset
+from planner.primal import Flat, left_by, subset
 from planner.subproblem import solve_group
 
 IntA = npt.NDArray[np.int64]
@@ -45,10 +45,7 @@ def improve(
     passes: int = 2,
 ) -> Flat:
     """Re-insert displaced orders one at a time while it lowers the total."""
-    avail = inst.avail.copy()
-    cap = inst.capacity.copy()
-    np.subtract.at(avail, (plan.node, inst.line_sku[plan.line]), plan.qty)
-    np.subtract.at(cap, plan.node, plan.qty)
+    avail, cap = left_by(inst, plan)
     zero_lam = np.zeros(inst.avail.shape)
     zero_mu = np.zeros(inst.n_nodes)
     split = inst.weights.split

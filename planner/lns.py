@@ -17,13 +17,13 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.columns import Columns, columns_from_plan
+from planner.dive import WHOLE
 from planner.instance import Instance
 from planner.master import MasterResult, solve_master
-from planner.primal import Flat
+from planner.primal import Flat, left_by
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
-WHOLE = 1 - 1e-6
 
 
 @dataclass
@@ -42,20 +42,17 @@ def resolve(
     inside = np.zeros(inst.n_orders, bool)
     inside[scope] = True
     keep = ~inside[inst.line_order[plan.line]]
-    held = Flat(plan.line[keep], plan.node[keep], plan.qty[keep])
-    used = np.zeros(inst.avail.shape, np.int64)
-    np.add.at(used, (held.node, inst.line_sku[held.line]), held.qty)
-    used_node = np.bincount(held.node, weights=held.qty, minlength=inst.n_nodes)
+    held = plan.take(keep)
+    avail, cap = left_by(inst, held)
     cols = pool.take(np.flatnonzero(inside[pool.order]))
     start = cols.size
-    mine = columns_from_plan(inst, Flat(plan.line[~keep], plan.node[~keep], plan.qty[~keep]))
+    mine = columns_from_plan(inst, plan.take(~keep))
     cols = cols.extend(mine)
     served = np.zeros(inst.n_orders, bool)
     served[mine.order] = True
     current = float(mine.cost.sum() + empty[scope[~served[scope]]].sum())
     mip = solve_master(
-        cols, inst.line_sku, empty, scope, inst.avail - used,
-        inst.capacity - used_node.astype(np.int64),
+        cols, inst.line_sku, empty, scope, avail, cap,
         integral=True, time_limit=seconds, solver_name="scip", hint=np.arange(start, cols.size),
     )  # fmt: skip
     if not np.isfinite(mip.value):

@@ -36,12 +36,25 @@ class Flat:
         z = np.zeros(0, np.int64)
         return Flat(z, z.copy(), z.copy())
 
+    def take(self, mask: npt.NDArray[np.bool_]) -> "Flat":
+        """The entries where ``mask`` holds."""
+        return Flat(self.line[mask], self.node[mask], self.qty[mask])
+
     def extend(self, other: "Flat") -> "Flat":
         return Flat(
             np.concatenate([self.line, other.line]),
             np.concatenate([self.node, other.node]),
             np.concatenate([self.qty, other.qty]),
         )
+
+
+def left_by(inst: Instance, plan: Flat) -> tuple[npt.NDArray[np.int64], IntA]:
+    """The stock (N, S) and node capacity (N,) the plan's allocations leave."""
+    avail = inst.avail.copy()
+    cap = inst.capacity.copy()
+    np.subtract.at(avail, (plan.node, inst.line_sku[plan.line]), plan.qty)
+    np.subtract.at(cap, plan.node, plan.qty)
+    return avail, cap
 
 
 def subset(g: Group, rows: IntA, avail: npt.NDArray[np.int64], cap: IntA) -> Group:
@@ -84,11 +97,8 @@ def construct(
     ``plan`` holds allocations already fixed (their stock is taken first) and
     ``pending`` the rows of each group still to place (default: all).
     """
-    avail = inst.avail.copy()
-    cap = inst.capacity.copy()
     plan = plan or Flat.empty()
-    np.subtract.at(avail, (plan.node, inst.line_sku[plan.line]), plan.qty)
-    np.subtract.at(cap, plan.node, plan.qty)
+    avail, cap = left_by(inst, plan)
     assert (avail >= 0).all() and (cap >= 0).all(), "fixed allocations exceed stock"
     split = inst.weights.split
     n_skus = inst.avail.shape[1]
