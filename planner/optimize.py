@@ -33,7 +33,7 @@ from planner.improve import improve
 from planner.instance import Instance
 from planner.master import MasterResult, solve_master
 from planner.mip import solve_mip
-from planner.pricing import lagrangian_bound, price_groups, solve_groups
+from planner.pricing import lagrangian_bound, price_groups, solve_groups, without_floor
 from planner.primal import Flat, construct
 from planner.result import Assignment, PlanResult, allocation_frames, finish
 from planner.subproblem import solve_group
@@ -340,7 +340,7 @@ def _column_generation(
             for g in out.groups:
                 for part in widen(inst, g, m.lam, m.mu, m.ref[g.orders], settings.widen_by):
                     widened += part.size if part.cand.shape[1] > g.cand.shape[1] else 0
-                    parts.append(replace(part, dropped_bound=np.full(part.size, np.inf)))
+                    parts.append(without_floor(part))
             out.groups = parts
         if not new.size and not widened:
             break

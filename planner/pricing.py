@@ -39,6 +39,11 @@ class Priced:
         return np.minimum(self.solution.bound, self.group.dropped_bound)
 
 
+def without_floor(g: Group) -> Group:
+    """The group with no floor for dropped nodes: solving it prices candidates only."""
+    return replace(g, dropped_bound=np.full(g.size, np.inf))
+
+
 def price_groups(
     inst: Instance, groups: list[Group], lam: FloatA, mu: FloatA, widen_by: int = 32
 ) -> list[Priced]:
@@ -56,7 +61,7 @@ def price_groups(
 
 def solve_groups(groups: list[Group], lam: FloatA, mu: FloatA, split: float) -> list[Priced]:
     """Every order's priced choice over its candidates only (no floors): for columns."""
-    free = [replace(g, dropped_bound=np.full(g.size, np.inf)) for g in groups]
+    free = [without_floor(g) for g in groups]
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         sols = list(pool.map(lambda g: solve_group(g, lam, mu, split), free))
     return [Priced(g, s) for g, s in zip(free, sols, strict=True)]
@@ -64,8 +69,7 @@ def solve_groups(groups: list[Group], lam: FloatA, mu: FloatA, split: float) -> 
 
 def _price_one(inst: Instance, g: Group, lam: FloatA, mu: FloatA, widen_by: int) -> list[Priced]:
     split = inst.weights.split
-    free = replace(g, dropped_bound=np.full(g.size, np.inf))
-    sol = solve_group(free, lam, mu, split)
+    sol = solve_group(without_floor(g), lam, mu, split)
     floor = dropped_bound_at(inst, g, lam, mu)
     binding = floor < sol.bound - 1e-9
     if not (widen_by > 0 and binding.any() and g.cand.shape[1] < inst.n_nodes):
@@ -76,8 +80,7 @@ def _price_one(inst: Instance, g: Group, lam: FloatA, mu: FloatA, widen_by: int)
         out.append(Priced(replace(g.take(stay), dropped_bound=floor[stay]), sol.take(stay)))
     rows = np.flatnonzero(binding)
     for part in widen(inst, g.take(rows), lam, mu, sol.bound[rows], widen_by):
-        part_sol = solve_group(replace(part, dropped_bound=np.full(part.size, np.inf)),
-                               lam, mu, split)  # fmt: skip
+        part_sol = solve_group(without_floor(part), lam, mu, split)
         part_floor = dropped_bound_at(inst, part, lam, mu)
         out.append(Priced(replace(part, dropped_bound=part_floor), part_sol))
     return out

@@ -129,19 +129,26 @@ def test_a_plan_becomes_columns_that_cost_what_the_cost_model_says(tight) -> Non
     assert cols.allocations(np.arange(cols.size)).qty.sum() == out.plan.qty.sum()
 
 
+def _random_prices_and_achievable(inst, seed):
+    """Random prices on ~30 % of the stock and every node, and the priced cost of a
+    choice each order really has with every node a candidate."""
+    rng = np.random.default_rng(seed)
+    lam = rng.uniform(0, 40, inst.avail.shape) * (rng.random(inst.avail.shape) < 0.3)
+    mu = rng.uniform(0, 5, inst.n_nodes)
+    achievable = np.zeros(inst.n_orders)
+    for g in build_groups(inst, inst.n_nodes):
+        achievable[g.orders] = solve_group(g, lam, mu, inst.weights.split).value
+    return lam, mu, achievable
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_dropped_node_floor_never_exceeds_what_the_order_can_do(tight, seed) -> None:
     # Pruned to 2 candidates, an order's bound is min(its candidates' optimum, the floor
     # of any choice using a dropped node). At any prices that must stay below the
     # priced cost of a choice the order really has with every node available.
     _, inst, optimum = tight
-    rng = np.random.default_rng(seed)
-    lam = rng.uniform(0, 40, inst.avail.shape) * (rng.random(inst.avail.shape) < 0.3)
-    mu = rng.uniform(0, 5, inst.n_nodes)
+    lam, mu, achievable = _random_prices_and_achievable(inst, seed)
     split = inst.weights.split
-    achievable = np.zeros(inst.n_orders)
-    for g in build_groups(inst, inst.n_nodes):
-        achievable[g.orders] = solve_group(g, lam, mu, split).value
     for g in build_groups(inst, 2):
         g = replace(g, dropped_bound=dropped_bound_at(inst, g, lam, mu))
         bound = solve_group(g, lam, mu, split, tight_bound=True).bound
@@ -157,13 +164,8 @@ def test_widening_where_the_floor_binds_tightens_the_bound_and_keeps_it_valid(ti
     # their candidates' optimum are widened. Each order's share must then lie between
     # the floor-capped share (never looser) and what it can really do with every node.
     _, inst, _ = tight
-    rng = np.random.default_rng(seed)
-    lam = rng.uniform(0, 40, inst.avail.shape) * (rng.random(inst.avail.shape) < 0.3)
-    mu = rng.uniform(0, 5, inst.n_nodes)
+    lam, mu, achievable = _random_prices_and_achievable(inst, seed)
     split = inst.weights.split
-    achievable = np.zeros(inst.n_orders)
-    for g in build_groups(inst, inst.n_nodes):
-        achievable[g.orders] = solve_group(g, lam, mu, split).value
     capped = np.zeros(inst.n_orders)
     for g in build_groups(inst, 2):
         capped[g.orders] = solve_group(
