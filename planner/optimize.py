@@ -33,9 +33,17 @@ from planner.improve import improve
 from planner.instance import Instance
 from planner.master import MasterResult, solve_master
 from planner.mip import solve_mip
-from planner.pricing import lagrangian_bound, price_groups, solve_groups, without_floor
+from planner.pricing import (
+    lagrangian_bound,
+    order_shares,
+    price_groups,
+    solve_groups,
+    supply_charge,
+    without_floor,
+)
 from planner.primal import Flat, construct
 from planner.result import Assignment, PlanResult, allocation_frames, finish
+from planner.scarce import price_short_skus
 from planner.subproblem import solve_group
 
 FloatA = npt.NDArray[np.float64]
@@ -54,6 +62,8 @@ class Settings:
     bound_widen_by: int = 32  # nodes added where a dropped node's floor binds the bound
     initial_singles: int = 3  # single-node columns per order before the first LP
     priced_singles: int = 2  # single-node columns per order offered each round
+    scarce_passes: int = 8  # bisection passes pricing the SKUs the network runs short of
+    scarce_share: float = 0.05  # of the time limit, those passes may use
     max_rounds: int = 40  # column-generation rounds
     stall: float = 2e-5  # stop when a round improves the LP by less than this (relative)
     search_share: float = 0.4  # of the time limit, column generation may use
@@ -124,7 +134,7 @@ def _price(
     if with_bound:
         priced = price_groups(inst, groups, lam, mu, settings.bound_widen_by)
         bound = sum(float(p.bound.sum()) for p in priced)
-        bound -= float((lam * inst.avail).sum()) + float((mu * inst.capacity).sum())
+        bound -= supply_charge(inst, lam, mu)
     else:
         priced = solve_groups(groups, lam, mu, split)
         bound = -np.inf
@@ -248,9 +258,11 @@ class _Start:
     zero_bound: float
     bound_seconds: float
     exact_seconds: float  # the exact pricing's budget when a bound is taken
+    bound: float  # the best bound so far: L(0), or L at the short SKUs' prices
+    lam: FloatA  # the prices it was taken at
 
 
-def _begin(inst: Instance, settings: Settings, limit: float) -> _Start:
+def _begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) -> _Start:
     k = inst.n_nodes if inst.n_nodes <= settings.all_nodes_up_to else settings.candidates
     groups = build_groups(inst, k, settings.single_line_candidates)
     pool, free_value = _initial_columns(inst, groups, settings)
@@ -264,13 +276,29 @@ def _begin(inst: Instance, settings: Settings, limit: float) -> _Start:
     # prices the floors barely bind: widening would add 0.01 % for twice the time.)
     started = time.perf_counter()
     exact_seconds = min(settings.exact_pricing_seconds, max(0.2, limit / 20))
-    zero_bound = lagrangian_bound(
+    zero_shares = order_shares(
         inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes),
         exact_seconds, settings.exact_pricing_up_to, widen_by=0,
     )  # fmt: skip
+    zero_bound = float(zero_shares.sum())
+    bound_seconds = time.perf_counter() - started
+    bound, lam = zero_bound, np.zeros(inst.avail.shape)
+    started = time.perf_counter()
+    scarce = price_short_skus(
+        inst, groups, zero_shares, started + settings.scarce_share * limit,
+        settings.scarce_passes,
+    )  # fmt: skip
+    if scarce is not None:
+        seconds = time.perf_counter() - started
+        notes.append(
+            f"short SKUs: {scarce.skus} priced over {scarce.orders:,} orders, Lagrangian "
+            f"bound {scarce.bound:,.2f} (pass {scarce.passes}, {seconds:.1f} s)"
+        )
+        if scarce.bound > bound:
+            bound, lam = scarce.bound, scarce.lam
     return _Start(
         groups, empty_costs(inst), pool, free_value, seed, repair_seconds,
-        zero_bound, time.perf_counter() - started, exact_seconds,
+        zero_bound, bound_seconds, exact_seconds, bound, lam,
     )  # fmt: skip
 
 
@@ -287,6 +315,7 @@ class _Search:
     bound: float
     rounds: int = 0
     price_seconds: float = 0.0
+    from_round: bool = False  # the best prices are an LP's (their bound lacks the exact part)
 
 
 def _column_generation(
@@ -302,7 +331,7 @@ def _column_generation(
     lp_solver = _lp_solver(inst, settings)
     out = _Search(
         start.groups, start.pool, None,
-        np.zeros(inst.avail.shape), np.zeros(inst.n_nodes), start.zero_bound,
+        start.lam, np.zeros(inst.n_nodes), start.bound,
     )  # fmt: skip
     exact_ran = False
     round_seconds = 0.0
@@ -331,7 +360,7 @@ def _column_generation(
         out.price_seconds = time.perf_counter() - priced_at
         notes.append(f"round {out.rounds}: LP {m.value:,.1f}, bound at its prices {bound:,.1f}")
         if bound > out.bound:
-            out.lam, out.mu, out.bound = m.lam, m.mu, bound
+            out.lam, out.mu, out.bound, out.from_round = m.lam, m.mu, bound, True
         if out.bound >= m.value - settings.stall * abs(m.value):
             break  # the bound meets the LP: column generation has converged
         widened = 0
@@ -405,11 +434,11 @@ def solve(
     search_end = started + limit * (settings.small_search_share if small else settings.search_share)
     deadline = started + limit * (1 - settings.finish_share)
     notes: list[str] = []
-    start = _begin(inst, settings, limit)
+    start = _begin(inst, settings, limit, notes)
     search = _column_generation(inst, start, settings, search_end, deadline, notes)
-    # The final bound prices every order once more, plus the exact part; at zero prices
-    # it is already taken, and the plan gets that time.
-    priced = bool(search.lam.any() or search.mu.any())
+    # The final bound prices every order once more, plus the exact part, at an LP's
+    # prices; at zero or short-SKU prices it is already taken, and the plan gets that time.
+    priced = search.from_round
     final_seconds = 1.5 * max(start.bound_seconds, search.price_seconds) + start.exact_seconds
     final_seconds = final_seconds if priced else 0.0
     deadline = min(deadline, started + limit - final_seconds)

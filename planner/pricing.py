@@ -86,24 +86,23 @@ def _price_one(inst: Instance, g: Group, lam: FloatA, mu: FloatA, widen_by: int)
     return out
 
 
-def lagrangian_bound(
+def order_shares(
     inst: Instance,
     groups: list[Group],
     lam: FloatA,
     mu: FloatA,
-    exact_seconds: float = 5.0,
-    exact_up_to: int = 3000,
-    widen_by: int = 32,
-) -> float:
-    """L(lam, mu): a proven lower bound on the optimum for any prices >= 0.
-
-    (Defaults as in ``planner.optimize.Settings``.)
+    exact_seconds: float,
+    exact_up_to: int,
+    widen_by: int,
+) -> FloatA:
+    """Each order's share of L(lam, mu), indexed by order: a lower bound on its own
+    priced optimum over every node.
 
     Per order, the exact priced optimum over its candidates (sets of three or
     more nodes by the exact MIP where the floor is too weak), capped by the
-    floor of any choice that uses a dropped node (``planner.pricing`` widens the
-    orders where that floor would bind); minus what the prices charge for the
-    whole supply.
+    floor of any choice that uses a dropped node (``price_groups`` widens the
+    orders where that floor would bind). Kept per order so that a caller who
+    changes prices on a few SKUs re-prices only the orders holding them.
     """
     split = inst.weights.split
     priced = price_groups(inst, groups, lam, mu, widen_by)
@@ -130,5 +129,27 @@ def lagrangian_bound(
             bounds[i] = bounds[i].copy()
             best = np.minimum(ex.value, priced[i].solution.value[r])
             bounds[i][r] = np.minimum(best, priced[i].group.dropped_bound[r])
-    total = sum(float(b.sum()) for b in bounds)
-    return total - float((lam * inst.avail).sum()) - float((mu * inst.capacity).sum())
+    shares = np.zeros(inst.n_orders)
+    for p, b in zip(priced, bounds, strict=True):
+        shares[p.group.orders] = b
+    return shares
+
+
+def supply_charge(inst: Instance, lam: FloatA, mu: FloatA) -> float:
+    """What prices charge for the whole supply: L subtracts it from the orders' shares."""
+    return float((lam * inst.avail).sum()) + float((mu * inst.capacity).sum())
+
+
+def lagrangian_bound(
+    inst: Instance,
+    groups: list[Group],
+    lam: FloatA,
+    mu: FloatA,
+    exact_seconds: float,
+    exact_up_to: int,
+    widen_by: int,
+) -> float:
+    """L(lam, mu): a proven lower bound on the optimum for any prices >= 0 (the
+    orders' shares, ``order_shares``, minus what the prices charge for the supply)."""
+    shares = order_shares(inst, groups, lam, mu, exact_seconds, exact_up_to, widen_by)
+    return float(shares.sum()) - supply_charge(inst, lam, mu)

@@ -4,6 +4,7 @@ dive from the LP returns a plan that keeps every hard rule."""
 
 import time
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pytest
@@ -28,6 +29,9 @@ from planner.primal import Flat
 from planner.result import Assignment, allocation_frames
 from planner.subproblem import solve_group
 from tests.random_batch import random_batch
+
+# The bound as optimize takes it (its Settings' exact budget and widening).
+bound_at = partial(lagrangian_bound, exact_seconds=5.0, exact_up_to=3000, widen_by=32)
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +85,8 @@ def test_master_lp_and_lagrangian_bound_are_below_the_optimum(tight) -> None:
             break
         pool = pool.extend(new)
     assert not new.size  # column generation converged
-    bound = lagrangian_bound(inst, groups, m.lam, m.mu)
-    zero = lagrangian_bound(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
+    bound = bound_at(inst, groups, m.lam, m.mu)
+    zero = bound_at(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
     # Converged with exact pricing, the Lagrangian bound at the LP's prices is the LP value.
     assert bound == pytest.approx(m.value, rel=1e-6)
     assert zero <= bound <= optimum + 1e-6
@@ -153,8 +157,8 @@ def test_dropped_node_floor_never_exceeds_what_the_order_can_do(tight, seed) -> 
         g = replace(g, dropped_bound=dropped_bound_at(inst, g, lam, mu))
         bound = solve_group(g, lam, mu, split, tight_bound=True).bound
         assert (bound <= achievable[g.orders] + 1e-6).all()
-    full = lagrangian_bound(inst, build_groups(inst, inst.n_nodes), lam, mu)
-    assert lagrangian_bound(inst, build_groups(inst, 2), lam, mu) <= full + 1e-6
+    full = bound_at(inst, build_groups(inst, inst.n_nodes), lam, mu)
+    assert bound_at(inst, build_groups(inst, 2), lam, mu) <= full + 1e-6
     assert full <= optimum + 1e-6
 
 

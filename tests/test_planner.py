@@ -1,6 +1,8 @@
 """Strategies: every plan is feasible, costed by the one cost model, and the
 optimizer meets the exact optimum on small batches with a bound never above it."""
 
+from functools import partial
+
 import pytest
 
 import planner
@@ -14,6 +16,9 @@ from tests.random_batch import random_batch
 from tests.tiny import tiny_batch
 
 STRATEGIES = ["greedy", "nearest", "optimize", "mip"]
+
+# The bound as optimize takes it (its Settings' exact budget and widening).
+bound_at = partial(lagrangian_bound, exact_seconds=5.0, exact_up_to=3000, widen_by=32)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +73,7 @@ def test_lagrangian_bound_at_zero_prices_is_below_any_plan(small) -> None:
     from planner.candidates import build_groups
 
     groups = build_groups(inst, 4)  # heavy pruning: the dropped-node floor must keep it valid
-    bound = lagrangian_bound(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
+    bound = bound_at(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
     for strategy in ("greedy", "nearest", "mip"):
         assert bound <= planner.plan(small, strategy, time_limit=30).summary.total + 1e-6
 
