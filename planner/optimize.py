@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from planner import lns
 from planner.candidates import Group, build_groups, widen
+from planner.clearing import clearing_prices
 from planner.columns import Columns, best_singles, columns_from_plan, from_solution
 from planner.cost import evaluate
 from planner.dive import WHOLE, dive
@@ -64,6 +65,8 @@ class Settings:
     priced_singles: int = 2  # single-node columns per order offered each round
     scarce_passes: int = 8  # bisection passes pricing the SKUs the network runs short of
     scarce_share: float = 0.05  # of the time limit, those passes may use
+    clearing_passes: int = 4  # market-clearing passes on over-taken stock rows
+    clearing_share: float = 0.15  # of the time limit, those passes may use
     max_rounds: int = 40  # column-generation rounds
     stall: float = 2e-5  # stop when a round improves the LP by less than this (relative)
     search_share: float = 0.4  # of the time limit, column generation may use
@@ -260,6 +263,7 @@ class _Start:
     exact_seconds: float  # the exact pricing's budget when a bound is taken
     bound: float  # the best bound so far: L(0), or L at the short SKUs' prices
     lam: FloatA  # the prices it was taken at
+    mu: FloatA
 
 
 def _begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) -> _Start:
@@ -282,24 +286,54 @@ def _begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) -
     )  # fmt: skip
     zero_bound = float(zero_shares.sum())
     bound_seconds = time.perf_counter() - started
-    bound, lam = zero_bound, np.zeros(inst.avail.shape)
+    lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
+    bound = zero_bound
+    if inst.n_orders > settings.simplex_up_to:
+        # Column generation converges on smaller batches (1,500 orders: ten rounds in
+        # 2 s) and bounds better; larger ones start from prices found without an LP.
+        bound, lam, mu = _prices_without_lp(inst, groups, zero_shares, settings, limit, notes)
+    return _Start(
+        groups, empty_costs(inst), pool, free_value, seed, repair_seconds,
+        zero_bound, bound_seconds, exact_seconds, bound, lam, mu,
+    )  # fmt: skip
+
+
+def _prices_without_lp(
+    inst: Instance,
+    groups: list[Group],
+    zero_shares: FloatA,
+    settings: Settings,
+    limit: float,
+    notes: list[str],
+) -> tuple[float, FloatA, FloatA]:
+    """The best L found by pricing the short SKUs (``planner.scarce``), then clearing
+    over-taken stock rows (``planner.clearing``), with its prices."""
+    lam = np.zeros(inst.avail.shape)
+    bound = float(zero_shares.sum())
     started = time.perf_counter()
     scarce = price_short_skus(
         inst, groups, zero_shares, started + settings.scarce_share * limit,
         settings.scarce_passes,
     )  # fmt: skip
     if scarce is not None:
-        seconds = time.perf_counter() - started
         notes.append(
             f"short SKUs: {scarce.skus} priced over {scarce.orders:,} orders, Lagrangian "
-            f"bound {scarce.bound:,.2f} (pass {scarce.passes}, {seconds:.1f} s)"
+            f"bound {scarce.bound:,.2f} (pass {scarce.passes}, "
+            f"{time.perf_counter() - started:.1f} s)"
         )
         if scarce.bound > bound:
             bound, lam = scarce.bound, scarce.lam
-    return _Start(
-        groups, empty_costs(inst), pool, free_value, seed, repair_seconds,
-        zero_bound, bound_seconds, exact_seconds, bound, lam,
+    started = time.perf_counter()
+    frozen = lam[0] > 0  # the short SKUs keep their network-wide price
+    cleared = clearing_prices(
+        inst, groups, lam, bound, frozen, started + settings.clearing_share * limit,
+        settings.clearing_passes,
     )  # fmt: skip
+    notes.append(
+        f"clearing prices: Lagrangian bound {cleared.bound:,.2f} (best of {cleared.passes} "
+        f"passes: {cleared.best_pass}, {time.perf_counter() - started:.1f} s)"
+    )
+    return cleared.bound, cleared.lam, cleared.mu
 
 
 @dataclass
@@ -331,7 +365,7 @@ def _column_generation(
     lp_solver = _lp_solver(inst, settings)
     out = _Search(
         start.groups, start.pool, None,
-        start.lam, np.zeros(inst.n_nodes), start.bound,
+        start.lam, start.mu, start.bound,
     )  # fmt: skip
     exact_ran = False
     round_seconds = 0.0
