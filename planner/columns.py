@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from planner.candidates import Group
 from planner.instance import Instance
@@ -71,6 +72,14 @@ class Columns:
             self.ent_node[sel],
             self.ent_qty[sel],
         )
+
+    def fresh(self, known: "Columns") -> "Columns":
+        """The columns not already in ``known``, each once. Same order and same cost to
+        the micro-dollar counts as the same column (equal-cost ties are rare, and one
+        of them is enough for the master)."""
+        mine = pd.MultiIndex.from_arrays([self.order, np.round(self.cost, 6)])
+        seen = pd.MultiIndex.from_arrays([known.order, np.round(known.cost, 6)])
+        return self.take(np.flatnonzero(~mine.isin(seen) & ~mine.duplicated()))
 
     def allocations(self, chosen: IntA) -> Flat:
         """The allocation entries of the chosen columns."""

@@ -291,7 +291,8 @@ def _begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) -
     if inst.n_orders > settings.simplex_up_to:
         # Column generation converges on smaller batches (1,500 orders: ten rounds in
         # 2 s) and bounds better; larger ones start from prices found without an LP.
-        bound, lam, mu = _prices_without_lp(inst, groups, zero_shares, settings, limit, notes)
+        bound, lam, mu, cols = _prices_without_lp(inst, groups, zero_shares, settings, limit, notes)
+        pool = pool.extend(cols.fresh(pool))
     return _Start(
         groups, empty_costs(inst), pool, free_value, seed, repair_seconds,
         zero_bound, bound_seconds, exact_seconds, bound, lam, mu,
@@ -305,9 +306,10 @@ def _prices_without_lp(
     settings: Settings,
     limit: float,
     notes: list[str],
-) -> tuple[float, FloatA, FloatA]:
+) -> tuple[float, FloatA, FloatA, Columns]:
     """The best L found by pricing the short SKUs (``planner.scarce``), then clearing
-    over-taken stock rows (``planner.clearing``), with its prices."""
+    over-taken stock rows (``planner.clearing``), with its prices, and the columns
+    the clearing passes chose."""
     lam = np.zeros(inst.avail.shape)
     bound = float(zero_shares.sum())
     started = time.perf_counter()
@@ -333,7 +335,7 @@ def _prices_without_lp(
         f"clearing prices: Lagrangian bound {cleared.bound:,.2f} (best of {cleared.passes} "
         f"passes: {cleared.best_pass}, {time.perf_counter() - started:.1f} s)"
     )
-    return cleared.bound, cleared.lam, cleared.mu
+    return cleared.bound, cleared.lam, cleared.mu, cleared.columns
 
 
 @dataclass

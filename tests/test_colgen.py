@@ -11,7 +11,7 @@ import pytest
 
 from planner import check_plan, lns
 from planner.candidates import build_groups, dropped_bound_at
-from planner.columns import best_singles, columns_from_plan
+from planner.columns import Columns, best_singles, columns_from_plan
 from planner.dive import dive
 from planner.instance import build_instance
 from planner.master import solve_master
@@ -212,3 +212,20 @@ def test_neighbourhood_resolve_keeps_every_rule_and_gains_what_it_says(tight) ->
         )
         assert plan_total(inst, out.plan) >= optimum - 1e-6
     assert whole.gain > 0  # the starting plan was not the best its columns allow
+
+
+def test_fresh_columns_are_those_not_known_each_once() -> None:
+    def cols(order, cost):
+        n = len(order)
+        ent = np.arange(n)
+        return Columns(np.array(order), np.array(cost, float), ent, ent, ent * 0, ent * 0 + 1)
+
+    known = cols([0, 1], [5.0, 7.0])
+    offered = cols([0, 0, 1, 1, 2], [5.0, 6.0, 7.0000000001, 8.0, 6.0])
+    fresh = offered.fresh(known)
+    # (0, 5) and (1, 7 to the micro-dollar) are known; the rest are new.
+    assert list(zip(fresh.order, fresh.cost, strict=True)) == [(0, 6.0), (1, 8.0), (2, 6.0)]
+    assert list(fresh.ent_col) == [0, 1, 2]  # renumbered, entries kept with their column
+    assert list(fresh.ent_line) == [1, 3, 4]
+    twice = cols([3, 3], [1.0, 1.0])
+    assert twice.fresh(Columns.empty()).size == 1
