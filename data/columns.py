@@ -141,7 +141,8 @@ def coerce_column(
         parsed = text.isin(TRUE_WORDS)
         return parsed | empty if rule.default else parsed
     if kind in (int, float):
-        source = _as_text(col).replace("", np.nan) if text_like else col
+        text = _as_text(col)
+        source = text.where(text != "") if text_like else col  # "" -> NaN, no downcasting
         num = pd.to_numeric(source, errors="coerce")
         bad = ~empty & (num.isna() | ~np.isfinite(num.astype(float)))
         report(bad, f"must be {'an integer' if kind is int else 'a number'}")

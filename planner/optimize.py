@@ -4,7 +4,9 @@ Orders interact only through stock (rule 1) and node capacity (rule 2), so the
 batch is "pick one way to serve each order" under those rows (``planner.master``).
 
 1. Start (``_begin``): candidate nodes per order, pruned safely
-   (``planner.candidates``); first columns, including a feasible plan's; L(0).
+   (``planner.candidates``); first columns, including a feasible plan's; L(0);
+   on batches too large for column generation to converge, prices found without
+   an LP (short SKUs, ``planner.scarce``; clearing, ``planner.clearing``).
 2. Column generation (``_column_generation``): the master LP (GLOP, or PDLP on
    large batches) gives prices; every order's own choice is solved exactly at
    them (``planner.pricing``), which yields new columns and the Lagrangian bound
@@ -14,7 +16,8 @@ batch is "pick one way to serve each order" under those rows (``planner.master``
    (``planner.primal``), local search (``planner.improve``), then the
    restricted master as a MIP (SCIP) over the batch or the LP's fractional
    neighbourhood.
-4. Bound: the best L over the rounds, the exact pricing at its prices at the end.
+4. Bound: the best L over the start and the rounds, the exact pricing at its
+   prices at the end when they are an LP's.
 """
 
 import time
