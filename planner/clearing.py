@@ -22,7 +22,7 @@ its value $1.876M -> $1.869M, in the same time).
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +30,7 @@ import numpy.typing as npt
 from planner.candidates import Group
 from planner.columns import Columns, from_solution
 from planner.instance import Instance
-from planner.pricing import Priced, price_groups, supply_charge
+from planner.pricing import bound_of, price_groups, takes
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
@@ -41,12 +41,14 @@ DECAY = 0.8  # price kept per pass by a row with spare stock
 
 @dataclass
 class Cleared:
-    lam: FloatA  # (N, S)
-    mu: FloatA  # (N,)
-    bound: float
-    passes: int  # passes run
-    best_pass: int  # 0 when the prices it started from stayed best
-    columns: Columns  # every order's priced choice in every pass: alternatives for the master
+    """The prices of the best L seen, and what the passes leave for the master."""
+
+    lam: FloatA  # (N, S) stock prices
+    mu: FloatA  # (N,) capacity prices
+    bound: float  # L at (lam, mu)
+    best_pass: int  # the pass that priced at (lam, mu); 0: the starting prices stayed best
+    passes: int = 0  # passes run
+    columns: Columns = field(default_factory=Columns.empty)  # every pass's choices
 
 
 def clearing_prices(
@@ -61,60 +63,36 @@ def clearing_prices(
     """Up to ``passes`` clearing steps from stock prices ``lam`` (L there: ``bound``),
     leaving the columns of ``frozen_skus`` as they are; stops before a pass that
     would overrun ``deadline``. Capacity rows are cleared the same way."""
-    n_skus = inst.avail.shape[1]
-    lam, mu = lam.copy(), np.zeros(inst.n_nodes)
-    best = Cleared(lam.copy(), mu.copy(), bound, 0, 0, Columns.empty())
+    shape, n_skus, split = inst.avail.shape, inst.avail.shape[1], inst.weights.split
+    flat, mu = lam.ravel().copy(), np.zeros(inst.n_nodes)  # stock prices by row n * S + s
+    best = Cleared(lam.copy(), mu.copy(), bound, 0)
+    frozen_rows = np.broadcast_to(frozen_skus[None, :], shape).ravel()
     columns = Columns.empty()
-    frozen_rows = np.broadcast_to(frozen_skus[None, :], inst.avail.shape).ravel()
-    pass_seconds = 0.0
-    for done in range(1, passes + 1):
+    done, pass_seconds = 0, 0.0
+    while done < passes and time.perf_counter() + pass_seconds <= deadline:
         started = time.perf_counter()
-        if started + pass_seconds > deadline:
-            break
-        best.passes = done
-        priced = price_groups(inst, groups, lam, mu, widen_by=0)
-        value = sum(float(p.bound.sum()) for p in priced) - supply_charge(inst, lam, mu)
+        done += 1
+        priced = price_groups(inst, groups, flat.reshape(shape), mu, widen_by=0)
+        value = bound_of(inst, priced, flat.reshape(shape), mu)
         if value > best.bound:
-            best = Cleared(lam.copy(), mu.copy(), value, done, done, columns)
+            best = Cleared(flat.reshape(shape).copy(), mu.copy(), value, done)
         for p in priced:
-            columns = columns.extend(
-                from_solution(p.group, p.solution, np.arange(p.group.size), inst.weights.split)
-            )
-        node, sku, qty, regret = _takes(priced)
-        row = node * n_skus + sku
-        over = np.bincount(row, weights=qty, minlength=lam.size) - inst.avail.ravel()
+            rows_all = np.arange(p.group.size)
+            columns = columns.extend(from_solution(p.group, p.solution, rows_all, split))
+        t = takes(priced)
+        row = t.node * n_skus + t.sku
+        over = np.bincount(row, weights=t.qty, minlength=flat.size) - inst.avail.ravel()
         over[frozen_rows] = 0.0
-        flat = lam.ravel()  # a view: updates land in lam
         flat[(over < 0) & (flat > 0)] *= DECAY
-        rows, raise_by = _clearing_regret(row, regret, qty, over)
+        rows, raise_by = _clearing_regret(row, t.regret, t.qty, over)
         flat[rows] += raise_by + STEP_ABOVE_REGRET
-        node_over = np.bincount(node, weights=qty, minlength=inst.n_nodes) - inst.capacity
+        node_over = np.bincount(t.node, weights=t.qty, minlength=inst.n_nodes) - inst.capacity
         mu[(node_over < 0) & (mu > 0)] *= DECAY
-        nodes, node_raise = _clearing_regret(node, regret, qty, node_over)
+        nodes, node_raise = _clearing_regret(t.node, t.regret, t.qty, node_over)
         mu[nodes] += node_raise + STEP_ABOVE_REGRET
         pass_seconds = time.perf_counter() - started
-    best.columns = columns
+    best.passes, best.columns = done, columns
     return best
-
-
-def _takes(priced: list[Priced]) -> tuple[IntA, IntA, FloatA, FloatA]:
-    """Every (node, sku, units) the orders' priced choices take, with the order's
-    regret per unit taken (what leaving for its next-best choice costs it)."""
-    nodes, skus, units, regrets = [], [], [], []
-    for p in priced:
-        g, sol = p.group, p.solution
-        taken = np.maximum(1, sol.qty1.sum(axis=1) + sol.qty2.sum(axis=1))
-        per_unit = np.maximum(sol.regret, 0.0) / taken
-        for node, qty in ((sol.node1, sol.qty1), (sol.node2, sol.qty2)):
-            r, li = np.nonzero((node >= 0) & (qty > 0))
-            nodes.append(node[r, li])
-            skus.append(g.skus[r, li])
-            units.append(qty[r, li].astype(float))
-            regrets.append(per_unit[r])
-    return (
-        np.concatenate(nodes), np.concatenate(skus), np.concatenate(units),
-        np.concatenate(regrets),
-    )  # fmt: skip
 
 
 def _clearing_regret(row: IntA, regret: FloatA, qty: FloatA, over: FloatA) -> tuple[IntA, FloatA]:

@@ -38,11 +38,11 @@ from planner.instance import Instance
 from planner.master import MasterResult, solve_master
 from planner.mip import solve_mip
 from planner.pricing import (
+    bound_of,
     lagrangian_bound,
     order_shares,
     price_groups,
     solve_groups,
-    supply_charge,
     without_floor,
 )
 from planner.primal import Flat, construct
@@ -139,8 +139,7 @@ def _price(
     loose: list[tuple[Group, IntA]] = []
     if with_bound:
         priced = price_groups(inst, groups, lam, mu, settings.bound_widen_by)
-        bound = sum(float(p.bound.sum()) for p in priced)
-        bound -= supply_charge(inst, lam, mu)
+        bound = bound_of(inst, priced, lam, mu)
     else:
         priced = solve_groups(groups, lam, mu, split)
         bound = -np.inf
@@ -322,14 +321,15 @@ def _prices_without_lp(
     )  # fmt: skip
     if scarce is not None:
         notes.append(
-            f"short SKUs: {scarce.skus} priced over {scarce.orders:,} orders, Lagrangian "
-            f"bound {scarce.bound:,.2f} (pass {scarce.passes}, "
+            f"short SKUs: {len(scarce.short)} priced over {scarce.orders:,} orders, Lagrangian "
+            f"bound {scarce.bound:,.2f} (best pass {scarce.best_pass}, "
             f"{time.perf_counter() - started:.1f} s)"
         )
-        if scarce.bound > bound:
-            bound, lam = scarce.bound, scarce.lam
+    frozen = np.zeros(len(inst.sku_ids), bool)
+    if scarce is not None and scarce.bound > bound:
+        bound, lam = scarce.bound, scarce.lam
+        frozen[scarce.short] = True  # the short SKUs keep their network-wide price
     started = time.perf_counter()
-    frozen = lam[0] > 0  # the short SKUs keep their network-wide price
     cleared = clearing_prices(
         inst, groups, lam, bound, frozen, started + settings.clearing_share * limit,
         settings.clearing_passes,

@@ -23,6 +23,7 @@ from planner.instance import Instance
 from planner.subproblem import GroupSolution, solve_group
 
 FloatA = npt.NDArray[np.float64]
+IntA = npt.NDArray[np.int64]
 THREADS = 2  # groups are independent and numpy releases the GIL: both cores price
 
 
@@ -37,6 +38,41 @@ class Priced:
     def bound(self) -> FloatA:
         """Each order's share of L: its optimum, or the floor where a dropped node is cheaper."""
         return np.minimum(self.solution.bound, self.group.dropped_bound)
+
+
+@dataclass
+class Takes:
+    """What the orders' priced choices take: one entry per (order, line, source node)."""
+
+    node: IntA
+    sku: IntA
+    qty: FloatA
+    regret: FloatA  # the order's regret (next-best choice minus chosen) per unit it takes
+
+
+def takes(priced: list[Priced]) -> Takes:
+    """Every (node, sku, units) the priced choices take, with each order's regret per unit."""
+    nodes, skus, units, regrets = [], [], [], []
+    for p in priced:
+        g, sol = p.group, p.solution
+        per_order = np.maximum(1, sol.qty1.sum(axis=1) + sol.qty2.sum(axis=1))
+        per_unit = np.maximum(sol.regret, 0.0) / per_order
+        for node, qty in ((sol.node1, sol.qty1), (sol.node2, sol.qty2)):
+            r, li = np.nonzero((node >= 0) & (qty > 0))
+            nodes.append(node[r, li])
+            skus.append(g.skus[r, li])
+            units.append(qty[r, li].astype(float))
+            regrets.append(per_unit[r])
+    return Takes(
+        np.concatenate(nodes), np.concatenate(skus), np.concatenate(units),
+        np.concatenate(regrets),
+    )  # fmt: skip
+
+
+def bound_of(inst: Instance, priced: list[Priced], lam: FloatA, mu: FloatA) -> float:
+    """L at (lam, mu) from every order's priced share (a caller who priced only some
+    orders adds the others' shares at prices they do not see)."""
+    return sum(float(p.bound.sum()) for p in priced) - supply_charge(inst, lam, mu)
 
 
 def without_floor(g: Group) -> Group:

@@ -22,8 +22,9 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.candidates import Group
+from planner.cost import UNFILLED_BASE_PENALTY
 from planner.instance import Instance
-from planner.pricing import Priced, price_groups, supply_charge
+from planner.pricing import bound_of, price_groups, takes
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
@@ -34,10 +35,10 @@ class ScarcePrices:
     """The best prices found and the bound there (prices on stock only, none on capacity)."""
 
     lam: FloatA  # (N, S): p_s in every row of a short SKU's column, 0 elsewhere
-    bound: float
-    skus: int  # short SKUs priced
-    orders: int  # orders re-priced each pass
-    passes: int
+    bound: float  # L at lam
+    short: IntA  # the short SKUs (their price is network-wide: others leave it be)
+    orders: int  # orders holding one, re-priced each pass
+    best_pass: int  # the pass that priced at lam; 0: zero prices stayed best
 
 
 def short_skus(inst: Instance) -> IntA:
@@ -65,16 +66,18 @@ def price_short_skus(
         return None
     short = np.zeros(len(inst.sku_ids), bool)
     short[skus] = True
+    position = np.cumsum(short) - 1  # sku -> its index in ``skus``
     holding = [g.take(np.flatnonzero(short[g.skus].any(axis=1))) for g in groups]
     holding = [g for g in holding if g.size]
     orders = np.concatenate([g.orders for g in holding])
     base = float(shares.sum() - shares[orders].sum())
     stock = inst.avail[:, skus].sum(axis=0)
     lo = np.zeros(len(skus))
-    hi = inst.weights.unfilled * (100.0 + inst.price[skus])  # no order takes a unit above
+    # No order takes a unit that costs more than leaving it unfilled.
+    hi = inst.weights.unfilled * (UNFILLED_BASE_PENALTY + inst.price[skus])
     p = np.zeros(len(skus))
     no_capacity_price = np.zeros(inst.n_nodes)
-    best = ScarcePrices(np.zeros(inst.avail.shape), float(shares.sum()), len(skus), len(orders), 0)
+    best = ScarcePrices(np.zeros(inst.avail.shape), float(shares.sum()), skus, len(orders), 0)
     pass_seconds = 0.0
     for done in range(1, passes + 1):
         started = time.perf_counter()
@@ -85,24 +88,13 @@ def price_short_skus(
         lam[:, skus] = p
         # No widening: a uniform price moves every node's floor alike, so it rarely binds.
         priced = price_groups(inst, holding, lam, no_capacity_price, widen_by=0)
-        bound = base + sum(float(q.bound.sum()) for q in priced)
-        bound -= supply_charge(inst, lam, no_capacity_price)
+        bound = base + bound_of(inst, priced, lam, no_capacity_price)
         if bound > best.bound:
-            best = ScarcePrices(lam, bound, len(skus), len(orders), done)
-        taken = _units_taken(priced, short, skus)
+            best = ScarcePrices(lam, bound, skus, len(orders), done)
+        t = takes(priced)
+        of_short = short[t.sku]
+        taken = np.bincount(position[t.sku[of_short]], t.qty[of_short], minlength=len(skus))
         lo = np.where(taken > stock, p, lo)  # still over-taken: the price is too low
         hi = np.where(taken <= stock, p, hi)
         pass_seconds = time.perf_counter() - started
     return best
-
-
-def _units_taken(priced: list[Priced], short: npt.NDArray[np.bool_], skus: IntA) -> FloatA:
-    """Units of each short SKU the priced orders take (the slope of L is this - stock)."""
-    position = np.cumsum(short) - 1  # sku -> its index in ``skus``
-    taken = np.zeros(len(skus))
-    for q in priced:
-        g, sol = q.group, q.solution
-        for node, qty in ((sol.node1, sol.qty1), (sol.node2, sol.qty2)):
-            used = (node >= 0) & (qty > 0) & short[g.skus]
-            np.add.at(taken, position[g.skus[used]], qty[used])
-    return taken

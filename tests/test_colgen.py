@@ -4,7 +4,6 @@ dive from the LP returns a plan that keeps every hard rule."""
 
 import time
 from dataclasses import replace
-from functools import partial
 
 import numpy as np
 import pytest
@@ -24,14 +23,12 @@ from planner.optimize import (
     plan_total,
     solve,
 )
-from planner.pricing import lagrangian_bound, price_groups
+from planner.pricing import price_groups
 from planner.primal import Flat
 from planner.result import Assignment, allocation_frames
 from planner.subproblem import solve_group
+from tests.bounds import bound_at
 from tests.random_batch import random_batch
-
-# The bound as optimize takes it (its Settings' exact budget and widening).
-bound_at = partial(lagrangian_bound, exact_seconds=5.0, exact_up_to=3000, widen_by=32)
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +117,26 @@ def test_heuristic_path_alone_is_feasible_and_bounded(tight) -> None:
     )
     assert check_plan(batch, alloc, unfilled) == []
     assert out.bound <= optimum + 1e-6 <= total + 2e-6
+
+
+def test_large_batch_path_starts_from_prices_without_an_lp_and_stays_valid(tight) -> None:
+    batch, inst, optimum = tight
+    # As if the batch were too large for column generation to converge: short SKUs and
+    # clearing prices first, PDLP for the master, no exact finish.
+    settings = Settings(simplex_up_to=10, exact_up_to=0)
+    out = solve(inst, 30, settings)
+    assert any(n.startswith("short SKUs:") for n in out.notes)
+    assert any(n.startswith("clearing prices:") for n in out.notes)
+    alloc, unfilled = allocation_frames(
+        inst, Assignment(out.plan.line, out.plan.node, out.plan.qty)
+    )
+    assert check_plan(batch, alloc, unfilled) == []
+    zero = bound_at(inst, build_groups(inst, inst.n_nodes), *(np.zeros(inst.avail.shape),
+                    np.zeros(inst.n_nodes)))  # fmt: skip
+    assert zero < out.bound <= optimum + 1e-6 <= plan_total(inst, out.plan) + 2e-6
+    # The bound is L at the prices reported with it.
+    lam, mu = out.prices
+    assert out.bound <= bound_at(inst, build_groups(inst, inst.n_nodes), lam, mu) + 1e-6
 
 
 def test_a_plan_becomes_columns_that_cost_what_the_cost_model_says(tight) -> None:

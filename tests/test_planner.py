@@ -1,8 +1,6 @@
 """Strategies: every plan is feasible, costed by the one cost model, and the
 optimizer meets the exact optimum on small batches with a bound never above it."""
 
-from functools import partial
-
 import pytest
 
 import planner
@@ -10,15 +8,12 @@ from planner import check_plan, evaluate
 from planner.instance import build_instance
 from planner.mip import solve_mip
 from planner.optimize import Settings, solve
-from planner.pricing import lagrangian_bound
 from planner.result import allocation_frames
+from tests.bounds import bound_at
 from tests.random_batch import random_batch
 from tests.tiny import tiny_batch
 
 STRATEGIES = ["greedy", "nearest", "optimize", "mip"]
-
-# The bound as optimize takes it (its Settings' exact budget and widening).
-bound_at = partial(lagrangian_bound, exact_seconds=5.0, exact_up_to=3000, widen_by=32)
 
 
 @pytest.fixture(scope="module")

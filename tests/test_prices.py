@@ -71,7 +71,8 @@ def test_the_price_of_a_short_sku_lifts_the_bound_to_the_hand_optimum() -> None:
     shares = _shares_at_zero(inst, groups)
     assert shares.sum() == pytest.approx(12.0)
     found = price_short_skus(inst, groups, shares, time.perf_counter() + 60, passes=40)
-    assert found is not None and found.skus == 1 and found.orders == 2  # O3 is not re-priced
+    assert found is not None and found.orders == 2  # O3 holds no A: not re-priced
+    assert list(found.short) == list(short_skus(inst))
     assert found.bound == pytest.approx(118.0, abs=1e-6)
     a = list(inst.sku_ids).index("A")
     assert found.lam[0, a] == pytest.approx(106.0, abs=1e-6)
@@ -108,14 +109,18 @@ def test_short_sku_prices_bound_between_zero_prices_and_the_optimum() -> None:
 
 
 def test_clearing_regret_is_the_regret_of_the_unit_that_clears_the_excess() -> None:
-    row = np.array([0, 0, 0, 1])
-    regret = np.array([3.0, 1.0, 2.0, 5.0])
-    qty = np.array([1.0, 1.0, 1.0, 2.0])
-    over = np.array([2.0, 1.0])  # row 0: two units too many; row 1: one
+    # Takers of rows 0..3, interleaved: (row, regret per unit, units).
+    row = np.array([2, 0, 1, 0, 2, 3, 0, 2])
+    regret = np.array([4.0, 3.0, 9.0, 1.0, 0.5, 7.0, 2.0, 6.0])
+    qty = np.array([2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 3.0])
+    over = np.array([2.0, 0.0, 3.0, 1.0])
     rows, raise_by = _clearing_regret(row, regret, qty, over)
-    assert list(rows) == [0, 1]
-    assert list(raise_by) == [2.0, 5.0]  # row 0: units at regret 1 and 2 must leave
-    rows, _ = _clearing_regret(row, regret, qty, np.array([-1.0, 0.0]))
+    # Row 0 (regrets 1, 2, 3): two units must leave, the second at regret 2.
+    # Row 1: not over-taken. Row 2 (0.5 x1, 4 x2, 6 x3): the third unit to leave is
+    # one of the two at regret 4. Row 3: its one taker, at 7.
+    assert list(rows) == [0, 2, 3]
+    assert list(raise_by) == [2.0, 4.0, 7.0]
+    rows, _ = _clearing_regret(row, regret, qty, np.array([-1.0, 0.0, 0.0, -2.0]))
     assert not len(rows)  # nothing over-taken, nothing raised
 
 
@@ -161,7 +166,8 @@ def test_clearing_prices_bound_validly_from_the_short_skus_prices() -> None:
     found = clearing_prices(
         inst, groups, scarce.lam, scarce.bound, frozen, time.perf_counter() + 60, passes=6
     )
-    assert scarce.bound <= found.bound <= optimum + 1e-6
+    assert found.best_pass > 0  # the clearing improved on the short SKUs' prices
+    assert scarce.bound < found.bound <= optimum + 1e-6
     assert (found.lam[:, frozen] == scarce.lam[:, frozen]).all()  # short SKUs untouched
     # The reported bound is L at the reported prices (recomputed with the exact part,
     # which can only raise it).
