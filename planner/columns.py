@@ -74,12 +74,15 @@ class Columns:
         )
 
     def fresh(self, known: "Columns") -> "Columns":
-        """The columns not already in ``known``, each once. Same order and same cost to
-        the micro-dollar counts as the same column (equal-cost ties are rare, and one
-        of them is enough for the master)."""
-        mine = pd.MultiIndex.from_arrays([self.order, np.round(self.cost, 6)])
-        seen = pd.MultiIndex.from_arrays([known.order, np.round(known.cost, 6)])
-        return self.take(np.flatnonzero(~mine.isin(seen) & ~mine.duplicated()))
+        """The columns not already in ``known``, each once: same order, same cost to the
+        micro-dollar and the same entries (by a sum of entry hashes) is the same column."""
+        mine = self._keys()
+        return self.take(np.flatnonzero(~mine.isin(known._keys()) & ~mine.duplicated()))
+
+    def _keys(self) -> pd.MultiIndex:
+        entry = (self.ent_line * 1_000_003 + self.ent_node) * 7_919 + self.ent_qty
+        digest = np.bincount(self.ent_col, weights=entry % 2_147_483_647, minlength=self.size)
+        return pd.MultiIndex.from_arrays([self.order, np.round(self.cost, 6), digest])
 
     def allocations(self, chosen: IntA) -> Flat:
         """The allocation entries of the chosen columns."""

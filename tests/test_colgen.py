@@ -232,17 +232,21 @@ def test_neighbourhood_resolve_keeps_every_rule_and_gains_what_it_says(tight) ->
 
 
 def test_fresh_columns_are_those_not_known_each_once() -> None:
-    def cols(order, cost):
+    def cols(order, cost, line):
+        """One entry per column: one unit of ``line`` from node 0."""
         n = len(order)
-        ent = np.arange(n)
-        return Columns(np.array(order), np.array(cost, float), ent, ent, ent * 0, ent * 0 + 1)
+        col = np.arange(n)
+        return Columns(
+            np.array(order), np.array(cost, float), col, np.array(line), col * 0, col * 0 + 1
+        )
 
-    known = cols([0, 1], [5.0, 7.0])
-    offered = cols([0, 0, 1, 1, 2], [5.0, 6.0, 7.0000000001, 8.0, 6.0])
+    known = cols([0, 1], [5.0, 7.0], [10, 11])
+    offered = cols([0, 0, 1, 1, 2], [5.0, 6.0, 7.0000000001, 8.0, 6.0], [10, 10, 11, 11, 12])
     fresh = offered.fresh(known)
-    # (0, 5) and (1, 7 to the micro-dollar) are known; the rest are new.
+    # (0, 5, line 10) and (1, 7 to the micro-dollar, line 11) are known; the rest are new.
     assert list(zip(fresh.order, fresh.cost, strict=True)) == [(0, 6.0), (1, 8.0), (2, 6.0)]
     assert list(fresh.ent_col) == [0, 1, 2]  # renumbered, entries kept with their column
-    assert list(fresh.ent_line) == [1, 3, 4]
-    twice = cols([3, 3], [1.0, 1.0])
-    assert twice.fresh(Columns.empty()).size == 1
+    assert list(fresh.ent_line) == [10, 11, 12]
+    assert offered.extend(offered).fresh(known).size == 3  # each once
+    tie = cols([3, 3], [1.0, 1.0], [13, 14])  # same order and cost, other lines: both kept
+    assert tie.fresh(Columns.empty()).size == 2
