@@ -263,7 +263,7 @@ class _Start:
     zero_bound: float
     bound_seconds: float
     exact_seconds: float  # the exact pricing's budget when a bound is taken
-    bound: float  # the best bound so far: L(0), or L at the short SKUs' prices
+    bound: float  # the best bound so far: L(0), or L at short-SKU or clearing prices
     lam: FloatA  # the prices it was taken at
     mu: FloatA
 
@@ -475,8 +475,10 @@ def solve(
     notes: list[str] = []
     start = _begin(inst, settings, limit, notes)
     search = _column_generation(inst, start, settings, search_end, deadline, notes)
-    # The final bound prices every order once more, plus the exact part, at an LP's
-    # prices; at zero or short-SKU prices it is already taken, and the plan gets that time.
+    # The final bound prices every order once more, with the exact part and widening,
+    # at an LP's prices. The start's prices have their bound already: redone that way it
+    # gains little (clearing prices: +0.1 % at 10k, +0.03 % for 2.3 s at 100k), so the
+    # plan gets that time.
     priced = search.from_round
     final_seconds = 1.5 * max(start.bound_seconds, search.price_seconds) + start.exact_seconds
     final_seconds = final_seconds if priced else 0.0
