@@ -69,12 +69,14 @@ class Settings:
     scarce_passes: int = 8  # bisection passes pricing the SKUs the network runs short of
     scarce_share: float = 0.05  # of the time limit, those passes may use
     clearing_passes: int = 4  # market-clearing passes on over-taken stock rows
-    clearing_share: float = 0.15  # of the time limit, those passes may use
+    clearing_share: float = 0.2  # of the time limit, those passes may use (100k: 4 in 8.7 s)
     max_rounds: int = 40  # column-generation rounds
     stall: float = 2e-5  # stop when a round improves the LP by less than this (relative)
-    search_share: float = 0.4  # of the time limit, column generation may use
-    small_search_share: float = 0.6  # the same up to simplex_up_to orders, where rounds
-    # are cheap and converge (1,500 orders at 5 s: gap 1.8 % at 0.4, 0.8 % at 0.6)
+    search_share: float = 0.7  # of the time limit, column generation may use: its rounds
+    # make both the bound and the LP the dive starts from (10,000 orders at 10 s: 0.4 ->
+    # 2 rounds, bound $168k, plan $192.9k; 0.7 -> 4 rounds, $181.5k, $190.6k)
+    small_search_share: float = 0.6  # the same up to simplex_up_to orders (1,500 at 5 s:
+    # gap 1.8 % at 0.4, 0.8 % at 0.6 and 0.7)
     finish_share: float = 0.08  # of the time limit, kept for the bound and costing
     exact_pricing_up_to: int = 3000  # orders per round the exact pricing MIP may take
     exact_pricing_seconds: float = 5.0
