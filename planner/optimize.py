@@ -3,7 +3,7 @@
 Orders interact only through stock (rule 1) and node capacity (rule 2), so the
 batch is "pick one way to serve each order" under those rows (``planner.master``).
 
-1. Start (``_begin``): candidate nodes per order, pruned safely
+1. Start (``planner.start``): candidate nodes per order, pruned safely
    (``planner.candidates``); first columns, including a feasible plan's; L(0);
    on batches too large for column generation to converge, prices found without
    an LP (short SKUs, ``planner.scarce``; clearing, ``planner.clearing``).
@@ -27,9 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from planner import lns
-from planner.candidates import Group, build_groups, widen
-from planner.clearing import clearing_prices
-from planner.columns import Columns, best_singles, columns_from_plan, from_solution
+from planner.candidates import Group, widen
+from planner.columns import Columns, best_singles, from_solution
 from planner.cost import evaluate
 from planner.dive import WHOLE, dive
 from planner.exact_pricing import solve_exact
@@ -40,55 +39,18 @@ from planner.mip import solve_mip
 from planner.pricing import (
     bound_of,
     lagrangian_bound,
-    order_shares,
     price_groups,
     solve_groups,
     without_floor,
 )
 from planner.primal import Flat, construct
 from planner.result import Assignment, PlanResult, allocation_frames, finish
-from planner.scarce import price_short_skus
-from planner.subproblem import solve_group
+from planner.settings import Settings
+from planner.start import Start, begin
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
 DEFAULT_TIME_LIMIT = 60.0
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Knobs of the method; the defaults are what benchmarks/README.md measured."""
-
-    candidates: int = 16  # candidate nodes per single-line order (more for more lines)
-    all_nodes_up_to: int = 64  # networks this small keep every node: no pruning
-    single_line_candidates: int = 40  # candidates of one-line orders on larger networks
-    widen_by: int = 16  # nodes added to an order per round when dropped ones look cheaper
-    bound_widen_by: int = 32  # nodes added where a dropped node's floor binds the bound
-    initial_singles: int = 3  # single-node columns per order before the first LP
-    priced_singles: int = 2  # single-node columns per order offered each round
-    scarce_passes: int = 8  # bisection passes pricing the SKUs the network runs short of
-    scarce_share: float = 0.05  # of the time limit, those passes may use
-    clearing_passes: int = 4  # market-clearing passes on over-taken stock rows
-    clearing_share: float = 0.2  # of the time limit, those passes may use (100k: 4 in 8.7 s)
-    max_rounds: int = 40  # column-generation rounds
-    stall: float = 2e-5  # stop when a round improves the LP by less than this (relative)
-    search_share: float = 0.7  # of the time limit, column generation may use: its rounds
-    # make both the bound and the LP the dive starts from (10,000 orders at 10 s: 0.4 ->
-    # 2 rounds, bound $168k, plan $192.9k; 0.7 -> 4 rounds, $181.5k, $190.6k)
-    small_search_share: float = 0.6  # the same up to simplex_up_to orders (1,500 at 5 s:
-    # gap 1.8 % at 0.4, 0.8 % at 0.6 and 0.7)
-    finish_share: float = 0.08  # of the time limit, kept for the bound and costing
-    exact_pricing_up_to: int = 3000  # orders per round the exact pricing MIP may take
-    exact_pricing_seconds: float = 5.0
-    exact_when_below: float = 0.02  # new columns per order under which exact pricing runs
-    simplex_up_to: int = 5000  # orders; larger masters are solved by PDLP (first-order)
-    dive_share: float = 0.6  # of the time after column generation, the dive may use
-    neighbourhood: int = 400  # orders per restricted-master MIP of the neighbourhood search
-    improve_passes: int = 2
-    exact_up_to: int = 300  # orders; smaller batches finish with the exact MIP
-    tolerance: float = 1e-6  # reduced cost below -tolerance enters the master
-    pdlp_tolerance: float = 1e-3  # relative optimality PDLP stops at: its prices need
-    # not be exact, the bound is valid at any prices
 
 
 @dataclass
@@ -106,15 +68,6 @@ def plan_total(inst: Instance, plan: Flat) -> float:
     """The contract's total of a plan, from the one cost model."""
     alloc, _ = allocation_frames(inst, Assignment(plan.line, plan.node, plan.qty))
     return evaluate(inst.batch, alloc, inst.weights).total
-
-
-def empty_costs(inst: Instance) -> FloatA:
-    """Each order left wholly unfilled: the column every order always has."""
-    return np.bincount(
-        inst.line_order,
-        weights=inst.line_qty * inst.unfilled_unit_cost,
-        minlength=inst.n_orders,
-    )
 
 
 def _price(
@@ -195,23 +148,6 @@ def _lp_solver(inst: Instance, settings: Settings) -> tuple[str, str]:
     )
 
 
-def _initial_columns(
-    inst: Instance, groups: list[Group], settings: Settings
-) -> tuple[Columns, FloatA]:
-    """Every order's favourite and its few best single nodes at zero prices, and
-    each order's favourite cost by order (what it could do with the stock to itself)."""
-    lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
-    split = inst.weights.split
-    pool = Columns.empty()
-    free_value = np.zeros(inst.n_orders)
-    for g in groups:
-        sol = solve_group(g, lam, mu, split)
-        free_value[g.orders] = sol.value
-        pool = pool.extend(from_solution(g, sol, np.arange(g.size), split))
-        pool = pool.extend(best_singles(g, lam, mu, settings.initial_singles, split))
-    return pool, free_value
-
-
 def _primal(
     inst: Instance,
     groups: list[Group],
@@ -253,97 +189,6 @@ def _master_lp(
 
 
 @dataclass
-class _Start:
-    """What every run begins with: candidates, first columns, a plan and L(0)."""
-
-    groups: list[Group]
-    empty: FloatA  # each order's cost left unfilled
-    pool: Columns
-    free_value: FloatA  # each order's best cost with the stock to itself
-    seed: Flat  # priced repair at zero prices: a feasible plan from the start
-    repair_seconds: float  # what that repair took (the dive leaves room for one)
-    zero_bound: float
-    bound_seconds: float
-    exact_seconds: float  # the exact pricing's budget when a bound is taken
-    bound: float  # the best bound so far: L(0), or L at short-SKU or clearing prices
-    lam: FloatA  # the prices it was taken at
-    mu: FloatA
-
-
-def _begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) -> _Start:
-    k = inst.n_nodes if inst.n_nodes <= settings.all_nodes_up_to else settings.candidates
-    groups = build_groups(inst, k, settings.single_line_candidates)
-    pool, free_value = _initial_columns(inst, groups, settings)
-    # A feasible plan's columns cap the first LP at that plan's cost: without them
-    # the first LP leaves contested orders unfilled and its prices are wild.
-    started = time.perf_counter()
-    seed = construct(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
-    repair_seconds = time.perf_counter() - started
-    pool = pool.extend(columns_from_plan(inst, seed))
-    # The bound at zero prices needs no search and stands if no LP converges. (At zero
-    # prices the floors barely bind: widening would add 0.01 % for twice the time.)
-    started = time.perf_counter()
-    exact_seconds = min(settings.exact_pricing_seconds, max(0.2, limit / 20))
-    zero_shares = order_shares(
-        inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes),
-        exact_seconds, settings.exact_pricing_up_to, widen_by=0,
-    )  # fmt: skip
-    zero_bound = float(zero_shares.sum())
-    bound_seconds = time.perf_counter() - started
-    lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
-    bound = zero_bound
-    if inst.n_orders > settings.simplex_up_to:
-        # Column generation converges on smaller batches (1,500 orders: ten rounds in
-        # 2 s) and bounds better; larger ones start from prices found without an LP.
-        bound, lam, mu, cols = _prices_without_lp(inst, groups, zero_shares, settings, limit, notes)
-        pool = pool.extend(cols.fresh(pool))
-    return _Start(
-        groups, empty_costs(inst), pool, free_value, seed, repair_seconds,
-        zero_bound, bound_seconds, exact_seconds, bound, lam, mu,
-    )  # fmt: skip
-
-
-def _prices_without_lp(
-    inst: Instance,
-    groups: list[Group],
-    zero_shares: FloatA,
-    settings: Settings,
-    limit: float,
-    notes: list[str],
-) -> tuple[float, FloatA, FloatA, Columns]:
-    """The best L found by pricing the short SKUs (``planner.scarce``), then clearing
-    over-taken stock rows (``planner.clearing``), with its prices, and the columns
-    the clearing passes chose."""
-    lam = np.zeros(inst.avail.shape)
-    bound = float(zero_shares.sum())
-    started = time.perf_counter()
-    scarce = price_short_skus(
-        inst, groups, zero_shares, started + settings.scarce_share * limit,
-        settings.scarce_passes,
-    )  # fmt: skip
-    if scarce is not None:
-        notes.append(
-            f"short SKUs: {len(scarce.short)} priced over {scarce.orders:,} orders, Lagrangian "
-            f"bound {scarce.bound:,.2f} (best pass {scarce.best_pass}, "
-            f"{time.perf_counter() - started:.1f} s)"
-        )
-    frozen = np.zeros(len(inst.sku_ids), bool)
-    if scarce is not None and scarce.bound > bound:
-        bound, lam = scarce.bound, scarce.lam
-        frozen[scarce.short] = True  # the short SKUs keep their network-wide price
-    started = time.perf_counter()
-    cleared = clearing_prices(
-        inst, groups, lam, bound, frozen, started + settings.clearing_share * limit,
-        settings.clearing_passes,
-    )  # fmt: skip
-    notes.append(
-        f"clearing prices: Lagrangian bound {cleared.bound:,.2f} (best of {cleared.passes} "
-        f"passes: {cleared.best_pass}, {time.perf_counter() - started:.1f} s)"
-    )
-    return cleared.bound, cleared.lam, cleared.mu, cleared.columns
-
-
-@dataclass
 class _Search:
     """What column generation leaves: the last LP, the columns, and the prices of
     the best bound it found (each round prices every order, which bounds)."""
@@ -361,7 +206,7 @@ class _Search:
 
 def _column_generation(
     inst: Instance,
-    start: _Start,
+    start: Start,
     settings: Settings,
     search_end: float,
     deadline: float,
@@ -427,7 +272,7 @@ def _column_generation(
 
 def _plan(
     inst: Instance,
-    start: _Start,
+    start: Start,
     search: _Search,
     settings: Settings,
     deadline: float,
@@ -466,16 +311,17 @@ def _plan(
 
 
 def solve(
-    inst: Instance, time_limit: float | None = None, settings: Settings = Settings()
+    inst: Instance, time_limit: float | None = None, settings: Settings | None = None
 ) -> Outcome:
     """Plan and bound. See the module docstring for the method."""
+    settings = settings or Settings()
     started = time.perf_counter()
     limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
     small = inst.n_orders <= settings.simplex_up_to
     search_end = started + limit * (settings.small_search_share if small else settings.search_share)
     deadline = started + limit * (1 - settings.finish_share)
     notes: list[str] = []
-    start = _begin(inst, settings, limit, notes)
+    start = begin(inst, settings, limit, notes)
     search = _column_generation(inst, start, settings, search_end, deadline, notes)
     # The final bound prices every order once more, with the exact part and widening,
     # at an LP's prices. The start's prices have their bound already: redone that way it

@@ -15,17 +15,11 @@ from planner.dive import dive
 from planner.instance import build_instance
 from planner.master import solve_master
 from planner.mip import solve_mip
-from planner.optimize import (
-    Settings,
-    _initial_columns,
-    _price,
-    empty_costs,
-    plan_total,
-    solve,
-)
+from planner.optimize import Settings, _price, plan_total, solve
 from planner.pricing import price_groups
 from planner.primal import Flat
 from planner.result import Assignment, allocation_frames
+from planner.start import empty_costs, initial_columns
 from planner.subproblem import solve_group
 from tests.bounds import bound_at
 from tests.random_batch import random_batch
@@ -43,7 +37,7 @@ def tight():
 def _start(inst):
     """Every node a candidate, the zero-price columns, the empty column's costs."""
     groups = build_groups(inst, inst.n_nodes)
-    return groups, _initial_columns(inst, groups, Settings())[0], empty_costs(inst)
+    return groups, initial_columns(inst, groups, Settings())[0], empty_costs(inst)
 
 
 def test_every_column_costs_what_the_cost_model_says(tight) -> None:

@@ -1,0 +1,39 @@
+"""The optimizer's knobs, in one place: every default is what benchmarks/README.md measured."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Knobs of the method; the defaults are what benchmarks/README.md measured."""
+
+    candidates: int = 16  # candidate nodes per single-line order (more for more lines)
+    all_nodes_up_to: int = 64  # networks this small keep every node: no pruning
+    single_line_candidates: int = 40  # candidates of one-line orders on larger networks
+    widen_by: int = 16  # nodes added to an order per round when dropped ones look cheaper
+    bound_widen_by: int = 32  # nodes added where a dropped node's floor binds the bound
+    initial_singles: int = 3  # single-node columns per order before the first LP
+    priced_singles: int = 2  # single-node columns per order offered each round
+    scarce_passes: int = 8  # bisection passes pricing the SKUs the network runs short of
+    scarce_share: float = 0.05  # of the time limit, those passes may use
+    clearing_passes: int = 4  # market-clearing passes on over-taken stock rows
+    clearing_share: float = 0.2  # of the time limit, those passes may use (100k: 4 in 8.7 s)
+    max_rounds: int = 40  # column-generation rounds
+    stall: float = 2e-5  # stop when a round improves the LP by less than this (relative)
+    search_share: float = 0.7  # of the time limit, column generation may use: its rounds
+    # make both the bound and the LP the dive starts from (10,000 orders at 10 s: 0.4 ->
+    # 2 rounds, bound $168k, plan $192.9k; 0.7 -> 4 rounds, $181.5k, $190.6k)
+    small_search_share: float = 0.6  # the same up to simplex_up_to orders (1,500 at 5 s:
+    # gap 1.8 % at 0.4, 0.8 % at 0.6 and 0.7)
+    finish_share: float = 0.08  # of the time limit, kept for the bound and costing
+    exact_pricing_up_to: int = 3000  # orders per round the exact pricing MIP may take
+    exact_pricing_seconds: float = 5.0
+    exact_when_below: float = 0.02  # new columns per order under which exact pricing runs
+    simplex_up_to: int = 5000  # orders; larger masters are solved by PDLP (first-order)
+    dive_share: float = 0.6  # of the time after column generation, the dive may use
+    neighbourhood: int = 400  # orders per restricted-master MIP of the neighbourhood search
+    improve_passes: int = 2
+    exact_up_to: int = 300  # orders; smaller batches finish with the exact MIP
+    tolerance: float = 1e-6  # reduced cost below -tolerance enters the master
+    pdlp_tolerance: float = 1e-3  # relative optimality PDLP stops at: its prices need
+    # not be exact, the bound is valid at any prices

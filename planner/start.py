@@ -1,0 +1,139 @@
+"""What every optimizer run begins with: candidates, first columns, a feasible plan and a
+first bound (L(0); on batches too large for column generation to converge, L at prices
+found without an LP: ``planner.scarce``, ``planner.clearing``).
+"""
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.candidates import Group, build_groups
+from planner.clearing import clearing_prices
+from planner.columns import Columns, best_singles, columns_from_plan, from_solution
+from planner.instance import Instance
+from planner.pricing import order_shares
+from planner.primal import Flat, construct
+from planner.scarce import price_short_skus
+from planner.settings import Settings
+from planner.subproblem import solve_group
+
+FloatA = npt.NDArray[np.float64]
+
+
+def empty_costs(inst: Instance) -> FloatA:
+    """Each order left wholly unfilled: the column every order always has."""
+    return np.bincount(
+        inst.line_order,
+        weights=inst.line_qty * inst.unfilled_unit_cost,
+        minlength=inst.n_orders,
+    )
+
+
+def initial_columns(
+    inst: Instance, groups: list[Group], settings: Settings
+) -> tuple[Columns, FloatA]:
+    """Every order's favourite and its few best single nodes at zero prices, and
+    each order's favourite cost by order (what it could do with the stock to itself)."""
+    lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
+    split = inst.weights.split
+    pool = Columns.empty()
+    free_value = np.zeros(inst.n_orders)
+    for g in groups:
+        sol = solve_group(g, lam, mu, split)
+        free_value[g.orders] = sol.value
+        pool = pool.extend(from_solution(g, sol, np.arange(g.size), split))
+        pool = pool.extend(best_singles(g, lam, mu, settings.initial_singles, split))
+    return pool, free_value
+
+
+@dataclass
+class Start:
+    """What every run begins with: candidates, first columns, a plan and L(0)."""
+
+    groups: list[Group]
+    empty: FloatA  # each order's cost left unfilled
+    pool: Columns
+    free_value: FloatA  # each order's best cost with the stock to itself
+    seed: Flat  # priced repair at zero prices: a feasible plan from the start
+    repair_seconds: float  # what that repair took (the dive leaves room for one)
+    zero_bound: float
+    bound_seconds: float
+    exact_seconds: float  # the exact pricing's budget when a bound is taken
+    bound: float  # the best bound so far: L(0), or L at short-SKU or clearing prices
+    lam: FloatA  # the prices it was taken at
+    mu: FloatA
+
+
+def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) -> Start:
+    k = inst.n_nodes if inst.n_nodes <= settings.all_nodes_up_to else settings.candidates
+    groups = build_groups(inst, k, settings.single_line_candidates)
+    pool, free_value = initial_columns(inst, groups, settings)
+    # A feasible plan's columns cap the first LP at that plan's cost: without them
+    # the first LP leaves contested orders unfilled and its prices are wild.
+    started = time.perf_counter()
+    seed = construct(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
+    repair_seconds = time.perf_counter() - started
+    pool = pool.extend(columns_from_plan(inst, seed))
+    # The bound at zero prices needs no search and stands if no LP converges. (At zero
+    # prices the floors barely bind: widening would add 0.01 % for twice the time.)
+    started = time.perf_counter()
+    exact_seconds = min(settings.exact_pricing_seconds, max(0.2, limit / 20))
+    zero_shares = order_shares(
+        inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes),
+        exact_seconds, settings.exact_pricing_up_to, widen_by=0,
+    )  # fmt: skip
+    zero_bound = float(zero_shares.sum())
+    bound_seconds = time.perf_counter() - started
+    lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
+    bound = zero_bound
+    if inst.n_orders > settings.simplex_up_to:
+        # Column generation converges on smaller batches (1,500 orders: ten rounds in
+        # 2 s) and bounds better; larger ones start from prices found without an LP.
+        bound, lam, mu, cols = _prices_without_lp(inst, groups, zero_shares, settings, limit, notes)
+        pool = pool.extend(cols.fresh(pool))
+    return Start(
+        groups, empty_costs(inst), pool, free_value, seed, repair_seconds,
+        zero_bound, bound_seconds, exact_seconds, bound, lam, mu,
+    )  # fmt: skip
+
+
+def _prices_without_lp(
+    inst: Instance,
+    groups: list[Group],
+    zero_shares: FloatA,
+    settings: Settings,
+    limit: float,
+    notes: list[str],
+) -> tuple[float, FloatA, FloatA, Columns]:
+    """The best L found by pricing the short SKUs (``planner.scarce``), then clearing
+    over-taken stock rows (``planner.clearing``), with its prices, and the columns
+    the clearing passes chose."""
+    lam = np.zeros(inst.avail.shape)
+    bound = float(zero_shares.sum())
+    started = time.perf_counter()
+    scarce = price_short_skus(
+        inst, groups, zero_shares, started + settings.scarce_share * limit,
+        settings.scarce_passes,
+    )  # fmt: skip
+    if scarce is not None:
+        notes.append(
+            f"short SKUs: {len(scarce.short)} priced over {scarce.orders:,} orders, Lagrangian "
+            f"bound {scarce.bound:,.2f} (best pass {scarce.best_pass}, "
+            f"{time.perf_counter() - started:.1f} s)"
+        )
+    frozen = np.zeros(len(inst.sku_ids), bool)
+    if scarce is not None and scarce.bound > bound:
+        bound, lam = scarce.bound, scarce.lam
+        frozen[scarce.short] = True  # the short SKUs keep their network-wide price
+    started = time.perf_counter()
+    cleared = clearing_prices(
+        inst, groups, lam, bound, frozen, started + settings.clearing_share * limit,
+        settings.clearing_passes,
+    )  # fmt: skip
+    notes.append(
+        f"clearing prices: Lagrangian bound {cleared.bound:,.2f} (best of {cleared.passes} "
+        f"passes: {cleared.best_pass}, {time.perf_counter() - started:.1f} s)"
+    )
+    return cleared.bound, cleared.lam, cleared.mu, cleared.columns
