@@ -50,6 +50,7 @@ def dive(
     # Columns priced after the last LP have no value in it yet.
     cols, z = pool, np.concatenate([master.z, np.zeros(pool.size - len(master.z))])
     last = 0.0  # seconds the last LP and pricing took
+    solved = True  # z is an LP's over the current columns (not yet thinned since)
     for _ in range(max_steps):
         best = _argmin_by(cols.order, -z, inst.n_orders)
         has = best >= 0
@@ -58,7 +59,10 @@ def dive(
         act = np.flatnonzero(active)
         whole = act[zmax[act] >= whole_at]
         frac = act[(zmax[act] > 1e-9) & (zmax[act] < whole_at)]
-        active[act[zmax[act] <= 1e-9]] = False  # the LP leaves them unfilled
+        if solved:
+            active[act[zmax[act] <= 1e-9]] = False  # the LP leaves them unfilled
+        # (Otherwise a zero may only mean the column was dropped for lack of stock
+        # below: those orders stay open for the repair.)
         lean = frac[np.argsort(-zmax[frac], kind="stable")[: int(np.ceil(len(frac) * share))]]
         candidates = np.concatenate([whole, lean[np.argsort(-zmax[lean], kind="stable")]])
         taken = _take_fitting(inst, cols, best[candidates], avail, cap)
@@ -73,6 +77,7 @@ def dive(
         # Columns made for the stock as it was may now ask for more than is left.
         keep = np.flatnonzero(active[cols.order] & fits_alone(inst, cols, avail, cap))
         cols, z = cols.take(keep), z[keep]
+        solved = False
         for _ in range(cg_rounds):
             if time.perf_counter() + last > deadline:
                 break  # the last LP and pricing would not fit again: go with what z says
@@ -83,7 +88,7 @@ def dive(
             )  # fmt: skip
             if not m.optimal:
                 return plan, np.flatnonzero(active)
-            z = m.z
+            z, solved = m.z, True
             if time.perf_counter() > deadline:
                 break
             new = price(sub, m.lam, m.mu, m.ref)
