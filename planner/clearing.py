@@ -67,7 +67,7 @@ def clearing_prices(
     flat, mu = lam.ravel().copy(), np.zeros(inst.n_nodes)  # stock prices by row n * S + s
     best = Cleared(lam.copy(), mu.copy(), bound, 0)
     frozen_rows = np.broadcast_to(frozen_skus[None, :], shape).ravel()
-    columns = Columns.empty()
+    chosen: list[Columns] = []
     done, pass_seconds = 0, 0.0
     while done < passes and time.perf_counter() + pass_seconds <= deadline:
         started = time.perf_counter()
@@ -76,9 +76,9 @@ def clearing_prices(
         value = bound_of(inst, priced, flat.reshape(shape), mu)
         if value > best.bound:
             best = Cleared(flat.reshape(shape).copy(), mu.copy(), value, done)
-        for p in priced:
-            rows_all = np.arange(p.group.size)
-            columns = columns.extend(from_solution(p.group, p.solution, rows_all, split))
+        chosen += [
+            from_solution(p.group, p.solution, np.arange(p.group.size), split) for p in priced
+        ]
         t = takes(priced)
         row = t.node * n_skus + t.sku
         over = np.bincount(row, weights=t.qty, minlength=flat.size) - inst.avail.ravel()
@@ -91,7 +91,7 @@ def clearing_prices(
         nodes, node_raise = _clearing_regret(t.node, t.regret, t.qty, node_over)
         mu[nodes] += node_raise + STEP_ABOVE_REGRET
         pass_seconds = time.perf_counter() - started
-    best.passes, best.columns = done, columns
+    best.passes, best.columns = done, Columns.concat(chosen)
     return best
 
 

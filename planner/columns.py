@@ -47,14 +47,22 @@ class Columns:
         return Columns(z, np.zeros(0), z.copy(), z.copy(), z.copy(), z.copy())
 
     def extend(self, other: "Columns") -> "Columns":
-        shift = self.size
+        return Columns.concat([self, other])
+
+    @staticmethod
+    def concat(parts: list["Columns"]) -> "Columns":
+        """The parts one after another, in one copy (extending in a loop copies the
+        growing pool once per part)."""
+        if not parts:
+            return Columns.empty()
+        shifts = np.cumsum([0] + [c.size for c in parts[:-1]])
         return Columns(
-            np.concatenate([self.order, other.order]),
-            np.concatenate([self.cost, other.cost]),
-            np.concatenate([self.ent_col, other.ent_col + shift]),
-            np.concatenate([self.ent_line, other.ent_line]),
-            np.concatenate([self.ent_node, other.ent_node]),
-            np.concatenate([self.ent_qty, other.ent_qty]),
+            np.concatenate([c.order for c in parts]),
+            np.concatenate([c.cost for c in parts]),
+            np.concatenate([c.ent_col + shift for c, shift in zip(parts, shifts, strict=True)]),
+            np.concatenate([c.ent_line for c in parts]),
+            np.concatenate([c.ent_node for c in parts]),
+            np.concatenate([c.ent_qty for c in parts]),
         )
 
     def take(self, cols: IntA) -> "Columns":
@@ -210,7 +218,4 @@ def best_singles(g: Group, lam: FloatA, mu: FloatA, top: int, split: float) -> C
             node_k = np.broadcast_to(kj[r, None, None], (len(r), g.n_lines, 1)).copy()
             qty = take[r, :, kj[r]][:, :, None]
             parts.append(_from_slots(g, rows[r], node_k, qty, split))
-    out = Columns.empty()
-    for part in parts:
-        out = out.extend(part)
-    return out
+    return Columns.concat(parts)

@@ -124,11 +124,11 @@ def _negative(
     inst: Instance, offers: list[Columns], lam: FloatA, mu: FloatA, ref: FloatA, tolerance: float
 ) -> Columns:
     """The offered columns whose reduced cost is below -tolerance."""
-    new = Columns.empty()
+    kept = []
     for cols in offers:
         rc = cols.priced(inst.line_sku, lam, mu) - ref[cols.order]
-        new = new.extend(cols.take(np.flatnonzero(rc < -tolerance)))
-    return new
+        kept.append(cols.take(np.flatnonzero(rc < -tolerance)))
+    return Columns.concat(kept)
 
 
 def _after(started: float) -> str:

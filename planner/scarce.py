@@ -75,7 +75,6 @@ def price_short_skus(
     lo = np.zeros(len(skus))
     # No order takes a unit that costs more than leaving it unfilled.
     hi = inst.weights.unfilled * (UNFILLED_BASE_PENALTY + inst.price[skus])
-    p = np.zeros(len(skus))
     no_capacity_price = np.zeros(inst.n_nodes)
     best = ScarcePrices(np.zeros(inst.avail.shape), float(shares.sum()), skus, len(orders), 0)
     pass_seconds = 0.0

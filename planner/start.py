@@ -38,14 +38,14 @@ def initial_columns(
     each order's favourite cost by order (what it could do with the stock to itself)."""
     lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
     split = inst.weights.split
-    pool = Columns.empty()
+    parts = []
     free_value = np.zeros(inst.n_orders)
     for g in groups:
         sol = solve_group(g, lam, mu, split)
         free_value[g.orders] = sol.value
-        pool = pool.extend(from_solution(g, sol, np.arange(g.size), split))
-        pool = pool.extend(best_singles(g, lam, mu, settings.initial_singles, split))
-    return pool, free_value
+        parts.append(from_solution(g, sol, np.arange(g.size), split))
+        parts.append(best_singles(g, lam, mu, settings.initial_singles, split))
+    return Columns.concat(parts), free_value
 
 
 @dataclass

@@ -244,3 +244,16 @@ def test_fresh_columns_are_those_not_known_each_once() -> None:
     assert offered.extend(offered).fresh(known).size == 3  # each once
     tie = cols([3, 3], [1.0, 1.0], [13, 14])  # same order and cost, other lines: both kept
     assert tie.fresh(Columns.empty()).size == 2
+
+
+def test_concat_is_extending_part_after_part() -> None:
+    def cols(order, line):
+        col = np.arange(len(order))
+        return Columns(np.array(order), col * 1.0, col, np.array(line), col * 0, col * 0 + 1)
+
+    parts = [cols([0, 1], [5, 6]), Columns.empty(), cols([2], [7]), cols([3, 4], [8, 9])]
+    joined = Columns.concat(parts)
+    chained = parts[0].extend(parts[1]).extend(parts[2]).extend(parts[3])
+    assert list(joined.ent_col) == [0, 1, 2, 3, 4] == list(chained.ent_col)
+    assert list(joined.order) == [0, 1, 2, 3, 4] and list(joined.ent_line) == [5, 6, 7, 8, 9]
+    assert Columns.concat([]).size == 0
