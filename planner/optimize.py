@@ -13,7 +13,8 @@ batch is "pick one way to serve each order" under those rows (``planner.master``
    L(lam, mu) = sum over orders of their priced optimum (floors for dropped
    nodes) - lam . avail - mu . capacity, valid for any prices >= 0.
 3. Plan (``_plan``): dive from the LP (``planner.dive``), priced repair
-   (``planner.primal``), local search (``planner.improve``), then the
+   (``planner.primal``), ship-complete orders served by moving others
+   (``planner.rescue``), local search (``planner.improve``), then the
    restricted master as a MIP (SCIP) over the batch or the LP's fractional
    neighbourhood.
 4. Bound: the best L over the start and the rounds, the exact pricing at its
@@ -44,6 +45,7 @@ from planner.pricing import (
     without_floor,
 )
 from planner.primal import Flat, construct
+from planner.rescue import rescue
 from planner.result import Assignment, PlanResult, allocation_frames, finish
 from planner.settings import Settings
 from planner.start import Start, begin
@@ -296,6 +298,8 @@ def _plan(
         notes.append(f"dive and repair {dived_total:,.2f} {_after(started)}")
         if dived_total < plan_total(inst, plan):
             plan = dived
+    plan = rescue(inst, plan, deadline)
+    notes.append(f"ship-complete rescue {plan_total(inst, plan):,.2f} {_after(started)}")
     plan = improve(
         inst, groups, plan, [start.free_value[g.orders] for g in groups], deadline,
         settings.improve_passes,
