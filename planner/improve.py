@@ -1,7 +1,9 @@
 """Local search: take one order out, re-solve its own choice exactly on what is
 left, keep the change if the plan gets cheaper. Orders are visited where it can
 pay: those not at the choice they would make with the whole network to
-themselves (they were displaced from scarce stock, split, or left units unfilled).
+themselves (they were displaced from scarce stock, split, or left units unfilled),
+the most costly such excess first, so a run cut short by the clock has done the
+visits worth most.
 """
 
 import time
@@ -10,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.candidates import Group
+from planner.columns import columns_from_plan
 from planner.instance import Instance
 from planner.primal import Flat, left_by, subset
 from planner.subproblem import solve_group
@@ -57,52 +60,71 @@ def improve(
     extra: list[tuple[int, int, int]] = []
     for _ in range(passes):
         changed = 0
-        for g, free in zip(groups, free_value, strict=True):
-            for row in range(g.size):
-                if time.perf_counter() > deadline:
-                    break
-                o = int(g.orders[row])
-                idx = [i for i in by_order.get(o, []) if (i < len(line) and alive[i])]
-                cur_lines = line[idx] if idx else np.zeros(0, np.int64)
-                cur_nodes = node[idx] if idx else np.zeros(0, np.int64)
-                cur_qty = qty[idx] if idx else np.zeros(0, np.int64)
-                try:
-                    current = order_cost(g, row, cur_lines, cur_nodes, cur_qty, split)
-                except IndexError:
-                    continue  # placed by the top-up on a non-candidate node: leave it
-                if current <= free[row] + 1e-9:
-                    continue  # already as good as with the whole network to itself
-                np.add.at(avail, (cur_nodes, inst.line_sku[cur_lines]), cur_qty)
-                np.add.at(cap, cur_nodes, cur_qty)
-                sub = subset(g, np.array([row]), avail, cap)
-                sol = solve_group(sub, zero_lam, zero_mu, split)
-                new = []
-                for nd, qt in ((sol.node1[0], sol.qty1[0]), (sol.node2[0], sol.qty2[0])):
-                    for li in np.flatnonzero((nd >= 0) & (qt > 0)):
-                        new.append((int(g.lines[row, li]), int(nd[li]), int(qt[li])))
-                if sol.value[0] < current - 1e-9 and fits_jointly(inst, new, avail, cap):
-                    alive[idx] = False
-                    for ln, nd_, qt_ in new:
-                        avail[nd_, inst.line_sku[ln]] -= qt_
-                        cap[nd_] -= qt_
-                    start = len(line) + len(extra)
-                    extra.extend(new)
-                    by_order[o] = list(range(start, start + len(new)))
-                    changed += 1
-                    if extra and len(extra) > 4096:
-                        line, node, qty, alive = _merge(line, node, qty, alive, extra)
-                        extra = []
-                else:
-                    np.subtract.at(avail, (cur_nodes, inst.line_sku[cur_lines]), cur_qty)
-                    np.subtract.at(cap, cur_nodes, cur_qty)
-            if extra:
-                line, node, qty, alive = _merge(line, node, qty, alive, extra)
-                extra = []
+        for gi, row in _worst_first(
+            inst, groups, Flat(line[alive], node[alive], qty[alive]), free_value
+        ):
+            if time.perf_counter() > deadline:
+                break
+            g = groups[gi]
+            o = int(g.orders[row])
+            idx = [i for i in by_order.get(o, []) if (i < len(line) and alive[i])]
+            cur_lines = line[idx] if idx else np.zeros(0, np.int64)
+            cur_nodes = node[idx] if idx else np.zeros(0, np.int64)
+            cur_qty = qty[idx] if idx else np.zeros(0, np.int64)
+            try:
+                current = order_cost(g, row, cur_lines, cur_nodes, cur_qty, split)
+            except IndexError:
+                continue  # placed by the top-up on a non-candidate node: leave it
+            np.add.at(avail, (cur_nodes, inst.line_sku[cur_lines]), cur_qty)
+            np.add.at(cap, cur_nodes, cur_qty)
+            sub = subset(g, np.array([row]), avail, cap)
+            sol = solve_group(sub, zero_lam, zero_mu, split)
+            new = []
+            for nd, qt in ((sol.node1[0], sol.qty1[0]), (sol.node2[0], sol.qty2[0])):
+                for li in np.flatnonzero((nd >= 0) & (qt > 0)):
+                    new.append((int(g.lines[row, li]), int(nd[li]), int(qt[li])))
+            if sol.value[0] < current - 1e-9 and fits_jointly(inst, new, avail, cap):
+                alive[idx] = False
+                for ln, nd_, qt_ in new:
+                    avail[nd_, inst.line_sku[ln]] -= qt_
+                    cap[nd_] -= qt_
+                start = len(line) + len(extra)
+                extra.extend(new)
+                by_order[o] = list(range(start, start + len(new)))
+                changed += 1
+                if len(extra) > 4096:
+                    line, node, qty, alive = _merge(line, node, qty, alive, extra)
+                    extra = []
+            else:
+                np.subtract.at(avail, (cur_nodes, inst.line_sku[cur_lines]), cur_qty)
+                np.subtract.at(cap, cur_nodes, cur_qty)
+        if extra:
+            line, node, qty, alive = _merge(line, node, qty, alive, extra)
+            extra = []
         if not changed or time.perf_counter() > deadline:
             break
     assert (avail >= 0).all() and (cap >= 0).all()
     keep = alive
     return Flat(line[keep], node[keep], qty[keep])
+
+
+def _worst_first(
+    inst: Instance, groups: list[Group], plan: Flat, free_value: list[np.ndarray]
+) -> list[tuple[int, int]]:
+    """(group, row) of every order that costs more than with the network to itself,
+    the largest excess first: when time is short, the visits that can pay most."""
+    current = np.bincount(
+        inst.line_order, weights=inst.line_qty * inst.unfilled_unit_cost, minlength=inst.n_orders
+    )
+    served = columns_from_plan(inst, plan)
+    current[served.order] = served.cost
+    gid = np.concatenate([np.full(g.size, gi) for gi, g in enumerate(groups)])
+    row = np.concatenate([np.arange(g.size) for g in groups])
+    order = np.concatenate([g.orders for g in groups])
+    excess = current[order] - np.concatenate(free_value)
+    pick = np.flatnonzero(excess > 1e-9)
+    pick = pick[np.argsort(-excess[pick], kind="stable")]
+    return list(zip(gid[pick].tolist(), row[pick].tolist(), strict=True))
 
 
 def fits_jointly(
