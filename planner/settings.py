@@ -25,6 +25,8 @@ class Settings:
     # 2 rounds, bound $168k, plan $192.9k; 0.7 -> 4 rounds, $181.5k, $190.6k)
     small_search_share: float = 0.6  # the same up to simplex_up_to orders (1,500 at 5 s:
     # gap 1.8 % at 0.4, 0.8 % at 0.6 and 0.7)
+    stretch_share: float = 0.8  # of the time limit, a round may still end at when the last
+    stretch_within: float = 0.1  # round's bound came this close to the start's
     finish_share: float = 0.08  # of the time limit, kept for the bound and costing
     exact_pricing_up_to: int = 3000  # orders per round the exact pricing MIP may take
     exact_pricing_seconds: float = 5.0
