@@ -13,7 +13,7 @@ batch is "pick one way to serve each order" under those rows (``planner.master``
    L(lam, mu) = sum over orders of their priced optimum (floors for dropped
    nodes) - lam . avail - mu . capacity, valid for any prices >= 0.
 3. Plan (``_plan``): dive from the LP (``planner.dive``), priced repair
-   (``planner.primal``), ship-complete orders served by moving others
+   (``planner.primal``), orders served whole by moving others out of the way
    (``planner.rescue``), local search (``planner.improve``), then the
    restricted master as a MIP (SCIP) over the batch or the LP's fractional
    neighbourhood.
@@ -309,8 +309,12 @@ def _plan(
         notes.append(f"dive and repair {dived_total:,.2f} {_after(started)}")
         if dived_total < plan_total(inst, plan):
             plan = dived
-    plan = rescue(inst, plan, deadline)
-    notes.append(f"ship-complete rescue {plan_total(inst, plan):,.2f} {_after(started)}")
+    # Half the time left before the neighbourhood search; local search has the rest.
+    rescue_end = time.perf_counter() + 0.5 * (deadline - time.perf_counter())
+    plan = rescue(inst, plan, start.free_value, rescue_end)
+    notes.append(
+        f"rescue (moves that serve orders whole) {plan_total(inst, plan):,.2f} {_after(started)}"
+    )
     plan = improve(
         inst, groups, plan, [start.free_value[g.orders] for g in groups], deadline,
         settings.improve_passes,

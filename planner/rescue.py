@@ -1,18 +1,22 @@
-"""Rescue ship-complete orders a plan leaves unfilled by moving other orders out of the way.
+"""Serve an order whole from one node by moving other orders out of the way.
 
 A ship-complete order needs every unit at one node. The LP serves such orders
 in part (half a column uses half the stock), a plan cannot: on the 100,000-order
 benchmark the LP leaves 282 of their units unfilled and the dive's plan 539,
 $36k of its distance to the LP. Often a node lacks only a few units that other,
 flexible orders hold there and could get elsewhere for a few dollars, while an
-unfilled unit costs $100 plus its price.
+unfilled unit costs $100 plus its price. Orders split or sent far because their
+favourite node's stock went to others are the same case at a smaller scale.
 
-For each such order (most costly unfilled first) and each node allowed to serve
-it whole within its capacity, the missing units per SKU are taken from the
-flexible orders holding them at that node, each moved to its cheapest other
-node with stock and capacity (or left unfilled if cheaper); the node where the
-order plus those moves cost least is taken if that beats leaving it unfilled.
-Every order it touches is re-costed exactly, so the plan never gets dearer.
+Orders are tried by how much they cost above what they would with the network to
+themselves, largest first (unfilled ship-complete orders lead). For each, and for
+each node allowed to serve it whole within its capacity, the missing units per
+SKU are taken from the flexible orders holding them at that node, each moved to
+its cheapest other node with stock and capacity (or left unfilled if cheaper);
+the node where the order plus those moves cost least is taken if that beats what
+the order costs now. Every order it touches is re-costed exactly, so the plan
+never gets dearer. Local search (``planner.improve``) moves one order at a time
+into free stock; this moves several.
 """
 
 import time
@@ -21,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from planner.columns import columns_from_plan
 from planner.instance import Instance
 from planner.primal import Flat, left_by
 
@@ -28,6 +33,7 @@ IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
 Entries = dict[tuple[int, int], int]  # (line, node) -> units of one order
 TRIED_NODES = 20  # nodes per order whose moves are costed exactly (cheapest estimates first)
+EXCESS = 1e-6  # $ above its free value from which an order is tried
 
 
 @dataclass
@@ -40,6 +46,8 @@ class _State:
     plan: Flat
     by_order: dict[int, Entries] = field(default_factory=dict)
     holders: dict[int, list[int]] = field(default_factory=dict)  # node * S + sku -> orders
+    held: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    # (N, S) units flexible orders hold: what moves could free at most
     _costs: dict[int, "_Costs"] = field(default_factory=dict)
     _starts: IntA = field(default_factory=lambda: np.zeros(0, np.int64))
     _perm: IntA = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -51,6 +59,12 @@ class _State:
         n_skus = self.avail.shape[1]
         key = self.plan.node * n_skus + self.inst.line_sku[self.plan.line]
         flexible = ~self.inst.ship_complete[order]
+        self.held = np.zeros(self.avail.shape, np.int64)
+        np.add.at(
+            self.held,
+            (self.plan.node[flexible], self.inst.line_sku[self.plan.line[flexible]]),
+            self.plan.qty[flexible],
+        )
         for k, o in zip(key[flexible].tolist(), order[flexible].tolist(), strict=True):
             self.holders.setdefault(k, []).append(o)
 
@@ -75,11 +89,14 @@ class _State:
     def commit(self, o: int, new: Entries) -> None:
         """Replace the order's allocations; stock and capacity follow."""
         sku = self.inst.line_sku
+        flexible = int(not self.inst.ship_complete[o])
         for (ln, nd), q in self.entries(o).items():
             self.avail[nd, sku[ln]] += q
+            self.held[nd, sku[ln]] -= q * flexible
             self.cap[nd] += q
         for (ln, nd), q in new.items():
             self.avail[nd, sku[ln]] -= q
+            self.held[nd, sku[ln]] += q * flexible
             self.cap[nd] -= q
         self.by_order[o] = {k: q for k, q in new.items() if q > 0}
 
@@ -127,24 +144,33 @@ class _Costs:
         return total + float(short @ self.penalty)
 
 
-def rescue(inst: Instance, plan: Flat, deadline: float) -> Flat:
-    """The plan with unfilled ship-complete orders served where moving others pays;
-    stops at ``deadline`` (``time.perf_counter()``) with what it has."""
+def rescue(inst: Instance, plan: Flat, free_value: FloatA, deadline: float) -> Flat:
+    """The plan with orders served whole from one node where moving others out of the
+    way pays. Orders are tried by their excess over ``free_value`` (what each would
+    cost with the network to itself), largest first: unfilled ship-complete orders
+    lead. Stops at ``deadline`` (``time.perf_counter()``) with what it has."""
     avail, cap = left_by(inst, plan)
     state = _State(inst, avail, cap, plan)
-    served = np.bincount(inst.line_order[plan.line], minlength=inst.n_orders) > 0
-    empty = np.bincount(
+    current = np.bincount(
         inst.line_order, weights=inst.line_qty * inst.unfilled_unit_cost, minlength=inst.n_orders
     )
-    waiting = np.flatnonzero(inst.ship_complete & ~served)
-    for o in waiting[np.argsort(-empty[waiting], kind="stable")].tolist():
+    served = columns_from_plan(inst, plan)
+    current[served.order] = served.cost
+    excess = current - free_value
+    waiting = np.flatnonzero(excess > EXCESS)
+    for o in waiting[np.argsort(-excess[waiting], kind="stable")].tolist():
         if time.perf_counter() > deadline:
             break
-        _rescue_one(state, o, float(empty[o]))
+        before = state.entries(o)  # (an earlier move may have changed it)
+        state.commit(o, {})
+        if not _rescue_one(state, o, state.costs(o).total(before)):
+            state.commit(o, before)
     return state.result()
 
 
-def _rescue_one(state: _State, o: int, unfilled: float) -> None:
+def _rescue_one(state: _State, o: int, current: float) -> bool:
+    """Serve order ``o`` (released: it holds nothing) whole from one node, moving
+    others out of the way, if that costs less than ``current``; True if it did."""
     inst = state.inst
     lines = inst.lines_of(o)
     skus, at = np.unique(inst.line_sku[lines], return_inverse=True)
@@ -152,25 +178,28 @@ def _rescue_one(state: _State, o: int, unfilled: float) -> None:
     mine = state.costs(o)
     serve = mine.fixed + mine.qty @ mine.unit  # (N,) the whole order from each node
     short = np.maximum(0, need[None, :] - state.avail[:, skus])  # (N, skus) units missing
+    # Nodes with the capacity, and the stock once the flexible orders there moved.
     ok = np.isfinite(serve) & (state.cap >= need.sum())
+    ok &= (short <= state.held[:, skus]).all(axis=1)
     # Cheapest first by an estimate (a dollar per unit to move); exact costs follow.
     estimate = np.where(ok, serve + short.sum(axis=1), np.inf)
     best: tuple[float, int, list[_Move]] | None = None
     for n in np.argsort(estimate)[:TRIED_NODES].tolist():
-        if estimate[n] >= unfilled:
+        if estimate[n] >= current:
             break
         moves = _make_room(state, o, n, skus, short[n])
         if moves is None:
             continue
-        gain = unfilled - float(serve[n]) - sum(m.delta for m in moves)
+        gain = current - float(serve[n]) - sum(m.delta for m in moves)
         if gain > 1e-9 and (best is None or gain > best[0]):
             best = (gain, n, moves)
     if best is None:
-        return
+        return False
     _, n, moves = best
     for move in moves:
         state.commit(move.order, move.entries)
     state.commit(o, {(ln, n): int(inst.line_qty[ln]) for ln in range(lines.start, lines.stop)})
+    return True
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""Ship-complete rescue: an unfilled ship-complete order is served by moving a flexible
-order's units elsewhere, exactly when that pays, and the plan stays feasible."""
+"""Rescue: an order is served whole from one node by moving a flexible order's units
+elsewhere, exactly when that pays, and the plan stays feasible."""
 
 import time
 from datetime import date
@@ -11,23 +11,26 @@ import pytest
 from data.batch_io import batch_from_frames
 from models import COLUMNS
 from planner.baselines import _plan_sequential
+from planner.candidates import build_groups
 from planner.checker import check_plan
 from planner.instance import build_instance
 from planner.optimize import plan_total
 from planner.primal import Flat
 from planner.rescue import rescue
 from planner.result import Assignment, allocation_frames
+from planner.settings import Settings
+from planner.start import initial_columns
 from tests.random_batch import random_batch
 from tests.tiny import rate_card
 
 LATER = 1e9  # a deadline that never comes
 
 
-def _instance(st1_stock: int, flexible_ship_complete: bool = False):
-    """DC1 (New York) holds two A, ST1 (Cambridge MA, zone 3 from New York) ``st1_stock``.
-    F wants one A, S two A (ship-complete), both ground to New York, due in 5 days.
-    F from DC1: base 2 + 0.5/lb + pack 1 + pick 0.5 = 4; from ST1: 3 + 0.5 + 2 + 1 = 6.5.
-    S from DC1: 2 + 0.5 * 2 + 1 + 0.5 * 2 = 5; S unfilled: 2 * (100 + 10) = 220."""
+def _batch(stock: dict[str, int], orders: list[tuple[str, str, bool, int]]):
+    """DC1 (New York 10001: pack 1, pick 0.5, processing 1) and ST1 (Cambridge MA
+    02139, zone 3 from New York: pack 2, pick 1, processing 0) hold ``stock`` units
+    of A (1 lb, $10). Orders (id, ship ZIP, ship-complete, units of A), ground, due
+    in 5 days: nothing is late."""
     frames = {
         "nodes": pd.DataFrame(
             [
@@ -38,28 +41,45 @@ def _instance(st1_stock: int, flexible_ship_complete: bool = False):
         ),
         "items": pd.DataFrame([("A", 1.0, 10.0)], columns=list(COLUMNS["items"])),
         "inventory": pd.DataFrame(
-            [("DC1", "A", 2, 0, 0), ("ST1", "A", st1_stock, 0, 0)],
+            [(node, "A", units, 0, 0) for node, units in stock.items()],
             columns=list(COLUMNS["inventory"]),
         ),
         "orders": pd.DataFrame(
-            [
-                ("F", "web", "10001", "ground", 5, flexible_ship_complete, None, ""),
-                ("S", "web", "10001", "ground", 5, True, None, ""),
-            ],
+            [(o, "web", zip_, "ground", 5, sc, None, "") for o, zip_, sc, _ in orders],
             columns=list(COLUMNS["orders"]),
         ),
         "order_lines": pd.DataFrame(
-            [("F", 1, "A", 1), ("S", 1, "A", 2)], columns=list(COLUMNS["order_lines"])
+            [(o, 1, "A", units) for o, _, _, units in orders], columns=list(COLUMNS["order_lines"])
         ),
         "rate_card": rate_card(),
     }
     return build_instance(batch_from_frames(date(2026, 11, 25), None, **frames))
 
 
+def _instance(st1_stock: int, flexible_ship_complete: bool = False):
+    """F wants one A, S two A (ship-complete), both to New York; DC1 holds two A.
+    F from DC1: base 2 + 0.5/lb + pack 1 + pick 0.5 = 4; from ST1: 3 + 0.5 + 2 + 1 = 6.5.
+    S from DC1: 2 + 0.5 * 2 + 1 + 0.5 * 2 = 5; S unfilled: 2 * (100 + 10) = 220."""
+    return _batch(
+        {"DC1": 2, "ST1": st1_stock},
+        [("F", "10001", flexible_ship_complete, 1), ("S", "10001", True, 2)],
+    )
+
+
+def _free_value(inst) -> np.ndarray:
+    """What each order costs with the network to itself."""
+    return initial_columns(inst, build_groups(inst, inst.n_nodes), Settings())[1]
+
+
+def _plan(inst, at: dict[str, str]) -> Flat:
+    """Each order in ``at`` wholly from the node named (one line per order)."""
+    line = [int(np.flatnonzero(inst.order_ids == o)[0]) for o in at]
+    node = [int(np.flatnonzero(inst.node_ids == n)[0]) for n in at.values()]
+    return Flat(np.array(line), np.array(node), inst.line_qty[line])
+
+
 def _f_at_dc1(inst) -> Flat:
-    f_line = int(np.flatnonzero(inst.order_ids == "F")[0])  # one line per order
-    dc1 = int(np.flatnonzero(inst.node_ids == "DC1")[0])
-    return Flat(np.array([f_line]), np.array([dc1]), np.array([1]))
+    return _plan(inst, {"F": "DC1"})
 
 
 def _by_order(inst, plan: Flat) -> dict[str, tuple[str, int]]:
@@ -73,7 +93,7 @@ def test_a_flexible_order_moves_so_the_ship_complete_order_is_served() -> None:
     inst = _instance(st1_stock=1)
     plan = _f_at_dc1(inst)
     assert plan_total(inst, plan) == pytest.approx(4 + 220)
-    rescued = rescue(inst, plan, time.perf_counter() + LATER)
+    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
     assert _by_order(inst, rescued) == {"F": ("ST1", 1), "S": ("DC1", 2)}
     assert plan_total(inst, rescued) == pytest.approx(6.5 + 5)
 
@@ -81,7 +101,7 @@ def test_a_flexible_order_moves_so_the_ship_complete_order_is_served() -> None:
 def test_nothing_moves_when_the_units_have_nowhere_to_go() -> None:
     inst = _instance(st1_stock=0)  # F can go nowhere else
     plan = _f_at_dc1(inst)
-    rescued = rescue(inst, plan, time.perf_counter() + LATER)
+    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
     # Leaving F unfilled (110) to serve S (5) costs 115 < 224: that is the cheaper plan.
     assert _by_order(inst, rescued) == {"S": ("DC1", 2)}
     assert plan_total(inst, rescued) == pytest.approx(110 + 5)
@@ -90,8 +110,20 @@ def test_nothing_moves_when_the_units_have_nowhere_to_go() -> None:
 def test_ship_complete_holders_are_not_split() -> None:
     inst = _instance(st1_stock=1, flexible_ship_complete=True)
     plan = _f_at_dc1(inst)
-    rescued = rescue(inst, plan, time.perf_counter() + LATER)
+    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
     assert _by_order(inst, rescued) == {"F": ("DC1", 1)}
+
+
+def test_an_order_sent_far_gets_its_node_back_when_the_holder_can_move() -> None:
+    # G (New York) is served from ST1 (6.5) because H (Cambridge) holds DC1's one unit.
+    # H from DC1: zone 3, 3 + 0.5 + 1 + 0.5 = 5; from ST1: zone 2, 2 + 0.5 + 2 + 1 = 5.5.
+    # Swapping them saves G 2.5 and costs H 0.5: 11.5 -> 9.5.
+    inst = _batch({"DC1": 1, "ST1": 1}, [("G", "10001", False, 1), ("H", "02139", False, 1)])
+    plan = _plan(inst, {"G": "ST1", "H": "DC1"})
+    assert plan_total(inst, plan) == pytest.approx(6.5 + 5)
+    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
+    assert _by_order(inst, rescued) == {"G": ("DC1", 1), "H": ("ST1", 1)}
+    assert plan_total(inst, rescued) == pytest.approx(4 + 5.5)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -101,7 +133,7 @@ def test_rescue_keeps_the_plan_feasible_and_makes_it_cheaper(seed: int) -> None:
     inst = build_instance(random_batch(120, 8, 20, seed=seed, supply=0.5))
     a = _plan_sequential(inst, by_distance=True)
     plan = Flat(a.line, a.node, a.qty)
-    rescued = rescue(inst, plan, time.perf_counter() + LATER)
+    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
     alloc, unfilled = allocation_frames(inst, Assignment(rescued.line, rescued.node, rescued.qty))
     assert check_plan(inst.batch, alloc, unfilled) == []
     assert plan_total(inst, rescued) < plan_total(inst, plan) - 1
