@@ -33,6 +33,8 @@ class Settings:
     exact_when_below: float = 0.02  # new columns per order under which exact pricing runs
     simplex_up_to: int = 5000  # orders; larger masters are solved by PDLP (first-order)
     dive_share: float = 0.6  # of the time after column generation, the dive may use
+    rescue_share: float = 0.8  # of the time after the dive, rescue may use (it stops early
+    # when every order it could help was tried)
     neighbourhood: int = 400  # orders per restricted-master MIP of the neighbourhood search
     improve_passes: int = 2
     exact_up_to: int = 300  # orders; smaller batches finish with the exact MIP
