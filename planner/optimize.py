@@ -309,8 +309,7 @@ def _plan(
         notes.append(f"dive and repair {dived_total:,.2f} {_after(started)}")
         if dived_total < plan_total(inst, plan):
             plan = dived
-    # Rescue may use most of the time left (100k, 20 s after the LP: dive 8 s, rescue
-    # 10 s and local search 2 s gave $1.848M, 7 s and 5 s $1.851M); local search the rest.
+    # Rescue and local search share the time left before the neighbourhood search.
     rescue_end = time.perf_counter() + settings.rescue_share * (deadline - time.perf_counter())
     plan = rescue(inst, plan, start.free_value, rescue_end)
     notes.append(
