@@ -170,9 +170,7 @@ def columns_from_plan(inst: Instance, plan: Flat) -> Columns:
     package_fixed = inst.pair_costs(orders[p_col], p_node).fixed
     fixed = np.bincount(p_col, weights=package_fixed, minlength=n)
     opened = np.bincount(p_col, minlength=n)
-    penalty = np.bincount(
-        inst.line_order, weights=inst.line_qty * inst.unfilled_unit_cost, minlength=inst.n_orders
-    )[orders]
+    penalty = inst.order_unfilled_cost[orders]
     saved = np.bincount(col, weights=qty * inst.unfilled_unit_cost[line], minlength=n)
     cost = fixed + per_unit + penalty - saved + inst.weights.split * np.maximum(0, opened - 1)
     return Columns(orders, cost, col, line, node, qty)

@@ -113,9 +113,7 @@ def _worst_first(
 ) -> list[tuple[int, int]]:
     """(group, row) of every order that costs more than with the network to itself,
     the largest excess first: when time is short, the visits that can pay most."""
-    current = np.bincount(
-        inst.line_order, weights=inst.line_qty * inst.unfilled_unit_cost, minlength=inst.n_orders
-    )
+    current = inst.order_unfilled_cost.copy()
     served = columns_from_plan(inst, plan)
     current[served.order] = served.cost
     gid = np.concatenate([np.full(g.size, gi) for gi, g in enumerate(groups)])

@@ -101,6 +101,15 @@ class Instance:
         return self.weights.unfilled * (UNFILLED_BASE_PENALTY + self.price[self.line_sku])
 
     @cached_property
+    def order_unfilled_cost(self) -> FloatA:
+        """Weighted cost of leaving each order wholly unfilled (its empty column)."""
+        return np.bincount(
+            self.line_order,
+            weights=self.line_qty * self.unfilled_unit_cost,
+            minlength=self.n_orders,
+        )
+
+    @cached_property
     def line_weight(self) -> FloatA:
         return self.weight[self.line_sku]
 

@@ -151,9 +151,7 @@ def rescue(inst: Instance, plan: Flat, free_value: FloatA, deadline: float) -> F
     lead. Stops at ``deadline`` (``time.perf_counter()``) with what it has."""
     avail, cap = left_by(inst, plan)
     state = _State(inst, avail, cap, plan)
-    current = np.bincount(
-        inst.line_order, weights=inst.line_qty * inst.unfilled_unit_cost, minlength=inst.n_orders
-    )
+    current = inst.order_unfilled_cost.copy()
     served = columns_from_plan(inst, plan)
     current[served.order] = served.cost
     excess = current - free_value

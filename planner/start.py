@@ -24,11 +24,7 @@ FloatA = npt.NDArray[np.float64]
 
 def empty_costs(inst: Instance) -> FloatA:
     """Each order left wholly unfilled: the column every order always has."""
-    return np.bincount(
-        inst.line_order,
-        weights=inst.line_qty * inst.unfilled_unit_cost,
-        minlength=inst.n_orders,
-    )
+    return inst.order_unfilled_cost.copy()
 
 
 def initial_columns(
