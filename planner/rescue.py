@@ -232,7 +232,7 @@ def _make_room(state: _State, o: int, n: int, skus: IntA, short: IntA) -> list[_
             if missing <= 0:
                 break
             room = state.avail[:, s] - taken_avail
-            if not _still_fits(move, n, s, room, state.cap - taken_cap):
+            if not _still_fits(move, room, state.cap - taken_cap):
                 continue
             moves.append(move)
             missing -= move.freed
@@ -244,7 +244,8 @@ def _make_room(state: _State, o: int, n: int, skus: IntA, short: IntA) -> list[_
     return moves
 
 
-def _still_fits(move: _Move, n: int, s: int, room: IntA, cap: IntA) -> bool:
+def _still_fits(move: _Move, room: IntA, cap: IntA) -> bool:
+    """The move's new units fit what the moves chosen before it left."""
     return all(q <= room[nd] and q <= cap[nd] for nd, q in move.added.items())
 
 
