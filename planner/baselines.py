@@ -59,7 +59,10 @@ def _fill_order(
     score_open = costs.miles[row] if by_distance else fixed
 
     if inst.ship_complete[o]:
-        whole = allowed & (avail[:, skus] >= qtys[None, :]).all(axis=1) & (cap >= qtys.sum())
+        # Lines of one SKU draw on the same stock: compare their sum.
+        distinct, at = np.unique(skus, return_inverse=True)
+        need = np.bincount(at, weights=qtys)
+        whole = allowed & (avail[:, distinct] >= need[None, :]).all(axis=1) & (cap >= qtys.sum())
         if not whole.any():
             return  # the whole order stays unfilled
         order_cost = score_open + (0.0 if by_distance else (unit * qtys[:, None]).sum(axis=0))

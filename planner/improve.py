@@ -113,6 +113,8 @@ def _worst_first(
 ) -> list[tuple[int, int]]:
     """(group, row) of every order that costs more than with the network to itself,
     the largest excess first: when time is short, the visits that can pay most."""
+    if not groups:
+        return []
     current = inst.order_unfilled_cost.copy()
     served = columns_from_plan(inst, plan)
     current[served.order] = served.cost

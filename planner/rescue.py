@@ -12,9 +12,12 @@ Orders are tried by how much they cost above what they would with the network to
 themselves, largest first (unfilled ship-complete orders lead). For each, and for
 each node allowed to serve it whole within its capacity, the missing units per
 SKU are taken from the flexible orders holding them at that node, each moved to
-its cheapest other node with stock and capacity (or left unfilled if cheaper);
-the node where the order plus those moves cost least is taken if that beats what
-the order costs now. Every order it touches is re-costed exactly, so the plan
+its cheapest other node with stock and capacity (or left unfilled if cheaper).
+Nodes are tried cheapest first by an estimate (serving cost plus a dollar per
+missing unit), at most 20 and only while that estimate is below what the order
+costs now, so a node whose moves would save money can be missed; of the nodes
+tried, the one where the order plus its moves cost least is taken if that beats
+what the order costs now. Every order it touches is re-costed exactly, so the plan
 never gets dearer. Local search (``planner.improve``) moves one order at a time
 into free stock; this moves several.
 """
@@ -212,7 +215,9 @@ class _Move:
 def _make_room(state: _State, o: int, n: int, skus: IntA, short: IntA) -> list[_Move] | None:
     """Moves of flexible orders' units off node ``n`` that free ``short`` units of each
     SKU there, cheapest per unit first; None if they cannot. Each order moves at most
-    once, and later moves see the stock earlier ones take."""
+    once. Every move is costed against the stock as it was; one whose destination an
+    earlier move has since filled is dropped, not re-routed, and the last move may
+    free more than is missing (its cost is still exact)."""
     n_skus = state.avail.shape[1]
     taken_avail = np.zeros(state.avail.shape[0], np.int64)  # by node, of the SKU at hand
     taken_cap = np.zeros(len(state.cap), np.int64)
