@@ -176,6 +176,15 @@ def columns_from_plan(inst: Instance, plan: Flat) -> Columns:
     return Columns(orders, cost, col, line, node, qty)
 
 
+def plan_order_costs(inst: Instance, plan: Flat) -> FloatA:
+    """What each order costs in the plan: its column's cost, or its unfilled cost if the
+    plan does not serve it."""
+    current = inst.order_unfilled_cost.copy()
+    served = columns_from_plan(inst, plan)
+    current[served.order] = served.cost
+    return current
+
+
 def _k_of(g: Group, rows: IntA, nodes: IntA) -> IntA:
     """Candidate slot of each (row, line) node, -1 where the node is -1."""
     cand = g.cand[rows]  # (R, K)

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.candidates import Group
-from planner.columns import columns_from_plan
+from planner.columns import plan_order_costs
 from planner.instance import Instance
 from planner.primal import Flat, left_by, subset
 from planner.subproblem import solve_group
@@ -115,9 +115,7 @@ def _worst_first(
     the largest excess first: when time is short, the visits that can pay most."""
     if not groups:
         return []
-    current = inst.order_unfilled_cost.copy()
-    served = columns_from_plan(inst, plan)
-    current[served.order] = served.cost
+    current = plan_order_costs(inst, plan)
     gid = np.concatenate([np.full(g.size, gi) for gi, g in enumerate(groups)])
     row = np.concatenate([np.arange(g.size) for g in groups])
     order = np.concatenate([g.orders for g in groups])

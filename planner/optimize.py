@@ -240,7 +240,7 @@ def _column_generation(
             break  # another round would not finish inside the search share
         # The first LP may overrun the share: without it there is nothing to dive from.
         lp_end = end if out.master is not None else deadline - 2 * start.repair_seconds
-        m = _master_lp(inst, out.pool, start.empty, lp_end - now, lp_solver)
+        m = _master_lp(inst, out.pool, inst.order_unfilled_cost, lp_end - now, lp_solver)
         lp_times.append(time.perf_counter() - now)
         if not m.optimal:
             notes.append(f"round {out.rounds}: master LP ({lp_solver[0]}) {m.status}")
@@ -302,8 +302,8 @@ def _plan(
         # time, the neighbourhood search the rest.
         dive_end = time.perf_counter() + settings.dive_share * (deadline - time.perf_counter())
         dived = _primal(
-            inst, groups, pool, master, start.empty, dive_end - 1.5 * start.repair_seconds,
-            settings,
+            inst, groups, pool, master, inst.order_unfilled_cost,
+            dive_end - 1.5 * start.repair_seconds, settings,
         )  # fmt: skip
         dived_total = plan_total(inst, dived)
         notes.append(f"dive and repair {dived_total:,.2f} {_after(started)}")
@@ -323,7 +323,7 @@ def _plan(
     if master is None or settings.neighbourhood <= 0:
         return plan
     plan = lns.search(
-        inst, pool, master, plan, start.empty, deadline, settings.neighbourhood, notes
+        inst, pool, master, plan, inst.order_unfilled_cost, deadline, settings.neighbourhood, notes
     )
     # The re-solves keep their columns whole: stock they freed may still serve a line.
     no_pending = [np.zeros(0, np.int64)] * len(groups)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from planner.columns import columns_from_plan
+from planner.columns import plan_order_costs
 from planner.instance import Instance
 from planner.primal import Flat, left_by
 
@@ -154,10 +154,7 @@ def rescue(inst: Instance, plan: Flat, free_value: FloatA, deadline: float) -> F
     lead. Stops at ``deadline`` (``time.perf_counter()``) with what it has."""
     avail, cap = left_by(inst, plan)
     state = _State(inst, avail, cap, plan)
-    current = inst.order_unfilled_cost.copy()
-    served = columns_from_plan(inst, plan)
-    current[served.order] = served.cost
-    excess = current - free_value
+    excess = plan_order_costs(inst, plan) - free_value
     waiting = np.flatnonzero(excess > EXCESS)
     for o in waiting[np.argsort(-excess[waiting], kind="stable")].tolist():
         if time.perf_counter() > deadline:

@@ -22,11 +22,6 @@ from planner.subproblem import solve_group
 FloatA = npt.NDArray[np.float64]
 
 
-def empty_costs(inst: Instance) -> FloatA:
-    """Each order left wholly unfilled: the column every order always has."""
-    return inst.order_unfilled_cost.copy()
-
-
 def initial_columns(
     inst: Instance, groups: list[Group], settings: Settings
 ) -> tuple[Columns, FloatA]:
@@ -49,7 +44,6 @@ class Start:
     """What every run begins with: candidates, first columns, a plan and L(0)."""
 
     groups: list[Group]
-    empty: FloatA  # each order's cost left unfilled
     pool: Columns
     free_value: FloatA  # each order's best cost with the stock to itself
     seed: Flat  # priced repair at zero prices: a feasible plan from the start
@@ -90,7 +84,7 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
         bound, lam, mu, cols = _prices_without_lp(inst, groups, zero_shares, settings, limit, notes)
         pool = pool.extend(cols.fresh(pool))
     return Start(
-        groups, empty_costs(inst), pool, free_value, seed, repair_seconds,
+        groups, pool, free_value, seed, repair_seconds,
         zero_bound, bound_seconds, exact_seconds, bound, lam, mu,
     )  # fmt: skip
 

@@ -19,7 +19,7 @@ from planner.optimize import Settings, _price, plan_total, solve
 from planner.pricing import price_groups
 from planner.primal import Flat
 from planner.result import Assignment, allocation_frames
-from planner.start import empty_costs, initial_columns
+from planner.start import initial_columns
 from planner.subproblem import solve_group
 from tests.bounds import bound_at
 from tests.random_batch import random_batch
@@ -37,7 +37,7 @@ def tight():
 def _start(inst):
     """Every node a candidate, the zero-price columns, the empty column's costs."""
     groups = build_groups(inst, inst.n_nodes)
-    return groups, initial_columns(inst, groups, Settings())[0], empty_costs(inst)
+    return groups, initial_columns(inst, groups, Settings())[0], inst.order_unfilled_cost
 
 
 def test_every_column_costs_what_the_cost_model_says(tight) -> None:
@@ -137,7 +137,7 @@ def test_a_plan_becomes_columns_that_cost_what_the_cost_model_says(tight) -> Non
     batch, inst, _ = tight
     out = solve(inst, 30, Settings(exact_up_to=0, neighbourhood=0))
     cols = columns_from_plan(inst, out.plan)
-    empty = empty_costs(inst)
+    empty = inst.order_unfilled_cost
     served = np.zeros(inst.n_orders, bool)
     served[cols.order] = True
     assert cols.cost.sum() + empty[~served].sum() == pytest.approx(plan_total(inst, out.plan))

@@ -8,7 +8,6 @@ from planner.candidates import build_groups
 from planner.columns import columns_from_plan
 from planner.master import MasterResult
 from planner.primal import Flat
-from planner.start import empty_costs
 from tests.test_prices import _one_unit_two_takers
 
 
@@ -41,7 +40,7 @@ def test_an_order_whose_column_lost_its_stock_stays_open_for_the_repair(
 
     monkeypatch.setattr(dive_module, "time", _Clock())
     plan, open_orders = dive_module.dive(
-        inst, build_groups(inst, inst.n_nodes), pool, master, empty_costs(inst), never,
+        inst, build_groups(inst, inst.n_nodes), pool, master, inst.order_unfilled_cost, never,
         deadline=50.0,
     )  # fmt: skip
     # O1 leans most and takes the unit; O2's column no longer fits and is dropped.
