@@ -104,8 +104,9 @@ def _build_block(inst: Instance, orders: IntA, n_lines: int, k: int) -> Group:
     # A node serves at most its stock; the rest of the line stays unfilled.
     take = np.minimum(qty[:, :, None], stock)
     line_cost = take * unit + (qty[:, :, None] - take) * unit_penalty[:, :, None]  # (M, L, N)
-    line_cost = np.where(stock > 0, line_cost, np.inf)
-    unit = np.where(stock > 0, unit, np.inf)
+    may_use = (stock > 0) & allowed[:, None, :]  # stock the order may use
+    line_cost = np.where(may_use, line_cost, np.inf)
+    unit = np.where(may_use, unit, np.inf)
     m_line = np.minimum(unit_penalty * qty, line_cost.min(axis=2))  # (M, L)
     entry = (line_cost - m_line[:, :, None]).min(axis=1)  # (M, N), inf if no line servable
     kappa = np.where(allowed, costs.fixed + entry, np.inf)
@@ -176,7 +177,10 @@ def _price_block(inst: Instance, g: Group, sl: slice, lam: FloatA, mu: FloatA) -
         costs.per_lb[:, None, :] * inst.line_weight[lines][:, :, None]
         + inst.weights.handling * inst.pick_cost[None, None, :]
     )
-    unit_true = np.where(stock > 0, unit_true, np.inf)
+    # Stock at a node the order may not use (a store without ship-from-store) is no
+    # alternative: left in, it would make every floor below as cheap as a pick.
+    usable = (stock > 0) & np.isfinite(costs.fixed)[:, None, :]
+    unit_true = np.where(usable, unit_true, np.inf)
     unit = unit_true + lam[:, skus].transpose(1, 2, 0) + mu[None, None, :]
     unit = np.minimum(unit, pen[:, :, None])
     umin = unit.min(axis=2)  # (B, L): a unit of the line never costs less
@@ -195,7 +199,7 @@ def _price_block(inst: Instance, g: Group, sl: slice, lam: FloatA, mu: FloatA) -
     alone = costs.fixed + (take * unit + (qty[:, :, None] - take) * pen[:, :, None]).sum(axis=1)
     second = costs.fixed.min(axis=1) + inst.weights.split  # inf-free: some node is allowed
     two = kappa + m_line.sum(axis=1)[:, None] + second[:, None]
-    one_package = (g.max_packages[sl] == 1)[:, None]
+    one_package = ((g.max_packages[sl] == 1) | (qty.sum(axis=1) == 1))[:, None]
     floor = np.where(sc[:, None], kappa, np.where(one_package, alone, np.minimum(alone, two)))
     floor = np.where(np.isfinite(kappa), floor, np.inf)
     is_cand = np.zeros(kappa.shape, bool)
