@@ -45,6 +45,8 @@ class Group:
     ship_complete: BoolA  # (M,)
     max_packages: IntA  # (M,) 0 = no limit
     dropped_bound: FloatA  # (M,) D[o]; inf when nothing was dropped
+    escape_node: IntA  # (M, L) the line's cheapest dropped node per unit, U + F/Q; -1: none
+    escape_unit: FloatA  # (M, L) that charge (planner.flow_prices gives the line an arc there)
 
     @property
     def size(self) -> int:
@@ -133,6 +135,14 @@ def _build_block(inst: Instance, orders: IntA, n_lines: int, k: int) -> Group:
     stock_c = np.where(usable[:, None, :], np.take_along_axis(stock, cand[:, None, :], axis=2), 0)
     extra = np.where(sc, 0.0, m_line.sum(axis=1))
     dropped = next_best + extra  # inf when the next node is unusable or absent
+    # The per-unit relaxation's charge for a unit at a dropped node: its cheapest one.
+    per_unit = unit + (costs.fixed / qty.sum(axis=1)[:, None])[:, None, :]
+    is_cand = np.zeros(kappa.shape, bool)
+    np.put_along_axis(is_cand, cand, True, axis=1)
+    per_unit = np.where(is_cand[:, None, :], np.inf, per_unit)
+    escape_node = per_unit.argmin(axis=2)
+    escape_unit = np.take_along_axis(per_unit, escape_node[:, :, None], axis=2)[:, :, 0]
+    escape_node = np.where(np.isfinite(escape_unit), escape_node, -1)
     return Group(
         orders=orders,
         lines=lines,
@@ -146,6 +156,8 @@ def _build_block(inst: Instance, orders: IntA, n_lines: int, k: int) -> Group:
         ship_complete=sc,
         max_packages=inst.max_packages[orders],
         dropped_bound=dropped,
+        escape_node=escape_node,
+        escape_unit=escape_unit,
     )
 
 

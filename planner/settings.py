@@ -16,6 +16,7 @@ class Settings:
     priced_singles: int = 2  # single-node columns per order offered each round
     scarce_passes: int = 8  # bisection passes pricing the SKUs the network runs short of
     scarce_share: float = 0.05  # of the time limit, those passes may use
+    start_prices: str = "flow"  # "flow" (planner.flow_prices) or "clearing" (scarce + clearing)
     clearing_passes: int = 4  # market-clearing passes on over-taken stock rows
     clearing_share: float = 0.2  # of the time limit, those passes may use (100k: 4 in 8.7 s)
     max_rounds: int = 40  # column-generation rounds

@@ -12,8 +12,9 @@ import numpy.typing as npt
 from planner.candidates import Group, build_groups
 from planner.clearing import clearing_prices
 from planner.columns import Columns, best_singles, columns_from_plan, from_solution
+from planner.flow_prices import flow_prices
 from planner.instance import Instance
-from planner.pricing import order_shares
+from planner.pricing import bound_of, order_shares, price_groups
 from planner.primal import Flat, construct
 from planner.scarce import price_short_skus
 from planner.settings import Settings
@@ -81,12 +82,52 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
     if inst.n_orders > settings.simplex_up_to:
         # Column generation converges on smaller batches (1,500 orders: ten rounds in
         # 2 s) and bounds better; larger ones start from prices found without an LP.
-        bound, lam, mu, cols = _prices_without_lp(inst, groups, zero_shares, settings, limit, notes)
+        if settings.start_prices == "flow":
+            bound, lam, mu, cols = _prices_from_flow(inst, groups, settings, notes)
+        else:
+            bound, lam, mu, cols = _prices_without_lp(
+                inst, groups, zero_shares, settings, limit, notes
+            )
         pool = pool.extend(cols.fresh(pool))
     return Start(
         groups, pool, free_value, seed, repair_seconds,
         zero_bound, bound_seconds, exact_seconds, bound, lam, mu,
     )  # fmt: skip
+
+
+def _prices_from_flow(
+    inst: Instance, groups: list[Group], settings: Settings, notes: list[str]
+) -> tuple[float, FloatA, FloatA, Columns]:
+    """L at the per-unit flow's prices (``planner.flow_prices``), the prices, and every
+    order's priced choice there as a column."""
+    started = time.perf_counter()
+    fp = flow_prices(inst, groups)
+    solved = time.perf_counter()
+    priced = price_groups(inst, groups, fp.lam, fp.mu, settings.bound_widen_by)
+    bound = bound_of(inst, priced, fp.lam, fp.mu)
+    split = inst.weights.split
+    parts = [from_solution(p.group, p.solution, np.arange(p.group.size), split) for p in priced]
+    parts.append(_keeping_rules(inst, columns_from_plan(inst, fp.units)))
+    cols = Columns.concat(parts)
+    notes.append(
+        f"flow prices: {fp.arcs:,} arcs, flow {fp.value:,.2f} ({solved - started:.1f} s, "
+        f"{fp.passes} passes for the duals); Lagrangian bound there {bound:,.2f} "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+    return bound, fp.lam, fp.mu, cols
+
+
+def _keeping_rules(inst: Instance, cols: Columns) -> Columns:
+    """The columns that keep ship-complete and the package limit (rules 4 and 5)."""
+    pairs = np.unique(cols.ent_col * inst.n_nodes + cols.ent_node)
+    packages = np.bincount(pairs // inst.n_nodes, minlength=cols.size)
+    got = np.bincount(cols.ent_line, weights=cols.ent_qty, minlength=inst.n_lines)
+    short = np.bincount(inst.line_order, weights=got < inst.line_qty, minlength=inst.n_orders)
+    o = cols.order
+    limit = np.where(inst.max_packages[o] > 0, inst.max_packages[o], np.iinfo(np.int64).max)
+    sc = inst.ship_complete[o]
+    ok = np.where(sc, (packages == 1) & (short[o] == 0), packages <= limit)
+    return cols.take(np.flatnonzero(ok))
 
 
 def _prices_without_lp(

@@ -113,14 +113,21 @@ def test_heuristic_path_alone_is_feasible_and_bounded(tight) -> None:
     assert out.bound <= optimum + 1e-6 <= total + 2e-6
 
 
-def test_large_batch_path_starts_from_prices_without_an_lp_and_stays_valid(tight) -> None:
+@pytest.mark.parametrize(
+    ("start_prices", "notes"),
+    [("flow", ["flow prices:"]), ("clearing", ["short SKUs:", "clearing prices:"])],
+)
+def test_large_batch_path_starts_from_prices_without_an_lp_and_stays_valid(
+    tight, start_prices, notes
+) -> None:
     batch, inst, optimum = tight
-    # As if the batch were too large for column generation to converge: short SKUs and
-    # clearing prices first, PDLP for the master, no exact finish.
-    settings = Settings(simplex_up_to=10, exact_up_to=0)
+    # As if the batch were too large for column generation to converge: prices without
+    # an LP first (the per-unit flow's, or short SKUs' and clearing), PDLP for the
+    # master, no exact finish.
+    settings = Settings(simplex_up_to=10, exact_up_to=0, start_prices=start_prices)
     out = solve(inst, 30, settings)
-    assert any(n.startswith("short SKUs:") for n in out.notes)
-    assert any(n.startswith("clearing prices:") for n in out.notes)
+    for note in notes:
+        assert any(n.startswith(note) for n in out.notes)
     alloc, unfilled = allocation_frames(
         inst, Assignment(out.plan.line, out.plan.node, out.plan.qty)
     )

@@ -1,0 +1,189 @@
+"""Stock and capacity prices from a min-cost flow: the per-unit relaxation of sourcing.
+
+Charge every unit of order o that node n serves ``U[l, n] + F[o, n] / Q[o]`` (Q: the
+order's units). A package from n carries at most Q units, so any plan costs at
+least the sum of its units' charges (splits, ship-complete and package limits
+only add). Without packages the problem is a transportation problem, a
+min-cost flow that OR-Tools solves exactly:
+
+    line l (supply qty) --U + F/Q, cap min(qty, stock)--> row (n, sku)
+    row (n, sku) --0, cap avail--> node n --0, cap capacity--> sink
+    line l --unfilled cost--> sink
+
+Its optimal duals price every (node, sku) row and every node's capacity where the
+flow saturates them. The Lagrangian bound of the real problem is valid at any
+prices (``planner.pricing``), and at these it is far above zero prices: the flow
+sees every unit's alternatives at once, where column generation's first LPs lack
+the columns (10,000-order benchmark: L $176k after a 0.8 s flow, the clearing
+prices' $168k, the fourth LP round's $181k).
+
+The duals come from the residual graph of the optimal flow: D(v), the cheapest
+residual path from v to the sink, is a dual-feasible potential (Bellman-Ford, in
+integer cents so that zero-cost cycles settle exactly); a row's price is
+D(row) - D(node), a node's D(node), both at least zero.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from ortools.graph.python import min_cost_flow
+
+from planner.candidates import Group
+from planner.instance import Instance
+from planner.primal import Flat
+
+FloatA = npt.NDArray[np.float64]
+IntA = npt.NDArray[np.int64]
+CENTS = 100.0  # the flow's costs are integers: cents
+MAX_PASSES = 10_000  # Bellman-Ford passes; the benchmark batches settle in 17-27
+NEVER = np.int64(1) << 60  # "no residual path" in cents
+
+
+@dataclass
+class FlowPrices:
+    """Prices (lam, mu) from the flow's duals, and the flow it solved."""
+
+    lam: FloatA  # (N, S) $ per unit of stock
+    mu: FloatA  # (N,) $ per unit of node capacity
+    value: float  # the flow's optimum over the candidate arcs, $ (not itself a bound)
+    units: Flat  # what the flow allocates (packages ignored: may break rules 4 and 5)
+    arcs: int
+    passes: int  # Bellman-Ford passes the potentials took
+
+
+@dataclass
+class _Arcs:
+    """Line -> (node, sku) arcs over each order's candidate nodes."""
+
+    line: IntA
+    row: IntA  # node * S + sku
+    cost: IntA  # cents
+    cap: IntA
+
+
+def _candidate_arcs(inst: Instance, groups: list[Group]) -> _Arcs:
+    n_skus = inst.avail.shape[1]
+    parts: list[tuple[IntA, IntA, IntA, IntA]] = []
+    for g in groups:
+        per_unit = g.unit + (g.fixed / g.qty.sum(axis=1)[:, None])[:, None, :]  # (M, L, K)
+        cap = np.minimum(g.stock, g.qty[:, :, None])
+        # A unit dearer than leaving it unfilled never flows: no arc.
+        ok = np.isfinite(per_unit) & (cap > 0) & (per_unit < g.unit_penalty[:, :, None])
+        line = np.broadcast_to(g.lines[:, :, None], ok.shape)[ok]
+        row = (g.cand[:, None, :] * n_skus + g.skus[:, :, None])[ok]
+        parts.append((line, row, np.round(per_unit[ok] * CENTS).astype(np.int64), cap[ok]))
+        # One more arc per line, to its cheapest dropped node: without it, candidates'
+        # stock could be priced above an alternative the bound's orders do see.
+        e_node = g.escape_node
+        e_cap = np.where(e_node >= 0, inst.avail[np.maximum(e_node, 0), g.skus], 0)
+        e_cap = np.minimum(e_cap, g.qty)
+        ok = (e_cap > 0) & (g.escape_unit < g.unit_penalty)
+        parts.append((
+            g.lines[ok], e_node[ok] * n_skus + g.skus[ok],
+            np.round(g.escape_unit[ok] * CENTS).astype(np.int64), e_cap[ok],
+        ))  # fmt: skip
+    line, row, cost, cap = (np.concatenate([p[i] for p in parts]) for i in range(4))
+    return _Arcs(line, row, cost, cap.astype(np.int64))
+
+
+def flow_prices(inst: Instance, groups: list[Group]) -> FlowPrices:
+    """Solve the per-unit flow over the groups' candidate nodes; price by its duals."""
+    n_nodes, n_skus = inst.avail.shape
+    n_lines = inst.n_lines
+    arcs = _candidate_arcs(inst, groups)
+    rows, row_of_arc = np.unique(arcs.row, return_inverse=True)
+    row_node = rows // n_skus
+    n_rows = len(rows)
+    first_row, first_node = n_lines, n_lines + n_rows
+    sink = first_node + n_nodes
+    unfilled = np.round(inst.unfilled_unit_cost * CENTS).astype(np.int64)
+    row_cap = inst.avail.ravel()[rows]
+    solver = min_cost_flow.SimpleMinCostFlow()
+    solver.add_arcs_with_capacity_and_unit_cost(
+        np.concatenate([arcs.line, first_row + np.arange(n_rows), first_node + np.arange(n_nodes),
+                        np.arange(n_lines)]),
+        np.concatenate([first_row + row_of_arc, first_node + row_node, np.full(n_nodes, sink),
+                        np.full(n_lines, sink)]),
+        # The unfilled arc never fills up: every line keeps a residual path to the sink.
+        np.concatenate([arcs.cap, row_cap, inst.capacity, inst.line_qty + 1]),
+        np.concatenate([arcs.cost, np.zeros(n_rows + n_nodes, np.int64), unfilled]),
+    )  # fmt: skip
+    supply = np.zeros(sink + 1, np.int64)
+    supply[:n_lines] = inst.line_qty
+    supply[sink] = -int(inst.line_qty.sum())
+    solver.set_nodes_supplies(np.arange(sink + 1), supply)
+    status = solver.solve()
+    if status != solver.OPTIMAL:  # cannot happen: the unfilled arcs make it feasible
+        raise RuntimeError(f"per-unit flow: {status}")
+    n_arcs = len(arcs.line)
+    flow = solver.flows(np.arange(n_arcs + n_rows + n_nodes))
+    d_row, d_node, passes = _potentials(
+        arcs, row_of_arc, row_node, unfilled, flow[:n_arcs],
+        flow[n_arcs : n_arcs + n_rows] < row_cap,
+        flow[n_arcs : n_arcs + n_rows] > 0,
+        flow[n_arcs + n_rows :] < inst.capacity,
+    )  # fmt: skip
+    lam = np.zeros(inst.avail.shape)
+    lam.ravel()[rows] = np.maximum(0, d_row - d_node[row_node]) / CENTS
+    mu = np.maximum(0, d_node) / CENTS
+    used = flow[:n_arcs] > 0
+    units = Flat(arcs.line[used], arcs.row[used] // n_skus, flow[:n_arcs][used].astype(np.int64))
+    return FlowPrices(lam, mu, solver.optimal_cost() / CENTS, units, n_arcs, passes)
+
+
+def _potentials(
+    arcs: _Arcs,
+    row_of_arc: IntA,
+    row_node: IntA,
+    unfilled: IntA,
+    arc_flow: IntA,
+    row_open: npt.NDArray[np.bool_],
+    row_used: npt.NDArray[np.bool_],
+    node_open: npt.NDArray[np.bool_],
+) -> tuple[IntA, IntA, int]:
+    """D(row), D(node): cheapest residual paths to the sink, by Bellman-Ford passes.
+
+    Residual arcs: line -> row where the arc has room (cost c), row -> line where it
+    carries flow (-c), row -> node where the row has room, node -> row where it
+    carries flow (0), node -> sink where the node has room, line -> sink (unfilled).
+    """
+    n_nodes = len(node_open)
+    fwd = np.flatnonzero(arc_flow < arcs.cap)
+    fwd = fwd[np.argsort(arcs.line[fwd], kind="stable")]
+    f_line, f_row, f_cost = arcs.line[fwd], row_of_arc[fwd], arcs.cost[fwd]
+    f_start = np.flatnonzero(np.r_[True, f_line[1:] != f_line[:-1]])
+    bwd = np.flatnonzero(arc_flow > 0)
+    bwd = bwd[np.argsort(row_of_arc[bwd], kind="stable")]
+    b_row, b_line, b_cost = row_of_arc[bwd], arcs.line[bwd], arcs.cost[bwd]
+    b_start = np.flatnonzero(np.r_[True, b_row[1:] != b_row[:-1]]) if len(bwd) else bwd
+    to_sink = np.where(node_open, 0, NEVER)
+    d_line = unfilled.copy()
+    d_row = np.full(len(row_node), NEVER)
+    d_node = to_sink.copy()
+    passes = 0
+    while passes < MAX_PASSES:
+        passes += 1
+        via_row = np.full(n_nodes, NEVER)
+        np.minimum.at(via_row, row_node[row_used], d_row[row_used])
+        new_node = np.minimum(to_sink, via_row)
+        new_row = np.where(row_open, new_node[row_node], NEVER)
+        if len(bwd):
+            back = np.minimum.reduceat(d_line[b_line] - b_cost, b_start)
+            new_row[b_row[b_start]] = np.minimum(new_row[b_row[b_start]], back)
+        new_line = unfilled.copy()
+        if len(fwd):
+            ahead = np.minimum.reduceat(f_cost + new_row[f_row], f_start)
+            new_line[f_line[f_start]] = np.minimum(new_line[f_line[f_start]], ahead)
+        settled = (
+            np.array_equal(new_line, d_line)
+            and np.array_equal(new_row, d_row)
+            and np.array_equal(new_node, d_node)
+        )
+        d_line, d_row, d_node = new_line, new_row, new_node
+        if settled:
+            break
+    # Unreachable rows and nodes (none in practice) get no price.
+    d_node = np.where(d_node >= NEVER // 2, 0, d_node)
+    d_row = np.where(d_row >= NEVER // 2, d_node[row_node], d_row)
+    return d_row, d_node, passes
