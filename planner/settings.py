@@ -16,7 +16,10 @@ class Settings:
     priced_singles: int = 2  # single-node columns per order offered each round
     scarce_passes: int = 8  # bisection passes pricing the SKUs the network runs short of
     scarce_share: float = 0.05  # of the time limit, those passes may use
-    start_prices: str = "flow"  # "flow" (planner.flow_prices) or "clearing" (scarce + clearing)
+    flow_up_to: int = 200_000  # orders; prices from the per-unit flow (planner.flow_prices),
+    # above: short SKUs and clearing. 100k: L $1.754M in 19 s (clearing $1.701M in 12 s);
+    # 1M: the flow took 310 s and its prices bound $10.0M, below zero prices' $13.85M
+    # (with 500 nodes and 16-40 candidates it prices candidates above dropped nodes)
     clearing_passes: int = 4  # market-clearing passes on over-taken stock rows
     clearing_share: float = 0.2  # of the time limit, those passes may use (100k: 4 in 8.7 s)
     max_rounds: int = 40  # column-generation rounds

@@ -82,7 +82,7 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
     if inst.n_orders > settings.simplex_up_to:
         # Column generation converges on smaller batches (1,500 orders: ten rounds in
         # 2 s) and bounds better; larger ones start from prices found without an LP.
-        if settings.start_prices == "flow":
+        if inst.n_orders <= settings.flow_up_to:
             bound, lam, mu, cols = _prices_from_flow(inst, groups, settings, notes)
         else:
             bound, lam, mu, cols = _prices_without_lp(

@@ -114,17 +114,17 @@ def test_heuristic_path_alone_is_feasible_and_bounded(tight) -> None:
 
 
 @pytest.mark.parametrize(
-    ("start_prices", "notes"),
-    [("flow", ["flow prices:"]), ("clearing", ["short SKUs:", "clearing prices:"])],
+    ("flow_up_to", "notes"),
+    [(10**6, ["flow prices:"]), (0, ["short SKUs:", "clearing prices:"])],
 )
 def test_large_batch_path_starts_from_prices_without_an_lp_and_stays_valid(
-    tight, start_prices, notes
+    tight, flow_up_to, notes
 ) -> None:
     batch, inst, optimum = tight
     # As if the batch were too large for column generation to converge: prices without
     # an LP first (the per-unit flow's, or short SKUs' and clearing), PDLP for the
     # master, no exact finish.
-    settings = Settings(simplex_up_to=10, exact_up_to=0, start_prices=start_prices)
+    settings = Settings(simplex_up_to=10, exact_up_to=0, flow_up_to=flow_up_to)
     out = solve(inst, 30, settings)
     for note in notes:
         assert any(n.startswith(note) for n in out.notes)
