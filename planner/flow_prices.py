@@ -83,7 +83,8 @@ def _candidate_arcs(inst: Instance, groups: list[Group]) -> _Arcs:
             g.lines[ok], e_node[ok] * n_skus + g.skus[ok],
             np.round(g.escape_unit[ok] * CENTS).astype(np.int64), e_cap[ok],
         ))  # fmt: skip
-    line, row, cost, cap = (np.concatenate([p[i] for p in parts]) for i in range(4))
+    empty = np.zeros(0, np.int64)
+    line, row, cost, cap = (np.concatenate([empty] + [p[i] for p in parts]) for i in range(4))
     return _Arcs(line, row, cost, cap.astype(np.int64))
 
 

@@ -79,15 +79,15 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
     bound_seconds = time.perf_counter() - started
     lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
     bound = zero_bound
-    if inst.n_orders > settings.simplex_up_to:
-        # Column generation converges on smaller batches (1,500 orders: ten rounds in
-        # 2 s) and bounds better; larger ones start from prices found without an LP.
-        if inst.n_orders <= settings.flow_up_to:
-            bound, lam, mu, cols = _prices_from_flow(inst, groups, settings, notes)
-        else:
-            bound, lam, mu, cols = _prices_without_lp(
-                inst, groups, zero_shares, settings, limit, notes
-            )
+    # Prices found without an LP: the bound where column generation does not converge
+    # in time, and columns made at prices that know scarcity, which the first LP lacks.
+    if inst.n_orders <= settings.flow_up_to:
+        found, f_lam, f_mu, cols = _prices_from_flow(inst, groups, settings, notes)
+        if found > bound:
+            bound, lam, mu = found, f_lam, f_mu
+        pool = pool.extend(cols.fresh(pool))
+    elif inst.n_orders > settings.simplex_up_to:
+        bound, lam, mu, cols = _prices_without_lp(inst, groups, zero_shares, settings, limit, notes)
         pool = pool.extend(cols.fresh(pool))
     return Start(
         groups, pool, free_value, seed, repair_seconds,
