@@ -246,6 +246,12 @@ def _column_generation(
             notes.append(f"round {out.rounds}: master LP ({lp_solver[0]}) {m.status}")
             break
         previous, out.master = out.master, m
+        if previous is None and time.perf_counter() + lp_times[-1] > end:
+            # No second round fits: a first LP's prices bound far below the start's
+            # (10k: $55k against $177k; 100k: $33k against $1.754M), and its columns
+            # would only join the dive. The plan gets the time instead.
+            notes.append(f"round 1: LP {m.value:,.1f}, not priced (no second round fits)")
+            break
         stalled = previous is not None and previous.value - m.value < settings.stall * abs(m.value)
         if stalled and exact_ran:
             break
