@@ -1,14 +1,10 @@
 """Prices from the per-unit min-cost flow: its duals by hand on small cases, and the
 Lagrangian bound they give between the flow's optimum and the proven optimum."""
 
-from datetime import date
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from data.batch_io import batch_from_frames
-from models import COLUMNS
 from planner.candidates import build_groups
 from planner.flow_prices import flow_prices
 from planner.instance import build_instance
@@ -17,33 +13,14 @@ from planner.optimize import plan_total
 from planner.primal import Flat
 from tests.bounds import bound_at
 from tests.random_batch import random_batch
-from tests.tiny import rate_card
-
-
-def _instance(nodes, inventory, lines):
-    """Ground orders to New York (10001), due in 5 days, one per order id in ``lines``.
-    With the tiny rate card a package from a node within 150 miles costs base 2 +
-    0.5/lb (items weigh 1 lb) + the node's pack and pick costs."""
-    order_ids = sorted({line[0] for line in lines})
-    frames = {
-        "nodes": pd.DataFrame(nodes, columns=list(COLUMNS["nodes"])),
-        "items": pd.DataFrame([("A", 1.0, 10.0), ("B", 1.0, 50.0)], columns=list(COLUMNS["items"])),
-        "inventory": pd.DataFrame(inventory, columns=list(COLUMNS["inventory"])),
-        "orders": pd.DataFrame(
-            [(o, "web", "10001", "ground", 5, False, None, "") for o in order_ids],
-            columns=list(COLUMNS["orders"]),
-        ),
-        "order_lines": pd.DataFrame(lines, columns=list(COLUMNS["order_lines"])),
-        "rate_card": rate_card(),
-    }
-    return build_instance(batch_from_frames(date(2026, 11, 25), None, **frames))
+from tests.tiny import ny_ground_instance
 
 
 def test_a_unit_two_orders_want_is_priced_at_what_the_loser_pays_unfilled() -> None:
     # DC1 holds one A and five B; O1 and O2 want one A each, O3 one B. A package costs
     # 2 + 0.5 + 1 + 0.5 = 4. The flow serves one A (4), leaves one unfilled (100 + 10)
     # and ships B (4): 118. One more A would save 110 - 4 = 106: A's price.
-    inst = _instance(
+    inst = ny_ground_instance(
         [("DC1", "dc", "10001", True, False, 100, 0.5, 1.0, 1)],
         [("DC1", "A", 1, 0, 0), ("DC1", "B", 5, 0, 0)],
         [("O1", 1, "A", 1), ("O2", 1, "A", 1), ("O3", 1, "B", 1)],
@@ -63,7 +40,7 @@ def test_a_full_node_is_priced_at_what_the_next_node_costs_more() -> None:
     # DC1 can pick one unit, DC2 (Philadelphia, also zone 2) packs for 3 instead of 1:
     # its package costs 6 against DC1's 4. Two orders for A: one each, 10 in all, and
     # DC1's capacity is worth 6 - 4 = 2 a unit; stock is plentiful, so unpriced.
-    inst = _instance(
+    inst = ny_ground_instance(
         [
             ("DC1", "dc", "10001", True, False, 1, 0.5, 1.0, 1),
             ("DC2", "dc", "19103", True, False, 100, 0.5, 3.0, 1),
@@ -83,7 +60,7 @@ def test_a_pruned_line_keeps_an_arc_to_its_cheapest_dropped_node() -> None:
     # DC1 has one A for two orders; DC2 (Philadelphia, zone 2, packs for 3) has plenty
     # but is pruned away (one candidate each). The flow still sends the second order
     # there (6), so DC1's A is worth 6 - 4 = 2, not the 106 an unfilled unit would say.
-    inst = _instance(
+    inst = ny_ground_instance(
         [
             ("DC1", "dc", "10001", True, False, 100, 0.5, 1.0, 1),
             ("DC2", "dc", "19103", True, False, 100, 0.5, 3.0, 1),

@@ -3,14 +3,10 @@ hand on small cases and never above a known optimum."""
 
 import time
 from dataclasses import replace
-from datetime import date
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from data.batch_io import batch_from_frames
-from models import COLUMNS
 from planner.candidates import build_groups
 from planner.clearing import _clearing_regret, clearing_prices
 from planner.instance import build_instance
@@ -20,32 +16,12 @@ from planner.pricing import lagrangian_bound, order_shares
 from planner.primal import Flat
 from planner.scarce import price_short_skus, short_skus
 from tests.random_batch import random_batch
-from tests.tiny import rate_card
+from tests.tiny import ny_ground_instance
 
 
 def _shares_at_zero(inst, groups):
     zero = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
     return order_shares(inst, groups, *zero, exact_seconds=5.0, exact_up_to=3000, widen_by=0)
-
-
-def _frames(nodes, inventory, lines):
-    """Ground orders to New York (10001), due in 5 days, one per order id in ``lines``."""
-    order_ids = sorted({line[0] for line in lines})
-    return {
-        "nodes": pd.DataFrame(nodes, columns=list(COLUMNS["nodes"])),
-        "items": pd.DataFrame([("A", 1.0, 10.0), ("B", 1.0, 50.0)], columns=list(COLUMNS["items"])),
-        "inventory": pd.DataFrame(inventory, columns=list(COLUMNS["inventory"])),
-        "orders": pd.DataFrame(
-            [(o, "web", "10001", "ground", 5, False, None, "") for o in order_ids],
-            columns=list(COLUMNS["orders"]),
-        ),
-        "order_lines": pd.DataFrame(lines, columns=list(COLUMNS["order_lines"])),
-        "rate_card": rate_card(),
-    }
-
-
-def _instance(frames):
-    return build_instance(batch_from_frames(date(2026, 11, 25), None, **frames))
 
 
 def _one_unit_two_takers():
@@ -55,12 +31,10 @@ def _one_unit_two_takers():
     The optimum fills one A (4) and leaves one unfilled (100 + 10), and ships B (4): 118.
     At zero prices both A orders are served (L = 12); at price p on A,
     L(p) = 2 * min(4 + p, 110) + 4 - p, largest at p = 106: 118, the optimum."""
-    return _instance(
-        _frames(
-            [("DC1", "dc", "10001", True, False, 100, 0.5, 1.0, 1)],
-            [("DC1", "A", 1, 0, 0), ("DC1", "B", 5, 0, 0)],
-            [("O1", 1, "A", 1), ("O2", 1, "A", 1), ("O3", 1, "B", 1)],
-        )
+    return ny_ground_instance(
+        [("DC1", "dc", "10001", True, False, 100, 0.5, 1.0, 1)],
+        [("DC1", "A", 1, 0, 0), ("DC1", "B", 5, 0, 0)],
+        [("O1", 1, "A", 1), ("O2", 1, "A", 1), ("O3", 1, "B", 1)],
     )
 
 
@@ -132,15 +106,13 @@ def test_a_clearing_step_prices_the_contested_unit_at_the_takers_regret() -> Non
     (7 < 4 + 3.01) and L = 7 + 7 - 3.01 = 10.99. The next pass finds DC1 unused and
     lowers its price (x 0.8), both come back: L = 2 * (4 + 2.408) - 2.408, worse, so
     the second pass's prices stay best."""
-    inst = _instance(
-        _frames(
-            [
-                ("DC1", "dc", "10001", True, False, 100, 0.5, 1.0, 1),
-                ("DC2", "dc", "10001", True, False, 100, 0.5, 4.0, 1),
-            ],
-            [("DC1", "A", 1, 0, 0), ("DC2", "A", 5, 0, 0)],
-            [("O1", 1, "A", 1), ("O2", 1, "A", 1)],
-        )
+    inst = ny_ground_instance(
+        [
+            ("DC1", "dc", "10001", True, False, 100, 0.5, 1.0, 1),
+            ("DC2", "dc", "10001", True, False, 100, 0.5, 4.0, 1),
+        ],
+        [("DC1", "A", 1, 0, 0), ("DC2", "A", 5, 0, 0)],
+        [("O1", 1, "A", 1), ("O2", 1, "A", 1)],
     )
     groups = build_groups(inst, inst.n_nodes)
     zero = np.zeros(inst.avail.shape)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from data.batch_io import batch_from_frames
 from models import COLUMNS, Batch, Weights
+from planner.instance import Instance, build_instance
 
 
 def rate_card() -> pd.DataFrame:
@@ -93,3 +94,25 @@ HAND_PLAN = [
     ("O4", 1, "ST2", 1),  # pickup, 1 of 2 units
     # O5 (ship-complete) left unfilled
 ]
+
+
+def ny_ground_instance(
+    nodes: list[tuple], inventory: list[tuple], lines: list[tuple]
+) -> Instance:
+    """Items A (1 lb, $10) and B (1 lb, $50); one order per order id in ``lines``, all
+    shipped ground to New York (10001), due in 5 days, with this module's rate card:
+    a package from a node within 150 miles costs base 2 + 0.5 + the node's pack and
+    pick costs."""
+    order_ids = sorted({line[0] for line in lines})
+    frames = {
+        "nodes": pd.DataFrame(nodes, columns=list(COLUMNS["nodes"])),
+        "items": pd.DataFrame([("A", 1.0, 10.0), ("B", 1.0, 50.0)], columns=list(COLUMNS["items"])),
+        "inventory": pd.DataFrame(inventory, columns=list(COLUMNS["inventory"])),
+        "orders": pd.DataFrame(
+            [(o, "web", "10001", "ground", 5, False, None, "") for o in order_ids],
+            columns=list(COLUMNS["orders"]),
+        ),
+        "order_lines": pd.DataFrame(lines, columns=list(COLUMNS["order_lines"])),
+        "rate_card": rate_card(),
+    }
+    return build_instance(batch_from_frames(date(2026, 11, 25), None, **frames))
