@@ -5,8 +5,9 @@ batch is "pick one way to serve each order" under those rows (``planner.master``
 
 1. Start (``planner.start``): candidate nodes per order, pruned safely
    (``planner.candidates``); first columns, including a feasible plan's; L(0);
-   on batches too large for column generation to converge, prices found without
-   an LP (short SKUs, ``planner.scarce``; clearing, ``planner.clearing``).
+   prices found without an LP: the per-unit flow's duals (``planner.flow_prices``),
+   or on the largest batches short SKUs (``planner.scarce``) and clearing
+   (``planner.clearing``).
 2. Column generation (``_column_generation``): the master LP (GLOP, or PDLP on
    large batches) gives prices; every order's own choice is solved exactly at
    them (``planner.pricing``), which yields new columns and the Lagrangian bound

@@ -1,6 +1,7 @@
 """What every optimizer run begins with: candidates, first columns, a feasible plan and a
-first bound (L(0); on batches too large for column generation to converge, L at prices
-found without an LP: ``planner.scarce``, ``planner.clearing``).
+first bound: L(0), and L at prices found without an LP (the per-unit flow's,
+``planner.flow_prices``; above ``Settings.flow_up_to`` orders short SKUs' and clearing
+prices, ``planner.scarce`` and ``planner.clearing``).
 """
 
 import time
