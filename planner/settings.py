@@ -13,6 +13,8 @@ class Settings:
     widen_by: int = 16  # nodes added to an order per round when dropped ones look cheaper
     bound_widen_by: int = 32  # nodes added where a dropped node's floor binds the bound
     initial_singles: int = 3  # single-node columns per order before the first LP
+    flow_singles: int = 8  # more of them, at the flow's prices, on batches of at most
+    flow_singles_up_to: int = 20_000  # orders
     priced_singles: int = 2  # single-node columns per order offered each round
     scarce_passes: int = 8  # bisection passes pricing the SKUs the network runs short of
     scarce_share: float = 0.05  # of the time limit, those passes may use
