@@ -10,12 +10,15 @@ min-cost flow that OR-Tools solves exactly:
     row (n, sku) --0, cap avail--> node n --0, cap capacity--> sink
     line l --unfilled cost--> sink
 
-Its optimal duals price every (node, sku) row and every node's capacity where the
-flow saturates them. The Lagrangian bound of the real problem is valid at any
-prices (``planner.pricing``), and at these it is far above zero prices: the flow
-sees every unit's alternatives at once, where column generation's first LPs lack
-the columns (10,000-order benchmark: L $176k after a 0.8 s flow, the clearing
-prices' $168k, the fourth LP round's $181k).
+The arcs go to the order's candidate nodes and to the line's cheapest dropped node
+(``Group.escape_node``). Their optimal duals price every (node, sku) row and
+every node's capacity where the flow saturates them. The Lagrangian bound of the
+real problem is valid at any prices (``planner.pricing``), and at these it is far
+above zero prices: the flow sees every unit's alternatives at once, where column
+generation's first LPs lack the columns (10,000-order benchmark: L $176.9k after
+0.7 s, short SKUs' and clearing prices $168.4k, the fourth LP round $181.9k).
+On a network of 500 nodes (1M orders) it is not: there it prices candidates
+above nodes it does not see, and ``Settings.flow_up_to`` keeps it off.
 
 The duals come from the residual graph of the optimal flow: D(v), the cheapest
 residual path from v to the sink, is a dual-feasible potential (Bellman-Ford, in
@@ -36,7 +39,7 @@ from planner.primal import Flat
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
 CENTS = 100.0  # the flow's costs are integers: cents
-MAX_PASSES = 10_000  # Bellman-Ford passes; the benchmark batches settle in 17-27
+MAX_PASSES = 10_000  # Bellman-Ford passes; the benchmark batches settle in 11-38
 NEVER = np.int64(1) << 60  # "no residual path" in cents
 
 

@@ -249,8 +249,10 @@ def _column_generation(
         previous, out.master = out.master, m
         if previous is None and time.perf_counter() + lp_times[-1] > end:
             # No second round fits: a first LP's prices bound far below the start's
-            # (10k: $55k against $177k; 100k: $33k against $1.754M), and its columns
-            # would only join the dive. The plan gets the time instead.
+            # (10k: $55k against $177k; 100k: $33k against $1.754M), so the plan gets the
+            # time instead. The orders its prices tempt to a dropped node still get more
+            # candidates: the dive and the local search choose among them.
+            out.groups, _ = _widen_tempted(inst, out.groups, m, settings)
             notes.append(f"round 1: LP {m.value:,.1f}, not priced (no second round fits)")
             break
         stalled = previous is not None and previous.value - m.value < settings.stall * abs(m.value)
@@ -270,14 +272,7 @@ def _column_generation(
             out.lam, out.mu, out.bound, out.from_round = m.lam, m.mu, bound, True
         if out.bound >= m.value - settings.stall * abs(m.value):
             break  # the bound meets the LP: column generation has converged
-        widened = 0
-        if any(g.cand.shape[1] < inst.n_nodes for g in out.groups):  # pruned network
-            parts = []
-            for g in out.groups:
-                for part in widen(inst, g, m.lam, m.mu, m.ref[g.orders], settings.widen_by):
-                    widened += part.size if part.cand.shape[1] > g.cand.shape[1] else 0
-                    parts.append(without_floor(part))
-            out.groups = parts
+        out.groups, widened = _widen_tempted(inst, out.groups, m, settings)
         if not new.size and not widened:
             break
         out.pool = out.pool.extend(new)
@@ -289,6 +284,21 @@ def _column_generation(
             f"LP {out.master.value:,.2f} over {out.master.rows:,} rows (LPs: {lps} s)"
         )
     return out
+
+
+def _widen_tempted(
+    inst: Instance, groups: list[Group], m: MasterResult, settings: Settings
+) -> tuple[list[Group], int]:
+    """The groups with ``widen_by`` more candidates for the orders a dropped node tempts
+    at the LP's prices, and how many orders grew."""
+    if all(g.cand.shape[1] >= inst.n_nodes for g in groups):  # nothing was pruned
+        return groups, 0
+    parts, widened = [], 0
+    for g in groups:
+        for part in widen(inst, g, m.lam, m.mu, m.ref[g.orders], settings.widen_by):
+            widened += part.size if part.cand.shape[1] > g.cand.shape[1] else 0
+            parts.append(without_floor(part))
+    return parts, widened
 
 
 def _plan(
