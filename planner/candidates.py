@@ -191,8 +191,8 @@ def _price_block(inst: Instance, g: Group, sl: slice, lam: FloatA, mu: FloatA) -
     )
     # Stock at a node the order may not use (a store without ship-from-store) is no
     # alternative: left in, it would make every floor below as cheap as a pick.
-    usable = (stock > 0) & np.isfinite(costs.fixed)[:, None, :]
-    unit_true = np.where(usable, unit_true, np.inf)
+    may_use = (stock > 0) & np.isfinite(costs.fixed)[:, None, :]
+    unit_true = np.where(may_use, unit_true, np.inf)
     unit = unit_true + lam[:, skus].transpose(1, 2, 0) + mu[None, None, :]
     unit = np.minimum(unit, pen[:, :, None])
     umin = unit.min(axis=2)  # (B, L): a unit of the line never costs less
@@ -211,6 +211,7 @@ def _price_block(inst: Instance, g: Group, sl: slice, lam: FloatA, mu: FloatA) -
     alone = costs.fixed + (take * unit + (qty[:, :, None] - take) * pen[:, :, None]).sum(axis=1)
     second = costs.fixed.min(axis=1) + inst.weights.split  # inf-free: some node is allowed
     two = kappa + m_line.sum(axis=1)[:, None] + second[:, None]
+    # One package at most: the order says so, or it has a single unit.
     one_package = ((g.max_packages[sl] == 1) | (qty.sum(axis=1) == 1))[:, None]
     floor = np.where(sc[:, None], kappa, np.where(one_package, alone, np.minimum(alone, two)))
     floor = np.where(np.isfinite(kappa), floor, np.inf)

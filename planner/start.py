@@ -99,8 +99,9 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
 def _prices_from_flow(
     inst: Instance, groups: list[Group], free_value: FloatA, settings: Settings, notes: list[str]
 ) -> tuple[float, FloatA, FloatA, Columns]:
-    """L at the per-unit flow's prices (``planner.flow_prices``), the prices, and every
-    order's priced choice there as a column."""
+    """L at the per-unit flow's prices (``planner.flow_prices``), the prices, and first
+    columns made there: every order's priced choice, the flow's own allocation where it
+    keeps the order rules, and (smaller batches) the touched orders' best single nodes."""
     started = time.perf_counter()
     fp = flow_prices(inst, groups)
     solved = time.perf_counter()
@@ -129,7 +130,8 @@ def _prices_from_flow(
 
 
 def _keeping_rules(inst: Instance, cols: Columns) -> Columns:
-    """The columns that keep ship-complete and the package limit (rules 4 and 5)."""
+    """The columns that keep ship-complete and the package limit (rules 4 and 5); one
+    column per order, as ``columns_from_plan`` makes them."""
     pairs = np.unique(cols.ent_col * inst.n_nodes + cols.ent_node)
     packages = np.bincount(pairs // inst.n_nodes, minlength=cols.size)
     got = np.bincount(cols.ent_line, weights=cols.ent_qty, minlength=inst.n_lines)
