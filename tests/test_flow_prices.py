@@ -6,14 +6,16 @@ import numpy as np
 import pytest
 
 from planner.candidates import build_groups
+from planner.columns import columns_from_plan
 from planner.flow_prices import flow_prices
 from planner.instance import build_instance
 from planner.mip import solve_mip
 from planner.optimize import plan_total
 from planner.primal import Flat
+from planner.start import _keeping_rules
 from tests.bounds import bound_at
 from tests.random_batch import random_batch
-from tests.tiny import ny_ground_instance
+from tests.tiny import ny_ground_instance, tiny_batch
 
 
 def test_a_unit_two_orders_want_is_priced_at_what_the_loser_pays_unfilled() -> None:
@@ -96,3 +98,21 @@ def test_flow_prices_bound_between_the_flow_and_the_optimum(seed) -> None:
     assert (fp.lam > 0).any()  # stock is short: the test prices something
     zero = bound_at(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
     assert bound > zero
+
+
+def test_the_flows_allocation_joins_the_columns_only_where_it_keeps_the_order_rules() -> None:
+    # Tiny batch (tests/tiny.py): O1 two lines, O3 at most two packages, O5 ship-complete.
+    inst = build_instance(tiny_batch())
+    dc1, st1 = 0, 1
+    # O1 from two nodes (no limit), O3 one line only (one package), O5 split over two nodes.
+    split = Flat(np.array([0, 1, 3, 6, 7]), np.array([dc1, st1, dc1, dc1, st1]),
+                 np.array([2, 1, 1, 1, 1]))  # fmt: skip
+    kept = _keeping_rules(inst, columns_from_plan(inst, split))
+    assert sorted(inst.order_ids[kept.order]) == ["O1", "O3"]
+    # O5 from one node but only one of its lines: not ship-complete either.
+    partial = Flat(np.array([6]), np.array([dc1]), np.array([1]))
+    assert _keeping_rules(inst, columns_from_plan(inst, partial)).size == 0
+    whole = Flat(np.array([6, 7]), np.array([dc1, dc1]), np.array([1, 1]))
+    assert list(inst.order_ids[_keeping_rules(inst, columns_from_plan(inst, whole)).order]) == [
+        "O5"
+    ]
