@@ -71,7 +71,7 @@ def _fill_order(
             take(line, n, int(qtys[i]))
         return
 
-    limit = int(inst.max_packages[o]) or inst.n_nodes
+    limit = int(inst.package_limit[o])
     split = inst.weights.split
     opened = np.zeros(inst.n_nodes, dtype=bool)
     for i, line in enumerate(range(lines.start, lines.stop)):

@@ -58,7 +58,7 @@ def explain_order(
     left = inst.avail - used
     cap_left = inst.capacity - used.sum(axis=1)
     opened = {node_index[n] for n in mine["node_id"]}
-    limit = 1 if inst.ship_complete[o] else int(inst.max_packages[o])
+    limit = int(inst.package_limit[o])
 
     choices = []
     for i, line in enumerate(range(sl.start, sl.stop)):
@@ -107,7 +107,7 @@ def explain_order(
             reasons.append(f"stock: {max(0, int(left[n, s]))} left there after the plan")
         if cap_left[n] < q:
             reasons.append(f"capacity: {max(0, int(cap_left[n]))} units left")
-        if limit and n not in opened and len(opened) >= limit:
+        if n not in opened and len(opened) >= limit:
             reasons.append(
                 "rule: ship-complete" if inst.ship_complete[o] else f"rule: max_packages {limit}"
             )

@@ -101,6 +101,13 @@ class Instance:
         return self.weights.unfilled * (UNFILLED_BASE_PENALTY + self.price[self.line_sku])
 
     @cached_property
+    def package_limit(self) -> IntA:
+        """Most packages each order may have: 1 if ship-complete, else max_packages, and
+        without a limit one per node."""
+        limit = np.where(self.max_packages > 0, self.max_packages, self.n_nodes)
+        return np.where(self.ship_complete, 1, limit).astype(np.int64)
+
+    @cached_property
     def order_unfilled_cost(self) -> FloatA:
         """Weighted cost of leaving each order wholly unfilled (its empty column)."""
         return np.bincount(

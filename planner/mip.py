@@ -77,8 +77,8 @@ def solve_mip(
                 ys.append(y)
             if ys:
                 solver.Add(split >= sum(ys) - 1)
-                cap = 1 if sc else int(inst.max_packages[o])
-                if cap and cap < len(ys):
+                cap = int(inst.package_limit[o])
+                if cap < len(ys):
                     solver.Add(sum(ys) <= cap)
             for i, line in enumerate(range(lines.start, lines.stop)):
                 q = int(qtys[i])

@@ -200,7 +200,7 @@ def top_up(inst: Instance, plan: Flat, avail: npt.NDArray[np.int64], cap: IntA) 
         for row, o in enumerate(block.tolist()):
             sl = inst.lines_of(o)
             opened = opened_by_order.get(o, set())
-            limit = int(inst.max_packages[o]) or inst.n_nodes
+            limit = int(inst.package_limit[o])
             unit = inst.unit_costs(costs, row, sl)
             for i, line in enumerate(range(sl.start, sl.stop)):
                 need = int(short[line])

@@ -130,7 +130,7 @@ class _Costs:
     def of(inst: Instance, o: int) -> "_Costs":
         costs = inst.order_costs(np.array([o]))
         lines = inst.lines_of(o)
-        limit = 1 if inst.ship_complete[o] else int(inst.max_packages[o]) or inst.n_nodes
+        limit = int(inst.package_limit[o])
         return _Costs(
             costs.fixed[0], inst.unit_costs(costs, 0, lines), inst.unfilled_unit_cost[lines],
             inst.line_qty[lines], lines.start, inst.weights.split, limit,

@@ -137,9 +137,7 @@ def _keeping_rules(inst: Instance, cols: Columns) -> Columns:
     got = np.bincount(cols.ent_line, weights=cols.ent_qty, minlength=inst.n_lines)
     short = np.bincount(inst.line_order, weights=got < inst.line_qty, minlength=inst.n_orders)
     o = cols.order
-    limit = np.where(inst.max_packages[o] > 0, inst.max_packages[o], np.iinfo(np.int64).max)
-    sc = inst.ship_complete[o]
-    ok = np.where(sc, (packages == 1) & (short[o] == 0), packages <= limit)
+    ok = (packages <= inst.package_limit[o]) & ~(inst.ship_complete[o] & (short[o] > 0))
     return cols.take(np.flatnonzero(ok))
 
 
