@@ -136,7 +136,7 @@ def _build_block(inst: Instance, orders: IntA, n_lines: int, k: int) -> Group:
     extra = np.where(sc, 0.0, m_line.sum(axis=1))
     dropped = next_best + extra  # inf when the next node is unusable or absent
     # The per-unit relaxation's charge for a unit at a dropped node: its cheapest one.
-    per_unit = unit + (costs.fixed / qty.sum(axis=1)[:, None])[:, None, :]
+    per_unit = per_unit_charge(unit, costs.fixed, qty, np.where(may_use, stock, 0))
     is_cand = np.zeros(kappa.shape, bool)
     np.put_along_axis(is_cand, cand, True, axis=1)
     per_unit = np.where(is_cand[:, None, :], np.inf, per_unit)
@@ -159,6 +159,18 @@ def _build_block(inst: Instance, orders: IntA, n_lines: int, k: int) -> Group:
         escape_node=escape_node,
         escape_unit=escape_unit,
     )
+
+
+def per_unit_charge(unit: FloatA, fixed: FloatA, qty: IntA, stock: IntA) -> FloatA:
+    """What the per-unit relaxation (``planner.flow_prices``) charges a unit of line l at
+    node n: ``U[l, n] + F[o, n] / C[o, n]``, C the most units a package of the order
+    from n can carry (each line's quantity, capped by n's stock of its SKU). Every
+    plan pays at least the sum of its units' charges: a package from n carries at most
+    C units. (M, L, K) like ``unit``; inf where n can carry nothing."""
+    carry = np.minimum(qty[:, :, None], stock).sum(axis=1)  # (M, K)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(carry > 0, fixed / np.maximum(carry, 1), np.inf)
+    return unit + share[:, None, :]
 
 
 def _concat(parts: list[Group]) -> Group:

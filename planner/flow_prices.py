@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
-from planner.candidates import Group
+from planner.candidates import Group, per_unit_charge
 from planner.instance import Instance
 from planner.primal import Flat
 
@@ -69,7 +69,7 @@ def _candidate_arcs(inst: Instance, groups: list[Group]) -> _Arcs:
     n_skus = inst.avail.shape[1]
     parts: list[tuple[IntA, IntA, IntA, IntA]] = []
     for g in groups:
-        per_unit = g.unit + (g.fixed / g.qty.sum(axis=1)[:, None])[:, None, :]  # (M, L, K)
+        per_unit = per_unit_charge(g.unit, g.fixed, g.qty, g.stock)  # (M, L, K)
         cap = np.minimum(g.stock, g.qty[:, :, None])
         # A unit dearer than leaving it unfilled never flows: no arc.
         ok = np.isfinite(per_unit) & (cap > 0) & (per_unit < g.unit_penalty[:, :, None])

@@ -24,6 +24,8 @@ from planner.primal import Flat, left_by
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
+MIN_SECONDS = 0.3  # a neighbourhood is not started with less time than this left
+MARGIN = 0.15  # seconds of that a SCIP solve leaves for what follows it
 
 
 @dataclass
@@ -112,17 +114,18 @@ def search(
         per_seed = max(1, size // 4)
         for at in range(0, len(seeds), per_seed):
             left = deadline - time.perf_counter()
-            if left < 0.3:
+            if left < MIN_SECONDS:
                 break
             scope = around(inst, pool, plan, seeds[at : at + per_seed], size)
-            out = resolve(inst, pool, plan, empty, scope, left)
+            # SCIP may end past its limit, and the plan is costed after: a margin.
+            out = resolve(inst, pool, plan, empty, scope, left - MARGIN)
             tried += 1
             if out is None:
                 continue
             solved += out.status.endswith("OPTIMAL")
             if out.gain > 0:
                 plan, gained = out.plan, gained + out.gain
-        if deadline - time.perf_counter() < 0.3 or size >= inst.n_orders:
+        if deadline - time.perf_counter() < MIN_SECONDS or size >= inst.n_orders:
             break
         size *= 2
     notes.append(

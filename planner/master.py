@@ -21,7 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from google.protobuf import text_format
 from ortools.linear_solver.python import model_builder as mb
+from ortools.pdlp import solve_log_pb2, solvers_pb2
+from ortools.pdlp.python import pdlp
 
 from planner.columns import Columns
 
@@ -41,6 +44,7 @@ class MasterResult:
     # its priced cost minus ref[o]
     rows: int  # rows of the LP that was solved
     cols: int
+    pi: FloatA | None = None  # (O,) convexity duals (PDLP's warm start for the next LP)
 
 
 def solve_master(
@@ -56,10 +60,13 @@ def solve_master(
     solver_name: str = "glop",
     hint: IntA | None = None,
     params: str = "",
+    warm: MasterResult | None = None,
 ) -> MasterResult:
     """Solve the master over the orders ``scope`` with the columns ``cols`` (all of
     them orders in scope). ``avail``/``capacity`` are what these orders may use.
     ``hint`` (integral only): columns of a known feasible choice to start from.
+    ``warm`` (PDLP only): an earlier solution over a prefix of these columns, or
+    just prices (lam, mu), that PDLP starts from.
 
     Each order's favourite (its cheapest column, or the empty one) is substituted
     out: the LP's variables are moves away from the favourite, all with cost >= 0.
@@ -148,6 +155,60 @@ def solve_master(
     row_ub = supply - fav_use
     row_ub[:n_conv] = 1.0
 
+    if solver_name == "pdlp" and not integral:
+        start = None
+        if warm is not None:
+            start = _warm_start(warm, var_cost, matrix, cols.order, move_cols, to_empty,
+                                var_order, lp_orders, cells, nodes)  # fmt: skip
+        d, duals, status, optimal = _pdlp(var_cost, matrix, row_ub, params, time_limit, start)
+        ok = d is not None
+    else:
+        d, duals, status, optimal, ok = _mb_solve(
+            var_cost, matrix, row_ub, integral, solver_name, params, time_limit,
+            hint, cols, fav, move_cols, to_empty,
+        )  # fmt: skip
+        if not ok and (integral or solver_name != "pdlp"):
+            return MasterResult(status, False, np.nan, z, lam, mu, ref, n_rows, n_vars)
+    if d is None or duals is None:
+        return MasterResult(status, False, np.nan, z, lam, mu, ref, n_rows, n_vars)
+    z[move_cols] = d[: len(move_cols)]
+    moved = np.bincount(var_order, weights=d, minlength=n_orders)
+    has_fav = fav >= 0
+    z[fav[has_fav]] = np.clip(1.0 - moved[has_fav], 0.0, 1.0)
+    value = constant + float(var_cost @ d) if ok else np.nan
+    pi = np.zeros(n_orders)
+    if not integral:
+        lam.ravel()[cells] = np.maximum(0.0, -duals[n_conv : n_conv + len(cells)])
+        mu[nodes] = np.maximum(0.0, -duals[n_conv + len(cells) :])
+        pi[lp_orders] = duals[:n_conv]
+        # Reduced cost of a new column q of order o: priced(q) - ref[o], where
+        # ref[o] = c_fav + (lam, mu) . a_fav + pi_o.
+        prices = np.zeros(n_rows)
+        prices[n_conv:] = -duals[n_conv:]
+        fav_list = np.flatnonzero(has_fav & order_in)
+        fav_cost_rows = by_col[fav[fav_list]] @ prices
+        ref[fav_list] += fav_cost_rows
+        ref[lp_orders] += np.minimum(0.0, duals[:n_conv])
+    return MasterResult(status, optimal, value, z, lam, mu, ref, n_rows, n_vars, pi)
+
+
+def _mb_solve(
+    var_cost: FloatA,
+    matrix: sp.csr_matrix,
+    row_ub: FloatA,
+    integral: bool,
+    solver_name: str,
+    params: str,
+    time_limit: float | None,
+    hint: IntA | None,
+    cols: Columns,
+    fav: IntA,
+    move_cols: IntA,
+    to_empty: IntA,
+) -> tuple[FloatA | None, FloatA | None, str, bool, bool]:
+    """The substituted master through model_builder (GLOP, SCIP): move values,
+    row duals, status, optimal, and whether a solution was found."""
+    n_vars, n_rows = len(var_cost), len(row_ub)
     model = mb.Model()
     model.helper.fill_model_from_sparse_data(
         np.zeros(n_vars),
@@ -172,33 +233,88 @@ def solve_master(
         solver.set_time_limit_in_seconds(max(0.01, time_limit))
     status = solver.solve(model)
     ok = status in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE)
-    if not ok and (integral or solver_name != "pdlp"):
-        return MasterResult(str(status), False, np.nan, z, lam, mu, ref, n_rows, n_vars)
+    optimal = status == mb.SolveStatus.OPTIMAL
     try:  # PDLP stopped by its time limit still has an iterate: its duals are prices
         d = np.clip(np.asarray(solver.values(model.get_variables()), float), 0.0, 1.0)
-        duals = np.asarray(solver.dual_values(model.get_linear_constraints()), float)
+        duals = None
+        if not integral:
+            duals = np.asarray(solver.dual_values(model.get_linear_constraints()), float)
     except Exception:  # noqa: BLE001 - no iterate to read
-        return MasterResult(str(status), False, np.nan, z, lam, mu, ref, n_rows, n_vars)
-    if not (np.isfinite(d).all() and np.isfinite(duals).all()):
-        return MasterResult(str(status), False, np.nan, z, lam, mu, ref, n_rows, n_vars)
-    z[move_cols] = d[: len(move_cols)]
-    moved = np.bincount(var_order, weights=d, minlength=n_orders)
-    has_fav = fav >= 0
-    z[fav[has_fav]] = np.clip(1.0 - moved[has_fav], 0.0, 1.0)
-    value = constant + float(solver.objective_value) if ok else np.nan
-    optimal = status == mb.SolveStatus.OPTIMAL
-    if not integral:
-        lam.ravel()[cells] = np.maximum(0.0, -duals[n_conv : n_conv + len(cells)])
-        mu[nodes] = np.maximum(0.0, -duals[n_conv + len(cells) :])
-        # Reduced cost of a new column q of order o: priced(q) - ref[o], where
-        # ref[o] = c_fav + (lam, mu) . a_fav + pi_o.
-        prices = np.zeros(n_rows)
-        prices[n_conv:] = -duals[n_conv:]
-        fav_list = np.flatnonzero(has_fav & order_in)
-        fav_cost_rows = by_col[fav[fav_list]] @ prices
-        ref[fav_list] += fav_cost_rows
-        ref[lp_orders] += np.minimum(0.0, duals[:n_conv])
-    return MasterResult(str(status), optimal, value, z, lam, mu, ref, n_rows, n_vars)
+        return None, None, str(status), False, False
+    if not np.isfinite(d).all() or (duals is not None and not np.isfinite(duals).all()):
+        return None, None, str(status), False, False
+    return d, duals if duals is not None else np.zeros(n_rows), str(status), optimal, ok
+
+
+def _pdlp(
+    var_cost: FloatA,
+    matrix: sp.csr_matrix,
+    row_ub: FloatA,
+    params: str,
+    time_limit: float | None,
+    start: tuple[FloatA, FloatA] | None,
+) -> tuple[FloatA | None, FloatA | None, str, bool]:
+    """The substituted master by OR-Tools' PDLP, from ``start`` (moves, row duals) when
+    given: move values, row duals, status, optimal. A run stopped by its time limit
+    still returns its iterate: its duals are prices, and the bound is valid at any."""
+    qp = pdlp.QuadraticProgram()
+    qp.objective_vector = var_cost
+    qp.constraint_matrix = matrix
+    qp.constraint_lower_bounds = np.full(len(row_ub), -np.inf)
+    qp.constraint_upper_bounds = row_ub
+    qp.variable_lower_bounds = np.zeros(len(var_cost))
+    qp.variable_upper_bounds = np.ones(len(var_cost))
+    settings = text_format.Parse(params, solvers_pb2.PrimalDualHybridGradientParams())
+    if time_limit is not None:
+        settings.termination_criteria.time_sec_limit = max(0.01, time_limit)
+    initial = None
+    if start is not None:
+        initial = pdlp.PrimalAndDualSolution()
+        initial.primal_solution, initial.dual_solution = start
+    result = pdlp.primal_dual_hybrid_gradient(qp, settings, initial_solution=initial)
+    reason = result.solve_log.termination_reason
+    status = solve_log_pb2.TerminationReason.Name(reason)
+    d = np.clip(np.asarray(result.primal_solution, float), 0.0, 1.0)
+    duals = np.asarray(result.dual_solution, float)
+    if len(d) != len(var_cost) or not (np.isfinite(d).all() and np.isfinite(duals).all()):
+        return None, None, status, False
+    return d, duals, status, reason == solve_log_pb2.TERMINATION_REASON_OPTIMAL
+
+
+def _warm_start(
+    warm: MasterResult,
+    var_cost: FloatA,
+    matrix: sp.csr_matrix,
+    col_order: IntA,
+    move_cols: IntA,
+    to_empty: IntA,
+    var_order: IntA,
+    lp_orders: IntA,
+    cells: IntA,
+    nodes: IntA,
+) -> tuple[FloatA, FloatA]:
+    """PDLP's start from an earlier solution: its column values (new columns at 0),
+    its stock and capacity prices, and its convexity duals; given only prices, each
+    order's convexity dual is its cheapest move's priced cost (at most 0), so the
+    start is dual feasible."""
+    n_conv = len(lp_orders)
+    known = len(warm.z)
+    d = np.zeros(len(var_cost))
+    old = move_cols < known
+    d[: len(move_cols)][old] = warm.z[move_cols[old]]
+    n_orders = max(len(warm.ref), int(to_empty.max(initial=-1)) + 1)
+    served = np.bincount(col_order[:known], weights=warm.z, minlength=n_orders)
+    d[len(move_cols) :] = np.clip(1.0 - served[to_empty], 0.0, 1.0) if known else 0.0
+    y = np.concatenate([np.zeros(n_conv), -warm.lam.ravel()[cells], -warm.mu[nodes]])
+    if warm.pi is not None and known:
+        y[:n_conv] = warm.pi[lp_orders]
+    else:
+        priced = var_cost - matrix[n_conv:].T @ y[n_conv:]
+        row = np.searchsorted(lp_orders, var_order)
+        best = np.zeros(n_conv)
+        np.minimum.at(best, row, priced)
+        y[:n_conv] = best
+    return d, y
 
 
 def _add_hint(

@@ -182,13 +182,25 @@ def _primal(
 
 
 def _master_lp(
-    inst: Instance, pool: Columns, empty: FloatA, seconds: float, solver: tuple[str, str]
+    inst: Instance,
+    pool: Columns,
+    empty: FloatA,
+    seconds: float,
+    solver: tuple[str, str],
+    warm: MasterResult | None,
 ) -> MasterResult:
-    """The master LP over every order with the columns so far."""
+    """The master LP over every order with the columns so far; PDLP starts from
+    ``warm`` (the last round's LP, or the start's prices)."""
     return solve_master(
         pool, inst.line_sku, empty, np.arange(inst.n_orders), inst.avail, inst.capacity,
-        time_limit=max(0.01, seconds), solver_name=solver[0], params=solver[1],
+        time_limit=max(0.01, seconds), solver_name=solver[0], params=solver[1], warm=warm,
     )  # fmt: skip
+
+
+def _prices_only(inst: Instance, lam: FloatA, mu: FloatA) -> MasterResult:
+    """Prices dressed as a master solution with no columns: a start for PDLP."""
+    zero = np.zeros(inst.n_orders)
+    return MasterResult("PRICES", False, np.nan, np.zeros(0), lam, mu, zero, 0, 0)
 
 
 @dataclass
@@ -241,7 +253,13 @@ def _column_generation(
             break  # another round would not finish inside the search share
         # The first LP may overrun the share: without it there is nothing to dive from.
         lp_end = end if out.master is not None else deadline - 2 * start.repair_seconds
-        m = _master_lp(inst, out.pool, inst.order_unfilled_cost, lp_end - now, lp_solver)
+        warm = out.master
+        if warm is None and settings.warm_start:
+            warm = _prices_only(inst, start.lam, start.mu)
+        m = _master_lp(
+            inst, out.pool, inst.order_unfilled_cost, lp_end - now, lp_solver,
+            warm if settings.warm_start else None,
+        )  # fmt: skip
         lp_times.append(time.perf_counter() - now)
         if not m.optimal:
             notes.append(f"round {out.rounds}: master LP ({lp_solver[0]}) {m.status}")
@@ -381,6 +399,7 @@ def solve(
         exact = lagrangian_bound(
             inst, search.groups, search.lam, search.mu, start.exact_seconds,
             settings.exact_pricing_up_to, settings.bound_widen_by,
+            deadline=started + limit - 2 * search.price_seconds,
         )  # fmt: skip
         notes.append(f"Lagrangian bound at the best prices {exact:,.2f} {_after(started)}")
         bound = max(bound, exact)

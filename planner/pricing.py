@@ -11,6 +11,7 @@ as candidates (up to a cap, cheapest floors first) and is solved again; what
 stays dropped still counts at its floor.
 """
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -130,6 +131,7 @@ def order_shares(
     exact_seconds: float,
     exact_up_to: int,
     widen_by: int,
+    deadline: float = np.inf,
 ) -> FloatA:
     """Each order's share of L(lam, mu), indexed by order: a lower bound on its own
     priced optimum over every node.
@@ -157,8 +159,11 @@ def order_shares(
             [(priced[i].group, r) for i, r in parts], lam, mu, split, inst.line_sku, exact_seconds
         )
     if not all(ex.proven for ex in solved) or not solved:
-        # No exact answer for the loose orders: enumerate sets of three nodes instead.
+        # No exact answer for the loose orders: enumerate sets of three nodes instead,
+        # group by group until the deadline (the others keep their floor: still a bound).
         for i, _ in parts:
+            if time.perf_counter() > deadline:
+                break
             bounds[i] = solve_group(priced[i].group, lam, mu, split, tight_bound=True).bound
     else:
         for (i, r), ex in zip(parts, solved, strict=True):
@@ -184,8 +189,9 @@ def lagrangian_bound(
     exact_seconds: float,
     exact_up_to: int,
     widen_by: int,
+    deadline: float = np.inf,
 ) -> float:
     """L(lam, mu): a proven lower bound on the optimum for any prices >= 0 (the
     orders' shares, ``order_shares``, minus what the prices charge for the supply)."""
-    shares = order_shares(inst, groups, lam, mu, exact_seconds, exact_up_to, widen_by)
+    shares = order_shares(inst, groups, lam, mu, exact_seconds, exact_up_to, widen_by, deadline)
     return float(shares.sum()) - supply_charge(inst, lam, mu)

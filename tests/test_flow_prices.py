@@ -1,7 +1,6 @@
 """Prices from the per-unit min-cost flow: its duals by hand on small cases, and the
 Lagrangian bound they give between the flow's optimum and the proven optimum."""
 
-
 import numpy as np
 import pytest
 
@@ -78,6 +77,25 @@ def test_a_pruned_line_keeps_an_arc_to_its_cheapest_dropped_node() -> None:
     assert fp.lam[0, a] == pytest.approx(2.0)
     assert fp.lam[1, a] == 0.0
     assert bound_at(inst, groups, fp.lam, fp.mu) == pytest.approx(10.0)
+
+
+def test_a_unit_pays_the_package_shared_only_with_units_its_node_can_carry() -> None:
+    # O1 wants one A and one B; DC1 (package 2 + 1 fixed, 0.5 + 0.5 a unit) holds only A,
+    # DC2 (Philadelphia, packs for 3) only B. A package from either carries one unit, so
+    # each unit pays its node's whole fixed cost: A 1 + 3, B 1 + 5 = 10 (charged F / 2,
+    # the order's units, it was 6). The plan costs 4 + 6 + a split of 2 = 12.
+    inst = ny_ground_instance(
+        [
+            ("DC1", "dc", "10001", True, False, 100, 0.5, 1.0, 1),
+            ("DC2", "dc", "19103", True, False, 100, 0.5, 3.0, 1),
+        ],
+        [("DC1", "A", 5, 0, 0), ("DC2", "B", 5, 0, 0)],
+        [("O1", 1, "A", 1), ("O1", 2, "B", 1)],
+    )
+    groups = build_groups(inst, inst.n_nodes)
+    fp = flow_prices(inst, groups)
+    assert fp.value == pytest.approx(10.0)
+    assert bound_at(inst, groups, fp.lam, fp.mu) == pytest.approx(12.0)
 
 
 @pytest.mark.parametrize("seed", [2, 5])

@@ -96,9 +96,7 @@ HAND_PLAN = [
 ]
 
 
-def ny_ground_instance(
-    nodes: list[tuple], inventory: list[tuple], lines: list[tuple]
-) -> Instance:
+def ny_ground_instance(nodes: list[tuple], inventory: list[tuple], lines: list[tuple]) -> Instance:
     """Items A (1 lb, $10) and B (1 lb, $50); one order per order id in ``lines``, all
     shipped ground to New York (10001), due in 5 days, with this module's rate card:
     a package from a node within 150 miles costs base 2 + 0.5 + the node's pack and
