@@ -174,6 +174,7 @@ def _primal(
     plan, open_orders = dive(
         inst, groups, pool, master, empty, price, deadline,
         solver_name=solver, params=params, whole_at=whole_at,
+        simplex_up_to=settings.simplex_up_to,
     )  # fmt: skip
     pending_mask = np.zeros(inst.n_orders, bool)
     pending_mask[open_orders] = True
@@ -403,9 +404,6 @@ def solve(
         )  # fmt: skip
         notes.append(f"Lagrangian bound at the best prices {exact:,.2f} {_after(started)}")
         bound = max(bound, exact)
-    notes.append(
-        f"Lagrangian bound at zero prices {start.zero_bound:,.2f} ({start.bound_seconds:.1f} s)"
-    )
     optimal = False
     remaining = deadline - time.perf_counter()
     if inst.n_orders <= settings.exact_up_to and remaining > 0 and total - bound > 1e-6 * total:

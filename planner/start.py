@@ -1,7 +1,7 @@
 """What every optimizer run begins with: candidates, first columns, a feasible plan and a
-first bound: L(0), and L at prices found without an LP (the per-unit flow's,
-``planner.flow_prices``; above ``Settings.flow_up_to`` orders short SKUs' and clearing
-prices, ``planner.scarce`` and ``planner.clearing``).
+first bound: L at prices found without an LP, the per-unit flow's
+(``planner.flow_prices``); above ``Settings.flow_up_to`` orders L(0) and L at short
+SKUs' and clearing prices (``planner.scarce`` and ``planner.clearing``).
 """
 
 import time
@@ -43,15 +43,14 @@ def initial_columns(
 
 @dataclass
 class Start:
-    """What every run begins with: candidates, first columns, a plan and L(0)."""
+    """What every run begins with: candidates, first columns, a plan and a bound."""
 
     groups: list[Group]
     pool: Columns
     free_value: FloatA  # each order's best cost with the stock to itself
     seed: Flat  # priced repair at zero prices: a feasible plan from the start
     repair_seconds: float  # what that repair took (the dive leaves room for one)
-    zero_bound: float
-    bound_seconds: float
+    bound_seconds: float  # what pricing every order for the start's bound took
     exact_seconds: float  # the exact pricing's budget when a bound is taken
     bound: float  # the best bound so far: L(0), or L at short-SKU or clearing prices
     lam: FloatA  # the prices it was taken at
@@ -68,45 +67,52 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
     seed = construct(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
     repair_seconds = time.perf_counter() - started
     pool = pool.extend(columns_from_plan(inst, seed))
-    # The bound at zero prices needs no search and stands if no LP converges. (At zero
-    # prices the floors barely bind: widening would add 0.01 % for twice the time.)
-    started = time.perf_counter()
     exact_seconds = min(settings.exact_pricing_seconds, max(0.2, limit / 20))
-    zero_shares = order_shares(
-        inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes),
-        exact_seconds, settings.exact_pricing_up_to, widen_by=0,
-    )  # fmt: skip
-    zero_bound = float(zero_shares.sum())
-    bound_seconds = time.perf_counter() - started
     lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
-    bound = zero_bound
     # Prices found without an LP: the bound where column generation does not converge
     # in time, and columns made at prices that know scarcity, which the first LP lacks.
     if inst.n_orders <= settings.flow_up_to:
-        found, f_lam, f_mu, cols = _prices_from_flow(inst, groups, free_value, settings, notes)
-        if found > bound:
-            bound, lam, mu = found, f_lam, f_mu
+        # The flow's prices bound far above zero prices (10k: $179.3k against $158.6k;
+        # 100k: $1.769M against $1.465M), so L(0) is not taken (2.5 s at 100k).
+        bound, lam, mu, cols, bound_seconds = _prices_from_flow(
+            inst, groups, free_value, settings, notes
+        )
         pool = pool.extend(cols.fresh(pool))
-    elif inst.n_orders > settings.simplex_up_to:
+        return Start(
+            groups, pool, free_value, seed, repair_seconds,
+            bound_seconds, exact_seconds, bound, lam, mu,
+        )  # fmt: skip
+    # The bound at zero prices needs no search and stands if no LP converges. (At zero
+    # prices the floors barely bind: widening would add 0.01 % for twice the time.)
+    started = time.perf_counter()
+    zero_shares = order_shares(
+        inst, groups, lam, mu, exact_seconds, settings.exact_pricing_up_to, widen_by=0
+    )
+    bound = float(zero_shares.sum())
+    bound_seconds = time.perf_counter() - started
+    notes.append(f"Lagrangian bound at zero prices {bound:,.2f} ({bound_seconds:.1f} s)")
+    if inst.n_orders > settings.simplex_up_to:
         bound, lam, mu, cols = _prices_without_lp(inst, groups, zero_shares, settings, limit, notes)
         pool = pool.extend(cols.fresh(pool))
     return Start(
         groups, pool, free_value, seed, repair_seconds,
-        zero_bound, bound_seconds, exact_seconds, bound, lam, mu,
+        bound_seconds, exact_seconds, bound, lam, mu,
     )  # fmt: skip
 
 
 def _prices_from_flow(
     inst: Instance, groups: list[Group], free_value: FloatA, settings: Settings, notes: list[str]
-) -> tuple[float, FloatA, FloatA, Columns]:
-    """L at the per-unit flow's prices (``planner.flow_prices``), the prices, and first
-    columns made there: every order's priced choice, the flow's own allocation where it
-    keeps the order rules, and (smaller batches) the touched orders' best single nodes."""
+) -> tuple[float, FloatA, FloatA, Columns, float]:
+    """L at the per-unit flow's prices (``planner.flow_prices``), the prices, first
+    columns made there (every order's priced choice, the flow's own allocation where it
+    keeps the order rules, and on smaller batches the touched orders' best single
+    nodes), and the seconds pricing every order for L took."""
     started = time.perf_counter()
     fp = flow_prices(inst, groups)
     solved = time.perf_counter()
     priced = price_groups(inst, groups, fp.lam, fp.mu, settings.bound_widen_by)
     bound = bound_of(inst, priced, fp.lam, fp.mu)
+    bound_seconds = time.perf_counter() - solved
     split = inst.weights.split
     parts = [from_solution(p.group, p.solution, np.arange(p.group.size), split) for p in priced]
     # Each order's best single nodes at these prices: alternatives that know scarcity,
@@ -126,7 +132,7 @@ def _prices_from_flow(
         f"{fp.passes} passes for the duals); Lagrangian bound there {bound:,.2f} "
         f"({time.perf_counter() - started:.1f} s)"
     )
-    return bound, fp.lam, fp.mu, cols
+    return bound, fp.lam, fp.mu, cols, bound_seconds
 
 
 def _keeping_rules(inst: Instance, cols: Columns) -> Columns:
