@@ -1,10 +1,14 @@
 """Stock and capacity prices from a min-cost flow: the per-unit relaxation of sourcing.
 
-Charge every unit of order o that node n serves ``U[l, n] + F[o, n] / Q[o]`` (Q: the
-order's units). A package from n carries at most Q units, so any plan costs at
-least the sum of its units' charges (splits, ship-complete and package limits
-only add). Without packages the problem is a transportation problem, a
-min-cost flow that OR-Tools solves exactly:
+Charge every unit of order o that node n serves ``U[l, n] + F[o, n] / C[o, n]``
+(``candidates.per_unit_charge``; C: the most units a package of o from n can carry,
+each line's quantity capped by n's stock of its SKU). A package from n carries at
+most C units, so any plan costs at least the sum of its units' charges (splits,
+ship-complete and package limits only add). Capping by stock matters: a node that
+holds one line of a two-line order ships that line in a package of its own (100k
+benchmark: L $1.754M with the order's units Q in place of C, $1.769M with C).
+Without packages the problem is a transportation problem, a min-cost flow that
+OR-Tools solves exactly:
 
     line l (supply qty) --U + F/Q, cap min(qty, stock)--> row (n, sku)
     row (n, sku) --0, cap avail--> node n --0, cap capacity--> sink
@@ -26,12 +30,13 @@ integer cents so that zero-cost cycles settle exactly); a row's price is
 D(row) - D(node), a node's D(node), both at least zero.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
+from planner import forked
 from planner.candidates import Group, per_unit_charge
 from planner.instance import Instance
 from planner.primal import Flat
@@ -41,6 +46,7 @@ IntA = npt.NDArray[np.int64]
 CENTS = 100.0  # the flow's costs are integers: cents
 MAX_PASSES = 10_000  # Bellman-Ford passes; the benchmark batches settle in 11-38
 NEVER = np.int64(1) << 60  # "no residual path" in cents
+SPLIT_FROM = 1_000_000  # arcs; larger flows are solved as two halves side by side
 
 
 @dataclass
@@ -63,6 +69,9 @@ class _Arcs:
     row: IntA  # node * S + sku
     cost: IntA  # cents
     cap: IntA
+
+    def take(self, mask: npt.NDArray[np.bool_]) -> "_Arcs":
+        return _Arcs(self.line[mask], self.row[mask], self.cost[mask], self.cap[mask])
 
 
 def _candidate_arcs(inst: Instance, groups: list[Group]) -> _Arcs:
@@ -92,30 +101,77 @@ def _candidate_arcs(inst: Instance, groups: list[Group]) -> _Arcs:
 
 
 def flow_prices(inst: Instance, groups: list[Group]) -> FlowPrices:
-    """Solve the per-unit flow over the groups' candidate nodes; price by its duals."""
+    """Solve the per-unit flow over the groups' candidate nodes; price by its duals.
+
+    A large flow is solved as two, side by side in two processes: the SKUs split in
+    halves (a line's arcs all carry its SKU) and each node's capacity split in
+    proportion to what each half could ask of it. The halves' duals are prices like
+    any other (the bound is valid at any); 100k orders: 10 s instead of 18 s."""
+    arcs = _candidate_arcs(inst, groups)
+    no_arcs = np.ones(inst.n_lines, bool)
+    no_arcs[arcs.line] = False
+    unserved = float((inst.unfilled_unit_cost * inst.line_qty)[no_arcs].sum())
+    if len(arcs.line) < SPLIT_FROM or not forked.available():
+        one = _solve(inst, arcs, inst.capacity)
+        return replace(one, value=one.value + unserved)
+    (a, cap_a), (b, cap_b) = _halves(inst, arcs)
+    child = forked.Forked(lambda: _solve(inst, b, cap_b))
+    first = _solve(inst, a, cap_a)
+    second = child.result()
+    if second is None:  # the child failed: solve its half here
+        second = _solve(inst, b, cap_b)
+    return FlowPrices(
+        first.lam + second.lam,  # disjoint rows
+        np.maximum(first.mu, second.mu),
+        first.value + second.value + unserved,
+        first.units.extend(second.units),
+        first.arcs + second.arcs,
+        max(first.passes, second.passes),
+    )
+
+
+def _halves(inst: Instance, arcs: _Arcs) -> list[tuple[_Arcs, IntA]]:
+    """The arcs of two halves of the SKUs (as many arcs each) and each half's share of
+    every node's capacity (in proportion to the units its arcs could bring there)."""
+    n_skus = inst.avail.shape[1]
+    sku = arcs.row % n_skus
+    per_sku = np.bincount(sku, minlength=n_skus)
+    in_a = np.cumsum(per_sku) <= per_sku.sum() / 2
+    node = arcs.row // n_skus
+    arc_in_a = in_a[sku]
+    ask_a = np.bincount(node[arc_in_a], weights=arcs.cap[arc_in_a], minlength=inst.n_nodes)
+    ask = np.bincount(node, weights=arcs.cap, minlength=inst.n_nodes)
+    share = np.divide(ask_a, ask, out=np.full(inst.n_nodes, 0.5), where=ask > 0)
+    cap_a = np.floor(inst.capacity * share).astype(np.int64)
+    return [(arcs.take(arc_in_a), cap_a), (arcs.take(~arc_in_a), inst.capacity - cap_a)]
+
+
+def _solve(inst: Instance, arcs: _Arcs, capacity: IntA) -> FlowPrices:
+    """The flow over these arcs, from the lines they leave, with these node capacities
+    (its value leaves out lines without arcs)."""
     n_nodes, n_skus = inst.avail.shape
     n_lines = inst.n_lines
-    arcs = _candidate_arcs(inst, groups)
     rows, row_of_arc = np.unique(arcs.row, return_inverse=True)
     row_node = rows // n_skus
     n_rows = len(rows)
     first_row, first_node = n_lines, n_lines + n_rows
     sink = first_node + n_nodes
     unfilled = np.round(inst.unfilled_unit_cost * CENTS).astype(np.int64)
+    lines = np.unique(arcs.line)
     row_cap = inst.avail.ravel()[rows]
     solver = min_cost_flow.SimpleMinCostFlow()
     solver.add_arcs_with_capacity_and_unit_cost(
         np.concatenate([arcs.line, first_row + np.arange(n_rows), first_node + np.arange(n_nodes),
-                        np.arange(n_lines)]),
+                        lines]),
         np.concatenate([first_row + row_of_arc, first_node + row_node, np.full(n_nodes, sink),
-                        np.full(n_lines, sink)]),
+                        np.full(len(lines), sink)]),
         # The unfilled arc never fills up: every line keeps a residual path to the sink.
-        np.concatenate([arcs.cap, row_cap, inst.capacity, inst.line_qty + 1]),
-        np.concatenate([arcs.cost, np.zeros(n_rows + n_nodes, np.int64), unfilled]),
+        np.concatenate([arcs.cap, row_cap, capacity, inst.line_qty[lines] + 1]),
+        np.concatenate([arcs.cost, np.zeros(n_rows + n_nodes, np.int64), unfilled[lines]]),
     )  # fmt: skip
     supply = np.zeros(sink + 1, np.int64)
-    supply[:n_lines] = inst.line_qty
-    supply[sink] = -int(inst.line_qty.sum())
+    supply[lines] = inst.line_qty[lines]
+    supply[sink] = -int(inst.line_qty[lines].sum())
     solver.set_nodes_supplies(np.arange(sink + 1), supply)
     status = solver.solve()
     if status != solver.OPTIMAL:  # cannot happen: the unfilled arcs make it feasible
@@ -126,7 +182,7 @@ def flow_prices(inst: Instance, groups: list[Group]) -> FlowPrices:
         arcs, row_of_arc, row_node, unfilled, flow[:n_arcs],
         flow[n_arcs : n_arcs + n_rows] < row_cap,
         flow[n_arcs : n_arcs + n_rows] > 0,
-        flow[n_arcs + n_rows :] < inst.capacity,
+        flow[n_arcs + n_rows :] < capacity,
     )  # fmt: skip
     lam = np.zeros(inst.avail.shape)
     lam.ravel()[rows] = np.maximum(0, d_row - d_node[row_node]) / CENTS

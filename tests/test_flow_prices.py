@@ -4,9 +4,10 @@ Lagrangian bound they give between the flow's optimum and the proven optimum."""
 import numpy as np
 import pytest
 
+from planner import flow_prices as flow_prices_module
 from planner.candidates import build_groups
 from planner.columns import columns_from_plan
-from planner.flow_prices import flow_prices
+from planner.flow_prices import _candidate_arcs, flow_prices
 from planner.instance import build_instance
 from planner.mip import solve_mip
 from planner.optimize import plan_total
@@ -116,6 +117,30 @@ def test_flow_prices_bound_between_the_flow_and_the_optimum(seed) -> None:
     assert (fp.lam > 0).any()  # stock is short: the test prices something
     zero = bound_at(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
     assert bound > zero
+
+
+def test_a_flow_split_in_two_processes_still_prices_a_valid_bound(monkeypatch) -> None:
+    # Large flows are solved as two halves of the SKUs, one in a forked process, with
+    # each node's capacity shared between them. Their prices are not the whole flow's,
+    # but L there is still a bound: between L(0) and the proven optimum.
+    inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
+    assignment, _, optimal = solve_mip(inst, time_limit=60)
+    assert optimal
+    optimum = plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    groups = build_groups(inst, inst.n_nodes)
+    whole = flow_prices(inst, groups)
+    monkeypatch.setattr(flow_prices_module, "SPLIT_FROM", 0)
+    halves = flow_prices(inst, groups)
+    assert halves.arcs == whole.arcs
+    # Each half sees less capacity: its flow costs at least the whole one.
+    assert halves.value >= whole.value - 1e-6
+    # Both halves price rows (the SKUs split between them).
+    skus = np.flatnonzero((halves.lam > 0).any(axis=0))
+    cut = np.cumsum(np.bincount(_candidate_arcs(inst, groups).row % inst.avail.shape[1]))
+    assert (cut[skus] <= cut[-1] / 2).any() and (cut[skus] > cut[-1] / 2).any()
+    bound = bound_at(inst, groups, halves.lam, halves.mu)
+    zero = bound_at(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
+    assert zero < bound <= optimum + 1e-6
 
 
 def test_the_flows_allocation_joins_the_columns_only_where_it_keeps_the_order_rules() -> None:
