@@ -68,8 +68,8 @@ def solve_master(
     """Solve the master over the orders ``scope`` with the columns ``cols`` (all of
     them orders in scope). ``avail``/``capacity`` are what these orders may use.
     ``hint`` (integral only): columns of a known feasible choice to start from.
-    ``warm`` (PDLP only): an earlier solution over a prefix of these columns, or
-    just prices (lam, mu), that PDLP starts from.
+    ``warm`` (PDLP only): an earlier solution over a prefix of these columns, that
+    PDLP starts from.
 
     Each order's favourite (its cheapest column, or the empty one) is substituted
     out: the LP's variables are moves away from the favourite, all with cost >= 0.
@@ -161,24 +161,21 @@ def solve_master(
     if solver_name == "pdlp" and not integral:
         start = None
         if warm is not None:
-            start = _warm_start(warm, var_cost, matrix, cols.order, move_cols, to_empty,
-                                var_order, lp_orders, cells, nodes)  # fmt: skip
+            start = _warm_start(warm, n_vars, cols.order, move_cols, to_empty, lp_orders,
+                                cells, nodes)  # fmt: skip
         d, duals, status, optimal = _pdlp(var_cost, matrix, row_ub, params, time_limit, start)
-        ok = d is not None
     else:
-        d, duals, status, optimal, ok = _mb_solve(
+        d, duals, status, optimal = _mb_solve(
             var_cost, matrix, row_ub, integral, solver_name, params, time_limit,
             hint, cols, fav, move_cols, to_empty,
         )  # fmt: skip
-        if not ok and (integral or solver_name != "pdlp"):
-            return MasterResult(status, False, np.nan, z, lam, mu, ref, n_rows, n_vars)
     if d is None or duals is None:
         return MasterResult(status, False, np.nan, z, lam, mu, ref, n_rows, n_vars)
     z[move_cols] = d[: len(move_cols)]
     moved = np.bincount(var_order, weights=d, minlength=n_orders)
     has_fav = fav >= 0
     z[fav[has_fav]] = np.clip(1.0 - moved[has_fav], 0.0, 1.0)
-    value = constant + float(var_cost @ d) if ok else np.nan
+    value = constant + float(var_cost @ d)
     pi = np.zeros(n_orders)
     if not integral:
         lam.ravel()[cells] = np.maximum(0.0, -duals[n_conv : n_conv + len(cells)])
@@ -208,9 +205,9 @@ def _mb_solve(
     fav: IntA,
     move_cols: IntA,
     to_empty: IntA,
-) -> tuple[FloatA | None, FloatA | None, str, bool, bool]:
-    """The substituted master through model_builder (GLOP, SCIP): move values,
-    row duals, status, optimal, and whether a solution was found."""
+) -> tuple[FloatA | None, FloatA | None, str, bool]:
+    """The substituted master through model_builder (GLOP, SCIP): move values and
+    row duals (None if no solution was found; duals 0 for a MIP), status, optimal."""
     n_vars, n_rows = len(var_cost), len(row_ub)
     model = mb.Model()
     model.helper.fill_model_from_sparse_data(
@@ -235,18 +232,15 @@ def _mb_solve(
     if time_limit is not None:
         solver.set_time_limit_in_seconds(max(0.01, time_limit))
     status = solver.solve(model)
-    ok = status in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE)
-    optimal = status == mb.SolveStatus.OPTIMAL
-    try:  # PDLP stopped by its time limit still has an iterate: its duals are prices
-        d = np.clip(np.asarray(solver.values(model.get_variables()), float), 0.0, 1.0)
-        duals = None
-        if not integral:
-            duals = np.asarray(solver.dual_values(model.get_linear_constraints()), float)
-    except Exception:  # noqa: BLE001 - no iterate to read
-        return None, None, str(status), False, False
-    if not np.isfinite(d).all() or (duals is not None and not np.isfinite(duals).all()):
-        return None, None, str(status), False, False
-    return d, duals if duals is not None else np.zeros(n_rows), str(status), optimal, ok
+    if status not in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE):
+        return None, None, str(status), False
+    d = np.clip(np.asarray(solver.values(model.get_variables()), float), 0.0, 1.0)
+    duals = np.zeros(n_rows)
+    if not integral:
+        duals = np.asarray(solver.dual_values(model.get_linear_constraints()), float)
+    if not (np.isfinite(d).all() and np.isfinite(duals).all()):
+        return None, None, str(status), False
+    return d, duals, str(status), status == mb.SolveStatus.OPTIMAL
 
 
 def _pdlp(
@@ -286,38 +280,24 @@ def _pdlp(
 
 def _warm_start(
     warm: MasterResult,
-    var_cost: FloatA,
-    matrix: sp.csr_matrix,
+    n_vars: int,
     col_order: IntA,
     move_cols: IntA,
     to_empty: IntA,
-    var_order: IntA,
     lp_orders: IntA,
     cells: IntA,
     nodes: IntA,
 ) -> tuple[FloatA, FloatA]:
     """PDLP's start from an earlier solution: its column values (new columns at 0),
-    its stock and capacity prices, and its convexity duals; given only prices, each
-    order's convexity dual is its cheapest move's priced cost (at most 0), so the
-    start is dual feasible."""
-    n_conv = len(lp_orders)
+    its stock and capacity prices, and its convexity duals (orders new to the LP: 0)."""
     known = len(warm.z)
-    d = np.zeros(len(var_cost))
+    d = np.zeros(n_vars)
     old = move_cols < known
     d[: len(move_cols)][old] = warm.z[move_cols[old]]
-    n_orders = max(len(warm.ref), int(to_empty.max(initial=-1)) + 1)
-    served = np.bincount(col_order[:known], weights=warm.z, minlength=n_orders)
-    d[len(move_cols) :] = np.clip(1.0 - served[to_empty], 0.0, 1.0) if known else 0.0
-    y = np.concatenate([np.zeros(n_conv), -warm.lam.ravel()[cells], -warm.mu[nodes]])
-    if warm.pi is not None and known:
-        y[:n_conv] = warm.pi[lp_orders]
-    else:
-        priced = var_cost - matrix[n_conv:].T @ y[n_conv:]
-        row = np.searchsorted(lp_orders, var_order)
-        best = np.zeros(n_conv)
-        np.minimum.at(best, row, priced)
-        y[:n_conv] = best
-    return d, y
+    served = np.bincount(col_order[:known], weights=warm.z, minlength=len(warm.ref))
+    d[len(move_cols) :] = np.clip(1.0 - served[to_empty], 0.0, 1.0)
+    pi = warm.pi[lp_orders] if warm.pi is not None else np.zeros(len(lp_orders))
+    return d, np.concatenate([pi, -warm.lam.ravel()[cells], -warm.mu[nodes]])
 
 
 def _add_hint(

@@ -84,16 +84,18 @@ def test_master_lp_and_lagrangian_bound_are_below_the_optimum(tight) -> None:
 
 
 def test_pdlp_from_a_warm_start_solves_the_same_master(tight) -> None:
-    # PDLP (large batches) starts from the last round's LP or from prices alone; either
-    # way it must reach the master's optimum that GLOP proves, to its tolerance.
+    # PDLP (large batches) starts from the last round's LP: from there, as from
+    # nothing, it must reach the master's optimum that GLOP proves, to its tolerance;
+    # and from a solution over fewer columns (the next round's case) too.
     _, inst, _ = tight
     groups, pool, empty = _start(inst)
     scope = np.arange(inst.n_orders)
     tight_tol = "termination_criteria { simple_optimality_criteria { " \
         "eps_optimal_absolute: 1e-6 eps_optimal_relative: 1e-6 } }"  # fmt: skip
     exact = solve_master(pool, inst.line_sku, empty, scope, inst.avail, inst.capacity)
-    prices = replace(exact, z=np.zeros(0), pi=None)
-    for warm in (None, exact, prices):
+    fewer = pool.take(np.arange(pool.size // 2))  # the first half: a round before
+    earlier = solve_master(fewer, inst.line_sku, empty, scope, inst.avail, inst.capacity)
+    for warm in (None, exact, earlier):
         m = solve_master(
             pool, inst.line_sku, empty, scope, inst.avail, inst.capacity,
             solver_name="pdlp", params=tight_tol, warm=warm, time_limit=30,
