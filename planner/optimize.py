@@ -138,13 +138,13 @@ def _after(started: float) -> str:
     return f"after {time.perf_counter() - started:.1f} s"
 
 
-def _lp_solver(inst: Instance, settings: Settings) -> tuple[str, str]:
+def _lp_solver(inst: Instance, settings: Settings, tol: float | None = None) -> tuple[str, str]:
     """GLOP's dual simplex up to ``simplex_up_to`` orders (vertex solutions dive well);
     above, PDLP on both cores to a loose tolerance (a 100k-order master in ~8 s,
-    where GLOP needs minutes)."""
+    where GLOP needs minutes), or ``tol``."""
     if inst.n_orders <= settings.simplex_up_to:
         return "glop", ""
-    tol = settings.pdlp_tolerance
+    tol = settings.pdlp_tolerance if tol is None else tol
     return "pdlp", (
         "num_threads: 2 termination_criteria { simple_optimality_criteria { "
         f"eps_optimal_absolute: {tol} eps_optimal_relative: {tol} }} }}"
@@ -232,7 +232,8 @@ def _column_generation(
     that next round usually beats it, and without it the plan is measured against
     the start's weaker bound (10,000 orders at 10 s: a fourth round sat on the
     edge of the share, and its bound, $181.5k instead of $168.4k, came and went)."""
-    lp_solver = _lp_solver(inst, settings)
+    tol = settings.pdlp_tolerance
+    lp_solver = _lp_solver(inst, settings, tol)
     out = _Search(
         start.groups, start.pool, None,
         start.lam, start.mu, start.bound,
@@ -267,8 +268,13 @@ def _column_generation(
             notes.append(f"round 1: LP {m.value:,.1f}, not priced (no second round fits)")
             break
         stalled = previous is not None and previous.value - m.value < settings.stall * abs(m.value)
-        if stalled and exact_ran:
-            break
+        if stalled and lp_solver[0] == "pdlp":
+            # PDLP's duals are as loose as its tolerance; the rounds left get tighter ones
+            # (from its last solution, a few more iterations).
+            tol = max(settings.pdlp_tolerance_floor, tol / 4)
+            lp_solver = _lp_solver(inst, settings, tol)
+        if stalled and exact_ran and out.bound >= m.value * (1 - settings.stall_gap):
+            break  # the LP stopped moving with the bound close to it
         # A stalled LP gets one round with the exact pricing before it stops.
         priced_at = time.perf_counter()
         new, exact_ran, bound, out.groups = _price(

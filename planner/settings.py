@@ -26,6 +26,9 @@ class Settings:
     clearing_share: float = 0.2  # of the time limit, those passes may use (100k: 4 in 8.7 s)
     max_rounds: int = 40  # column-generation rounds
     stall: float = 2e-5  # stop when a round improves the LP by less than this (relative)
+    stall_gap: float = 2e-4  # ... and the bound is within this of the LP (relative): a
+    # stalled LP's duals still move (1,500 orders at 60 s: LP $39,951 for two rounds,
+    # bound $39,777 when it stopped)
     search_share: float = 0.7  # of the time limit, column generation may use: its rounds
     # make both the bound and the LP the dive starts from (10,000 orders at 10 s: 0.4 ->
     # 2 rounds, bound $168k, plan $192.9k; 0.7 -> 4 rounds, $181.5k, $190.6k)
@@ -51,3 +54,5 @@ class Settings:
     # late rounds' LPs 2.5-3 s where the first took 8 s)
     pdlp_tolerance: float = 1e-3  # relative optimality PDLP stops at: its prices need
     # not be exact, the bound is valid at any prices
+    pdlp_tolerance_floor: float = 1e-5  # once the LP stalls, each round tightens it 4x
+    # down to this
