@@ -45,7 +45,7 @@ class Group:
     ship_complete: BoolA  # (M,)
     max_packages: IntA  # (M,) 0 = no limit
     dropped_bound: FloatA  # (M,) D[o]; inf when nothing was dropped
-    escape_node: IntA  # (M, L) the line's cheapest dropped node per unit, U + F/Q; -1: none
+    escape_node: IntA  # (M, L) the line's cheapest dropped node per unit, U + F/C; -1: none
     escape_unit: FloatA  # (M, L) that charge (planner.flow_prices gives the line an arc there)
 
     @property

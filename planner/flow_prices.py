@@ -10,7 +10,7 @@ benchmark: L $1.754M with the order's units Q in place of C, $1.769M with C).
 Without packages the problem is a transportation problem, a min-cost flow that
 OR-Tools solves exactly:
 
-    line l (supply qty) --U + F/Q, cap min(qty, stock)--> row (n, sku)
+    line l (supply qty) --U + F/C, cap min(qty, stock)--> row (n, sku)
     row (n, sku) --0, cap avail--> node n --0, cap capacity--> sink
     line l --unfilled cost--> sink
 
@@ -30,6 +30,7 @@ integer cents so that zero-cost cycles settle exactly); a row's price is
 D(row) - D(node), a node's D(node), both at least zero.
 """
 
+import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -47,6 +48,7 @@ CENTS = 100.0  # the flow's costs are integers: cents
 MAX_PASSES = 10_000  # Bellman-Ford passes; the benchmark batches settle in 11-38
 NEVER = np.int64(1) << 60  # "no residual path" in cents
 SPLIT_FROM = 1_000_000  # arcs; larger flows are solved as two halves side by side
+CHILD_PATIENCE = 3.0  # the other half may take this many times as long as ours
 
 
 @dataclass
@@ -115,10 +117,15 @@ def flow_prices(inst: Instance, groups: list[Group]) -> FlowPrices:
         one = _solve(inst, arcs, inst.capacity)
         return replace(one, value=one.value + unserved)
     (a, cap_a), (b, cap_b) = _halves(inst, arcs)
-    child = forked.Forked(lambda: _solve(inst, b, cap_b))
-    first = _solve(inst, a, cap_a)
-    second = child.result()
-    if second is None:  # the child failed: solve its half here
+    child = forked.start(lambda: _solve(inst, b, cap_b))
+    started = time.perf_counter()
+    try:
+        first = _solve(inst, a, cap_a)
+    finally:
+        # The halves are about as large: a child far slower than this one is stuck.
+        waited = CHILD_PATIENCE * (time.perf_counter() - started) + 10.0
+        second = child.result(timeout=waited) if child is not None else None
+    if second is None:  # no child, or it failed: its half is solved here
         second = _solve(inst, b, cap_b)
     return FlowPrices(
         first.lam + second.lam,  # disjoint rows

@@ -17,7 +17,20 @@ T = TypeVar("T")
 
 
 def available() -> bool:
-    return "fork" in mp.get_all_start_methods()
+    """Whether this process can fork a child: the platform forks, and this process is
+    not itself a daemonic worker (those may not have children)."""
+    return "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
+
+
+def start(fn: Callable[[], T]) -> "Forked[T] | None":
+    """``fn`` in a child process, or None if no child could be started (the caller
+    then does the work itself)."""
+    if not available():
+        return None
+    try:
+        return Forked(fn)
+    except (OSError, AssertionError):  # fork failed (memory, process limits)
+        return None
 
 
 class Forked(Generic[T]):
@@ -38,7 +51,7 @@ class Forked(Generic[T]):
         try:
             if self._receive.poll(timeout):
                 answer = self._receive.recv()
-        except EOFError:  # the child died before answering
+        except Exception:  # noqa: BLE001 - the child died before or while answering
             answer = None
         self._process.join(timeout=5.0)
         if self._process.is_alive():

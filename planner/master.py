@@ -14,8 +14,8 @@ written row are solved on their own (their cheapest column), outside the LP.
 
 Solved with OR-Tools GLOP (dual simplex), or on large batches OR-Tools' PDLP
 (first-order, both cores) through its own API, which takes a starting point: the
-last round's solution (new columns at 0) or, for a first LP, the start's prices
-(first 100k LP 7 s instead of 8.5 s). Duals give the prices lam, mu of the
+last round's solution (new columns at 0; 100k at 600 s, late rounds' LPs 2.5-3 s
+where the first took 8 s). Duals give the prices lam, mu of the
 Lagrangian bound and of column generation. Assembled as one sparse matrix.
 """
 

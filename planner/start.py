@@ -72,25 +72,28 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
     # Prices found without an LP: the bound where column generation does not converge
     # in time, and columns made at prices that know scarcity, which the first LP lacks.
     if inst.n_orders <= settings.flow_up_to:
-        # The flow's prices bound far above zero prices (10k: $179.3k against $158.6k;
-        # 100k: $1.769M against $1.465M), so L(0) is not taken (2.5 s at 100k).
-        bound, lam, mu, cols, bound_seconds = _prices_from_flow(
-            inst, groups, free_value, settings, notes
-        )
-        pool = pool.extend(cols.fresh(pool))
+        found = _prices_from_flow(inst, groups, free_value, settings, notes)
+        pool = pool.extend(found.columns.fresh(pool))
+        # L at the flow's prices is at least the flow's optimum when the flow saw every
+        # node an order could use; then it bounds far above zero prices (10k: $179.3k
+        # against $158.6k; 100k: $1.769M against $1.465M) and L(0) is not taken (2.5 s
+        # at 100k). Below it, candidates were priced above nodes the flow did not see
+        # (1M orders on 500 nodes) and L(0) may be the better bound.
+        cents = 0.005 * float(inst.line_qty.sum())  # the flow's costs are rounded to cents
+        if found.bound >= found.flow_value - cents:
+            return Start(
+                groups, pool, free_value, seed, repair_seconds,
+                found.seconds, exact_seconds, found.bound, found.lam, found.mu,
+            )  # fmt: skip
+        zero = _zero_bound(inst, groups, settings, exact_seconds, notes)[0]
+        bound, lam, mu = found.bound, found.lam, found.mu
+        if zero > bound:
+            bound, lam, mu = zero, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
         return Start(
             groups, pool, free_value, seed, repair_seconds,
-            bound_seconds, exact_seconds, bound, lam, mu,
+            found.seconds, exact_seconds, bound, lam, mu,
         )  # fmt: skip
-    # The bound at zero prices needs no search and stands if no LP converges. (At zero
-    # prices the floors barely bind: widening would add 0.01 % for twice the time.)
-    started = time.perf_counter()
-    zero_shares = order_shares(
-        inst, groups, lam, mu, exact_seconds, settings.exact_pricing_up_to, widen_by=0
-    )
-    bound = float(zero_shares.sum())
-    bound_seconds = time.perf_counter() - started
-    notes.append(f"Lagrangian bound at zero prices {bound:,.2f} ({bound_seconds:.1f} s)")
+    bound, zero_shares, bound_seconds = _zero_bound(inst, groups, settings, exact_seconds, notes)
     if inst.n_orders > settings.simplex_up_to:
         bound, lam, mu, cols = _prices_without_lp(inst, groups, zero_shares, settings, limit, notes)
         pool = pool.extend(cols.fresh(pool))
@@ -100,13 +103,40 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
     )  # fmt: skip
 
 
+def _zero_bound(
+    inst: Instance, groups: list[Group], settings: Settings, exact_seconds: float, notes: list[str]
+) -> tuple[float, FloatA, float]:
+    """L(0), each order's share of it, and the seconds it took. The bound at zero prices
+    needs no search and stands if no LP converges. (At zero prices the floors barely
+    bind: widening would add 0.01 % for twice the time.)"""
+    started = time.perf_counter()
+    lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
+    shares = order_shares(
+        inst, groups, lam, mu, exact_seconds, settings.exact_pricing_up_to, widen_by=0
+    )
+    bound, seconds = float(shares.sum()), time.perf_counter() - started
+    notes.append(f"Lagrangian bound at zero prices {bound:,.2f} ({seconds:.1f} s)")
+    return bound, shares, seconds
+
+
+@dataclass
+class _Found:
+    """L at prices found without an LP, the prices, and the columns made there."""
+
+    bound: float
+    lam: FloatA
+    mu: FloatA
+    columns: Columns
+    seconds: float  # what pricing every order for the bound took
+    flow_value: float  # the flow's own optimum
+
+
 def _prices_from_flow(
     inst: Instance, groups: list[Group], free_value: FloatA, settings: Settings, notes: list[str]
-) -> tuple[float, FloatA, FloatA, Columns, float]:
-    """L at the per-unit flow's prices (``planner.flow_prices``), the prices, first
-    columns made there (every order's priced choice, the flow's own allocation where it
-    keeps the order rules, and on smaller batches the touched orders' best single
-    nodes), and the seconds pricing every order for L took."""
+) -> _Found:
+    """L at the per-unit flow's prices (``planner.flow_prices``) and the first columns
+    made there: every order's priced choice, the flow's own allocation where it keeps
+    the order rules, and on smaller batches the touched orders' best single nodes."""
     started = time.perf_counter()
     fp = flow_prices(inst, groups)
     solved = time.perf_counter()
@@ -132,7 +162,7 @@ def _prices_from_flow(
         f"{fp.passes} passes for the duals); Lagrangian bound there {bound:,.2f} "
         f"({time.perf_counter() - started:.1f} s)"
     )
-    return bound, fp.lam, fp.mu, cols, bound_seconds
+    return _Found(bound, fp.lam, fp.mu, cols, bound_seconds, fp.value)
 
 
 def _keeping_rules(inst: Instance, cols: Columns) -> Columns:
