@@ -19,8 +19,8 @@ The arcs go to the order's candidate nodes and to the line's cheapest dropped no
 every node's capacity where the flow saturates them. The Lagrangian bound of the
 real problem is valid at any prices (``planner.pricing``), and at these it is far
 above zero prices: the flow sees every unit's alternatives at once, where column
-generation's first LPs lack the columns (10,000-order benchmark: L $176.9k after
-0.7 s, short SKUs' and clearing prices $168.4k, the fourth LP round $181.9k).
+generation's first LPs lack the columns (10,000-order benchmark: L $179.3k after
+0.9 s, short SKUs' and clearing prices $168.4k, the third LP round $183.6k).
 On a network of 500 nodes (1M orders) it is not: there it prices candidates
 above nodes it does not see, and ``Settings.flow_up_to`` keeps it off.
 

@@ -3,8 +3,9 @@
 OR-Tools' min-cost flow holds the GIL while it solves, so two flows in two threads
 take as long as one after the other; in two processes they run side by side. A
 fork shares the parent's memory copy-on-write: nothing is pickled on the way in,
-only the answer comes back through a pipe. ``available()`` says whether this
-platform forks (Linux does).
+only the answer comes back through a pipe. ``start`` returns None where no child
+can be had (a platform without fork, a daemonic worker, a failed fork): the
+caller then does the work itself.
 """
 
 import multiprocessing as mp
@@ -40,8 +41,13 @@ class Forked(Generic[T]):
         ctx = mp.get_context("fork")
         self._receive, send = ctx.Pipe(duplex=False)
         self._process = ctx.Process(target=_run, args=(fn, send), daemon=True)
-        self._process.start()
-        send.close()  # the child holds the only sending end: its exit ends the pipe
+        try:
+            self._process.start()
+        except BaseException:
+            self._receive.close()
+            raise
+        finally:
+            send.close()  # the child holds the only sending end: its exit ends the pipe
         self.error: str | None = None
 
     def result(self, timeout: float | None = None) -> T | None:

@@ -19,7 +19,7 @@ class Settings:
     scarce_passes: int = 8  # bisection passes pricing the SKUs the network runs short of
     scarce_share: float = 0.05  # of the time limit, those passes may use
     flow_up_to: int = 200_000  # orders; prices from the per-unit flow (planner.flow_prices),
-    # above: short SKUs and clearing. 100k: L $1.754M in 19 s (clearing $1.701M in 12 s);
+    # above: short SKUs and clearing. 100k: L $1.769M in 12 s (clearing $1.701M in 12 s);
     # 1M: the flow took 310 s and its prices bound $10.0M, below zero prices' $13.85M
     # (with 500 nodes and 16-40 candidates it prices candidates above dropped nodes)
     clearing_passes: int = 4  # market-clearing passes on over-taken stock rows

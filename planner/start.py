@@ -52,7 +52,8 @@ class Start:
     repair_seconds: float  # what that repair took (the dive leaves room for one)
     bound_seconds: float  # what pricing every order for the start's bound took
     exact_seconds: float  # the exact pricing's budget when a bound is taken
-    bound: float  # the best bound so far: L(0), or L at short-SKU or clearing prices
+    bound: float  # the best bound so far: L at the flow's prices, L(0), or L at short-SKU
+    # or clearing prices
     lam: FloatA  # the prices it was taken at
     mu: FloatA
 
@@ -74,21 +75,17 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
     if inst.n_orders <= settings.flow_up_to:
         found = _prices_from_flow(inst, groups, free_value, settings, notes)
         pool = pool.extend(found.columns.fresh(pool))
+        bound, lam, mu = found.bound, found.lam, found.mu
         # L at the flow's prices is at least the flow's optimum when the flow saw every
         # node an order could use; then it bounds far above zero prices (10k: $179.3k
         # against $158.6k; 100k: $1.769M against $1.465M) and L(0) is not taken (2.5 s
         # at 100k). Below it, candidates were priced above nodes the flow did not see
         # (1M orders on 500 nodes) and L(0) may be the better bound.
         cents = 0.005 * float(inst.line_qty.sum())  # the flow's costs are rounded to cents
-        if found.bound >= found.flow_value - cents:
-            return Start(
-                groups, pool, free_value, seed, repair_seconds,
-                found.seconds, exact_seconds, found.bound, found.lam, found.mu,
-            )  # fmt: skip
-        zero = _zero_bound(inst, groups, settings, exact_seconds, notes)[0]
-        bound, lam, mu = found.bound, found.lam, found.mu
-        if zero > bound:
-            bound, lam, mu = zero, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
+        if found.bound < found.flow_value - cents:
+            zero = _zero_bound(inst, groups, settings, exact_seconds, notes)[0]
+            if zero > bound:
+                bound, lam, mu = zero, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
         return Start(
             groups, pool, free_value, seed, repair_seconds,
             found.seconds, exact_seconds, bound, lam, mu,
@@ -121,7 +118,7 @@ def _zero_bound(
 
 @dataclass
 class _Found:
-    """L at prices found without an LP, the prices, and the columns made there."""
+    """L at the per-unit flow's prices, the prices, and the columns made there."""
 
     bound: float
     lam: FloatA
