@@ -15,7 +15,7 @@ from planner.primal import Flat
 from planner.start import _keeping_rules
 from tests.bounds import bound_at
 from tests.random_batch import random_batch
-from tests.tiny import ny_ground_instance, tiny_batch
+from tests.tiny import dc, ny_ground_instance, tiny_batch
 
 
 def test_a_unit_two_orders_want_is_priced_at_what_the_loser_pays_unfilled() -> None:
@@ -23,7 +23,7 @@ def test_a_unit_two_orders_want_is_priced_at_what_the_loser_pays_unfilled() -> N
     # 2 + 0.5 + 1 + 0.5 = 4. The flow serves one A (4), leaves one unfilled (100 + 10)
     # and ships B (4): 118. One more A would save 110 - 4 = 106: A's price.
     inst = ny_ground_instance(
-        [("DC1", "dc", "10001", True, False, 100, 0.5, 1.0, 1)],
+        [dc("DC1", "10001", 1.0)],
         [("DC1", "A", 1, 0, 0), ("DC1", "B", 5, 0, 0)],
         [("O1", 1, "A", 1), ("O2", 1, "A", 1), ("O3", 1, "B", 1)],
     )
@@ -44,8 +44,8 @@ def test_a_full_node_is_priced_at_what_the_next_node_costs_more() -> None:
     # DC1's capacity is worth 6 - 4 = 2 a unit; stock is plentiful, so unpriced.
     inst = ny_ground_instance(
         [
-            ("DC1", "dc", "10001", True, False, 1, 0.5, 1.0, 1),
-            ("DC2", "dc", "19103", True, False, 100, 0.5, 3.0, 1),
+            dc("DC1", "10001", 1.0, capacity=1),
+            dc("DC2", "19103", 3.0),
         ],
         [("DC1", "A", 5, 0, 0), ("DC2", "A", 5, 0, 0)],
         [("O1", 1, "A", 1), ("O2", 1, "A", 1)],
@@ -64,8 +64,8 @@ def test_a_pruned_line_keeps_an_arc_to_its_cheapest_dropped_node() -> None:
     # there (6), so DC1's A is worth 6 - 4 = 2, not the 106 an unfilled unit would say.
     inst = ny_ground_instance(
         [
-            ("DC1", "dc", "10001", True, False, 100, 0.5, 1.0, 1),
-            ("DC2", "dc", "19103", True, False, 100, 0.5, 3.0, 1),
+            dc("DC1", "10001", 1.0),
+            dc("DC2", "19103", 3.0),
         ],
         [("DC1", "A", 1, 0, 0), ("DC2", "A", 5, 0, 0)],
         [("O1", 1, "A", 1), ("O2", 1, "A", 1)],
@@ -87,8 +87,8 @@ def test_a_unit_pays_the_package_shared_only_with_units_its_node_can_carry() -> 
     # the order's units, it was 6). The plan costs 4 + 6 + a split of 2 = 12.
     inst = ny_ground_instance(
         [
-            ("DC1", "dc", "10001", True, False, 100, 0.5, 1.0, 1),
-            ("DC2", "dc", "19103", True, False, 100, 0.5, 3.0, 1),
+            dc("DC1", "10001", 1.0),
+            dc("DC2", "19103", 3.0),
         ],
         [("DC1", "A", 5, 0, 0), ("DC2", "B", 5, 0, 0)],
         [("O1", 1, "A", 1), ("O1", 2, "B", 1)],

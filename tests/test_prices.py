@@ -16,7 +16,7 @@ from planner.pricing import lagrangian_bound, order_shares
 from planner.primal import Flat
 from planner.scarce import price_short_skus, short_skus
 from tests.random_batch import random_batch
-from tests.tiny import ny_ground_instance
+from tests.tiny import dc, ny_ground_instance
 
 
 def _shares_at_zero(inst, groups):
@@ -32,7 +32,7 @@ def _one_unit_two_takers():
     At zero prices both A orders are served (L = 12); at price p on A,
     L(p) = 2 * min(4 + p, 110) + 4 - p, largest at p = 106: 118, the optimum."""
     return ny_ground_instance(
-        [("DC1", "dc", "10001", True, False, 100, 0.5, 1.0, 1)],
+        [dc("DC1", "10001", 1.0)],
         [("DC1", "A", 1, 0, 0), ("DC1", "B", 5, 0, 0)],
         [("O1", 1, "A", 1), ("O2", 1, "A", 1), ("O3", 1, "B", 1)],
     )
@@ -108,8 +108,8 @@ def test_a_clearing_step_prices_the_contested_unit_at_the_takers_regret() -> Non
     the second pass's prices stay best."""
     inst = ny_ground_instance(
         [
-            ("DC1", "dc", "10001", True, False, 100, 0.5, 1.0, 1),
-            ("DC2", "dc", "10001", True, False, 100, 0.5, 4.0, 1),
+            dc("DC1", "10001", 1.0),
+            dc("DC2", "10001", 4.0),
         ],
         [("DC1", "A", 1, 0, 0), ("DC2", "A", 5, 0, 0)],
         [("O1", 1, "A", 1), ("O2", 1, "A", 1)],

@@ -96,6 +96,12 @@ HAND_PLAN = [
 ]
 
 
+def dc(node_id: str, zip_code: str, pack_cost: float, capacity: int = 100) -> tuple:
+    """A distribution centre row for ``ny_ground_instance``: ships, no pickup, picks at
+    0.5 a unit, processes in 1 day."""
+    return (node_id, "dc", zip_code, True, False, capacity, 0.5, pack_cost, 1)
+
+
 def ny_ground_instance(nodes: list[tuple], inventory: list[tuple], lines: list[tuple]) -> Instance:
     """Items A (1 lb, $10) and B (1 lb, $50); one order per order id in ``lines``, all
     shipped ground to New York (10001), due in 5 days, with this module's rate card:
