@@ -305,3 +305,48 @@ def widen(
     wide = replace(g, cand=cand, fixed=fixed, unit=unit, stock=stock, dropped_bound=dropped)
     parts = [g.take(np.flatnonzero(~grew)), wide.take(np.flatnonzero(grew))]
     return [p for p in parts if p.size]
+
+
+def cheaper_nodes(
+    inst: Instance, g: Group, lam: FloatA, mu: FloatA, line_price: FloatA, per_line: int
+) -> tuple[IntA, IntA, FloatA]:
+    """Column generation for the per-unit flow (``planner.flow_prices``): the (line,
+    node) pairs off the flow's arcs whose priced charge ``U + F/C + lam + mu`` falls
+    below the line's price (what a unit of it is worth to the flow), at most
+    ``per_line`` per line, cheapest first, as (line, node, charge U + F/C). When none
+    is left the flow's duals are feasible over every node, not only the candidates."""
+    lines_out: list[IntA] = []
+    nodes_out: list[IntA] = []
+    charge_out: list[FloatA] = []
+    for start in range(0, g.size, BLOCK):
+        sl = slice(start, min(start + BLOCK, g.size))
+        orders, lines, skus, qty = g.orders[sl], g.lines[sl], g.skus[sl], g.qty[sl]
+        costs = inst.order_costs(orders)
+        stock = inst.avail[:, skus].transpose(1, 2, 0)  # (B, L, N)
+        unit = (
+            costs.per_lb[:, None, :] * inst.line_weight[lines][:, :, None]
+            + inst.weights.handling * inst.pick_cost[None, None, :]
+        )
+        may_use = (stock > 0) & np.isfinite(costs.fixed)[:, None, :]
+        unit = np.where(may_use, unit, np.inf)
+        charge = per_unit_charge(unit, costs.fixed, qty, np.where(may_use, stock, 0))
+        priced = charge + lam[:, skus].transpose(1, 2, 0) + mu[None, None, :]
+        r_idx, c_idx = np.nonzero(np.isfinite(g.fixed[sl]))
+        priced[r_idx, :, g.cand[sl][r_idx, c_idx]] = np.inf  # the candidates' arcs exist
+        worth = np.minimum(line_price[lines], g.unit_penalty[sl]).reshape(-1) - 1e-6
+        flat = priced.reshape(-1, priced.shape[2])
+        rows = np.flatnonzero((flat < worth[:, None]).any(axis=1))
+        if not len(rows):
+            continue
+        picks = np.argsort(flat[rows], axis=1, kind="stable")[:, :per_line]
+        ok = np.take_along_axis(flat[rows], picks, axis=1) < worth[rows][:, None]
+        lines_out.append(np.broadcast_to(lines.reshape(-1)[rows][:, None], picks.shape)[ok])
+        nodes_out.append(picks[ok])
+        flat_charge = charge.reshape(-1, charge.shape[2])[rows]
+        charge_out.append(np.take_along_axis(flat_charge, picks, axis=1)[ok])
+    empty = np.zeros(0, np.int64)
+    return (
+        np.concatenate([empty, *lines_out]),
+        np.concatenate([empty, *nodes_out]),
+        np.concatenate([np.zeros(0), *charge_out]),
+    )

@@ -21,8 +21,10 @@ real problem is valid at any prices (``planner.pricing``), and at these it is fa
 above zero prices: the flow sees every unit's alternatives at once, where column
 generation's first LPs lack the columns (10,000-order benchmark: L $179.3k after
 0.9 s, short SKUs' and clearing prices $168.4k, the third LP round $183.6k).
-On a network of 500 nodes (1M orders) it is not: there it prices candidates
-above nodes it does not see, and ``Settings.flow_up_to`` keeps it off.
+On a network of 500 nodes (1M orders, 16-40 candidates each) the flow prices
+candidates above nodes it does not see, where the orders go (L $10.17M against the
+flow's $16.53M); ``with_cheaper_arcs`` adds the arcs its prices say it lacks and
+solves it again (L $16.59M; short SKUs' and clearing prices $15.56M).
 
 The duals come from the residual graph of the optimal flow: D(v), the cheapest
 residual path from v to the sink, is a dual-feasible potential (Bellman-Ford, in
@@ -38,7 +40,7 @@ import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
 from planner import forked
-from planner.candidates import Group, per_unit_charge
+from planner.candidates import Group, cheaper_nodes, per_unit_charge
 from planner.instance import Instance
 from planner.primal import Flat
 
@@ -61,6 +63,8 @@ class FlowPrices:
     units: Flat  # what the flow allocates (packages ignored: may break rules 4 and 5)
     arcs: int
     passes: int  # Bellman-Ford passes the potentials took
+    line_price: FloatA  # (lines,) $ a unit of each line is worth to the flow: D(line)
+    graph: "_Arcs | None" = None  # the arcs it was solved over (not sent back by a child)
 
 
 @dataclass
@@ -74,6 +78,10 @@ class _Arcs:
 
     def take(self, mask: npt.NDArray[np.bool_]) -> "_Arcs":
         return _Arcs(self.line[mask], self.row[mask], self.cost[mask], self.cap[mask])
+
+    def extend(self, other: "_Arcs") -> "_Arcs":
+        return _Arcs(*(np.concatenate([getattr(self, f), getattr(other, f)])
+                       for f in ("line", "row", "cost", "cap")))  # fmt: skip
 
 
 def _candidate_arcs(inst: Instance, groups: list[Group]) -> _Arcs:
@@ -103,19 +111,56 @@ def _candidate_arcs(inst: Instance, groups: list[Group]) -> _Arcs:
 
 
 def flow_prices(inst: Instance, groups: list[Group]) -> FlowPrices:
-    """Solve the per-unit flow over the groups' candidate nodes; price by its duals.
+    """Solve the per-unit flow over the groups' candidate nodes and each line's
+    cheapest dropped node; price by its duals."""
+    return _flow(inst, _candidate_arcs(inst, groups))
+
+
+def with_cheaper_arcs(
+    inst: Instance, groups: list[Group], fp: FlowPrices, per_line: int
+) -> FlowPrices | None:
+    """The flow again, with the arcs its prices say it lacks: to dropped nodes whose
+    priced charge undercuts what a unit of the line is worth to it
+    (``candidates.cheaper_nodes``, ``per_line`` per line); None when there are none.
+
+    The flow sees only the candidates, so its duals may price them above nodes it does
+    not see, where the orders go (1M orders on 500 nodes: the flow $16.53M, L at its
+    prices $10.17M; with one round of these arcs, 492,935 more for 209,672 lines,
+    L $16.59M; a second round adds $4k)."""
+    n_skus = inst.avail.shape[1]
+    found = []
+    for g in groups:
+        # A dropped node charges at least the line's escape arc (its cheapest at zero
+        # prices): lines worth no more than that lack no arc. (1M: this check and the
+        # second flow took 200 s together; unfiltered, the check alone took 65 s.)
+        worth = np.minimum(fp.line_price[g.lines], g.unit_penalty)
+        rows = np.flatnonzero((worth > g.escape_unit + 1e-6).any(axis=1))
+        found.append(cheaper_nodes(inst, g.take(rows), fp.lam, fp.mu, fp.line_price, per_line))
+    line = np.concatenate([f[0] for f in found])
+    if not len(line):
+        return None
+    node = np.concatenate([f[1] for f in found])
+    charge = np.concatenate([f[2] for f in found])
+    sku = inst.line_sku[line]
+    cap = np.minimum(inst.avail[node, sku], inst.line_qty[line]).astype(np.int64)
+    more = _Arcs(line, node * n_skus + sku, np.round(charge * CENTS).astype(np.int64), cap)
+    assert fp.graph is not None  # every flow_prices answer carries its arcs
+    return _flow(inst, fp.graph.extend(more))
+
+
+def _flow(inst: Instance, arcs: _Arcs) -> FlowPrices:
+    """The flow over these arcs and its duals.
 
     A large flow is solved as two, side by side in two processes: the SKUs split in
     halves (a line's arcs all carry its SKU) and each node's capacity split in
     proportion to what each half could ask of it. The halves' duals are prices like
     any other (the bound is valid at any); 100k orders: 10 s instead of 18 s."""
-    arcs = _candidate_arcs(inst, groups)
     no_arcs = np.ones(inst.n_lines, bool)
     no_arcs[arcs.line] = False
     unserved = float((inst.unfilled_unit_cost * inst.line_qty)[no_arcs].sum())
     if len(arcs.line) < SPLIT_FROM or not forked.available():
         one = _solve(inst, arcs, inst.capacity)
-        return replace(one, value=one.value + unserved)
+        return replace(one, value=one.value + unserved, graph=arcs)
     (a, cap_a), (b, cap_b) = _halves(inst, arcs)
     child = forked.start(lambda: _solve(inst, b, cap_b))
     started = time.perf_counter()
@@ -134,6 +179,8 @@ def flow_prices(inst: Instance, groups: list[Group]) -> FlowPrices:
         first.units.extend(second.units),
         first.arcs + second.arcs,
         max(first.passes, second.passes),
+        np.minimum(first.line_price, second.line_price),  # disjoint lines
+        arcs,
     )
 
 
@@ -185,7 +232,7 @@ def _solve(inst: Instance, arcs: _Arcs, capacity: IntA) -> FlowPrices:
         raise RuntimeError(f"per-unit flow: {status}")
     n_arcs = len(arcs.line)
     flow = solver.flows(np.arange(n_arcs + n_rows + n_nodes))
-    d_row, d_node, passes = _potentials(
+    d_line, d_row, d_node, passes = _potentials(
         arcs, row_of_arc, row_node, unfilled, flow[:n_arcs],
         flow[n_arcs : n_arcs + n_rows] < row_cap,
         flow[n_arcs : n_arcs + n_rows] > 0,
@@ -196,7 +243,9 @@ def _solve(inst: Instance, arcs: _Arcs, capacity: IntA) -> FlowPrices:
     mu = np.maximum(0, d_node) / CENTS
     used = flow[:n_arcs] > 0
     units = Flat(arcs.line[used], arcs.row[used] // n_skus, flow[:n_arcs][used].astype(np.int64))
-    return FlowPrices(lam, mu, solver.optimal_cost() / CENTS, units, n_arcs, passes)
+    line_price = inst.unfilled_unit_cost.copy()
+    line_price[lines] = d_line[lines] / CENTS
+    return FlowPrices(lam, mu, solver.optimal_cost() / CENTS, units, n_arcs, passes, line_price)
 
 
 def _potentials(
@@ -208,8 +257,8 @@ def _potentials(
     row_open: npt.NDArray[np.bool_],
     row_used: npt.NDArray[np.bool_],
     node_open: npt.NDArray[np.bool_],
-) -> tuple[IntA, IntA, int]:
-    """D(row), D(node): cheapest residual paths to the sink, by Bellman-Ford passes.
+) -> tuple[IntA, IntA, IntA, int]:
+    """D(line), D(row), D(node): cheapest residual paths to the sink, by Bellman-Ford passes.
 
     Residual arcs: line -> row where the arc has room (cost c), row -> line where it
     carries flow (-c), row -> node where the row has room, node -> row where it
@@ -253,4 +302,4 @@ def _potentials(
     # Unreachable rows and nodes (none in practice) get no price.
     d_node = np.where(d_node >= NEVER // 2, 0, d_node)
     d_row = np.where(d_row >= NEVER // 2, d_node[row_node], d_row)
-    return d_row, d_node, passes
+    return d_line, d_row, d_node, passes

@@ -19,9 +19,12 @@ class Settings:
     scarce_passes: int = 8  # bisection passes pricing the SKUs the network runs short of
     scarce_share: float = 0.05  # of the time limit, those passes may use
     flow_up_to: int = 200_000  # orders; prices from the per-unit flow (planner.flow_prices),
-    # above: short SKUs and clearing. 100k: L $1.769M in 12 s (clearing $1.701M in 12 s);
-    # 1M: the flow took 310 s and its prices bound $10.0M, below zero prices' $13.85M
-    # (with 500 nodes and 16-40 candidates it prices candidates above dropped nodes)
+    # above: short SKUs and clearing. 100k: L $1.769M in 12 s (clearing $1.701M in 12 s).
+    # 1M: the flow and its second solve (below) bound $16.59M (clearing $15.56M) but take
+    # ~430 s on 2 cores, and the first LP then does not fit in 15 minutes (plan $19.41M
+    # instead of $17.72M)
+    flow_arcs_per_line: int = 4  # arcs a line may gain when the flow is solved again with
+    # those its prices lack (1M: 492,935 arcs for 209,672 lines, L $10.17M -> $16.59M)
     clearing_passes: int = 4  # market-clearing passes on over-taken stock rows
     clearing_share: float = 0.2  # of the time limit, those passes may use (100k: 4 in 8.7 s)
     max_rounds: int = 40  # column-generation rounds

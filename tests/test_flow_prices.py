@@ -7,12 +7,13 @@ import pytest
 from planner import flow_prices as flow_prices_module
 from planner.candidates import build_groups
 from planner.columns import columns_from_plan
-from planner.flow_prices import _candidate_arcs, flow_prices
+from planner.flow_prices import _candidate_arcs, flow_prices, with_cheaper_arcs
 from planner.instance import build_instance
 from planner.mip import solve_mip
 from planner.optimize import plan_total
 from planner.primal import Flat
-from planner.start import _keeping_rules
+from planner.settings import Settings
+from planner.start import _keeping_rules, _prices_from_flow
 from tests.bounds import bound_at
 from tests.random_batch import random_batch
 from tests.tiny import dc, ny_ground_instance, tiny_batch
@@ -97,6 +98,53 @@ def test_a_unit_pays_the_package_shared_only_with_units_its_node_can_carry() -> 
     fp = flow_prices(inst, groups)
     assert fp.value == pytest.approx(10.0)
     assert bound_at(inst, groups, fp.lam, fp.mu) == pytest.approx(12.0)
+
+
+def _three_dcs_one_a_each() -> tuple:
+    # DC1 (New York, packs for 1), DC2 (Philadelphia, 3) and DC3 (Newark, 5), all zone 2:
+    # a package of one A costs 4, 6 and 8. One A at each; three orders want one A.
+    inst = ny_ground_instance(
+        [dc("DC1", "10001", 1.0), dc("DC2", "19103", 3.0), dc("DC3", "07102", 5.0)],
+        [("DC1", "A", 1, 0, 0), ("DC2", "A", 1, 0, 0), ("DC3", "A", 1, 0, 0)],
+        [("O1", 1, "A", 1), ("O2", 1, "A", 1), ("O3", 1, "A", 1)],
+    )
+    groups = build_groups(inst, 1)  # DC1 the only candidate, DC2 the escape arc
+    return inst, groups
+
+
+def test_arcs_the_flows_prices_lack_are_added_and_the_flow_solved_again() -> None:
+    inst, groups = _three_dcs_one_a_each()
+    a = list(inst.sku_ids).index("A")
+    # The flow sees DC1 and DC2 only: 4 + 6 + one unfilled (100 + 10) = 120, and prices
+    # DC1's A at 110 - 4 = 106, DC2's at 104. The orders see DC3 unpriced at 8, so L
+    # there (3 * 8 - 106 - 104) is far below the optimum 4 + 6 + 8 = 18.
+    fp = flow_prices(inst, groups)
+    assert fp.value == pytest.approx(120.0)
+    assert list(fp.lam[:, a]) == pytest.approx([106.0, 104.0, 0.0])
+    assert bound_at(inst, groups, fp.lam, fp.mu) < 0
+    # DC3 at 8 undercuts the 110 a unit is worth to the flow: each line gets the arc.
+    again = with_cheaper_arcs(inst, groups, fp, per_line=4)
+    assert again is not None
+    assert again.arcs == fp.arcs + 3
+    assert again.value == pytest.approx(18.0)
+    # Every unit is served now, each worth the 110 it saves unfilled: 106, 104, 102.
+    assert list(again.lam[:, a]) == pytest.approx([106.0, 104.0, 102.0])
+    assert bound_at(inst, groups, again.lam, again.mu) == pytest.approx(18.0)
+    # Its prices are feasible over every node: nothing more to add.
+    assert with_cheaper_arcs(inst, groups, again, per_line=4) is None
+
+
+def test_the_start_solves_the_flow_again_when_its_bound_falls_below_the_flow() -> None:
+    inst, groups = _three_dcs_one_a_each()
+    notes: list[str] = []
+    found = _prices_from_flow(inst, groups, np.zeros(inst.n_orders), Settings(), notes)
+    assert found.bound == pytest.approx(18.0)
+    assert found.flow_value == pytest.approx(18.0)
+    assert any("arcs its prices lacked" in n for n in notes)
+    off = _prices_from_flow(
+        inst, groups, np.zeros(inst.n_orders), Settings(flow_arcs_per_line=0), []
+    )
+    assert off.flow_value == pytest.approx(120.0)
 
 
 @pytest.mark.parametrize("seed", [2, 5])
