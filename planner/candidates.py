@@ -331,8 +331,13 @@ def cheaper_nodes(
         unit = np.where(may_use, unit, np.inf)
         charge = per_unit_charge(unit, costs.fixed, qty, np.where(may_use, stock, 0))
         priced = charge + lam[:, skus].transpose(1, 2, 0) + mu[None, None, :]
+        # A ship-complete order comes whole from one node: only such nodes serve it.
+        whole = (stock >= qty[:, :, None]).all(axis=1)  # (B, N)
+        priced = np.where((g.ship_complete[sl][:, None] & ~whole)[:, None, :], np.inf, priced)
         r_idx, c_idx = np.nonzero(np.isfinite(g.fixed[sl]))
         priced[r_idx, :, g.cand[sl][r_idx, c_idx]] = np.inf  # the candidates' arcs exist
+        l_idx = np.nonzero(g.escape_node[sl] >= 0)
+        priced[l_idx[0], l_idx[1], g.escape_node[sl][l_idx]] = np.inf  # and the escape arc
         worth = np.minimum(line_price[lines], g.unit_penalty[sl]).reshape(-1) - 1e-6
         flat = priced.reshape(-1, priced.shape[2])
         rows = np.flatnonzero((flat < worth[:, None]).any(axis=1))

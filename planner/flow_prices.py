@@ -137,14 +137,19 @@ def with_cheaper_arcs(
         rows = np.flatnonzero((worth > g.escape_unit + 1e-6).any(axis=1))
         found.append(cheaper_nodes(inst, g.take(rows), fp.lam, fp.mu, fp.line_price, per_line))
     line = np.concatenate([f[0] for f in found])
-    if not len(line):
-        return None
     node = np.concatenate([f[1] for f in found])
     charge = np.concatenate([f[2] for f in found])
+    assert fp.graph is not None  # every flow_prices answer carries its arcs
+    # Arcs an earlier call added are in the graph already (saturated, they may still
+    # undercut the line's price).
+    old = fp.graph.line * inst.n_nodes + fp.graph.row // n_skus
+    new = ~np.isin(line * inst.n_nodes + node, old)
+    line, node, charge = line[new], node[new], charge[new]
+    if not len(line):
+        return None
     sku = inst.line_sku[line]
     cap = np.minimum(inst.avail[node, sku], inst.line_qty[line]).astype(np.int64)
     more = _Arcs(line, node * n_skus + sku, np.round(charge * CENTS).astype(np.int64), cap)
-    assert fp.graph is not None  # every flow_prices answer carries its arcs
     return _flow(inst, fp.graph.extend(more))
 
 

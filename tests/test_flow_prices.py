@@ -134,6 +134,27 @@ def test_arcs_the_flows_prices_lack_are_added_and_the_flow_solved_again() -> Non
     assert with_cheaper_arcs(inst, groups, again, per_line=4) is None
 
 
+@pytest.mark.parametrize(("seed", "below_before"), [(2, False), (4, True)])
+def test_once_no_arc_is_lacking_the_bound_is_at_least_the_flow(seed, below_before) -> None:
+    # Two candidates per order on six nodes: the flow misses nodes. When the arcs its
+    # prices lack are all in, its duals are feasible over every node, so L at them is at
+    # least its value, and at most the proven optimum (on seed 4 L fell below it before).
+    inst = build_instance(random_batch(40, 6, 30, seed=seed, supply=0.6))
+    assignment, _, optimal = solve_mip(inst, time_limit=60)
+    assert optimal
+    optimum = plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    groups = build_groups(inst, 2, 2)
+    fp = flow_prices(inst, groups)
+    cents = 0.005 * inst.line_qty.sum()
+    assert (bound_at(inst, groups, fp.lam, fp.mu) < fp.value - cents) == below_before
+    rounds = 0
+    while (more := with_cheaper_arcs(inst, groups, fp, per_line=4)) is not None:
+        fp, rounds = more, rounds + 1
+        assert rounds <= 5
+    assert rounds >= 1
+    assert fp.value - cents <= bound_at(inst, groups, fp.lam, fp.mu) <= optimum + 1e-6
+
+
 def test_the_start_solves_the_flow_again_when_its_bound_falls_below_the_flow() -> None:
     inst, groups = _three_dcs_one_a_each()
     notes: list[str] = []
