@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from planner.instance import Instance
+from planner.instance import Instance, OrderCosts
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
@@ -191,20 +191,28 @@ class _Priced:
     is_cand: BoolA  # (B, N)
 
 
+def _usable_units(
+    inst: Instance, costs: OrderCosts, lines: IntA, skus: IntA
+) -> tuple[FloatA, IntA, BoolA]:
+    """U per unit of each line at every node, inf where the order may not use the node's
+    stock; the stock; where it may be used. (B, L, N) each. Stock at a node the order
+    may not use (a store without ship-from-store) is no alternative: left in, it would
+    make every floor as cheap as a pick."""
+    stock = inst.avail[:, skus].transpose(1, 2, 0)
+    unit = (
+        costs.per_lb[:, None, :] * inst.line_weight[lines][:, :, None]
+        + inst.weights.handling * inst.pick_cost[None, None, :]
+    )
+    may_use = (stock > 0) & np.isfinite(costs.fixed)[:, None, :]
+    return np.where(may_use, unit, np.inf), stock, may_use
+
+
 def _price_block(inst: Instance, g: Group, sl: slice, lam: FloatA, mu: FloatA) -> _Priced:
     orders = g.orders[sl]
     costs = inst.order_costs(orders)
     lines, skus, qty = g.lines[sl], g.skus[sl], g.qty[sl]
     pen = g.unit_penalty[sl]
-    stock = inst.avail[:, skus].transpose(1, 2, 0)  # (B, L, N)
-    unit_true = (
-        costs.per_lb[:, None, :] * inst.line_weight[lines][:, :, None]
-        + inst.weights.handling * inst.pick_cost[None, None, :]
-    )
-    # Stock at a node the order may not use (a store without ship-from-store) is no
-    # alternative: left in, it would make every floor below as cheap as a pick.
-    may_use = (stock > 0) & np.isfinite(costs.fixed)[:, None, :]
-    unit_true = np.where(may_use, unit_true, np.inf)
+    unit_true, stock, _ = _usable_units(inst, costs, lines, skus)
     unit = unit_true + lam[:, skus].transpose(1, 2, 0) + mu[None, None, :]
     unit = np.minimum(unit, pen[:, :, None])
     umin = unit.min(axis=2)  # (B, L): a unit of the line never costs less
@@ -322,13 +330,7 @@ def cheaper_nodes(
         sl = slice(start, min(start + BLOCK, g.size))
         orders, lines, skus, qty = g.orders[sl], g.lines[sl], g.skus[sl], g.qty[sl]
         costs = inst.order_costs(orders)
-        stock = inst.avail[:, skus].transpose(1, 2, 0)  # (B, L, N)
-        unit = (
-            costs.per_lb[:, None, :] * inst.line_weight[lines][:, :, None]
-            + inst.weights.handling * inst.pick_cost[None, None, :]
-        )
-        may_use = (stock > 0) & np.isfinite(costs.fixed)[:, None, :]
-        unit = np.where(may_use, unit, np.inf)
+        unit, stock, may_use = _usable_units(inst, costs, lines, skus)
         charge = per_unit_charge(unit, costs.fixed, qty, np.where(may_use, stock, 0))
         priced = charge + lam[:, skus].transpose(1, 2, 0) + mu[None, None, :]
         # A ship-complete order comes whole from one node: only such nodes serve it.
