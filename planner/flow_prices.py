@@ -127,14 +127,14 @@ def with_cheaper_arcs(
 
     The flow sees only the candidates, so its duals may price them above nodes it does
     not see, where the orders go (1M orders on 500 nodes: the flow $16.53M, L at its
-    prices $10.17M; with one round of these arcs, 492,935 more for 209,672 lines,
-    L $16.59M; a second round adds $4k)."""
+    prices $10.17M; with one round of these arcs, 436,428 more, L $16.59M; a second
+    round added $4k in a first version of this search)."""
     n_skus = inst.avail.shape[1]
     found = []
     for g in groups:
         # A dropped node charges at least the line's escape arc (its cheapest at zero
-        # prices): lines worth no more than that lack no arc. (1M: this check and the
-        # second flow took 200 s together; unfiltered, the check alone took 65 s.)
+        # prices): lines worth no more than that lack no arc (1M: unfiltered, the check
+        # alone took 65 s; with the filter, it and a whole second flow 200-270 s).
         worth = np.minimum(fp.line_price[g.lines], g.unit_penalty)
         rows = np.flatnonzero((worth > g.escape_unit + 1e-6).any(axis=1))
         found.append(cheaper_nodes(inst, g.take(rows), fp.lam, fp.mu, fp.line_price, per_line))

@@ -24,7 +24,7 @@ class Settings:
     # ~430 s on 2 cores, and the first LP then does not fit in 15 minutes (plan $19.41M
     # instead of $17.72M)
     flow_arcs_per_line: int = 4  # arcs a line may gain when the flow is solved again with
-    # those its prices lack (1M: 492,935 arcs for 209,672 lines, L $10.17M -> $16.59M)
+    # those its prices lack (1M: 436,428 arcs, L $10.17M -> $16.59M)
     clearing_passes: int = 4  # market-clearing passes on over-taken stock rows
     clearing_share: float = 0.2  # of the time limit, those passes may use (100k: 4 in 8.7 s)
     max_rounds: int = 40  # column-generation rounds
