@@ -46,7 +46,6 @@ from planner.primal import Flat
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
-BoolA = npt.NDArray[np.bool_]
 CENTS = 100.0  # the flow's costs are integers: cents
 MAX_PASSES = 10_000  # Bellman-Ford passes; the benchmark batches settle in 11-38
 NEVER = np.int64(1) << 60  # "no residual path" in cents
@@ -65,7 +64,6 @@ class FlowPrices:
     arcs: int
     passes: int  # Bellman-Ford passes the potentials took
     line_price: FloatA  # (lines,) $ a unit of each line is worth to the flow: D(line)
-    line_cost: FloatA  # (lines,) $ what each line's flow costs, its unfilled units included
     graph: "_Arcs | None" = None  # the arcs it was solved over (not sent back by a child)
 
 
@@ -152,52 +150,23 @@ def with_cheaper_arcs(
     sku = inst.line_sku[line]
     cap = np.minimum(inst.avail[node, sku], inst.line_qty[line]).astype(np.int64)
     more = _Arcs(line, node * n_skus + sku, np.round(charge * CENTS).astype(np.int64), cap)
-    arcs = fp.graph.extend(more)
-    # Only the SKUs whose lines gained arcs are solved again; the others keep their flow,
-    # and with it the node capacity it takes (the new part gets what is left).
-    touched = np.zeros(n_skus, bool)
-    touched[sku] = True
-    kept = ~touched[inst.line_sku[fp.units.line]]
-    used = np.bincount(fp.units.node[kept], weights=fp.units.qty[kept], minlength=inst.n_nodes)
-    in_touched = touched[inst.line_sku]
-    part = _flow(
-        inst, arcs.take(touched[arcs.row % n_skus]),
-        inst.capacity - used.astype(np.int64), in_touched,
-    )  # fmt: skip
-    line_cost = np.where(in_touched, part.line_cost, fp.line_cost)
-    return FlowPrices(
-        np.where(touched[None, :], part.lam, fp.lam),
-        np.maximum(fp.mu, part.mu),
-        float(line_cost.sum()),
-        Flat(fp.units.line[kept], fp.units.node[kept], fp.units.qty[kept]).extend(part.units),
-        len(arcs.line),
-        part.passes,
-        np.where(in_touched, part.line_price, fp.line_price),
-        line_cost,
-        arcs,
-    )
+    return _flow(inst, fp.graph.extend(more))
 
 
-def _flow(
-    inst: Instance, arcs: _Arcs, capacity: IntA | None = None, scope: BoolA | None = None
-) -> FlowPrices:
-    """The flow over these arcs and its duals, at these node capacities (default the
-    batch's); its value counts the lines in ``scope`` (default all) that have no arc
-    as unfilled.
+def _flow(inst: Instance, arcs: _Arcs) -> FlowPrices:
+    """The flow over these arcs and its duals.
 
     A large flow is solved as two, side by side in two processes: the SKUs split in
     halves (a line's arcs all carry its SKU) and each node's capacity split in
     proportion to what each half could ask of it. The halves' duals are prices like
     any other (the bound is valid at any); 100k orders: 10 s instead of 18 s."""
-    capacity = inst.capacity if capacity is None else capacity
-    no_arcs = np.ones(inst.n_lines, bool) if scope is None else scope.copy()
+    no_arcs = np.ones(inst.n_lines, bool)
     no_arcs[arcs.line] = False
     unserved = float((inst.unfilled_unit_cost * inst.line_qty)[no_arcs].sum())
     if len(arcs.line) < SPLIT_FROM or not forked.available():
-        one = _solve(inst, arcs, capacity)
-        line_cost = np.where(no_arcs, inst.unfilled_unit_cost * inst.line_qty, one.line_cost)
-        return replace(one, value=one.value + unserved, line_cost=line_cost, graph=arcs)
-    (a, cap_a), (b, cap_b) = _halves(inst, arcs, capacity)
+        one = _solve(inst, arcs, inst.capacity)
+        return replace(one, value=one.value + unserved, graph=arcs)
+    (a, cap_a), (b, cap_b) = _halves(inst, arcs)
     child = forked.start(lambda: _solve(inst, b, cap_b))
     started = time.perf_counter()
     try:
@@ -216,14 +185,11 @@ def _flow(
         first.arcs + second.arcs,
         max(first.passes, second.passes),
         np.minimum(first.line_price, second.line_price),  # disjoint lines
-        np.where(
-            no_arcs, inst.unfilled_unit_cost * inst.line_qty, first.line_cost + second.line_cost
-        ),
         arcs,
     )
 
 
-def _halves(inst: Instance, arcs: _Arcs, capacity: IntA) -> list[tuple[_Arcs, IntA]]:
+def _halves(inst: Instance, arcs: _Arcs) -> list[tuple[_Arcs, IntA]]:
     """The arcs of two halves of the SKUs (as many arcs each) and each half's share of
     every node's capacity (in proportion to the units its arcs could bring there)."""
     n_skus = inst.avail.shape[1]
@@ -235,8 +201,8 @@ def _halves(inst: Instance, arcs: _Arcs, capacity: IntA) -> list[tuple[_Arcs, In
     ask_a = np.bincount(node[arc_in_a], weights=arcs.cap[arc_in_a], minlength=inst.n_nodes)
     ask = np.bincount(node, weights=arcs.cap, minlength=inst.n_nodes)
     share = np.divide(ask_a, ask, out=np.full(inst.n_nodes, 0.5), where=ask > 0)
-    cap_a = np.floor(capacity * share).astype(np.int64)
-    return [(arcs.take(arc_in_a), cap_a), (arcs.take(~arc_in_a), capacity - cap_a)]
+    cap_a = np.floor(inst.capacity * share).astype(np.int64)
+    return [(arcs.take(arc_in_a), cap_a), (arcs.take(~arc_in_a), inst.capacity - cap_a)]
 
 
 def _solve(inst: Instance, arcs: _Arcs, capacity: IntA) -> FlowPrices:
@@ -284,13 +250,7 @@ def _solve(inst: Instance, arcs: _Arcs, capacity: IntA) -> FlowPrices:
     units = Flat(arcs.line[used], arcs.row[used] // n_skus, flow[:n_arcs][used].astype(np.int64))
     line_price = inst.unfilled_unit_cost.copy()
     line_price[lines] = d_line[lines] / CENTS
-    arc_flow = flow[:n_arcs]
-    shipped = np.bincount(arcs.line, weights=arc_flow, minlength=n_lines)
-    line_cost = np.bincount(arcs.line, weights=arc_flow * arcs.cost, minlength=n_lines) / CENTS
-    line_cost[lines] += (inst.line_qty[lines] - shipped[lines]) * unfilled[lines] / CENTS
-    return FlowPrices(
-        lam, mu, solver.optimal_cost() / CENTS, units, n_arcs, passes, line_price, line_cost
-    )
+    return FlowPrices(lam, mu, solver.optimal_cost() / CENTS, units, n_arcs, passes, line_price)
 
 
 def _potentials(
