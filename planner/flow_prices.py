@@ -59,7 +59,7 @@ class FlowPrices:
 
     lam: FloatA  # (N, S) $ per unit of stock
     mu: FloatA  # (N,) $ per unit of node capacity
-    value: float  # the flow's optimum over the candidate arcs, $ (not itself a bound)
+    value: float  # the flow's optimum over its arcs, $ (not itself a bound)
     units: Flat  # what the flow allocates (packages ignored: may break rules 4 and 5)
     arcs: int
     passes: int  # Bellman-Ford passes the potentials took

@@ -1,6 +1,8 @@
 """Prices from the per-unit min-cost flow: its duals by hand on small cases, and the
 Lagrangian bound they give between the flow's optimum and the proven optimum."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -153,6 +155,32 @@ def test_once_no_arc_is_lacking_the_bound_is_at_least_the_flow(seed, below_befor
         assert rounds <= 5
     assert rounds >= 1
     assert fp.value - cents <= bound_at(inst, groups, fp.lam, fp.mu) <= optimum + 1e-6
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_with_binding_node_capacity_the_generated_flow_still_bounds(seed) -> None:
+    # One candidate per order, node capacities cut to 7-20 units for 60 orders: the
+    # flow prices capacity, and L at the first flow's prices falls below its value. With
+    # every lacking arc added, L is again between the flow's value and the optimum.
+    inst = build_instance(random_batch(60, 12, 30, seed=seed, supply=0.6))
+    tight = np.maximum(1, (0.5 * np.minimum(inst.capacity, 40)).astype(np.int64))
+    inst = replace(inst, capacity=tight)
+    assignment, _, optimal = solve_mip(inst, time_limit=60)
+    assert optimal
+    optimum = plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    groups = build_groups(inst, 1, 1)
+    fp = flow_prices(inst, groups)
+    cents = 0.005 * inst.line_qty.sum()
+    first = bound_at(inst, groups, fp.lam, fp.mu)
+    assert first < fp.value - cents
+    rounds = 0
+    while (more := with_cheaper_arcs(inst, groups, fp, per_line=4)) is not None:
+        fp, rounds = more, rounds + 1
+        assert rounds <= 5
+    assert (fp.mu > 0).any()  # capacity binds and is priced
+    bound = bound_at(inst, groups, fp.lam, fp.mu)
+    assert first < bound
+    assert fp.value - cents <= bound <= optimum + 1e-6
 
 
 def test_the_start_solves_the_flow_again_when_its_bound_falls_below_the_flow() -> None:
