@@ -183,6 +183,28 @@ def test_with_binding_node_capacity_the_generated_flow_still_bounds(seed) -> Non
     assert fp.value - cents <= bound <= optimum + 1e-6
 
 
+def test_a_split_flow_gains_arcs_from_both_halves(monkeypatch) -> None:
+    # The flow split in two processes: each half prices its own lines (a line's worth is
+    # its own half's, not the unfilled cost the other half knows it by), so both halves'
+    # lines gain arcs, and L at the re-solved halves' prices is still a bound.
+    inst = build_instance(random_batch(40, 6, 30, seed=8, supply=0.6))
+    assignment, _, optimal = solve_mip(inst, time_limit=60)
+    assert optimal
+    optimum = plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    groups = build_groups(inst, 2, 2)
+    monkeypatch.setattr(flow_prices_module, "SPLIT_FROM", 0)
+    fp = flow_prices(inst, groups)
+    assert (fp.line_price <= inst.unfilled_unit_cost + 1e-9).all()
+    assert (fp.line_price < inst.unfilled_unit_cost - 1e-9).any()
+    again = with_cheaper_arcs(inst, groups, fp, per_line=4)
+    assert again is not None and again.graph is not None
+    n_skus = inst.avail.shape[1]
+    gained = again.graph.row[fp.arcs :] % n_skus
+    cut = np.cumsum(np.bincount(fp.graph.row % n_skus, minlength=n_skus))
+    assert (cut[gained] <= cut[-1] / 2).any() and (cut[gained] > cut[-1] / 2).any()
+    assert bound_at(inst, groups, again.lam, again.mu) <= optimum + 1e-6
+
+
 def test_the_start_solves_the_flow_again_when_its_bound_falls_below_the_flow() -> None:
     inst, groups = _three_dcs_one_a_each()
     notes: list[str] = []
