@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from planner import flow_prices as flow_prices_module
-from planner.candidates import build_groups
+from planner.candidates import Group, build_groups
 from planner.columns import columns_from_plan
-from planner.flow_prices import _candidate_arcs, flow_prices, with_cheaper_arcs
-from planner.instance import build_instance
+from planner.flow_prices import FlowPrices, _candidate_arcs, flow_prices, with_cheaper_arcs
+from planner.instance import Instance, build_instance
 from planner.mip import solve_mip
 from planner.optimize import plan_total
 from planner.primal import Flat
@@ -19,6 +19,23 @@ from planner.start import _keeping_rules, _prices_from_flow
 from tests.bounds import bound_at
 from tests.random_batch import random_batch
 from tests.tiny import dc, ny_ground_instance, tiny_batch
+
+
+def _proven_optimum(inst: Instance) -> float:
+    assignment, _, optimal = solve_mip(inst, time_limit=60)
+    assert optimal
+    return plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+
+
+def _until_none_lacking(
+    inst: Instance, groups: list[Group], fp: FlowPrices
+) -> tuple[FlowPrices, int]:
+    """The flow with every arc its prices lack, and how many solves that took."""
+    rounds = 0
+    while (more := with_cheaper_arcs(inst, groups, fp, per_line=4)) is not None:
+        fp, rounds = more, rounds + 1
+        assert rounds <= 5
+    return fp, rounds
 
 
 def test_a_unit_two_orders_want_is_priced_at_what_the_loser_pays_unfilled() -> None:
@@ -142,17 +159,12 @@ def test_once_no_arc_is_lacking_the_bound_is_at_least_the_flow(seed, below_befor
     # prices lack are all in, its duals are feasible over every node, so L at them is at
     # least its value, and at most the proven optimum (on seed 4 L fell below it before).
     inst = build_instance(random_batch(40, 6, 30, seed=seed, supply=0.6))
-    assignment, _, optimal = solve_mip(inst, time_limit=60)
-    assert optimal
-    optimum = plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    optimum = _proven_optimum(inst)
     groups = build_groups(inst, 2, 2)
     fp = flow_prices(inst, groups)
     cents = 0.005 * inst.line_qty.sum()
     assert (bound_at(inst, groups, fp.lam, fp.mu) < fp.value - cents) == below_before
-    rounds = 0
-    while (more := with_cheaper_arcs(inst, groups, fp, per_line=4)) is not None:
-        fp, rounds = more, rounds + 1
-        assert rounds <= 5
+    fp, rounds = _until_none_lacking(inst, groups, fp)
     assert rounds >= 1
     assert fp.value - cents <= bound_at(inst, groups, fp.lam, fp.mu) <= optimum + 1e-6
 
@@ -165,18 +177,13 @@ def test_with_binding_node_capacity_the_generated_flow_still_bounds(seed) -> Non
     inst = build_instance(random_batch(60, 12, 30, seed=seed, supply=0.6))
     tight = np.maximum(1, (0.5 * np.minimum(inst.capacity, 40)).astype(np.int64))
     inst = replace(inst, capacity=tight)
-    assignment, _, optimal = solve_mip(inst, time_limit=60)
-    assert optimal
-    optimum = plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    optimum = _proven_optimum(inst)
     groups = build_groups(inst, 1, 1)
     fp = flow_prices(inst, groups)
     cents = 0.005 * inst.line_qty.sum()
     first = bound_at(inst, groups, fp.lam, fp.mu)
     assert first < fp.value - cents
-    rounds = 0
-    while (more := with_cheaper_arcs(inst, groups, fp, per_line=4)) is not None:
-        fp, rounds = more, rounds + 1
-        assert rounds <= 5
+    fp, rounds = _until_none_lacking(inst, groups, fp)
     assert (fp.mu > 0).any()  # capacity binds and is priced
     bound = bound_at(inst, groups, fp.lam, fp.mu)
     assert first < bound
@@ -188,9 +195,7 @@ def test_a_split_flow_gains_arcs_from_both_halves(monkeypatch) -> None:
     # its own half's, not the unfilled cost the other half knows it by), so both halves'
     # lines gain arcs, and L at the re-solved halves' prices is still a bound.
     inst = build_instance(random_batch(40, 6, 30, seed=8, supply=0.6))
-    assignment, _, optimal = solve_mip(inst, time_limit=60)
-    assert optimal
-    optimum = plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    optimum = _proven_optimum(inst)
     groups = build_groups(inst, 2, 2)
     monkeypatch.setattr(flow_prices_module, "SPLIT_FROM", 0)
     fp = flow_prices(inst, groups)
@@ -224,9 +229,7 @@ def test_flow_prices_bound_between_the_flow_and_the_optimum(seed) -> None:
     # the package), and L at its duals is at least the flow's optimum (each order's real
     # cost is at least its units' shares), at most the proven optimum.
     inst = build_instance(random_batch(40, 6, 30, seed=seed, supply=0.6))
-    assignment, _, optimal = solve_mip(inst, time_limit=60)
-    assert optimal
-    optimum = plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    optimum = _proven_optimum(inst)
     groups = build_groups(inst, inst.n_nodes)
     fp = flow_prices(inst, groups)
     cents = 0.005 * inst.line_qty.sum()  # the flow's costs are rounded to cents
@@ -243,9 +246,7 @@ def test_a_flow_split_in_two_processes_still_prices_a_valid_bound(monkeypatch) -
     # each node's capacity shared between them. Their prices are not the whole flow's,
     # but L there is still a bound: between L(0) and the proven optimum.
     inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
-    assignment, _, optimal = solve_mip(inst, time_limit=60)
-    assert optimal
-    optimum = plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    optimum = _proven_optimum(inst)
     groups = build_groups(inst, inst.n_nodes)
     whole = flow_prices(inst, groups)
     monkeypatch.setattr(flow_prices_module, "SPLIT_FROM", 0)
