@@ -21,7 +21,7 @@ class Settings:
     flow_up_to: int = 200_000  # orders; prices from the per-unit flow (planner.flow_prices),
     # above: short SKUs and clearing. 100k: L $1.769M in 12 s (clearing $1.701M in 12 s).
     # 1M: the flow and its second solve (below) bound $16.59M (clearing $15.56M) but take
-    # ~430 s on 2 cores, and the first LP then does not fit in 15 minutes (plan $19.41M
+    # 420-530 s on 2 cores, and the first LP then does not fit in 15 minutes (plan $19.41M
     # instead of $17.72M)
     flow_arcs_per_line: int = 4  # arcs a line may gain when the flow is solved again with
     # those its prices lack (1M: 436,428 arcs, L $10.17M -> $16.59M)
