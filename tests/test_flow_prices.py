@@ -119,7 +119,7 @@ def test_a_unit_pays_the_package_shared_only_with_units_its_node_can_carry() -> 
     assert bound_at(inst, groups, fp.lam, fp.mu) == pytest.approx(12.0)
 
 
-def _three_dcs_one_a_each() -> tuple:
+def _three_dcs_one_a_each() -> tuple[Instance, list[Group]]:
     # DC1 (New York, packs for 1), DC2 (Philadelphia, 3) and DC3 (Newark, 5), all zone 2:
     # a package of one A costs 4, 6 and 8. One A at each; three orders want one A.
     inst = ny_ground_instance(
@@ -183,7 +183,7 @@ def test_with_binding_node_capacity_the_generated_flow_still_bounds(seed) -> Non
     cents = 0.005 * inst.line_qty.sum()
     first = bound_at(inst, groups, fp.lam, fp.mu)
     assert first < fp.value - cents
-    fp, rounds = _until_none_lacking(inst, groups, fp)
+    fp, _ = _until_none_lacking(inst, groups, fp)
     assert (fp.mu > 0).any()  # capacity binds and is priced
     bound = bound_at(inst, groups, fp.lam, fp.mu)
     assert first < bound
