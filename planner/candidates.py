@@ -323,6 +323,11 @@ def cheaper_nodes(
     below the line's price (what a unit of it is worth to the flow), at most
     ``per_line`` per line, cheapest first, as (line, node, charge U + F/C). When none
     is left the flow's duals are feasible over every node, not only the candidates."""
+    # A dropped node charges at least the line's escape arc (its cheapest at zero
+    # prices): orders whose lines are all worth no more than that lack no arc (1M:
+    # unchecked, this search took 65 s; with the check, it and a second flow 200-270 s).
+    worth_all = np.minimum(line_price[g.lines], g.unit_penalty)
+    g = g.take(np.flatnonzero((worth_all > g.escape_unit + 1e-6).any(axis=1)))
     lines_out: list[IntA] = []
     nodes_out: list[IntA] = []
     charge_out: list[FloatA] = []

@@ -128,14 +128,7 @@ def with_cheaper_arcs(
     prices $10.17M; with one round of these arcs, 436,428 more, L $16.59M; a second
     round added $4k in a first version of this search)."""
     n_skus = inst.avail.shape[1]
-    found = []
-    for g in groups:
-        # A dropped node charges at least the line's escape arc (its cheapest at zero
-        # prices): lines worth no more than that lack no arc (1M: unfiltered, the check
-        # alone took 65 s; with the filter, it and a whole second flow 200-270 s).
-        worth = np.minimum(fp.line_price[g.lines], g.unit_penalty)
-        rows = np.flatnonzero((worth > g.escape_unit + 1e-6).any(axis=1))
-        found.append(cheaper_nodes(inst, g.take(rows), fp.lam, fp.mu, fp.line_price, per_line))
+    found = [cheaper_nodes(inst, g, fp.lam, fp.mu, fp.line_price, per_line) for g in groups]
     line = np.concatenate([f[0] for f in found])
     node = np.concatenate([f[1] for f in found])
     charge = np.concatenate([f[2] for f in found])

@@ -81,8 +81,7 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
         # against $158.6k; 100k: $1.769M against $1.465M) and L(0) is not taken (2.5 s
         # at 100k). Below it, candidates were priced above nodes the flow did not see
         # (1M orders on 500 nodes) and L(0) may be the better bound.
-        cents = 0.005 * float(inst.line_qty.sum())  # the flow's costs are rounded to cents
-        if found.bound < found.flow_value - cents:
+        if _below_flow(inst, found.bound, found.flow_value):
             zero = _zero_bound(inst, groups, settings, exact_seconds, notes)[0]
             if zero > bound:
                 bound, lam, mu = zero, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
@@ -147,9 +146,8 @@ def _prices_from_flow(
         f"flow prices: {fp.arcs:,} arcs, flow {fp.value:,.2f} ({seconds:.1f} s, "
         f"{fp.passes} passes for the duals)"
     )
-    cents = 0.005 * float(inst.line_qty.sum())  # the flow's costs are rounded to cents
     priced, bound, bound_seconds = _flow_bound(inst, groups, fp, settings, notes)
-    if bound < fp.value - cents and settings.flow_arcs_per_line > 0:
+    if _below_flow(inst, bound, fp.value) and settings.flow_arcs_per_line > 0:
         again = time.perf_counter()
         more = with_cheaper_arcs(inst, groups, fp, settings.flow_arcs_per_line)
         if more is not None:
@@ -175,6 +173,12 @@ def _prices_from_flow(
     parts.append(_keeping_rules(inst, columns_from_plan(inst, fp.units)))
     cols = Columns.concat(parts)
     return _Found(bound, fp.lam, fp.mu, cols, bound_seconds, fp.value)
+
+
+def _below_flow(inst: Instance, bound: float, flow_value: float) -> bool:
+    """Whether L at the flow's prices falls below the flow's own optimum (beyond the
+    cents its costs are rounded to): the sign that the flow missed nodes orders use."""
+    return bound < flow_value - 0.005 * float(inst.line_qty.sum())
 
 
 def _flow_bound(
