@@ -29,7 +29,11 @@ solves it again (L $16.59M; short SKUs' and clearing prices $15.56M).
 The duals come from the residual graph of the optimal flow: D(v), the cheapest
 residual path from v to the sink, is a dual-feasible potential (Bellman-Ford, in
 integer cents so that zero-cost cycles settle exactly); a row's price is
-D(row) - D(node), a node's D(node), both at least zero.
+D(row) - D(node), a node's D(node), both at least zero. These are the highest optimal
+duals: a saturated row is priced at what one more unit would save. Minus the cheapest
+residual path from the sink to v gives the lowest (``_low_potentials``); every point
+between them is optimal too, and L along that segment differs (10k benchmark: $179.3k
+at the highest, $181.3k at the lowest; 1,500: best halfway, +0.2 %; 100k: the highest).
 """
 
 import time
@@ -64,7 +68,13 @@ class FlowPrices:
     arcs: int
     passes: int  # Bellman-Ford passes the potentials took
     line_price: FloatA  # (lines,) $ a unit of each line is worth to the flow: D(line)
+    low_lam: FloatA  # the lowest optimal duals (lam, mu are the highest)
+    low_mu: FloatA
     graph: "_Arcs | None" = None  # the arcs it was solved over (not sent back by a child)
+
+    def between(self, t: float) -> tuple[FloatA, FloatA]:
+        """The optimal duals t of the way from the lowest (0) to the highest (1)."""
+        return t * self.lam + (1 - t) * self.low_lam, t * self.mu + (1 - t) * self.low_mu
 
 
 @dataclass
@@ -178,6 +188,8 @@ def _flow(inst: Instance, arcs: _Arcs) -> FlowPrices:
         first.arcs + second.arcs,
         max(first.passes, second.passes),
         np.minimum(first.line_price, second.line_price),  # disjoint lines
+        first.low_lam + second.low_lam,
+        np.maximum(first.low_mu, second.low_mu),
         arcs,
     )
 
@@ -229,21 +241,32 @@ def _solve(inst: Instance, arcs: _Arcs, capacity: IntA) -> FlowPrices:
     if status != solver.OPTIMAL:  # cannot happen: the unfilled arcs make it feasible
         raise RuntimeError(f"per-unit flow: {status}")
     n_arcs = len(arcs.line)
-    flow = solver.flows(np.arange(n_arcs + n_rows + n_nodes))
+    flow = solver.flows(np.arange(n_arcs + n_rows + n_nodes + len(lines)))
+    first_unfilled = n_arcs + n_rows + n_nodes
+    arc_flow, row_flow = flow[:n_arcs], flow[n_arcs : n_arcs + n_rows]
+    node_flow, unfilled_flow = flow[n_arcs + n_rows : first_unfilled], flow[first_unfilled:]
     d_line, d_row, d_node, passes = _potentials(
-        arcs, row_of_arc, row_node, unfilled, flow[:n_arcs],
-        flow[n_arcs : n_arcs + n_rows] < row_cap,
-        flow[n_arcs : n_arcs + n_rows] > 0,
-        flow[n_arcs + n_rows :] < capacity,
+        arcs, row_of_arc, row_node, unfilled, arc_flow,
+        row_flow < row_cap, row_flow > 0, node_flow < capacity,
     )  # fmt: skip
-    lam = np.zeros(inst.avail.shape)
+    left_unfilled = np.zeros(n_lines, bool)
+    left_unfilled[lines] = unfilled_flow > 0
+    low_row, low_node = _low_potentials(
+        arcs, row_of_arc, row_node, unfilled, arc_flow,
+        row_flow < row_cap, row_flow > 0, node_flow > 0, left_unfilled,
+    )  # fmt: skip
+    lam, low_lam = np.zeros(inst.avail.shape), np.zeros(inst.avail.shape)
     lam.ravel()[rows] = np.maximum(0, d_row - d_node[row_node]) / CENTS
     mu = np.maximum(0, d_node) / CENTS
+    low_lam.ravel()[rows] = np.maximum(0, low_row - low_node[row_node]) / CENTS
+    low_mu = np.maximum(0, low_node) / CENTS
     used = flow[:n_arcs] > 0
     units = Flat(arcs.line[used], arcs.row[used] // n_skus, flow[:n_arcs][used].astype(np.int64))
     line_price = inst.unfilled_unit_cost.copy()
     line_price[lines] = d_line[lines] / CENTS
-    return FlowPrices(lam, mu, solver.optimal_cost() / CENTS, units, n_arcs, passes, line_price)
+    return FlowPrices(
+        lam, mu, solver.optimal_cost() / CENTS, units, n_arcs, passes, line_price, low_lam, low_mu
+    )
 
 
 def _potentials(
@@ -301,3 +324,60 @@ def _potentials(
     d_node = np.where(d_node >= NEVER // 2, 0, d_node)
     d_row = np.where(d_row >= NEVER // 2, d_node[row_node], d_row)
     return d_line, d_row, d_node, passes
+
+
+def _low_potentials(
+    arcs: _Arcs,
+    row_of_arc: IntA,
+    row_node: IntA,
+    unfilled: IntA,
+    arc_flow: IntA,
+    row_open: npt.NDArray[np.bool_],
+    row_used: npt.NDArray[np.bool_],
+    node_used: npt.NDArray[np.bool_],
+    left_unfilled: npt.NDArray[np.bool_],
+) -> tuple[IntA, IntA]:
+    """The lowest optimal potentials of rows and nodes: minus R(v), the cheapest residual
+    path from the sink to v (Bellman-Ford passes, as ``_potentials`` but the other way).
+
+    Residual arcs into v: sink -> node where the node carries flow, open row -> node,
+    node -> row where the row carries flow (0), line -> row where the arc has room (c),
+    sink -> line where the line is left unfilled (-unfilled), row -> line where the arc
+    carries flow (-c). Every line is reached (it carries flow or is left unfilled);
+    a node without flow or a row without flow and out of reach gets no price.
+    """
+    n_nodes = len(node_used)
+    room = np.flatnonzero(arc_flow < arcs.cap)
+    room = room[np.argsort(row_of_arc[room], kind="stable")]
+    r_row, r_line, r_cost = row_of_arc[room], arcs.line[room], arcs.cost[room]
+    r_start = np.flatnonzero(np.r_[True, r_row[1:] != r_row[:-1]]) if len(room) else room
+    carry = np.flatnonzero(arc_flow > 0)
+    carry = carry[np.argsort(arcs.line[carry], kind="stable")]
+    c_line, c_row, c_cost = arcs.line[carry], row_of_arc[carry], arcs.cost[carry]
+    c_start = np.flatnonzero(np.r_[True, c_line[1:] != c_line[:-1]]) if len(carry) else carry
+    from_sink = np.where(node_used, 0, NEVER)
+    to_line = np.where(left_unfilled, -unfilled, NEVER)
+    reach_node, reach_row, reach_line = from_sink.copy(), np.full(len(row_node), NEVER), to_line
+    for _ in range(MAX_PASSES):
+        via_row = np.full(n_nodes, NEVER)
+        np.minimum.at(via_row, row_node[row_open], reach_row[row_open])
+        new_node = np.minimum(from_sink, via_row)
+        new_row = np.where(row_used, new_node[row_node], NEVER)
+        if len(room):
+            ahead = np.minimum.reduceat(reach_line[r_line] + r_cost, r_start)
+            new_row[r_row[r_start]] = np.minimum(new_row[r_row[r_start]], ahead)
+        new_line = to_line.copy()
+        if len(carry):
+            back = np.minimum.reduceat(new_row[c_row] - c_cost, c_start)
+            new_line[c_line[c_start]] = np.minimum(new_line[c_line[c_start]], back)
+        settled = (
+            np.array_equal(new_line, reach_line)
+            and np.array_equal(new_row, reach_row)
+            and np.array_equal(new_node, reach_node)
+        )
+        reach_node, reach_row, reach_line = new_node, new_row, new_line
+        if settled:
+            break
+    low_node = np.where(reach_node >= NEVER // 2, 0, -reach_node)
+    low_row = np.where(reach_row >= NEVER // 2, low_node[row_node], -reach_row)
+    return low_row, low_node

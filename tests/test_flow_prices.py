@@ -119,6 +119,48 @@ def test_a_unit_pays_the_package_shared_only_with_units_its_node_can_carry() -> 
     assert bound_at(inst, groups, fp.lam, fp.mu) == pytest.approx(12.0)
 
 
+def test_the_lowest_duals_price_units_at_what_the_dearest_served_unit_costs_more() -> None:
+    # DC1, DC2, DC3 (zone 2, packing for 1, 3, 5): one A each at 4, 6 and 8; three
+    # orders want one A, all candidates. Every unit is served (18). The highest duals
+    # price each A at what it saves unfilled (110 - 4, - 6, - 8); the lowest at what the
+    # dearest served unit costs more (8 - 4, 8 - 6, 0). L is the optimum at both ends and
+    # halfway.
+    inst, _ = _three_dcs_one_a_each()
+    groups = build_groups(inst, inst.n_nodes)
+    fp = flow_prices(inst, groups)
+    a = list(inst.sku_ids).index("A")
+    assert fp.value == pytest.approx(18.0)
+    assert list(fp.lam[:, a]) == pytest.approx([106.0, 104.0, 102.0])
+    assert list(fp.low_lam[:, a]) == pytest.approx([4.0, 2.0, 0.0])
+    assert (fp.low_mu == 0).all()
+    assert list(fp.between(0.5)[0][:, a]) == pytest.approx([55.0, 53.0, 51.0])
+    for t in (0.0, 0.5, 1.0):
+        assert bound_at(inst, groups, *fp.between(t)) == pytest.approx(18.0)
+
+
+@pytest.mark.parametrize("seed", [2, 5])
+def test_every_dual_between_the_lowest_and_highest_bounds_above_the_flow(seed) -> None:
+    # All of them are optimal duals of the flow: L there is between the flow's value
+    # and the proven optimum. Halfway bounds best on these batches (seed 2: 6,702.86 at
+    # the highest, 6,707.51 halfway, 6,705.80 at the lowest), and the start takes it
+    # (its own L leaves out the exact pricing of orders that may want three packages).
+    inst = build_instance(random_batch(40, 6, 30, seed=seed, supply=0.6))
+    optimum = _proven_optimum(inst)
+    groups = build_groups(inst, inst.n_nodes)
+    fp = flow_prices(inst, groups)
+    cents = 0.005 * inst.line_qty.sum()
+    assert (np.abs(fp.low_lam - fp.lam) > 1e-9).any()
+    at = {t: bound_at(inst, groups, *fp.between(t)) for t in (0.0, 0.5, 1.0)}
+    for value in at.values():
+        assert fp.value - cents <= value <= optimum + 1e-6
+    assert at[0.5] > max(at[0.0], at[1.0])
+    free = np.zeros(inst.n_orders)
+    on = _prices_from_flow(inst, groups, free, Settings(), 60.0, [])
+    off = _prices_from_flow(inst, groups, free, Settings(between_share=0.0), 60.0, [])
+    assert off.bound < on.bound <= at[0.5] + 1e-6
+    assert np.allclose(on.lam, fp.between(0.5)[0]) and np.allclose(off.lam, fp.lam)
+
+
 def _three_dcs_one_a_each() -> tuple[Instance, list[Group]]:
     # DC1 (New York, packs for 1), DC2 (Philadelphia, 3) and DC3 (Newark, 5), all zone 2:
     # a package of one A costs 4, 6 and 8. One A at each; three orders want one A.
@@ -213,12 +255,12 @@ def test_a_split_flow_gains_arcs_from_both_halves(monkeypatch) -> None:
 def test_the_start_solves_the_flow_again_when_its_bound_falls_below_the_flow() -> None:
     inst, groups = _three_dcs_one_a_each()
     notes: list[str] = []
-    found = _prices_from_flow(inst, groups, np.zeros(inst.n_orders), Settings(), notes)
+    found = _prices_from_flow(inst, groups, np.zeros(inst.n_orders), Settings(), 60.0, notes)
     assert found.bound == pytest.approx(18.0)
     assert found.flow_value == pytest.approx(18.0)
     assert any("arcs its prices lacked" in n for n in notes)
     off = _prices_from_flow(
-        inst, groups, np.zeros(inst.n_orders), Settings(flow_arcs_per_line=0), []
+        inst, groups, np.zeros(inst.n_orders), Settings(flow_arcs_per_line=0), 60.0, []
     )
     assert off.flow_value == pytest.approx(120.0)
 
@@ -258,9 +300,9 @@ def test_a_flow_split_in_two_processes_still_prices_a_valid_bound(monkeypatch) -
     skus = np.flatnonzero((halves.lam > 0).any(axis=0))
     cut = np.cumsum(np.bincount(_candidate_arcs(inst, groups).row % inst.avail.shape[1]))
     assert (cut[skus] <= cut[-1] / 2).any() and (cut[skus] > cut[-1] / 2).any()
-    bound = bound_at(inst, groups, halves.lam, halves.mu)
     zero = bound_at(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
-    assert zero < bound <= optimum + 1e-6
+    for t in (0.0, 1.0):  # the halves' lowest duals as well as their highest
+        assert zero < bound_at(inst, groups, *halves.between(t)) <= optimum + 1e-6
 
 
 def test_the_flows_allocation_joins_the_columns_only_where_it_keeps_the_order_rules() -> None:
