@@ -72,9 +72,13 @@ class FlowPrices:
     low_mu: FloatA
     graph: "_Arcs | None" = None  # the arcs it was solved over (not sent back by a child)
 
-    def between(self, t: float) -> tuple[FloatA, FloatA]:
-        """The optimal duals t of the way from the lowest (0) to the highest (1)."""
-        return t * self.lam + (1 - t) * self.low_lam, t * self.mu + (1 - t) * self.low_mu
+
+def between(
+    high: tuple[FloatA, FloatA], low: tuple[FloatA, FloatA], t: float
+) -> tuple[FloatA, FloatA]:
+    """The prices t of the way from ``low`` (0) to ``high`` (1): between a flow's lowest
+    and highest optimal duals, an optimal dual too."""
+    return t * high[0] + (1 - t) * low[0], t * high[1] + (1 - t) * low[1]
 
 
 @dataclass

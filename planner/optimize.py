@@ -49,7 +49,7 @@ from planner.primal import Flat, construct
 from planner.rescue import rescue
 from planner.result import Assignment, PlanResult, allocation_frames, finish
 from planner.settings import Settings
-from planner.start import Start, begin
+from planner.start import Start, begin, best_between
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
@@ -386,12 +386,16 @@ def solve(
     # Its time is estimated with a margin: widening and the exact part vary (10k at 10 s:
     # a 0.4 s pricing round and 0.5 s of exact pricing took 1.3 s together).
     final_seconds = 2 * max(start.bound_seconds, search.price_seconds) + start.exact_seconds
-    final_seconds = final_seconds if priced else 0.0
+    # Where the rounds never beat the flow's prices, two pricings between its highest and
+    # lowest optimal duals may (10k at 10 s with two rounds: $184.7k -> $186.6k), when
+    # they are cheap beside the limit (100k at 60 s: ~6 s for +0.02 %).
+    probe = start.low is not None and 2 * start.bound_seconds <= settings.between_share * limit
+    final_seconds = final_seconds if priced else (2.5 * start.bound_seconds if probe else 0.0)
     deadline = min(deadline, started + limit - final_seconds)
     plan = _plan(inst, start, search, settings, deadline, notes, started)
     total = plan_total(inst, plan)
     notes.append(f"plan {total:,.2f} {_after(started)}")
-    bound = search.bound
+    bound, lam, mu = search.bound, search.lam, search.mu
     fits = time.perf_counter() + final_seconds <= started + limit
     if priced and fits:
         # The rounds priced three-or-more-package orders at a floor; exact here.
@@ -402,6 +406,8 @@ def solve(
         )  # fmt: skip
         notes.append(f"Lagrangian bound at the best prices {exact:,.2f} {_after(started)}")
         bound = max(bound, exact)
+    elif probe and fits:
+        bound, lam, mu = best_between(inst, start, settings.bound_widen_by, notes)
     optimal = False
     remaining = deadline - time.perf_counter()
     if inst.n_orders <= settings.exact_up_to and remaining > 0 and total - bound > 1e-6 * total:
@@ -414,7 +420,7 @@ def solve(
             bound = max(bound, mip_bound)
         notes.append("exact MIP: " + ("optimal" if optimal else "stopped at the time limit"))
     lp_value = search.master.value if search.master is not None else float("nan")
-    return Outcome(plan, bound, lp_value, search.rounds, notes, optimal, (search.lam, search.mu))
+    return Outcome(plan, bound, lp_value, search.rounds, notes, optimal, (lam, mu))
 
 
 def plan_optimize(inst: Instance, time_limit: float | None = None) -> PlanResult:

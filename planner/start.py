@@ -13,7 +13,7 @@ import numpy.typing as npt
 from planner.candidates import Group, build_groups
 from planner.clearing import clearing_prices
 from planner.columns import Columns, best_singles, columns_from_plan, from_solution
-from planner.flow_prices import FlowPrices, flow_prices, with_cheaper_arcs
+from planner.flow_prices import FlowPrices, between, flow_prices, with_cheaper_arcs
 from planner.instance import Instance
 from planner.pricing import Priced, bound_of, order_shares, price_groups
 from planner.primal import Flat, construct
@@ -56,6 +56,8 @@ class Start:
     # or clearing prices
     lam: FloatA  # the prices it was taken at
     mu: FloatA
+    low: tuple[FloatA, FloatA] | None = None  # the flow's lowest optimal duals, when lam
+    # and mu are its highest (``best_between``)
 
 
 def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) -> Start:
@@ -73,9 +75,9 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
     # Prices found without an LP: the bound where column generation does not converge
     # in time, and columns made at prices that know scarcity, which the first LP lacks.
     if inst.n_orders <= settings.flow_up_to:
-        found = _prices_from_flow(inst, groups, free_value, settings, limit, notes)
+        found = _prices_from_flow(inst, groups, free_value, settings, notes)
         pool = pool.extend(found.columns.fresh(pool))
-        bound, lam, mu = found.bound, found.lam, found.mu
+        bound, lam, mu, low = found.bound, found.lam, found.mu, found.low
         # L at the flow's prices is at least the flow's optimum when the flow saw every
         # node an order could use; then it bounds far above zero prices (10k: $179.3k
         # against $158.6k; 100k: $1.769M against $1.465M) and L(0) is not taken (2.5 s
@@ -84,10 +86,11 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
         if _below_flow(inst, found.bound, found.flow_value):
             zero = _zero_bound(inst, groups, settings, exact_seconds, notes)[0]
             if zero > bound:
-                bound, lam, mu = zero, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
+                lam, mu, low = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes), None
+                bound = zero
         return Start(
             groups, pool, free_value, seed, repair_seconds,
-            found.seconds, exact_seconds, bound, lam, mu,
+            found.seconds, exact_seconds, bound, lam, mu, low,
         )  # fmt: skip
     bound, zero_shares, bound_seconds = _zero_bound(inst, groups, settings, exact_seconds, notes)
     if inst.n_orders > settings.simplex_up_to:
@@ -125,15 +128,11 @@ class _Found:
     columns: Columns
     seconds: float  # what pricing every order for the bound took
     flow_value: float  # the flow's own optimum
+    low: tuple[FloatA, FloatA]  # the flow's lowest optimal duals (lam, mu are its highest)
 
 
 def _prices_from_flow(
-    inst: Instance,
-    groups: list[Group],
-    free_value: FloatA,
-    settings: Settings,
-    limit: float,
-    notes: list[str],
+    inst: Instance, groups: list[Group], free_value: FloatA, settings: Settings, notes: list[str]
 ) -> _Found:
     """L at the per-unit flow's prices (``planner.flow_prices``) and the first columns
     made there: every order's priced choice, the flow's own allocation where it keeps
@@ -163,9 +162,6 @@ def _prices_from_flow(
             more_priced, more_bound, more_seconds = _flow_bound(inst, groups, more, settings, notes)
             if more_bound > bound:
                 fp, priced, bound, bound_seconds = more, more_priced, more_bound, more_seconds
-    lam, mu, priced, bound = _best_between(
-        inst, groups, fp, (priced, bound, bound_seconds), settings, limit, notes
-    )
     split = inst.weights.split
     parts = [from_solution(p.group, p.solution, np.arange(p.group.size), split) for p in priced]
     # Each order's best single nodes at these prices: alternatives that know scarcity,
@@ -175,46 +171,42 @@ def _prices_from_flow(
     # fits (100k: the first LP took 20 s instead of 8.5 s, or did not finish).
     for p in priced if inst.n_orders <= settings.flow_singles_up_to else []:
         touched = np.flatnonzero(p.solution.value > free_value[p.group.orders] + 1e-9)
-        parts.append(best_singles(p.group.take(touched), lam, mu, settings.flow_singles, split))
+        parts.append(
+            best_singles(p.group.take(touched), fp.lam, fp.mu, settings.flow_singles, split)
+        )
     parts.append(_keeping_rules(inst, columns_from_plan(inst, fp.units)))
     cols = Columns.concat(parts)
-    return _Found(bound, lam, mu, cols, bound_seconds, fp.value)
+    return _Found(bound, fp.lam, fp.mu, cols, bound_seconds, fp.value, (fp.low_lam, fp.low_mu))
 
 
-def _best_between(
-    inst: Instance,
-    groups: list[Group],
-    fp: FlowPrices,
-    found: tuple[list[Priced], float, float],
-    settings: Settings,
-    limit: float,
-    notes: list[str],
-) -> tuple[FloatA, FloatA, list[Priced], float]:
-    """The best L between the flow's highest optimal duals, where ``found`` (the orders
-    priced, L, seconds) was taken, and its lowest: the prices, the orders priced there, L.
+def best_between(
+    inst: Instance, start: Start, widen_by: int, notes: list[str]
+) -> tuple[float, FloatA, FloatA]:
+    """The best L between the flow's highest optimal duals, where the start's bound was
+    taken, and its lowest (``start.low``), with its prices.
 
     Every point between is an optimal dual of the flow, so L there is at least the
     flow's value too, but which point bounds best depends on the batch (10k benchmark:
     the lowest, +1.1 %; 1,500: halfway, +0.2 %; 100k: halfway loses, three quarters up
     gains 0.02 %). L is concave along the segment: halfway, then the lowest if halfway
-    gained, when two more pricings fit in ``between_share`` of the time limit."""
-    priced, bound, seconds = found
-    best_t, best_lam, best_mu = 1.0, fp.lam, fp.mu
-    if 2 * seconds > settings.between_share * limit:
-        return best_lam, best_mu, priced, bound
+    gained. The first columns stay the highest duals' (the first LP rounds from the
+    others' columns bounded less: 10k at 10 s $182.8k after three against $183.6k after
+    four), so this runs at the end, where the rounds have not beaten the start."""
+    assert start.low is not None
+    bound, lam, mu = start.bound, start.lam, start.mu
     started = time.perf_counter()
+    best_t = 1.0
     for t in (0.5, 0.0):
-        lam, mu = fp.between(t)
-        there = price_groups(inst, groups, lam, mu, settings.bound_widen_by)
-        value = bound_of(inst, there, lam, mu)
+        t_lam, t_mu = between((start.lam, start.mu), start.low, t)
+        value = bound_of(inst, price_groups(inst, start.groups, t_lam, t_mu, widen_by), t_lam, t_mu)
         if value <= bound:
             break  # L is concave: nothing below t beats the best so far
-        best_t, best_lam, best_mu, priced, bound = t, lam, mu, there, value
+        bound, lam, mu, best_t = value, t_lam, t_mu, t
     notes.append(
         f"Lagrangian bound between the flow's highest and lowest duals {bound:,.2f} "
         f"({best_t:.2f} of the way up, {time.perf_counter() - started:.1f} s)"
     )
-    return best_lam, best_mu, priced, bound
+    return bound, lam, mu
 
 
 def _below_flow(inst: Instance, bound: float, flow_value: float) -> bool:

@@ -9,16 +9,27 @@ import pytest
 from planner import flow_prices as flow_prices_module
 from planner.candidates import Group, build_groups
 from planner.columns import columns_from_plan
-from planner.flow_prices import FlowPrices, _candidate_arcs, flow_prices, with_cheaper_arcs
+from planner.flow_prices import (
+    FlowPrices,
+    _candidate_arcs,
+    between,
+    flow_prices,
+    with_cheaper_arcs,
+)
 from planner.instance import Instance, build_instance
 from planner.mip import solve_mip
-from planner.optimize import plan_total
+from planner.optimize import plan_total, solve
+from planner.pricing import bound_of, price_groups
 from planner.primal import Flat
 from planner.settings import Settings
-from planner.start import _keeping_rules, _prices_from_flow
+from planner.start import _keeping_rules, _prices_from_flow, begin, best_between
 from tests.bounds import bound_at
 from tests.random_batch import random_batch
 from tests.tiny import dc, ny_ground_instance, tiny_batch
+
+
+def _between(fp: FlowPrices, t: float) -> tuple[np.ndarray, np.ndarray]:
+    return between((fp.lam, fp.mu), (fp.low_lam, fp.low_mu), t)
 
 
 def _proven_optimum(inst: Instance) -> float:
@@ -133,9 +144,9 @@ def test_the_lowest_duals_price_units_at_what_the_dearest_served_unit_costs_more
     assert list(fp.lam[:, a]) == pytest.approx([106.0, 104.0, 102.0])
     assert list(fp.low_lam[:, a]) == pytest.approx([4.0, 2.0, 0.0])
     assert (fp.low_mu == 0).all()
-    assert list(fp.between(0.5)[0][:, a]) == pytest.approx([55.0, 53.0, 51.0])
+    assert list(_between(fp, 0.5)[0][:, a]) == pytest.approx([55.0, 53.0, 51.0])
     for t in (0.0, 0.5, 1.0):
-        assert bound_at(inst, groups, *fp.between(t)) == pytest.approx(18.0)
+        assert bound_at(inst, groups, *_between(fp, t)) == pytest.approx(18.0)
 
 
 @pytest.mark.parametrize("seed", [2, 5])
@@ -150,15 +161,28 @@ def test_every_dual_between_the_lowest_and_highest_bounds_above_the_flow(seed) -
     fp = flow_prices(inst, groups)
     cents = 0.005 * inst.line_qty.sum()
     assert (np.abs(fp.low_lam - fp.lam) > 1e-9).any()
-    at = {t: bound_at(inst, groups, *fp.between(t)) for t in (0.0, 0.5, 1.0)}
+    at = {t: bound_at(inst, groups, *_between(fp, t)) for t in (0.0, 0.5, 1.0)}
     for value in at.values():
         assert fp.value - cents <= value <= optimum + 1e-6
     assert at[0.5] > max(at[0.0], at[1.0])
-    free = np.zeros(inst.n_orders)
-    on = _prices_from_flow(inst, groups, free, Settings(), 60.0, [])
-    off = _prices_from_flow(inst, groups, free, Settings(between_share=0.0), 60.0, [])
-    assert off.bound < on.bound <= at[0.5] + 1e-6
-    assert np.allclose(on.lam, fp.between(0.5)[0]) and np.allclose(off.lam, fp.lam)
+    # The start keeps the highest duals (its first columns are made there); the end of
+    # a run whose rounds never beat them looks between.
+    start = begin(inst, Settings(), 60.0, [])
+    assert start.bound == pytest.approx(
+        bound_of(inst, price_groups(inst, groups, fp.lam, fp.mu), fp.lam, fp.mu)
+    )
+    notes: list[str] = []
+    bound, lam, _ = best_between(inst, start, Settings().bound_widen_by, notes)
+    assert start.bound < bound <= at[0.5] + 1e-6
+    assert np.allclose(lam, _between(fp, 0.5)[0])
+    assert "0.50 of the way up" in notes[0]
+
+
+def test_a_run_whose_rounds_never_beat_the_flow_looks_between_its_duals() -> None:
+    inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
+    out = solve(inst, 60.0, Settings(max_rounds=0))
+    assert any("between the flow's highest and lowest" in n for n in out.notes)
+    assert out.bound <= plan_total(inst, out.plan) + 1e-6
 
 
 def _three_dcs_one_a_each() -> tuple[Instance, list[Group]]:
@@ -255,12 +279,12 @@ def test_a_split_flow_gains_arcs_from_both_halves(monkeypatch) -> None:
 def test_the_start_solves_the_flow_again_when_its_bound_falls_below_the_flow() -> None:
     inst, groups = _three_dcs_one_a_each()
     notes: list[str] = []
-    found = _prices_from_flow(inst, groups, np.zeros(inst.n_orders), Settings(), 60.0, notes)
+    found = _prices_from_flow(inst, groups, np.zeros(inst.n_orders), Settings(), notes)
     assert found.bound == pytest.approx(18.0)
     assert found.flow_value == pytest.approx(18.0)
     assert any("arcs its prices lacked" in n for n in notes)
     off = _prices_from_flow(
-        inst, groups, np.zeros(inst.n_orders), Settings(flow_arcs_per_line=0), 60.0, []
+        inst, groups, np.zeros(inst.n_orders), Settings(flow_arcs_per_line=0), []
     )
     assert off.flow_value == pytest.approx(120.0)
 
@@ -302,7 +326,7 @@ def test_a_flow_split_in_two_processes_still_prices_a_valid_bound(monkeypatch) -
     assert (cut[skus] <= cut[-1] / 2).any() and (cut[skus] > cut[-1] / 2).any()
     zero = bound_at(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
     for t in (0.0, 1.0):  # the halves' lowest duals as well as their highest
-        assert zero < bound_at(inst, groups, *halves.between(t)) <= optimum + 1e-6
+        assert zero < bound_at(inst, groups, *_between(halves, t)) <= optimum + 1e-6
 
 
 def test_the_flows_allocation_joins_the_columns_only_where_it_keeps_the_order_rules() -> None:
