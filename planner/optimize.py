@@ -389,9 +389,12 @@ def solve(
     # Where the rounds never beat the flow's prices, two pricings between its highest and
     # lowest optimal duals may (10k at 10 s with two rounds: $184.7k -> $186.6k), when
     # they are cheap beside the limit (100k at 60 s: ~6 s for +0.02 %).
+    # Their time comes out of the plan's, not out of what is kept back for costing.
     probe = start.low is not None and 2 * start.bound_seconds <= settings.between_share * limit
-    final_seconds = final_seconds if priced else (2.5 * start.bound_seconds if probe else 0.0)
-    deadline = min(deadline, started + limit - final_seconds)
+    probe = probe and not priced
+    final_seconds = final_seconds if priced else 0.0
+    deadline = min(deadline - (2.5 * start.bound_seconds if probe else 0.0),
+                   started + limit - final_seconds)  # fmt: skip
     plan = _plan(inst, start, search, settings, deadline, notes, started)
     total = plan_total(inst, plan)
     notes.append(f"plan {total:,.2f} {_after(started)}")
@@ -406,7 +409,7 @@ def solve(
         )  # fmt: skip
         notes.append(f"Lagrangian bound at the best prices {exact:,.2f} {_after(started)}")
         bound = max(bound, exact)
-    elif probe and fits:
+    elif probe and time.perf_counter() + 2 * start.bound_seconds <= started + limit:
         bound, lam, mu = best_between(inst, start, settings.bound_widen_by, notes)
     optimal = False
     remaining = deadline - time.perf_counter()
