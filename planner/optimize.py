@@ -410,7 +410,9 @@ def solve(
         notes.append(f"Lagrangian bound at the best prices {exact:,.2f} {_after(started)}")
         bound = max(bound, exact)
     elif probe and time.perf_counter() + 2 * start.bound_seconds <= started + limit:
-        bound, lam, mu = best_between(inst, start, settings.bound_widen_by, notes)
+        between, b_lam, b_mu = best_between(inst, start, settings.bound_widen_by, notes)
+        if between > bound:
+            bound, lam, mu = between, b_lam, b_mu
     optimal = False
     remaining = deadline - time.perf_counter()
     if inst.n_orders <= settings.exact_up_to and remaining > 0 and total - bound > 1e-6 * total:
