@@ -30,10 +30,12 @@ The duals come from the residual graph of the optimal flow: D(v), the cheapest
 residual path from v to the sink, is a dual-feasible potential (Bellman-Ford, in
 integer cents so that zero-cost cycles settle exactly); a row's price is
 D(row) - D(node), a node's D(node), both at least zero. These are the highest optimal
-duals: a saturated row is priced at what one more unit would save. Minus the cheapest
-residual path from the sink to v gives the lowest (``_low_potentials``); every point
-between them is optimal too, and L along that segment differs (10k benchmark: $179.3k
-at the highest, $181.3k at the lowest; 1,500: best halfway, +0.2 %; 100k: the highest).
+potentials: a saturated row is priced at what one more unit would save. Minus the
+cheapest residual path from the sink to v gives the lowest (``_low_potentials``: mu and
+lam + mu as low as any optimal dual has them; a lam alone may be higher). Every point
+between is optimal too, and L along that segment differs (10k benchmark, seed 7:
+$179.3k at the highest, $181.3k at the lowest; 1,500: best halfway, +0.2 %; 100k:
+halfway loses, three quarters up gains 0.02 %).
 """
 
 import time
@@ -68,7 +70,7 @@ class FlowPrices:
     arcs: int
     passes: int  # Bellman-Ford passes the potentials took
     line_price: FloatA  # (lines,) $ a unit of each line is worth to the flow: D(line)
-    low_lam: FloatA  # the lowest optimal duals (lam, mu are the highest)
+    low_lam: FloatA  # the duals from the lowest optimal potentials (lam, mu: the highest)
     low_mu: FloatA
     graph: "_Arcs | None" = None  # the arcs it was solved over (not sent back by a child)
 
@@ -324,8 +326,9 @@ def _potentials(
         d_line, d_row, d_node = new_line, new_row, new_node
         if settled:
             break
-    # Unreachable rows and nodes (none in practice) get no price.
-    d_node = np.where(d_node >= NEVER // 2, 0, d_node)
+    # A node without a residual path to the sink has no capacity (none, or none in this
+    # half of a split flow): priced above any unit's worth, so no order goes there.
+    d_node = np.where(d_node >= NEVER // 2, unfilled.max(initial=0), d_node)
     d_row = np.where(d_row >= NEVER // 2, d_node[row_node], d_row)
     return d_line, d_row, d_node, passes
 

@@ -387,12 +387,17 @@ def solve(
     # a 0.4 s pricing round and 0.5 s of exact pricing took 1.3 s together).
     final_seconds = 2 * max(start.bound_seconds, search.price_seconds) + start.exact_seconds
     # Where the rounds never beat the flow's prices, two pricings between its highest and
-    # lowest optimal duals may (10k at 10 s with two rounds: $184.7k -> $186.6k), when
-    # they are cheap beside the limit (100k at 60 s: ~6 s for +0.02 %).
-    # Their time comes out of the plan's, not out of what is kept back for costing.
-    probe = start.low is not None and 2 * start.bound_seconds <= settings.between_share * limit
-    probe = probe and not priced
+    # lowest optimal potentials may (10k seed 8 at 10 s, one round: $184.7k -> $186.6k),
+    # when they are cheap beside the limit (100k at 60 s: ~6 s for +0.02 %). Their time
+    # comes out of the plan's, not out of what is kept back for costing.
+    probe = (
+        not priced
+        and start.low is not None
+        and 2 * start.bound_seconds <= settings.between_share * limit
+        and not (np.array_equal(start.low[0], start.lam) and np.array_equal(start.low[1], start.mu))
+    )
     final_seconds = final_seconds if priced else 0.0
+    probe_by = deadline  # the probe may not eat into the costing margin
     deadline = min(deadline - (2.5 * start.bound_seconds if probe else 0.0),
                    started + limit - final_seconds)  # fmt: skip
     plan = _plan(inst, start, search, settings, deadline, notes, started)
@@ -409,7 +414,7 @@ def solve(
         )  # fmt: skip
         notes.append(f"Lagrangian bound at the best prices {exact:,.2f} {_after(started)}")
         bound = max(bound, exact)
-    elif probe and time.perf_counter() + 2 * start.bound_seconds <= started + limit:
+    elif probe and time.perf_counter() + 2 * start.bound_seconds <= probe_by:
         between, b_lam, b_mu = best_between(inst, start, settings.bound_widen_by, notes)
         if between > bound:
             bound, lam, mu = between, b_lam, b_mu

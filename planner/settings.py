@@ -27,8 +27,8 @@ class Settings:
     # those its prices lack (1M: 436,428 arcs, L $10.17M -> $16.59M)
     between_share: float = 0.08  # of the time limit, two more pricings between the flow's
     # highest and lowest optimal duals may take at the end of a run whose rounds never
-    # beat the flow's prices (10k: L $184.7k -> $186.6k in 0.5 s; at 100k, 60 s, they
-    # would take ~6 s for +0.02 %)
+    # beat the flow's prices (10k seed 8: L $184.7k -> $186.6k in 0.5 s; at 100k, 60 s,
+    # they would take ~6 s for +0.02 %)
     clearing_passes: int = 4  # market-clearing passes on over-taken stock rows
     clearing_share: float = 0.2  # of the time limit, those passes may use (100k: 4 in 8.7 s)
     max_rounds: int = 40  # column-generation rounds

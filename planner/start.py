@@ -56,8 +56,8 @@ class Start:
     # or clearing prices
     lam: FloatA  # the prices it was taken at
     mu: FloatA
-    low: tuple[FloatA, FloatA] | None = None  # the flow's lowest optimal duals, when lam
-    # and mu are its highest (``best_between``)
+    low: tuple[FloatA, FloatA] | None = None  # the flow's duals at its lowest optimal
+    # potentials, when lam and mu are at its highest (``best_between``)
 
 
 def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) -> Start:
@@ -131,7 +131,7 @@ class _Found:
     columns: Columns
     seconds: float  # what pricing every order for the bound took
     flow_value: float  # the flow's own optimum
-    low: tuple[FloatA, FloatA]  # the flow's lowest optimal duals (lam, mu are its highest)
+    low: tuple[FloatA, FloatA]  # the flow's duals at its lowest potentials (lam, mu: highest)
 
 
 def _prices_from_flow(
@@ -185,16 +185,19 @@ def _prices_from_flow(
 def best_between(
     inst: Instance, start: Start, widen_by: int, notes: list[str]
 ) -> tuple[float, FloatA, FloatA]:
-    """The best L between the flow's highest optimal duals, where the start's bound was
-    taken, and its lowest (``start.low``), with its prices.
+    """The best L between the flow's duals at its highest optimal potentials, where the
+    start's bound was taken, and at its lowest (``start.low``), with its prices.
 
-    Every point between is an optimal dual of the flow, so L there is at least the
-    flow's value too, but which point bounds best depends on the batch (10k benchmark:
-    the lowest, +1.1 %; 1,500: halfway, +0.2 %; 100k: halfway loses, three quarters up
-    gains 0.02 %). L is concave along the segment: halfway, then the lowest if halfway
-    gained. The first columns stay the highest duals' (the first LP rounds from the
-    others' columns bounded less: 10k at 10 s $182.8k after three against $183.6k after
-    four), so this runs at the end, where the rounds have not beaten the start."""
+    Every point between is an optimal dual of the flow (where the flow saw every node
+    the orders use), so L there is at least the flow's value too, but which point
+    bounds best depends on the batch (10k benchmark, seed 7: the lowest, +1.1 %; 1,500:
+    halfway, +0.2 %; 100k: halfway loses, three quarters up gains 0.02 %). L is concave
+    in the prices; as computed (floors, widening that depends on the prices) nearly so,
+    and the best point may lie between the probes (t = 0.875 on 4 of 20 small random
+    batches): halfway, then the lowest if halfway gained, is a heuristic that never
+    lowers the bound. The first columns stay the highest's (the first LP rounds from
+    the others' columns bounded less: 10k at 10 s $182.8k after three against $183.6k
+    after four), so this runs at the end, where the rounds have not beaten the start."""
     assert start.low is not None
     bound, lam, mu = start.bound, start.lam, start.mu
     started = time.perf_counter()

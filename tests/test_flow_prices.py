@@ -12,6 +12,8 @@ from planner.columns import columns_from_plan
 from planner.flow_prices import (
     FlowPrices,
     _candidate_arcs,
+    _halves,
+    _solve,
     between,
     flow_prices,
     with_cheaper_arcs,
@@ -178,11 +180,110 @@ def test_every_dual_between_the_lowest_and_highest_bounds_above_the_flow(seed) -
     assert "0.50 of the way up" in notes[0]
 
 
-def test_a_run_whose_rounds_never_beat_the_flow_looks_between_its_duals() -> None:
+def _per_unit_dual(inst: Instance, fp: FlowPrices, lam: np.ndarray, mu: np.ndarray) -> float:
+    """The flow's dual objective at (lam, mu): each line fills its units from its arcs
+    (each at most its capacity, min(qty, stock)), cheapest priced first, the rest
+    unfilled; minus what the prices charge for the supply."""
+    assert fp.graph is not None
+    arcs, n_skus = fp.graph, inst.avail.shape[1]
+    priced = arcs.cost / 100 + lam.ravel()[arcs.row] + mu[arcs.row // n_skus]
+    total = 0.0
+    for line in range(inst.n_lines):
+        left, unfilled = int(inst.line_qty[line]), float(inst.unfilled_unit_cost[line])
+        mine = np.flatnonzero(arcs.line == line)
+        for a in mine[np.argsort(priced[mine], kind="stable")]:
+            if priced[a] >= unfilled or not left:
+                break
+            take = min(left, int(arcs.cap[a]))
+            total, left = total + take * priced[a], left - take
+        total += left * unfilled
+    return total - float((lam * inst.avail).sum()) - float((mu * inst.capacity).sum())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_point_between_is_an_optimal_dual_where_capacity_binds(seed) -> None:
+    # Node capacity cut to 30 %: the flow's dual objective at the lowest, the highest and
+    # points between is the flow's own optimum (LP duality), to the cent.
+    inst = build_instance(random_batch(25, 4, 10, seed=seed, supply=1.0))
+    inst = replace(inst, capacity=np.floor(inst.capacity * 0.3).astype(np.int64))
+    fp = flow_prices(inst, build_groups(inst, inst.n_nodes))
+    assert (fp.low_mu > 0).any()  # capacity binds even at the lowest
+    for t in (0.0, 0.25, 0.5, 1.0):
+        assert _per_unit_dual(inst, fp, *_between(fp, t)) == pytest.approx(fp.value, abs=1e-6)
+    assert np.array_equal(_between(fp, 0.0)[0], fp.low_lam)
+    assert np.array_equal(_between(fp, 0.0)[1], fp.low_mu)
+    assert np.array_equal(_between(fp, 1.0)[1], fp.mu)
+
+
+def test_a_node_without_capacity_is_priced_above_any_unit() -> None:
+    # DC1 (4 a package) holds A but may pick nothing; DC2 (6) holds five. One order for
+    # one A: the flow ships it from DC2 (6). DC1 has no residual path to the sink: the
+    # highest potentials price it at the dearest unfilled unit (110), so L is 6 and not
+    # the 4 of DC1 unpriced; the lowest price it at what it would save, 6 - 4.
+    inst = ny_ground_instance(
+        [dc("DC1", "10001", 1.0, capacity=0), dc("DC2", "19103", 3.0)],
+        [("DC1", "A", 5, 0, 0), ("DC2", "A", 5, 0, 0)],
+        [("O1", 1, "A", 1)],
+    )
+    groups = build_groups(inst, inst.n_nodes)
+    fp = flow_prices(inst, groups)
+    assert fp.value == pytest.approx(6.0)
+    assert list(fp.mu) == pytest.approx([110.0, 0.0])
+    assert list(fp.low_mu) == pytest.approx([2.0, 0.0])
+    for t in (0.0, 0.5, 1.0):
+        assert bound_at(inst, groups, *_between(fp, t)) == pytest.approx(6.0)
+
+
+def test_the_halves_duals_at_their_lowest_are_each_halfs(monkeypatch) -> None:
     inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
-    out = solve(inst, 60.0, Settings(max_rounds=0))
+    groups = build_groups(inst, inst.n_nodes)
+    monkeypatch.setattr(flow_prices_module, "SPLIT_FROM", 0)
+    halves = flow_prices(inst, groups)
+    assert halves.graph is not None
+    (a, cap_a), (b, cap_b) = _halves(inst, halves.graph)
+    first, second = _solve(inst, a, cap_a), _solve(inst, b, cap_b)
+    assert np.array_equal(halves.low_lam, first.low_lam + second.low_lam)  # disjoint rows
+    assert np.array_equal(halves.low_mu, np.maximum(first.low_mu, second.low_mu))
+    assert (first.low_lam > 0).any() and (second.low_lam > 0).any()
+
+
+def test_the_probe_goes_on_to_the_lowest_when_halfway_gains() -> None:
+    inst = build_instance(random_batch(40, 6, 30, seed=3, supply=0.6))
+    start = begin(inst, Settings(), 60.0, [])
+    assert start.low is not None
+    notes: list[str] = []
+    bound, lam, mu = best_between(inst, start, Settings().bound_widen_by, notes)
+    assert "0.00 of the way up" in notes[0]
+    assert np.allclose(lam, start.low[0]) and np.allclose(mu, start.low[1])
+    assert bound > start.bound
+
+
+def test_a_run_whose_rounds_never_beat_the_flow_returns_the_probes_bound_and_prices() -> None:
+    # No rounds, and no exact MIP at the end to overwrite the bound: it is the probe's,
+    # and pricing every order at the prices the run returns gives it again.
+    inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
+    settings = Settings(max_rounds=0, exact_up_to=0)
+    start = begin(inst, settings, 60.0, [])
+    out = solve(inst, 60.0, settings)
     assert any("between the flow's highest and lowest" in n for n in out.notes)
+    assert out.bound > start.bound + 1e-6
+    assert out.prices is not None
+    lam, mu = out.prices
+    priced = price_groups(inst, start.groups, lam, mu, settings.bound_widen_by)
+    assert bound_of(inst, priced, lam, mu) == pytest.approx(out.bound)
     assert out.bound <= plan_total(inst, out.plan) + 1e-6
+
+
+def test_the_start_keeps_no_lowest_duals_when_zero_prices_bound_better() -> None:
+    # DC1 the only candidate, no arcs generated: L at the flow's prices falls below L(0)
+    # (see the next tests' three DCs), so the start's prices are zero and have no segment.
+    settings = Settings(
+        all_nodes_up_to=1, candidates=1, single_line_candidates=1, flow_arcs_per_line=0
+    )
+    inst, _ = _three_dcs_one_a_each()
+    start = begin(inst, settings, 60.0, [])
+    assert start.low is None
+    assert not start.lam.any() and not start.mu.any()
 
 
 def _three_dcs_one_a_each() -> tuple[Instance, list[Group]]:
