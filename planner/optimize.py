@@ -397,7 +397,9 @@ def solve(
         and not (np.array_equal(start.low[0], start.lam) and np.array_equal(start.low[1], start.mu))
     )
     final_seconds = final_seconds if priced else 0.0
-    probe_by = deadline  # the probe may not eat into the costing margin
+    # The probe may use half the margin kept for costing: the plan overruns its deadline
+    # by a few tenths (10k at 10 s: 0.25 s, which left no room for the probe).
+    probe_by = started + limit * (1 - settings.finish_share / 2)
     deadline = min(deadline - (2.5 * start.bound_seconds if probe else 0.0),
                    started + limit - final_seconds)  # fmt: skip
     plan = _plan(inst, start, search, settings, deadline, notes, started)
