@@ -393,6 +393,7 @@ def solve(
     probe = (
         not priced
         and start.low is not None
+        and inst.n_orders <= settings.between_up_to
         and 2 * start.bound_seconds <= settings.between_share * limit
         and not (np.array_equal(start.low[0], start.lam) and np.array_equal(start.low[1], start.mu))
     )

@@ -29,6 +29,8 @@ class Settings:
     # highest and lowest optimal duals may take at the end of a run whose rounds never
     # beat the flow's prices (10k seed 8: L $184.7k -> $186.6k in 0.5 s; at 100k, 60 s,
     # they would take ~6 s for +0.02 %)
+    between_up_to: int = 50_000  # orders; the probe runs on batches of at most this many
+    # (100k: halfway loses; when it fit, it took ~6 s of the plan's time for nothing)
     clearing_passes: int = 4  # market-clearing passes on over-taken stock rows
     clearing_share: float = 0.2  # of the time limit, those passes may use (100k: 4 in 8.7 s)
     max_rounds: int = 40  # column-generation rounds
