@@ -206,7 +206,7 @@ def best_between(
         t_lam, t_mu = between((start.lam, start.mu), start.low, t)
         value = bound_of(inst, price_groups(inst, start.groups, t_lam, t_mu, widen_by), t_lam, t_mu)
         if value <= bound:
-            break  # L is concave: nothing below t beats the best so far
+            break  # L is (nearly) concave: nothing below t should beat the best so far
         bound, lam, mu, best_t = value, t_lam, t_mu, t
     notes.append(
         f"Lagrangian bound between the flow's highest and lowest duals {bound:,.2f} "
