@@ -292,14 +292,10 @@ def _potentials(
     carries flow (0), node -> sink where the node has room, line -> sink (unfilled).
     """
     n_nodes = len(node_open)
-    fwd = np.flatnonzero(arc_flow < arcs.cap)
-    fwd = fwd[np.argsort(arcs.line[fwd], kind="stable")]
+    fwd, f_start = _runs(np.flatnonzero(arc_flow < arcs.cap), arcs.line)
     f_line, f_row, f_cost = arcs.line[fwd], row_of_arc[fwd], arcs.cost[fwd]
-    f_start = np.flatnonzero(np.r_[True, f_line[1:] != f_line[:-1]])
-    bwd = np.flatnonzero(arc_flow > 0)
-    bwd = bwd[np.argsort(row_of_arc[bwd], kind="stable")]
+    bwd, b_start = _runs(np.flatnonzero(arc_flow > 0), row_of_arc)
     b_row, b_line, b_cost = row_of_arc[bwd], arcs.line[bwd], arcs.cost[bwd]
-    b_start = np.flatnonzero(np.r_[True, b_row[1:] != b_row[:-1]]) if len(bwd) else bwd
     to_sink = np.where(node_open, 0, NEVER)
     d_line = unfilled.copy()
     d_row = np.full(len(row_node), NEVER)
@@ -318,11 +314,7 @@ def _potentials(
         if len(fwd):
             ahead = np.minimum.reduceat(f_cost + new_row[f_row], f_start)
             new_line[f_line[f_start]] = np.minimum(new_line[f_line[f_start]], ahead)
-        settled = (
-            np.array_equal(new_line, d_line)
-            and np.array_equal(new_row, d_row)
-            and np.array_equal(new_node, d_node)
-        )
+        settled = _same((new_line, new_row, new_node), (d_line, d_row, d_node))
         d_line, d_row, d_node = new_line, new_row, new_node
         if settled:
             break
@@ -354,14 +346,10 @@ def _low_potentials(
     a node without flow or a row without flow and out of reach gets no price.
     """
     n_nodes = len(node_used)
-    room = np.flatnonzero(arc_flow < arcs.cap)
-    room = room[np.argsort(row_of_arc[room], kind="stable")]
+    room, r_start = _runs(np.flatnonzero(arc_flow < arcs.cap), row_of_arc)
     r_row, r_line, r_cost = row_of_arc[room], arcs.line[room], arcs.cost[room]
-    r_start = np.flatnonzero(np.r_[True, r_row[1:] != r_row[:-1]]) if len(room) else room
-    carry = np.flatnonzero(arc_flow > 0)
-    carry = carry[np.argsort(arcs.line[carry], kind="stable")]
+    carry, c_start = _runs(np.flatnonzero(arc_flow > 0), arcs.line)
     c_line, c_row, c_cost = arcs.line[carry], row_of_arc[carry], arcs.cost[carry]
-    c_start = np.flatnonzero(np.r_[True, c_line[1:] != c_line[:-1]]) if len(carry) else carry
     from_sink = np.where(node_used, 0, NEVER)
     to_line = np.where(left_unfilled, -unfilled, NEVER)
     reach_node, reach_row, reach_line = from_sink.copy(), np.full(len(row_node), NEVER), to_line
@@ -377,14 +365,23 @@ def _low_potentials(
         if len(carry):
             back = np.minimum.reduceat(new_row[c_row] - c_cost, c_start)
             new_line[c_line[c_start]] = np.minimum(new_line[c_line[c_start]], back)
-        settled = (
-            np.array_equal(new_line, reach_line)
-            and np.array_equal(new_row, reach_row)
-            and np.array_equal(new_node, reach_node)
-        )
+        settled = _same((new_line, new_row, new_node), (reach_line, reach_row, reach_node))
         reach_node, reach_row, reach_line = new_node, new_row, new_line
         if settled:
             break
     low_node = np.where(reach_node >= NEVER // 2, 0, -reach_node)
     low_row = np.where(reach_row >= NEVER // 2, low_node[row_node], -reach_row)
     return low_row, low_node
+
+
+def _runs(arcs: IntA, key: IntA) -> tuple[IntA, IntA]:
+    """These arcs sorted (stably) by their key, and where each key's run starts: what
+    ``np.minimum.reduceat`` takes."""
+    arcs = arcs[np.argsort(key[arcs], kind="stable")]
+    k = key[arcs]
+    return arcs, np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(arcs) else arcs
+
+
+def _same(new: tuple[IntA, ...], old: tuple[IntA, ...]) -> bool:
+    """Whether a Bellman-Ford pass changed nothing."""
+    return all(np.array_equal(a, b) for a, b in zip(new, old, strict=True))
