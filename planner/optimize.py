@@ -64,7 +64,8 @@ class Outcome:
     rounds: int
     notes: list[str]
     optimal: bool = False
-    prices: tuple[FloatA, FloatA] | None = None  # (lam, mu) the bound was taken at
+    prices: tuple[FloatA, FloatA] | None = None  # (lam, mu) the Lagrangian bound was taken
+    # at (a small batch's exact MIP may raise the bound past it)
 
 
 def plan_total(inst: Instance, plan: Flat) -> float:
