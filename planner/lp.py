@@ -28,10 +28,13 @@ class _Builder:
         self.row_ub: list[FloatA] = []
         self.entries: list[tuple[IntA, IntA, FloatA]] = []
         self.int_cols: list[IntA] = []  # package variables, integer in the exact model
+        self.n_orders = 0
+        self.owner: list[IntA] = []  # the order (0..n_orders-1) each column belongs to
 
-    def cols(self, lb: FloatA, ub: FloatA, obj: FloatA) -> IntA:
+    def cols(self, lb: FloatA, ub: FloatA, obj: FloatA, owner: IntA) -> IntA:
         ids = np.arange(self.n_cols, self.n_cols + len(obj))
         self.n_cols += len(obj)
+        self.owner.append(np.asarray(owner, np.int64))
         self.lb.append(np.asarray(lb, float))
         self.ub.append(np.asarray(ub, float))
         self.obj.append(np.asarray(obj, float))
@@ -71,10 +74,15 @@ def _add_orders(b: _Builder, g: Group, split: float, merged: bool) -> IntA:
     usable_y = np.isfinite(g.fixed)  # (M, K)
     cap_x = np.minimum(g.qty[:, :, None], g.stock)
     usable_x = np.isfinite(g.unit) & (cap_x > 0) & usable_y[:, None, :]
+    first = b.n_orders
+    b.n_orders += m
     x = np.full((m, n_lines, k), -1)
     cost_x = g.unit + g.fixed[:, None, :] if merged else g.unit
-    x[usable_x] = b.cols(np.zeros(usable_x.sum()), cap_x[usable_x], cost_x[usable_x])
-    u = b.cols(np.zeros(m * n_lines), g.qty.ravel(), g.unit_penalty.ravel()).reshape(m, n_lines)
+    x_owner = first + np.nonzero(usable_x)[0]
+    x[usable_x] = b.cols(np.zeros(usable_x.sum()), cap_x[usable_x], cost_x[usable_x], x_owner)
+    u_owner = first + np.repeat(np.arange(m), n_lines)
+    u = b.cols(np.zeros(m * n_lines), g.qty.ravel(), g.unit_penalty.ravel(), u_owner)
+    u = u.reshape(m, n_lines)
     # Every unit placed: sum_k x + u = q.
     rows = b.rows(g.qty.ravel(), g.qty.ravel()).reshape(m, n_lines)
     b.coef(rows, u, 1.0)
@@ -83,9 +91,12 @@ def _add_orders(b: _Builder, g: Group, split: float, merged: bool) -> IntA:
     if merged:
         return x
     y = np.full((m, k), -1)
-    y[usable_y] = b.cols(np.zeros(usable_y.sum()), np.ones(usable_y.sum()), g.fixed[usable_y])
+    y_owner = first + np.nonzero(usable_y)[0]
+    y[usable_y] = b.cols(
+        np.zeros(usable_y.sum()), np.ones(usable_y.sum()), g.fixed[usable_y], y_owner
+    )
     b.int_cols.append(y[usable_y])
-    s = b.cols(np.zeros(m), np.full(m, INF), np.full(m, split))
+    s = b.cols(np.zeros(m), np.full(m, INF), np.full(m, split), first + np.arange(m))
     sc = g.ship_complete
     # Linking: x <= cap * y (ship-complete: x == q * y, whole lines from one node).
     o_idx, l_idx, k_idx = np.nonzero(usable_x)

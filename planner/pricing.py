@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.candidates import Group, dropped_bound_at, widen
-from planner.exact_pricing import solve_exact
+from planner.exact_pricing import relaxed_values, solve_exact
 from planner.instance import Instance
 from planner.subproblem import GroupSolution, solve_group
 
@@ -137,10 +137,12 @@ def order_shares(
     priced optimum over every node.
 
     Per order, the exact priced optimum over its candidates (sets of three or
-    more nodes by the exact MIP where the floor is too weak), capped by the
-    floor of any choice that uses a dropped node (``price_groups`` widens the
-    orders where that floor would bind). Kept per order so that a caller who
-    changes prices on a few SKUs re-prices only the orders holding them.
+    more nodes by the exact MIP where the floor is too weak; where the MIP cannot
+    prove them in time, the best of their LP relaxation and enumerated sets of
+    three nodes), capped by the floor of any choice that uses a dropped node
+    (``price_groups`` widens the orders where that floor would bind). Kept per order
+    so that a caller who changes prices on a few SKUs re-prices only the orders
+    holding them.
     """
     split = inst.weights.split
     priced = price_groups(inst, groups, lam, mu, widen_by)
@@ -159,12 +161,20 @@ def order_shares(
             [(priced[i].group, r) for i, r in parts], lam, mu, split, inst.line_sku, exact_seconds
         )
     if not all(ex.proven for ex in solved) or not solved:
-        # No exact answer for the loose orders: enumerate sets of three nodes instead,
-        # group by group until the deadline (the others keep their floor: still a bound).
+        if solved:
+            # SCIP could not prove them in time: their LP relaxation still bounds them.
+            lp = relaxed_values([(priced[i].group, r) for i, r in parts], lam, mu, split)
+            for (i, r), value in zip(parts, lp, strict=True):
+                bounds[i] = bounds[i].copy()
+                better = np.minimum(value, priced[i].group.dropped_bound[r])
+                bounds[i][r] = np.maximum(bounds[i][r], better)
+        # Then enumerate sets of three nodes, group by group until the deadline (the
+        # others keep what they have: still a bound).
         for i, _ in parts:
             if time.perf_counter() > deadline:
                 break
-            bounds[i] = solve_group(priced[i].group, lam, mu, split, tight_bound=True).bound
+            tight = solve_group(priced[i].group, lam, mu, split, tight_bound=True).bound
+            bounds[i] = np.maximum(bounds[i], tight)
     else:
         for (i, r), ex in zip(parts, solved, strict=True):
             bounds[i] = bounds[i].copy()

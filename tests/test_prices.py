@@ -145,3 +145,72 @@ def test_clearing_prices_bound_validly_from_the_short_skus_prices() -> None:
     # which can only raise it).
     again = lagrangian_bound(inst, groups, found.lam, found.mu, 5.0, 3000, 0)
     assert found.bound <= again + 1e-6 <= optimum + 2e-6
+
+
+def _loose_at_flow_prices(inst):
+    """The orders whose three-package floor is below their best one- or two-node choice,
+    at the flow's prices: what the exact pricing has to solve."""
+    from planner.flow_prices import flow_prices
+    from planner.pricing import price_groups
+
+    groups = build_groups(inst, inst.n_nodes)
+    fp = flow_prices(inst, groups)
+    priced = price_groups(inst, groups, fp.lam, fp.mu)
+    parts, floors = [], []
+    for p in priced:
+        sol = p.solution
+        rows = np.flatnonzero((sol.bound < sol.value - 1e-9) & (p.group.dropped_bound > sol.bound))
+        if len(rows):
+            parts.append((p.group, rows))
+            floors.append(sol.bound[rows])
+    return groups, fp, parts, np.concatenate(floors)
+
+
+def test_the_lp_relaxation_bounds_loose_orders_between_their_floor_and_their_optimum() -> None:
+    # Seed 2: three orders whose floor for three packages is below their best pair. Their
+    # LP relaxation (packages fractional) is a lower bound on each one's exact optimum,
+    # and here well above the floors (1,883.88 -> 1,911.34; exact 1,914.34).
+    from planner.exact_pricing import relaxed_values, solve_exact
+
+    inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
+    _, fp, parts, floors = _loose_at_flow_prices(inst)
+    split = inst.weights.split
+    relaxed = np.concatenate(relaxed_values(parts, fp.lam, fp.mu, split))
+    exact = solve_exact(parts, fp.lam, fp.mu, split, inst.line_sku, 30)
+    assert all(ex.proven for ex in exact)
+    optimum = np.concatenate([ex.value for ex in exact])
+    assert len(relaxed) == len(optimum) == 3
+    assert (relaxed <= optimum + 1e-6).all()
+    assert np.maximum(floors, relaxed).sum() == pytest.approx(1911.34, abs=0.01)
+    assert floors.sum() == pytest.approx(1883.88, abs=0.01)
+
+
+def test_when_scip_cannot_prove_in_time_the_bound_takes_the_lp_relaxation(monkeypatch) -> None:
+    # SCIP proving nothing (and the three-node enumeration after it giving only the
+    # floors): the loose orders' shares come from their LP relaxation, ~$27 above the
+    # floors (seed 2, as above) and at most the exact shares.
+    from planner import pricing
+
+    inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
+    groups, fp, _, _ = _loose_at_flow_prices(inst)
+    exact = lagrangian_bound(inst, groups, fp.lam, fp.mu, 30, 3000, 32)
+    monkeypatch.setattr(pricing, "solve_group", _no_enumeration(pricing.solve_group))
+    floors = lagrangian_bound(inst, groups, fp.lam, fp.mu, 30, 0, 32)  # no exact part
+    real_solve_exact = pricing.solve_exact
+
+    def unproven(*args, **kwargs):
+        return [replace(ex, proven=False) for ex in real_solve_exact(*args, **kwargs)]
+
+    monkeypatch.setattr(pricing, "solve_exact", unproven)
+    relaxed = lagrangian_bound(inst, groups, fp.lam, fp.mu, 30, 3000, 32)
+    assert relaxed - floors == pytest.approx(1911.34 - 1883.88, abs=0.02)
+    assert relaxed <= exact + 1e-6
+
+
+def _no_enumeration(solve_group):
+    """solve_group, but the three-node enumeration fallback gives only the floors."""
+
+    def solve(*args, tight_bound: bool = False, **kwargs):
+        return solve_group(*args, **kwargs)
+
+    return solve
