@@ -270,18 +270,28 @@ def generate_cmd(
 def demo_cmd(
     orders: Annotated[int, typer.Option("--orders", "-n", min=1)] = 5_000,
     seed: int = 7,
-    db: Annotated[Path | None, typer.Option(help="DuckDB file; default var/dom.duckdb.")] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(help="DuckDB file to load into; default WORKDIR/dom.duckdb, made afresh."),
+    ] = None,
     workdir: Annotated[Path, typer.Option(help="Where batch and plans are written.")] = Path(
         "var/demo"
     ),
     strategy: StrategyOpt = DEFAULT_STRATEGY,
     time_limit: TimeLimitOpt = 30.0,
 ) -> None:
-    """Generate a batch, load it into DuckDB, plan the snapshot, show KPIs per strategy."""
-    from data.generator import generate_batch
-    from data.store import Store, default_db_path
+    """Generate a batch, load it into DuckDB, plan the snapshot, show KPIs per strategy.
 
-    db_path = db or default_db_path()
+    Without ``--db`` the demo loads into a file of its own in the workdir, made afresh, so
+    that it runs again (into the service's file a second load of the same batch stops:
+    its order ids are taken)."""
+    from data.generator import generate_batch
+    from data.store import Store
+
+    db_path = db or workdir / "dom.duckdb"
+    if db is None:
+        for old in (db_path, db_path.with_name(db_path.name + ".wal")):
+            old.unlink(missing_ok=True)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     results = {}
     with progress_bar() as progress:

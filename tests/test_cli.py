@@ -144,3 +144,23 @@ def test_generate_to_a_folder_and_into_the_store(tmp_path: Path) -> None:
     assert len(from_files.orders) == 300
     pd.testing.assert_frame_equal(from_store.orders, from_files.orders)
     pd.testing.assert_frame_equal(from_store.order_lines, from_files.order_lines)
+
+
+def test_the_demo_runs_twice_in_the_same_workdir(tmp_path: Path) -> None:
+    # Its own DuckDB file in the workdir, made afresh: a second run loads the same batch
+    # again instead of stopping on order ids already taken.
+    args = ["demo", "--orders", "40", "--time-limit", "2", "--workdir", str(tmp_path / "demo")]
+    for _ in range(2):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "demo" / "dom.duckdb").exists()
+    assert (
+        json.loads((tmp_path / "demo" / "plan-optimize" / "summary.json").read_text())["strategy"]
+        == "optimize"
+    )
+    # Into a file given with --db, the second load of the same batch is refused whole.
+    db = ["--db", str(tmp_path / "mine.duckdb")]
+    assert runner.invoke(app, args + db).exit_code == 0
+    again = runner.invoke(app, args + db)
+    assert again.exit_code == 1
+    assert "duplicate order_id" in again.output
