@@ -43,12 +43,7 @@ def solve_exact(
 ) -> list[ExactPricing]:
     """The priced subproblems of these (group, rows), exactly, in one SCIP model
     (one solver start for all of them: they are independent, the optimum is the sum)."""
-    b = _Builder()
-    xs = []
-    for g, rows in parts:
-        part = g.take(rows)
-        priced = unit_prices(part, lam, mu, slice(None))
-        xs.append(_add_orders(b, replace(part, unit=priced), split, merged=False))
+    b, xs = _priced_model(parts, lam, mu, split)
     model = b.model()
     for col in np.concatenate([x[x >= 0] for x in xs] + b.int_cols).tolist():
         model.helper.set_var_integrality(int(col), True)
@@ -80,11 +75,7 @@ def relaxed_values(
     prove the exact one in time (10k benchmark: 56-99 such orders, none proven in 5 s;
     their LPs bound $243 above the floors in 0.3 s). Orders are independent, so the LP's
     optimum is optimal for each; -inf where GLOP gives no optimum."""
-    b = _Builder()
-    for g, rows in parts:
-        part = g.take(rows)
-        priced = unit_prices(part, lam, mu, slice(None))
-        _add_orders(b, replace(part, unit=priced), split, merged=False)
+    b, _ = _priced_model(parts, lam, mu, split)
     model = b.model()
     solver = mb.Solver("glop")
     solver.enable_output(False)
@@ -96,3 +87,17 @@ def relaxed_values(
     per_order -= 1e-6 * (1 + np.abs(per_order))  # the LP's tolerances: stay below it
     cuts = np.cumsum([len(rows) for _, rows in parts])[:-1]
     return list(np.split(per_order, cuts))
+
+
+def _priced_model(
+    parts: list[tuple[Group, IntA]], lam: FloatA, mu: FloatA, split: float
+) -> tuple[_Builder, list[IntA]]:
+    """The compact model of these (group, rows) at prices lam, mu, one block per order,
+    and each part's x column ids (``planner.lp._add_orders``)."""
+    b = _Builder()
+    xs = []
+    for g, rows in parts:
+        part = g.take(rows)
+        priced = unit_prices(part, lam, mu, slice(None))
+        xs.append(_add_orders(b, replace(part, unit=priced), split, merged=False))
+    return b, xs

@@ -52,6 +52,7 @@ from planner.primal import Flat
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
+BoolA = npt.NDArray[np.bool_]
 CENTS = 100.0  # the flow's costs are integers: cents
 MAX_PASSES = 10_000  # Bellman-Ford passes; the benchmark batches settle in 11-38
 NEVER = np.int64(1) << 60  # "no residual path" in cents
@@ -251,16 +252,14 @@ def _solve(inst: Instance, arcs: _Arcs, capacity: IntA) -> FlowPrices:
     first_unfilled = n_arcs + n_rows + n_nodes
     arc_flow, row_flow = flow[:n_arcs], flow[n_arcs : n_arcs + n_rows]
     node_flow, unfilled_flow = flow[n_arcs + n_rows : first_unfilled], flow[first_unfilled:]
-    d_line, d_row, d_node, passes = _potentials(
-        arcs, row_of_arc, row_node, unfilled, arc_flow,
-        row_flow < row_cap, row_flow > 0, node_flow < capacity,
-    )  # fmt: skip
     left_unfilled = np.zeros(n_lines, bool)
     left_unfilled[lines] = unfilled_flow > 0
-    low_row, low_node = _low_potentials(
-        arcs, row_of_arc, row_node, unfilled, arc_flow,
-        row_flow < row_cap, row_flow > 0, node_flow > 0, left_unfilled,
+    res = _Residual(
+        arcs, row_of_arc, row_node, unfilled, arc_flow, row_flow < row_cap, row_flow > 0,
+        node_flow < capacity, node_flow > 0, left_unfilled,
     )  # fmt: skip
+    d_line, d_row, d_node, passes = _potentials(res)
+    low_row, low_node = _low_potentials(res)
     lam, low_lam = np.zeros(inst.avail.shape), np.zeros(inst.avail.shape)
     lam.ravel()[rows] = np.maximum(0, d_row - d_node[row_node]) / CENTS
     mu = np.maximum(0, d_node) / CENTS
@@ -275,22 +274,33 @@ def _solve(inst: Instance, arcs: _Arcs, capacity: IntA) -> FlowPrices:
     )
 
 
-def _potentials(
-    arcs: _Arcs,
-    row_of_arc: IntA,
-    row_node: IntA,
-    unfilled: IntA,
-    arc_flow: IntA,
-    row_open: npt.NDArray[np.bool_],
-    row_used: npt.NDArray[np.bool_],
-    node_open: npt.NDArray[np.bool_],
-) -> tuple[IntA, IntA, IntA, int]:
+@dataclass
+class _Residual:
+    """The optimal flow as its residual graph sees it: arcs, costs, and which of them
+    have room or carry flow (the two potential searches read these)."""
+
+    arcs: _Arcs
+    row_of_arc: IntA
+    row_node: IntA
+    unfilled: IntA  # cents a unit of each line costs unfilled
+    arc_flow: IntA
+    row_open: BoolA  # the row has stock left
+    row_used: BoolA  # the row carries flow
+    node_open: BoolA  # the node has capacity left
+    node_used: BoolA  # the node carries flow
+    left_unfilled: BoolA  # the line leaves units unfilled
+
+
+def _potentials(res: _Residual) -> tuple[IntA, IntA, IntA, int]:
     """D(line), D(row), D(node): cheapest residual paths to the sink, by Bellman-Ford passes.
 
     Residual arcs: line -> row where the arc has room (cost c), row -> line where it
     carries flow (-c), row -> node where the row has room, node -> row where it
     carries flow (0), node -> sink where the node has room, line -> sink (unfilled).
     """
+    arcs, row_of_arc, row_node, unfilled = res.arcs, res.row_of_arc, res.row_node, res.unfilled
+    arc_flow, row_open, row_used = res.arc_flow, res.row_open, res.row_used
+    node_open = res.node_open
     n_nodes = len(node_open)
     fwd, f_start = _runs(np.flatnonzero(arc_flow < arcs.cap), arcs.line)
     f_line, f_row, f_cost = arcs.line[fwd], row_of_arc[fwd], arcs.cost[fwd]
@@ -325,17 +335,7 @@ def _potentials(
     return d_line, d_row, d_node, passes
 
 
-def _low_potentials(
-    arcs: _Arcs,
-    row_of_arc: IntA,
-    row_node: IntA,
-    unfilled: IntA,
-    arc_flow: IntA,
-    row_open: npt.NDArray[np.bool_],
-    row_used: npt.NDArray[np.bool_],
-    node_used: npt.NDArray[np.bool_],
-    left_unfilled: npt.NDArray[np.bool_],
-) -> tuple[IntA, IntA]:
+def _low_potentials(res: _Residual) -> tuple[IntA, IntA]:
     """The lowest optimal potentials of rows and nodes: minus R(v), the cheapest residual
     path from the sink to v (Bellman-Ford passes, as ``_potentials`` but the other way).
 
@@ -345,13 +345,16 @@ def _low_potentials(
     carries flow (-c). Every line is reached (it carries flow or is left unfilled);
     a node without flow or a row without flow and out of reach gets no price.
     """
+    arcs, row_of_arc, row_node, unfilled = res.arcs, res.row_of_arc, res.row_node, res.unfilled
+    arc_flow, row_open, row_used = res.arc_flow, res.row_open, res.row_used
+    node_used = res.node_used
     n_nodes = len(node_used)
     room, r_start = _runs(np.flatnonzero(arc_flow < arcs.cap), row_of_arc)
     r_row, r_line, r_cost = row_of_arc[room], arcs.line[room], arcs.cost[room]
     carry, c_start = _runs(np.flatnonzero(arc_flow > 0), arcs.line)
     c_line, c_row, c_cost = arcs.line[carry], row_of_arc[carry], arcs.cost[carry]
     from_sink = np.where(node_used, 0, NEVER)
-    to_line = np.where(left_unfilled, -unfilled, NEVER)
+    to_line = np.where(res.left_unfilled, -unfilled, NEVER)
     reach_node, reach_row, reach_line = from_sink.copy(), np.full(len(row_node), NEVER), to_line
     for _ in range(MAX_PASSES):
         via_row = np.full(n_nodes, NEVER)

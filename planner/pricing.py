@@ -155,15 +155,14 @@ def order_shares(
         for p in priced
     ]
     parts = [(i, r) for i, r in enumerate(loose) if len(r)]
+    to_solve = [(priced[i].group, r) for i, r in parts]
     solved = []
     if 0 < sum(len(r) for _, r in parts) <= exact_up_to:
-        solved = solve_exact(
-            [(priced[i].group, r) for i, r in parts], lam, mu, split, inst.line_sku, exact_seconds
-        )
+        solved = solve_exact(to_solve, lam, mu, split, inst.line_sku, exact_seconds)
     if not all(ex.proven for ex in solved) or not solved:
         if solved:
             # SCIP could not prove them in time: their LP relaxation still bounds them.
-            lp = relaxed_values([(priced[i].group, r) for i, r in parts], lam, mu, split)
+            lp = relaxed_values(to_solve, lam, mu, split)
             for (i, r), value in zip(parts, lp, strict=True):
                 bounds[i] = bounds[i].copy()
                 better = np.minimum(value, priced[i].group.dropped_bound[r])
