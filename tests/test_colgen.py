@@ -10,12 +10,12 @@ import pytest
 
 from planner import check_plan, lns
 from planner.candidates import build_groups, dropped_bound_at
-from planner.columns import Columns, best_singles, columns_from_plan
+from planner.columns import Columns, best_singles, columns_from_plan, plan_cost
 from planner.dive import dive
 from planner.instance import build_instance
 from planner.master import solve_master
 from planner.mip import solve_mip
-from planner.optimize import Settings, _price, plan_total, solve
+from planner.optimize import Settings, _price, plan_deadline, plan_total, solve
 from planner.pricing import price_groups
 from planner.primal import Flat
 from planner.result import Assignment, allocation_frames
@@ -169,6 +169,8 @@ def test_a_plan_becomes_columns_that_cost_what_the_cost_model_says(tight) -> Non
     served = np.zeros(inst.n_orders, bool)
     served[cols.order] = True
     assert cols.cost.sum() + empty[~served].sum() == pytest.approx(plan_total(inst, out.plan))
+    # The optimizer's quick total is that sum: the cost model's total, to the cent.
+    assert plan_cost(inst, out.plan) == pytest.approx(plan_total(inst, out.plan), abs=1e-6)
     assert cols.allocations(np.arange(cols.size)).qty.sum() == out.plan.qty.sum()
 
 
@@ -287,3 +289,11 @@ def test_concat_is_extending_part_after_part() -> None:
     assert list(joined.ent_col) == [0, 1, 2, 3, 4] == list(chained.ent_col)
     assert list(joined.order) == [0, 1, 2, 3, 4] and list(joined.ent_line) == [5, 6, 7, 8, 9]
     assert Columns.concat([]).size == 0
+
+
+def test_the_final_bounds_reserve_is_kept_only_while_the_plan_keeps_enough_time() -> None:
+    # 10 s limit, plan must keep 1.5 s: rounds ending at 6.6 s leave 1.9 s before the
+    # reserve (kept); ending at 7.9 s leave 0.6 s (the reserve goes, the plan runs to 9.2).
+    assert plan_deadline(6.6, 9.2, 8.5, 1.5) == 8.5
+    assert plan_deadline(7.9, 9.2, 8.5, 1.5) == 9.2
+    assert plan_deadline(7.0, 9.2, 8.5, 1.5) == 8.5  # exactly 1.5 s left: kept
