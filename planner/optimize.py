@@ -257,6 +257,7 @@ def _column_generation(
         near = not out.from_round and round_bound >= out.bound * (1 - settings.stretch_within)
         end = stretch_end if near else search_end
         if out.master is not None and now + round_seconds > end:
+            out.rounds -= 1  # this one did not run
             break  # another round would not finish inside the search share
         # The first LP may overrun the share: without it there is nothing to dive from.
         lp_end = end if out.master is not None else deadline - 2 * start.repair_seconds
