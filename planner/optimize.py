@@ -31,7 +31,6 @@ import numpy.typing as npt
 from planner import lns
 from planner.candidates import Group, widen
 from planner.columns import Columns, best_singles, from_solution, plan_cost
-from planner.cost import evaluate
 from planner.dive import WHOLE, dive
 from planner.exact_pricing import solve_exact
 from planner.improve import improve
@@ -47,7 +46,7 @@ from planner.pricing import (
 )
 from planner.primal import Flat, construct
 from planner.rescue import rescue
-from planner.result import Assignment, PlanResult, allocation_frames, finish
+from planner.result import Assignment, PlanResult, finish
 from planner.settings import Settings
 from planner.start import Start, begin, best_between
 
@@ -66,12 +65,6 @@ class Outcome:
     optimal: bool = False
     prices: tuple[FloatA, FloatA] | None = None  # (lam, mu) the Lagrangian bound was taken
     # at (a small batch's exact MIP may raise the bound past it)
-
-
-def plan_total(inst: Instance, plan: Flat) -> float:
-    """The contract's total of a plan, from the one cost model."""
-    alloc, _ = allocation_frames(inst, Assignment(plan.line, plan.node, plan.qty))
-    return evaluate(inst.batch, alloc, inst.weights).total
 
 
 def _price(

@@ -8,7 +8,8 @@ from data.batch_io import batch_from_frames
 from models import COLUMNS
 from planner.baselines import plan_greedy, plan_nearest
 from planner.instance import build_instance
-from planner.optimize import plan_total, solve
+from planner.optimize import solve
+from tests.costs import plan_total
 from tests.tiny import rate_card
 
 

@@ -15,13 +15,14 @@ from planner.dive import dive
 from planner.instance import build_instance
 from planner.master import solve_master
 from planner.mip import solve_mip
-from planner.optimize import Settings, _price, plan_deadline, plan_total, solve
+from planner.optimize import Settings, _price, plan_deadline, solve
 from planner.pricing import price_groups
 from planner.primal import Flat
 from planner.result import Assignment, allocation_frames
 from planner.start import initial_columns
 from planner.subproblem import solve_group
 from tests.bounds import bound_at
+from tests.costs import plan_total
 from tests.random_batch import random_batch
 
 

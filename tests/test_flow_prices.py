@@ -20,12 +20,13 @@ from planner.flow_prices import (
 )
 from planner.instance import Instance, build_instance
 from planner.mip import solve_mip
-from planner.optimize import plan_total, solve
+from planner.optimize import solve
 from planner.pricing import bound_of, price_groups
 from planner.primal import Flat
 from planner.settings import Settings
 from planner.start import _keeping_rules, _prices_from_flow, begin, best_between
 from tests.bounds import bound_at
+from tests.costs import plan_total
 from tests.random_batch import random_batch
 from tests.tiny import dc, ny_ground_instance, tiny_batch
 

@@ -11,10 +11,10 @@ from planner.candidates import build_groups
 from planner.clearing import _clearing_regret, clearing_prices
 from planner.instance import build_instance
 from planner.mip import solve_mip
-from planner.optimize import plan_total
 from planner.pricing import lagrangian_bound, order_shares
 from planner.primal import Flat
 from planner.scarce import price_short_skus, short_skus
+from tests.costs import plan_total
 from tests.random_batch import random_batch
 from tests.tiny import dc, ny_ground_instance
 

@@ -14,12 +14,12 @@ from planner.baselines import _plan_sequential
 from planner.candidates import build_groups
 from planner.checker import check_plan
 from planner.instance import build_instance
-from planner.optimize import plan_total
 from planner.primal import Flat
 from planner.rescue import rescue
 from planner.result import Assignment, allocation_frames
 from planner.settings import Settings
 from planner.start import initial_columns
+from tests.costs import plan_total
 from tests.random_batch import random_batch
 from tests.tiny import rate_card
 
