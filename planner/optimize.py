@@ -128,13 +128,13 @@ def _negative(
     return Columns.concat(kept)
 
 
-def plan_deadline(now: float, deadline: float, kept: float, least: float) -> float:
-    """When the plan must end: ``kept`` (time held back for the final bound or the
-    probe) unless that leaves the plan less than ``least`` seconds, then ``deadline``.
-    A final bound is worth far less than rescue and local search: 10k at 10 s, a third
-    LP ending at 7.9 s left the plan 0.6 s with the reserve (no rescue: $192.7k, gap
-    4.8 %); without it six such runs planned $187.0-187.6k (gaps 1.84-2.15 %)."""
-    return kept if kept - now >= least else deadline
+def bound_fits(now: float, deadline: float, seconds: float, least: float) -> bool:
+    """Whether a step of ``seconds`` (the final bound or the probe) may run before the
+    plan: only if the plan keeps at least ``least`` seconds to ``deadline`` after it. A
+    final bound is worth far less than rescue and local search: 10k at 10 s, a third LP
+    ending at 7.9 s left the plan 0.6 s when its time was held back (no rescue: $192.7k,
+    gap 4.8 %); without it six such runs planned $187.0-187.6k (gaps 1.84-2.15 %)."""
+    return deadline - now - seconds >= least
 
 
 def _after(started: float) -> str:
@@ -382,50 +382,38 @@ def solve(
     start = begin(inst, settings, limit, notes)
     stretch_end = started + limit * settings.stretch_share
     search = _column_generation(inst, start, settings, search_end, stretch_end, deadline, notes)
-    # The final bound prices every order once more, with the exact part and widening,
-    # at an LP's prices. The start's prices have their bound already: redone that way it
-    # gains little (clearing prices: +0.1 % at 10k, +0.03 % for 2.3 s at 100k), so the
-    # plan gets that time.
-    priced = search.from_round
-    # Its time is estimated with a margin: widening and the exact part vary (10k at 10 s:
-    # a 0.4 s pricing round and 0.5 s of exact pricing took 1.3 s together).
-    final_seconds = 2 * max(start.bound_seconds, search.price_seconds) + start.exact_seconds
-    # Where the rounds never beat the flow's prices, two pricings between its highest and
-    # lowest optimal potentials may (10k seed 8 at 10 s, one round: $184.7k -> $186.6k),
-    # when they are cheap beside the limit (100k at 60 s: ~6 s for +0.02 %). Their time
-    # comes out of the plan's, not out of what is kept back for costing.
-    probe = (
-        not priced
-        and start.low is not None
-        and inst.n_orders <= settings.between_up_to
-        and 2 * start.bound_seconds <= settings.between_share * limit
-        and not (np.array_equal(start.low[0], start.lam) and np.array_equal(start.low[1], start.mu))
-    )
-    final_seconds = final_seconds if priced else 0.0
-    # The probe may use half the margin kept for costing: the plan overruns its deadline
-    # by a few tenths (10k at 10 s: 0.25 s, which left no room for the probe).
-    probe_by = started + limit * (1 - settings.finish_share / 2)
-    kept = min(deadline - (2.5 * start.bound_seconds if probe else 0.0),
-               started + limit - final_seconds)  # fmt: skip
-    deadline = plan_deadline(time.perf_counter(), deadline, kept, settings.min_plan_share * limit)
-    plan = _plan(inst, start, search, settings, deadline, notes, started)
-    total = plan_cost(inst, plan)
-    notes.append(f"plan {total:,.2f} {_after(started)}")
     bound, lam, mu = search.bound, search.lam, search.mu
-    fits = time.perf_counter() + final_seconds <= started + limit
-    if priced and fits:
-        # The rounds priced three-or-more-package orders at a floor; exact here.
-        exact = lagrangian_bound(
-            inst, search.groups, search.lam, search.mu, start.exact_seconds,
-            settings.exact_pricing_up_to, settings.bound_widen_by,
-            deadline=started + limit - 2 * search.price_seconds,
-        )  # fmt: skip
-        notes.append(f"Lagrangian bound at the best prices {exact:,.2f} {_after(started)}")
-        bound = max(bound, exact)
-    elif probe and time.perf_counter() + 2 * start.bound_seconds <= probe_by:
+    # The bound's last step runs before the plan, which then has every second to the
+    # deadline (run after it, its time was held back by an estimate and, when the plan
+    # overran that by a few ms, went unused: 10k at 10 s ended at 8.5 s). It prices every
+    # order once more, with the exact part and widening, at an LP's prices; the start's
+    # prices have their bound already (redone that way: clearing prices +0.1 % at 10k,
+    # +0.03 % for 2.3 s at 100k).
+    least = settings.min_plan_share * limit
+    if search.from_round:
+        # The rounds priced three-or-more-package orders at a floor; exact here. Its
+        # time, with a margin (widening and the exact part vary), caps the exact part.
+        seconds = 2 * max(start.bound_seconds, search.price_seconds) + start.exact_seconds
+        if bound_fits(time.perf_counter(), deadline, seconds, least):
+            exact = lagrangian_bound(
+                inst, search.groups, search.lam, search.mu, start.exact_seconds,
+                settings.exact_pricing_up_to, settings.bound_widen_by,
+                deadline=time.perf_counter() + seconds - search.price_seconds,
+            )  # fmt: skip
+            notes.append(f"Lagrangian bound at the best prices {exact:,.2f} {_after(started)}")
+            bound = max(bound, exact)
+    elif _probes(inst, start, settings, limit) and bound_fits(
+        time.perf_counter(), deadline, 2.5 * start.bound_seconds, least
+    ):
+        # The rounds never beat the flow's prices: two pricings between its highest and
+        # lowest optimal potentials may (10k seed 8 at 10 s, one round: $184.7k ->
+        # $186.6k).
         between, b_lam, b_mu = best_between(inst, start, settings.bound_widen_by, notes)
         if between > bound:
             bound, lam, mu = between, b_lam, b_mu
+    plan = _plan(inst, start, search, settings, deadline, notes, started)
+    total = plan_cost(inst, plan)
+    notes.append(f"plan {total:,.2f} {_after(started)}")
     optimal = False
     remaining = deadline - time.perf_counter()
     if inst.n_orders <= settings.exact_up_to and remaining > 0 and total - bound > 1e-6 * total:
@@ -439,6 +427,18 @@ def solve(
         notes.append("exact MIP: " + ("optimal" if optimal else "stopped at the time limit"))
     lp_value = search.master.value if search.master is not None else float("nan")
     return Outcome(plan, bound, lp_value, search.rounds, notes, optimal, (lam, mu))
+
+
+def _probes(inst: Instance, start: Start, settings: Settings, limit: float) -> bool:
+    """Whether the probe between the flow's duals may run: it has a second point, the
+    batch is small enough (100k at 60 s: ~6 s for +0.02 %) and its two pricings are
+    cheap beside the limit."""
+    return (
+        start.low is not None
+        and inst.n_orders <= settings.between_up_to
+        and 2 * start.bound_seconds <= settings.between_share * limit
+        and not (np.array_equal(start.low[0], start.lam) and np.array_equal(start.low[1], start.mu))
+    )
 
 
 def plan_optimize(inst: Instance, time_limit: float | None = None) -> PlanResult:

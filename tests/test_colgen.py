@@ -15,7 +15,7 @@ from planner.dive import dive
 from planner.instance import build_instance
 from planner.master import solve_master
 from planner.mip import solve_mip
-from planner.optimize import Settings, _price, plan_deadline, solve
+from planner.optimize import Settings, _price, bound_fits, solve
 from planner.pricing import price_groups
 from planner.primal import Flat
 from planner.result import Assignment, allocation_frames
@@ -292,9 +292,10 @@ def test_concat_is_extending_part_after_part() -> None:
     assert Columns.concat([]).size == 0
 
 
-def test_the_final_bounds_reserve_is_kept_only_while_the_plan_keeps_enough_time() -> None:
-    # 10 s limit, plan must keep 1.5 s: rounds ending at 6.6 s leave 1.9 s before the
-    # reserve (kept); ending at 7.9 s leave 0.6 s (the reserve goes, the plan runs to 9.2).
-    assert plan_deadline(6.6, 9.2, 8.5, 1.5) == 8.5
-    assert plan_deadline(7.9, 9.2, 8.5, 1.5) == 9.2
-    assert plan_deadline(7.0, 9.2, 8.5, 1.5) == 8.5  # exactly 1.5 s left: kept
+def test_the_final_bound_runs_only_while_the_plan_keeps_enough_time() -> None:
+    # 10 s limit, plan deadline 9.25 s, the plan must keep 1.5 s, the bound needs 0.75 s:
+    # rounds ending at 6.5 s leave the plan 2 s after it (it runs); ending at 7.75 s
+    # they would leave 0.75 s (it does not).
+    assert bound_fits(6.5, 9.25, 0.75, 1.5)
+    assert not bound_fits(7.75, 9.25, 0.75, 1.5)
+    assert bound_fits(7.0, 9.25, 0.75, 1.5)  # exactly 1.5 s left: it runs
