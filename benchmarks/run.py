@@ -10,6 +10,12 @@ differs from the next (10k orders at 10 s: gaps 1.8-3.6 % in one sitting); with
 ``--repeat N`` each is run N times and the table shows the run with the median gap
 and the range of the gaps.
 
+Where a batch's optimum is known (``benchmarks/optima.json``: proved by the exact
+``mip`` strategy, with the command and its time), the table also shows how far each
+plan is above it: the gap to the bound mixes the plan's distance from the optimum
+with the bound's, and on these batches the bound's (the LP's integrality gap) is
+the larger part.
+
 Each measurement runs in its own process (benchmarks/measure.py) so its peak
 memory is its own. Batches are generated once per (size, seed) and kept under
 .benchmarks/batches. Results are appended to .benchmarks/results.jsonl and a
@@ -31,6 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".benchmarks"
 console = Console(width=160)
 TIME_LIMITED = {"optimize", "mip"}  # strategies whose plan depends on how far they got
+OPTIMA = Path(__file__).resolve().parent / "optima.json"
+
+
+def known_optima() -> dict[str, float]:
+    """Proven optimum totals by batch name (``{orders}-{seed}``)."""
+    return {name: row["optimum"] for name, row in json.loads(OPTIMA.read_text()).items()}
 
 
 def measure(*args: str) -> dict:
@@ -62,6 +74,7 @@ def main(
             folder = CACHE / "batches" / f"{size}-{seed}"
             progress.update(task, description=f"generating {size:,} orders")
             gen = measure("generate", str(size), str(seed), str(folder))
+            gen["batch"] = folder.name
             rows.append({"orders": size, "nodes": gen["nodes"], "strategy": "(generate)", **gen})
             runs.append(rows[-1])
             progress.advance(task)
@@ -69,9 +82,8 @@ def main(
                 mine = []
                 for i in range(repeat if name in TIME_LIMITED else 1):
                     progress.update(task, description=f"{size:,} orders: {name} (run {i + 1})")
-                    mine.append(
-                        {"strategy": name, **measure("plan", str(folder), name, str(time_limit))}
-                    )
+                    run = measure("plan", str(folder), name, str(time_limit))
+                    mine.append({"strategy": name, "batch": folder.name, **run})
                     progress.advance(task)
                 runs += mine
                 rows.append(median_run(mine))
@@ -109,6 +121,7 @@ def print_table(rows: list[dict]) -> None:
         "bound $",
         "gap",
         "vs greedy",
+        "vs optimum",
         "fill %",
         "violations",
         "runs (gaps)",
@@ -116,6 +129,7 @@ def print_table(rows: list[dict]) -> None:
     for c in cols:
         table.add_column(c, justify="left" if c == "strategy" else "right")
     greedy = {r["orders"]: r["total"] for r in rows if r["strategy"] == "greedy"}
+    optima = known_optima()
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         base = greedy.get(r["orders"])
@@ -129,6 +143,7 @@ def print_table(rows: list[dict]) -> None:
             f"{r['bound']:,.0f}" if r.get("bound") is not None else "-",
             f"{100 * r['gap']:.2f} %" if r.get("gap") is not None else "-",
             f"{100 * (base - r['total']) / base:+.2f} %" if base and "total" in r else "-",
+            above(r.get("total"), optima.get(r.get("batch", ""))),
             f"{100 * r['fill_rate']:.2f}" if "fill_rate" in r else "-",
             str(r.get("violations", "-")),
             f"{r['runs']} ({r['gap_range']})" if "gap_range" in r else "1",
@@ -137,6 +152,13 @@ def print_table(rows: list[dict]) -> None:
         lines.append("| " + " | ".join(cells) + " |")
     console.print(table)
     print("\n".join(lines))
+
+
+def above(total: float | None, optimum: float | None) -> str:
+    """How far a total is above the batch's proven optimum, or "-" if either is unknown."""
+    if total is None or optimum is None:
+        return "-"
+    return f"{100 * (total - optimum) / optimum:+.3f} %"
 
 
 if __name__ == "__main__":

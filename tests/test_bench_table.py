@@ -1,6 +1,6 @@
 """The benchmark table's summary of repeated time-limited runs."""
 
-from benchmarks.run import median_run
+from benchmarks.run import above, known_optima, median_run
 
 
 def _run(total: float, bound: float | None) -> dict:
@@ -28,3 +28,16 @@ def test_an_even_count_takes_the_lower_middle_and_unbounded_runs_come_last() -> 
 def test_a_single_run_is_shown_as_it_is() -> None:
     run = _run(100.0, 99.0)
     assert median_run([run]) is run
+
+
+def test_a_plan_is_shown_against_the_batchs_proven_optimum_where_one_is_known() -> None:
+    assert above(40_518.0, 40_000.0) == "+1.295 %"
+    assert above(40_000.0, 40_000.0) == "+0.000 %"
+    assert above(40_000.0, None) == "-"  # no optimum proved for this batch
+    assert above(None, 40_000.0) == "-"  # the batch's (generate) row has no total
+
+
+def test_the_known_optima_are_read_by_batch_name() -> None:
+    optima = known_optima()
+    assert optima and all(isinstance(v, float) and v > 0 for v in optima.values())
+    assert all(name.split("-")[0].isdigit() and name.split("-")[1].isdigit() for name in optima)
