@@ -18,8 +18,9 @@ batch is "pick one way to serve each order" under those rows (``planner.master``
    (``planner.rescue``), local search (``planner.improve``), then the
    restricted master as a MIP (SCIP) over the batch or the LP's fractional
    neighbourhood.
-4. Bound: the best L over the start and the rounds, the exact pricing at its
-   prices at the end when they are an LP's.
+4. Bound: the best L over the start and the rounds, with the exact pricing at its
+   prices when they are an LP's (it runs before step 3, which then has every second
+   to the deadline).
 """
 
 import time

@@ -45,8 +45,8 @@ class Settings:
     # gap 1.8 % at 0.4, 0.8 % at 0.6 and 0.7)
     stretch_share: float = 0.8  # of the time limit, a round may still end at when the last
     stretch_within: float = 0.1  # round's bound came this close to the start's
-    min_plan_share: float = 0.15  # of the time limit, the plan keeps at least when the
-    # final bound's or the probe's time is kept back (else nothing is kept back)
+    min_plan_share: float = 0.15  # of the time limit, the plan keeps at least after the
+    # final bound or the probe, which run before it (else they do not run)
     finish_share: float = 0.08  # of the time limit, kept for the bound and costing
     exact_pricing_up_to: int = 3000  # orders per round the exact pricing MIP may take
     exact_pricing_seconds: float = 5.0
