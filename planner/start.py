@@ -60,8 +60,19 @@ class Start:
     # potentials, when lam and mu are at its highest (``best_between``)
 
 
+def keeps_all_nodes(n_orders: int, n_nodes: int, settings: Settings) -> bool:
+    """Whether every order keeps every node as a candidate: small networks, as long as
+    pricing every pair of nodes for every order stays cheap beside pruning it."""
+    pairs = n_orders * n_nodes**2
+    return n_nodes <= settings.all_nodes_up_to and pairs <= settings.all_pairs_up_to
+
+
 def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) -> Start:
-    k = inst.n_nodes if inst.n_nodes <= settings.all_nodes_up_to else settings.candidates
+    k = (
+        inst.n_nodes
+        if keeps_all_nodes(inst.n_orders, inst.n_nodes, settings)
+        else settings.candidates
+    )
     groups = build_groups(inst, k, settings.single_line_candidates)
     pool, free_value = initial_columns(inst, groups, settings)
     # A feasible plan's columns cap the first LP at that plan's cost: without them

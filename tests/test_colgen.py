@@ -19,7 +19,7 @@ from planner.optimize import Settings, _price, bound_fits, solve
 from planner.pricing import price_groups
 from planner.primal import Flat
 from planner.result import Assignment, allocation_frames
-from planner.start import initial_columns
+from planner.start import initial_columns, keeps_all_nodes
 from planner.subproblem import solve_group
 from tests.bounds import bound_at
 from tests.costs import plan_total
@@ -299,3 +299,11 @@ def test_the_final_bound_runs_only_while_the_plan_keeps_enough_time() -> None:
     assert bound_fits(6.5, 9.25, 0.75, 1.5)
     assert not bound_fits(7.75, 9.25, 0.75, 1.5)
     assert bound_fits(7.0, 9.25, 0.75, 1.5)  # exactly 1.5 s left: it runs
+
+
+def test_small_networks_keep_every_node_while_pricing_every_pair_stays_cheap() -> None:
+    s = Settings()  # at most 64 nodes and 8M order x node-pair products
+    assert keeps_all_nodes(1_500, 45, s)  # 3.0M
+    assert keeps_all_nodes(2_200, 54, s)  # 6.4M
+    assert not keeps_all_nodes(3_000, 62, s)  # 11.5M: pruned
+    assert not keeps_all_nodes(100, 65, s)  # more than 64 nodes: pruned however few orders
