@@ -15,7 +15,7 @@ from planner.dive import dive
 from planner.instance import build_instance
 from planner.master import solve_master
 from planner.mip import solve_mip
-from planner.optimize import Settings, _price, bound_fits, solve
+from planner.optimize import Settings, _price, bound_fits, final_budget, solve
 from planner.pricing import price_groups
 from planner.primal import Flat
 from planner.result import Assignment, allocation_frames
@@ -299,6 +299,18 @@ def test_the_final_bound_runs_only_while_the_plan_keeps_enough_time() -> None:
     assert bound_fits(6.5, 9.25, 0.75, 1.5)
     assert not bound_fits(7.75, 9.25, 0.75, 1.5)
     assert bound_fits(7.0, 9.25, 0.75, 1.5)  # exactly 1.5 s left: it runs
+
+
+def test_a_small_batchs_final_bound_gets_what_leaves_the_plan_its_share() -> None:
+    # Deadline 4.6 s, the plan keeps 0.75 s, a pricing pass took 0.2 s, budget 0.5 s.
+    # Small batch (trim): 1.5 passes are kept for the pricing, the exact part gets the rest.
+    assert final_budget(2.5, 4.6, 0.2, 0.5, 0.75, trim=True) == 0.5  # all of it fits
+    assert final_budget(3.25, 4.6, 0.2, 0.5, 0.75, trim=True) == pytest.approx(0.3)  # cut
+    assert final_budget(3.5, 4.6, 0.2, 0.5, 0.75, trim=True) == 0.0  # 0.05 s: not run
+    # Large batch: two passes and the whole budget (0.9 s) must fit before the plan's 0.75 s.
+    assert final_budget(2.5, 4.6, 0.2, 0.5, 0.75, trim=False) == 0.5  # 2.1 s left
+    assert final_budget(3.0, 4.6, 0.2, 0.5, 0.75, trim=False) == 0.0  # 1.6 s left
+    assert final_budget(3.0, 4.6, 0.2, 0.5, 0.75, trim=True) == 0.5  # a small one runs
 
 
 def test_small_networks_keep_every_node_while_pricing_every_pair_stays_cheap() -> None:
