@@ -11,11 +11,10 @@ class Settings:
     all_nodes_up_to: int = 64  # networks this small keep every node: no pruning ...
     all_pairs_up_to: int = 8_000_000  # ... while orders x nodes^2 (the node pairs pricing
     # enumerates) stays below this. At 5 s, pruned against not: 3,000 orders on 62 nodes
-    # (11.5M) gap 2.7 % -> 0.99 % (seed 8: 1.27 % -> 0.78 %), 2,600 on 58 (8.7M) 1.58 % ->
-    # 0.97 %: unpruned, set-up takes 1.2 s and a round 0.55 s (0.34 s, 0.42 s pruned). At or
-    # below 6.4M it is a wash or worse: 2,200 on 54 nodes 0.95 % -> 1.40 % (the plan, whose
-    # moves are among the candidates), 2,000 on 52 0.60 % -> 0.58 %, 1,500 on 45 0.78 % ->
-    # 0.81 %, 0.34 % -> 0.34 %
+    # (11.5M) gap 2.7 % -> 0.99 % (seed 8: 1.27 % -> 0.78 %), 2,600 on 58 (8.7M) 1.58-1.95 %
+    # -> 0.97 %: unpruned, set-up takes 1.2 s and a round 0.55 s (pruned 0.34 s, 0.43 s). At
+    # or below 6.4M it is a wash or worse: 2,200 on 54 nodes 0.95 % -> 1.40 % (the plan $265
+    # dearer), 2,000 on 52 0.60 % -> 0.58 %, 1,500 on 45 0.78 % -> 0.81 % and 0.34 % -> 0.34 %
     single_line_candidates: int = 40  # candidates of one-line orders on larger networks
     widen_by: int = 16  # nodes added to an order per round when dropped ones look cheaper
     bound_widen_by: int = 32  # nodes added where a dropped node's floor binds the bound
