@@ -54,7 +54,8 @@ from planner.start import Start, begin, best_between
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
 DEFAULT_TIME_LIMIT = 60.0
-MIN_EXACT = 0.1  # seconds: a small batch's final bound runs only if its exact part gets this
+MIN_EXACT = 0.25  # seconds: a small batch's final bound runs only if its exact part gets
+# this (SCIP proves a 1,500-order batch's 15-31 loose orders in 0.22-0.29 s)
 
 
 @dataclass
@@ -131,11 +132,11 @@ def _negative(
 
 
 def bound_fits(now: float, deadline: float, seconds: float, least: float) -> bool:
-    """Whether a step of ``seconds`` (the final bound or the probe) may run before the
-    plan: only if the plan keeps at least ``least`` seconds to ``deadline`` after it. A
-    final bound is worth far less than rescue and local search: 10k at 10 s, a third LP
-    ending at 7.9 s left the plan 0.6 s when its time was held back (no rescue: $192.7k,
-    gap 4.8 %); without it six such runs planned $187.0-187.6k (gaps 1.84-2.15 %)."""
+    """Whether a step of ``seconds`` (the probe; the final bound's rule is
+    ``final_budget``) may run before the plan: only if the plan keeps at least ``least``
+    seconds to ``deadline`` after it. Rescue and local search come first: 10k at 10 s, a
+    third LP ending at 7.9 s left the plan 0.6 s when the final bound's time was held back
+    (no rescue: $192.7k, gap 4.8 %); without it six such runs planned $187.0-187.6k."""
     return deadline - now - seconds >= least
 
 
@@ -147,13 +148,20 @@ def final_budget(
     pricing pass plus the whole budget ``exact``, or skip it: their plans are starved
     (10k at 10 s: the ~1 s it takes cost the plan $500-800 on a loaded machine, for a
     bound $243 higher). Small ones (``trim``) hold back 1.5 passes and cut the exact part
-    to what is left, down to ``MIN_EXACT`` seconds: their plans level off (neighbourhood
+    to what is left, down to ``MIN_EXACT``: their plans level off (neighbourhood
     search at 1,500 orders: -$53 in 1 s, -$67 in 2 s), the bound does not (2,200 orders at
     5 s: skipped, $52,214; run, $52,425-52,459)."""
+    held = pricing_held(pricing, trim)
     if not trim:
-        return exact if deadline - now - 2 * pricing - exact >= least else 0.0
-    budget = min(exact, deadline - now - least - 1.5 * pricing)
+        return exact if deadline - now - held - exact >= least else 0.0
+    budget = min(exact, deadline - now - least - held)
     return budget if budget >= MIN_EXACT else 0.0
+
+
+def pricing_held(pricing: float, trim: bool) -> float:
+    """The time held for the final bound's pricing pass, from the last one's ``pricing``:
+    widening varies (10k at 10 s: a 0.4 s round and 0.5 s of exact pricing took 1.3 s)."""
+    return (1.5 if trim else 2.0) * pricing
 
 
 def _after(started: float) -> str:
@@ -404,27 +412,26 @@ def solve(
     bound, lam, mu = search.bound, search.lam, search.mu
     # The bound's last step runs before the plan, which then has every second to the
     # deadline (run after it, its time was held back by an estimate and, when the plan
-    # overran that by a few ms, went unused: 10k at 10 s ended at 8.5 s). It prices every
+    # overran that by a few ms, went unused: 10k at 10 s ended at 8.6 s). It prices every
     # order once more, with the exact part and widening, at an LP's prices; the start's
     # prices have their bound already (redone that way: clearing prices +0.1 % at 10k,
     # +0.03 % for 2.3 s at 100k).
     least = settings.min_plan_share * limit
+    bound_started = time.perf_counter()
     if search.from_round:
         # The rounds priced three-or-more-package orders at a floor; exact here.
         pricing = max(start.bound_seconds, search.price_seconds)
-        budget = final_budget(
-            time.perf_counter(), deadline, pricing, start.exact_seconds, least, trim=small
-        )
+        budget = final_budget(bound_started, deadline, pricing, start.exact_seconds, least, small)
         if budget > 0:
             exact = lagrangian_bound(
                 inst, search.groups, search.lam, search.mu, budget,
                 settings.exact_pricing_up_to, settings.bound_widen_by,
-                deadline=time.perf_counter() + pricing + budget,
+                deadline=bound_started + pricing_held(pricing, small) + budget,
             )  # fmt: skip
             notes.append(f"Lagrangian bound at the best prices {exact:,.2f} {_after(started)}")
             bound = max(bound, exact)
     elif _probes(inst, start, settings, limit) and bound_fits(
-        time.perf_counter(), deadline, 2.5 * start.bound_seconds, least
+        bound_started, deadline, 2.5 * start.bound_seconds, least
     ):
         # The rounds never beat the flow's prices: two pricings between its highest and
         # lowest optimal potentials may (10k seed 8 at 10 s, one round: $184.7k ->
@@ -432,6 +439,10 @@ def solve(
         between, b_lam, b_mu = best_between(inst, start, settings.bound_widen_by, notes)
         if between > bound:
             bound, lam, mu = between, b_lam, b_mu
+    # The plan gets back the bound's time out of a quarter of the margin kept for costing
+    # (run after the plan, the bound used that margin: 10k at 60 s ended at 59.1 s).
+    borrowed = min(time.perf_counter() - bound_started, settings.finish_share * limit / 4)
+    deadline += borrowed
     plan = _plan(inst, start, search, settings, deadline, notes, started)
     total = plan_cost(inst, plan)
     notes.append(f"plan {total:,.2f} {_after(started)}")

@@ -10,7 +10,7 @@ class Settings:
     candidates: int = 16  # candidate nodes per single-line order (more for more lines)
     all_nodes_up_to: int = 64  # networks this small keep every node: no pruning ...
     all_pairs_up_to: int = 8_000_000  # ... while orders x nodes^2 (the node pairs pricing
-    # enumerates) stays below this. At 5 s, pruned against not: 3,000 orders on 62 nodes
+    # enumerates) is at most this. At 5 s, pruned against not: 3,000 orders on 62 nodes
     # (11.5M) gap 2.7 % -> 0.99 % (seed 8: 1.27 % -> 0.78 %), 2,600 on 58 (8.7M) 1.58-1.95 %
     # -> 0.97 %: unpruned, set-up takes 1.2 s and a round 0.55 s (pruned 0.34 s, 0.43 s). At
     # or below 6.4M it is a wash or worse: 2,200 on 54 nodes 0.95 % -> 1.40 % (the plan $265
@@ -32,7 +32,7 @@ class Settings:
     flow_arcs_per_line: int = 4  # arcs a line may gain when the flow is solved again with
     # those its prices lack (1M: 436,428 arcs, L $10.17M -> $16.59M)
     between_share: float = 0.08  # of the time limit, two more pricings between the flow's
-    # highest and lowest optimal duals may take at the end of a run whose rounds never
+    # highest and lowest optimal duals may take (before the plan) in a run whose rounds never
     # beat the flow's prices (10k seed 8: L $184.7k -> $186.6k in 0.5 s; at 100k, 60 s,
     # they would take ~6 s for +0.02 %)
     between_up_to: int = 50_000  # orders; the probe runs on batches of at most this many
@@ -53,7 +53,8 @@ class Settings:
     stretch_within: float = 0.1  # round's bound came this close to the start's
     min_plan_share: float = 0.15  # of the time limit, the plan keeps at least after the
     # final bound or the probe, which run before it (else they do not run)
-    finish_share: float = 0.08  # of the time limit, kept for the bound and costing
+    finish_share: float = 0.08  # of the time limit, kept for costing and the plan's
+    # overrun; the plan may borrow a quarter of it back for the final bound's time
     exact_pricing_up_to: int = 3000  # orders per round the exact pricing MIP may take
     exact_pricing_seconds: float = 5.0
     exact_when_below: float = 0.02  # new columns per order under which exact pricing runs

@@ -83,7 +83,8 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
     pool = pool.extend(columns_from_plan(inst, seed))
     # At least 0.5 s: SCIP proves the 15 loose orders of a 1,500-order batch in 0.22-0.27 s,
     # and with 0.25 s the final bound fell back to floors in about half the runs at 5 s
-    # (seed 8: $34,195.72 instead of $34,329.66).
+    # (seed 8: $34,195.72 instead of $34,329.66). The final bound may trim it (small batches,
+    # short of time: `optimize.final_budget`).
     exact_seconds = min(settings.exact_pricing_seconds, max(0.5, limit / 20))
     lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
     # Prices found without an LP: the bound where column generation does not converge

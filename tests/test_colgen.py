@@ -292,8 +292,9 @@ def test_concat_is_extending_part_after_part() -> None:
     assert Columns.concat([]).size == 0
 
 
-def test_the_final_bound_runs_only_while_the_plan_keeps_enough_time() -> None:
-    # 10 s limit, plan deadline 9.25 s, the plan must keep 1.5 s, the bound needs 0.75 s:
+def test_the_probe_runs_only_while_the_plan_keeps_enough_time() -> None:
+    # Plan deadline 9.25 s (binary-exact stand-ins for a 10 s limit), the plan must keep
+    # 1.5 s, the probe needs 0.75 s:
     # rounds ending at 6.5 s leave the plan 2 s after it (it runs); ending at 7.75 s
     # they would leave 0.75 s (it does not).
     assert bound_fits(6.5, 9.25, 0.75, 1.5)
