@@ -40,9 +40,16 @@ TIME_LIMITED = {"optimize", "mip"}  # strategies whose plan depends on how far t
 OPTIMA = Path(__file__).resolve().parent / "optima.json"
 
 
-def known_optima() -> dict[str, float]:
-    """Proven optimum totals by batch name (``{orders}-{seed}``)."""
-    return {name: row["optimum"] for name, row in json.loads(OPTIMA.read_text()).items()}
+def known_optima(path: Path = OPTIMA) -> dict[str, float]:
+    """Proven optimum totals by batch name (``{orders}-{seed}``). An entry without a
+    positive number under "optimum" is an error naming the file and the entry."""
+    optima = {}
+    for name, row in json.loads(path.read_text()).items():
+        value = row.get("optimum") if isinstance(row, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ValueError(f"{path}: entry {name!r}: 'optimum' must be a positive number")
+        optima[name] = float(value)
+    return optima
 
 
 def measure(*args: str) -> dict:

@@ -132,7 +132,7 @@ def _negative(
 
 
 def bound_fits(now: float, deadline: float, seconds: float, least: float) -> bool:
-    """Whether a step of ``seconds`` (the probe; the final bound's rule is
+    """Whether a step of ``seconds`` (the probe, or a large batch's final bound: see
     ``final_budget``) may run before the plan: only if the plan keeps at least ``least``
     seconds to ``deadline`` after it. Rescue and local search come first: 10k at 10 s, a
     third LP ending at 7.9 s left the plan 0.6 s when the final bound's time was held back
@@ -153,7 +153,7 @@ def final_budget(
     5 s: skipped, $52,214; run, $52,425-52,459)."""
     held = pricing_held(pricing, trim)
     if not trim:
-        return exact if deadline - now - held - exact >= least else 0.0
+        return exact if bound_fits(now, deadline, held + exact, least) else 0.0
     budget = min(exact, deadline - now - least - held)
     return budget if budget >= MIN_EXACT else 0.0
 

@@ -1,5 +1,9 @@
 """The benchmark table's summary of repeated time-limited runs."""
 
+from pathlib import Path
+
+import pytest
+
 from benchmarks.run import above, known_optima, median_run
 
 
@@ -41,3 +45,12 @@ def test_the_known_optima_are_read_by_batch_name() -> None:
     optima = known_optima()
     assert optima and all(isinstance(v, float) and v > 0 for v in optima.values())
     assert all(name.split("-")[0].isdigit() and name.split("-")[1].isdigit() for name in optima)
+
+
+def test_an_optimum_that_is_not_a_positive_number_is_an_error_naming_the_entry(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "optima.json"
+    path.write_text('{"1500-7": {"optimum": 40118.13}, "1500-8": {"optimum": "n/a"}}')
+    with pytest.raises(ValueError, match=r"optima\.json: entry '1500-8': 'optimum'"):
+        known_optima(path)
