@@ -19,7 +19,7 @@ from data.atomic import atomic_folder
 from data.columns import validate_table
 from data.geo import zip_table
 from models import SHIPPING_SERVICES, Batch, Service, Weights
-from models.batch import COLUMNS, TABLES
+from models.batch import TABLES, all_columns
 from models.errors import BatchValidationError, Problem
 
 BATCH_JSON = "batch.json"
@@ -300,7 +300,7 @@ def write_batch(batch: Batch, folder: str | Path, fmt: Format = "csv") -> Path:
 
 def _write_tables(batch: Batch, folder: Path, fmt: Format) -> None:
     for name in TABLES:
-        df = batch.table(name).loc[:, list(COLUMNS[name])]
+        df = batch.table(name).loc[:, list(all_columns(name))]
         path = folder / f"{name}.{fmt}"
         if fmt == "csv":
             out = df.copy()

@@ -41,6 +41,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "rate_card": ("service", "zone", "base", "per_lb", "transit_days"),
 }
 TABLES: tuple[str, ...] = tuple(COLUMNS)
+# Columns a table may leave out (older batches do): defaults come from the row model.
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "nodes": ("cutoff_hour", "closed_weekdays", "holiday_calendar", "closed_dates", "open_dates"),
+}
+
+
+def all_columns(table: str) -> tuple[str, ...]:
+    """Canonical columns then optional ones: what files and the store hold."""
+    return COLUMNS[table] + OPTIONAL_COLUMNS.get(table, ())
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,17 @@ class Batch:
     rate_card: pd.DataFrame
     weights: Weights = field(default_factory=Weights)
     rate_card_file: str = "rate_card.csv"
+
+    def __post_init__(self) -> None:
+        # A batch built in code (or from an older file) gets the optional columns' defaults.
+        from models.network import Node
+
+        for table, columns in OPTIONAL_COLUMNS.items():
+            df = getattr(self, table)
+            absent = [c for c in columns if c not in df.columns]
+            if absent:
+                filled = df.assign(**{c: Node.model_fields[c].default for c in absent})
+                object.__setattr__(self, table, filled)
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)

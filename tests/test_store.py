@@ -209,7 +209,9 @@ def test_the_database_itself_refuses_bad_rows(loaded: Store) -> None:
         "INSERT INTO order_lines VALUES ('WEB-1001', 9, 'SKU-1', 0, 99)",
         "INSERT INTO inventory (node_id, sku, on_hand, seq) VALUES ('DC-NYC', 'SKU-3', -1, 9)",
         "UPDATE inventory SET reserved = -2",
-        "INSERT INTO nodes VALUES ('X', 'dc', '1234', true, true, 1, 0, 0, 0, 9)",
+        "INSERT INTO nodes (node_id, kind, zip, ship_enabled, pickup_enabled, capacity_units, "
+        "pick_cost, pack_cost, processing_days, seq) "
+        "VALUES ('X', 'dc', '1234', true, true, 1, 0, 0, 0, 9)",
         "INSERT INTO orders (order_id, channel, service, due_days, seq) "
         "VALUES ('P-1', 'web', 'pickup', 1, 9)",  # pickup without a pickup node
         "INSERT INTO orders (order_id, channel, service, due_days, seq) "

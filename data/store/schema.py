@@ -77,7 +77,7 @@ V1 = Migration(
         """
         CREATE TABLE batches (
             batch_id TEXT PRIMARY KEY,
-            loaded_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+            loaded_at TIMESTAMPTZ  DEFAULT current_timestamp,
             batch_date DATE NOT NULL,
             weights JSON NOT NULL,
             rate_card_file TEXT NOT NULL,
@@ -113,9 +113,9 @@ V1 = Migration(
             {_id("node_id")},
             {_id("sku")},
             {_nonneg_int("on_hand")},
-            reserved BIGINT NOT NULL DEFAULT 0 CHECK (reserved >= 0),
-            safety_stock BIGINT NOT NULL DEFAULT 0 CHECK (safety_stock >= 0),
-            in_transit BIGINT NOT NULL DEFAULT 0 CHECK (in_transit >= 0),
+            reserved BIGINT  DEFAULT 0 CHECK (reserved >= 0),
+            safety_stock BIGINT  DEFAULT 0 CHECK (safety_stock >= 0),
+            in_transit BIGINT  DEFAULT 0 CHECK (in_transit >= 0),
             seq BIGINT NOT NULL,
             PRIMARY KEY (node_id, sku)
         )
@@ -138,11 +138,11 @@ V1 = Migration(
             ship_zip TEXT CHECK (ship_zip IS NULL OR {_ZIP_OK.format(c="ship_zip")}),
             service TEXT NOT NULL CHECK (service IN {_SERVICES}),
             {_nonneg_int("due_days")},
-            ship_complete BOOLEAN NOT NULL DEFAULT false,
+            ship_complete BOOLEAN  DEFAULT false,
             max_packages BIGINT CHECK (max_packages IS NULL OR max_packages >= 1),
             pickup_node_id TEXT CHECK (pickup_node_id IS NULL OR length(pickup_node_id) >= 1),
-            status TEXT NOT NULL DEFAULT '{CREATED_STATUS}' CHECK (length(status) >= 1),
-            created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+            status TEXT  DEFAULT '{CREATED_STATUS}' CHECK (length(status) >= 1),
+            created_at TIMESTAMPTZ  DEFAULT current_timestamp,
             batch_id TEXT,
             source TEXT,
             seq BIGINT NOT NULL,
@@ -163,7 +163,7 @@ V1 = Migration(
         """
         CREATE TABLE plans (
             plan_id TEXT PRIMARY KEY,
-            created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+            created_at TIMESTAMPTZ  DEFAULT current_timestamp,
             strategy TEXT NOT NULL CHECK (length(strategy) >= 1),
             batch_date DATE NOT NULL,
             weights JSON NOT NULL,
@@ -202,7 +202,7 @@ V1 = Migration(
         CREATE TABLE order_events (
             event_id BIGINT PRIMARY KEY DEFAULT nextval('order_event_id'),
             {_id("order_id")},
-            occurred_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+            occurred_at TIMESTAMPTZ  DEFAULT current_timestamp,
             actor TEXT NOT NULL CHECK (length(actor) >= 1),
             channel TEXT,
             event_type TEXT NOT NULL CHECK (length(event_type) >= 1),
@@ -218,7 +218,20 @@ V1 = Migration(
 # Migration 2 belongs to the order-lifecycle service; its SQL lives in its own module.
 V2 = Migration(version=2, description=LIFECYCLE_DESCRIPTION, statements=LIFECYCLE_STATEMENTS)
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2)
+# Node calendars for delivery promises (promise/README.md); old rows get the defaults.
+V3 = Migration(
+    version=3,
+    description="node calendars: cut-off hour, closed weekdays, holidays, date overrides",
+    statements=(
+        "ALTER TABLE nodes ADD COLUMN cutoff_hour BIGINT DEFAULT 14",
+        "ALTER TABLE nodes ADD COLUMN closed_weekdays TEXT DEFAULT 'sat,sun'",
+        "ALTER TABLE nodes ADD COLUMN holiday_calendar TEXT DEFAULT 'US'",
+        "ALTER TABLE nodes ADD COLUMN closed_dates TEXT DEFAULT ''",
+        "ALTER TABLE nodes ADD COLUMN open_dates TEXT DEFAULT ''",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3)
 LATEST_VERSION: int = MIGRATIONS[-1].version
 
 
@@ -266,7 +279,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> in
             CREATE TABLE IF NOT EXISTS schema_version (
                 version INTEGER PRIMARY KEY,
                 description TEXT NOT NULL,
-                applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+                applied_at TIMESTAMPTZ  DEFAULT current_timestamp
             )
             """
         )
