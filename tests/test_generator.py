@@ -54,7 +54,7 @@ def test_valid_under_the_contract_in_canonical_form(fixture: str, request) -> No
         batch.batch_date, batch.weights, **{t: batch.table(t) for t in TABLES}
     )
     for name in TABLES:
-        assert tuple(batch.table(name).columns) == COLUMNS[name]
+        assert tuple(batch.table(name).columns) == all_columns(name)
         pdt.assert_frame_equal(batch.table(name), checked.table(name))
 
 
