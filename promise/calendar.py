@@ -31,6 +31,8 @@ class CalendarError(ValueError):
 def parse_weekdays(text: str) -> frozenset[int]:
     """'sat,sun' -> {5, 6}; separators are commas or spaces, case-insensitive."""
     out = set()
+    if text.strip().lower() == "none":
+        return frozenset()
     for word in text.replace(",", " ").split():
         key = word.strip().lower()[:3]
         if key not in WEEKDAYS:
@@ -53,7 +55,7 @@ def parse_dates(text: str, setting: str) -> frozenset[date]:
 @cache
 def holiday_calendar(code: str) -> holidays.HolidayBase:
     """The ``holidays`` calendar for 'US' or 'US-CA' (country-subdivision); '' is none."""
-    if not code:
+    if not code or code.upper() == "NONE":
         return holidays.HolidayBase()
     country, _, subdiv = code.partition("-")
     try:
