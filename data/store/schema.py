@@ -221,13 +221,24 @@ V2 = Migration(version=2, description=LIFECYCLE_DESCRIPTION, statements=LIFECYCL
 # Node calendars for delivery promises (promise/README.md); old rows get the defaults.
 V3 = Migration(
     version=3,
-    description="node calendars: cut-off hour, closed weekdays, holidays, date overrides",
+    description="delivery promises: node calendars (cut-off, closed days, holidays), order promises",
     statements=(
         "ALTER TABLE nodes ADD COLUMN cutoff_hour BIGINT DEFAULT 14",
         "ALTER TABLE nodes ADD COLUMN closed_weekdays TEXT DEFAULT 'sat,sun'",
         "ALTER TABLE nodes ADD COLUMN holiday_calendar TEXT DEFAULT 'US'",
         "ALTER TABLE nodes ADD COLUMN closed_dates TEXT DEFAULT ''",
         "ALTER TABLE nodes ADD COLUMN open_dates TEXT DEFAULT ''",
+        # The promise an order was captured with: what "promises kept" checks plans against.
+        """
+        CREATE TABLE order_promises (
+            order_id TEXT PRIMARY KEY,
+            promise_id TEXT NOT NULL,
+            service TEXT NOT NULL,
+            promised_date DATE NOT NULL,
+            promised_at TIMESTAMPTZ NOT NULL,
+            packages JSON NOT NULL
+        )
+        """,
     ),
 )
 
