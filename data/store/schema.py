@@ -221,7 +221,7 @@ V2 = Migration(version=2, description=LIFECYCLE_DESCRIPTION, statements=LIFECYCL
 # Node calendars for delivery promises (promise/README.md); old rows get the defaults.
 V3 = Migration(
     version=3,
-    description="delivery promises: node calendars (cut-off, closed days, holidays), order promises",
+    description="delivery promises: node calendars, order promises",
     statements=(
         "ALTER TABLE nodes ADD COLUMN cutoff_hour BIGINT DEFAULT 14",
         "ALTER TABLE nodes ADD COLUMN closed_weekdays TEXT DEFAULT 'sat,sun'",
