@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from api import problems
 from api.routers import admin as admin_routes
 from api.routers import inventory, orders, returns, sourcing, work_items
+from api.routers import promise as promise_routes
 from api.settings import Settings
 from data.lifecycle_db import Database
 from data.store import Store
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         returns.router,
         admin_routes.promotions,
         admin_routes.auth,
+        promise_routes.promise_router,
+        promise_routes.availability_router,
     ):
         app.include_router(router)
 

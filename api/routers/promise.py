@@ -1,0 +1,127 @@
+"""Delivery promises and availability for sales channels (answers from memory, in ms)."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import DB, READERS, allow
+from api.problems import PROBLEMS
+from models.api import Actor, Role
+from models.promise import (
+    MAX_AVAILABILITY_RADIUS_MILES,
+    AvailabilityView,
+    ListingItemView,
+    ListingRequest,
+    ListingView,
+    NodeStockView,
+    OptionView,
+    PackageLineView,
+    PackageView,
+    PickupOptionView,
+    PromiseRequest,
+    PromiseView,
+    UnavailableView,
+)
+from promise.index import Promise
+from services import promise as promising
+
+promise_router = APIRouter(prefix="/promise", tags=["promise"], responses=PROBLEMS)
+availability_router = APIRouter(prefix="/availability", tags=["promise"], responses=PROBLEMS)
+Channel = Annotated[Actor, Depends(allow(Role.CHANNEL, Role.CUSTOMER_SERVICE))]
+Reader = Annotated[Actor, Depends(allow(*READERS))]
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+
+
+def promise_view(p: Promise) -> PromiseView:
+    now = datetime.now(UTC)
+    return PromiseView(
+        promise_id=p.promise_id,
+        created_at=p.created_at,
+        expires_at=p.expires_at,
+        held=p.held,
+        ship_zip=p.ship_zip,
+        options=[
+            OptionView(
+                service=o.service,
+                delivery_date=o.delivery_date,
+                order_by=o.order_by,
+                order_within_seconds=max(0, int((o.order_by - now).total_seconds())),
+                packages=[
+                    PackageView(
+                        node_id=k.node_id,
+                        node_kind=k.node_kind,
+                        lines=[PackageLineView(sku=sku, qty=q) for _, sku, q in k.lines],
+                        units=k.units,
+                        weight_lb=k.weight_lb,
+                        zone=k.zone,
+                        ship_date=k.ship_date,
+                        delivery_date=k.delivery_date,
+                        shipping=k.shipping,
+                        handling=k.handling,
+                    )
+                    for k in o.packages
+                ],
+                package_count=len(o.packages),
+                shipping=o.shipping,
+                handling=o.handling,
+                splits=o.splits,
+                cost=o.cost,
+            )
+            for o in p.options
+        ],
+        unavailable=[UnavailableView(service=u.service, reason=u.reason) for u in p.unavailable],
+        pickup=[
+            PickupOptionView(
+                node_id=s.node_id, miles=s.miles, ready_date=s.ready_date, order_by=s.order_by
+            )
+            for s in p.pickup
+        ],
+    )
+
+
+@promise_router.post(
+    "",
+    summary="Delivery options for a cart: earliest date per service, its cost, pickup stores",
+)
+def make_promise(body: PromiseRequest, db: DB, actor: Channel) -> PromiseView:
+    """Each option holds its units softly until ``expires_at`` (quote ``promise_id``
+    when capturing the order); an expired hold simply stops counting."""
+    return promise_view(promising.promise(db, body))
+
+
+@availability_router.get("", summary="Available to promise of a SKU by node, and network total")
+def availability(
+    db: DB,
+    actor: Reader,
+    sku: Annotated[str, Query(pattern=ID_PATTERN)],
+    zip: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    radius_miles: Annotated[float | None, Query(gt=0, le=MAX_AVAILABILITY_RADIUS_MILES)] = None,
+) -> AvailabilityView:
+    total, nodes = promising.availability(db, sku, zip, radius_miles)
+    return AvailabilityView(
+        sku=sku,
+        network_available=total,
+        zip=zip,
+        radius_miles=radius_miles,
+        nodes=[
+            NodeStockView(node_id=n.node_id, kind=n.kind, miles=n.miles, available=n.available)
+            for n in nodes
+        ],
+    )
+
+
+@availability_router.post(
+    "/listing", summary="For up to 500 SKUs: can it arrive at a ZIP, by ground and next day"
+)
+def listing(body: ListingRequest, db: DB, actor: Reader) -> ListingView:
+    rows = promising.listing(db, body)
+    return ListingView(
+        zip=body.zip,
+        items=[
+            ListingItemView(
+                sku=r.sku, deliverable=r.deliverable, ground=r.ground, next_day=r.next_day
+            )
+            for r in rows
+        ],
+    )
