@@ -472,19 +472,16 @@ class PromiseIndex:
             ) + w.handling * handling_cost(self.pack[full], self.pick[full], qty.sum())
             k = int(np.argmin(cost))
             best = (float(cost[k]), [(int(full[k]), list(range(len(lines))))])
-        if best is None or len(lines) > 1:
-            split = self._greedy_split(s, at_day, dest, weight, qty)
-            if best is None or split[0] < best[0]:
-                best = split
-        assert best is not None
+        if best is None:  # no node makes the date alone: fewest packages, then cheapest
+            best = self._greedy_split(s, at_day, dest, weight, qty)
         return self._make_option(s, service, lines, best[1], dest, deliv, weight, qty)
 
     def _package_cost(
         self, s: int, c: int, zone: int, weight: float, units: int
     ) -> tuple[float, float]:
-        ship = float(shipping_cost(self.base[s, zone], self.per_lb[s, zone], weight))
-        hand = float(handling_cost(self.pack[c], self.pick[c], units))
-        return ship, hand
+        ship = shipping_cost(float(self.base[s, zone]), float(self.per_lb[s, zone]), weight)
+        hand = handling_cost(float(self.pack[c]), float(self.pick[c]), units)
+        return float(ship), float(hand)
 
     def _greedy_split(
         self,
