@@ -21,6 +21,7 @@ from data.lifecycle_db import Database
 from data.store import Store
 from models.api import ApiKeyIn, Role
 from services import admin
+from services import promise as promising
 
 log = logging.getLogger("dom.api")
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.db is None:
             app.state.db = open_database(settings)
+            promising.index_of(app.state.db)  # the promise index, built from the store
         try:
             yield
         finally:

@@ -111,6 +111,7 @@ def read_batch(folder: str | Path) -> Batch:
     if problems:
         raise BatchValidationError(problems)
     check_references(tables, files, problems)
+    check_calendars(tables["nodes"], files["nodes"], problems)
     if problems:
         raise BatchValidationError(problems)
     assert batch_date is not None
@@ -127,6 +128,7 @@ def batch_from_frames(
     tables = {name: validate_table(frames[name], name, name, problems) for name in TABLES}
     if not problems:
         check_references(tables, {n: n for n in TABLES}, problems)
+        check_calendars(tables["nodes"], "nodes", problems)
     if problems:
         raise BatchValidationError(problems)
     return Batch(batch_date=batch_date, weights=weights or Weights(), **tables)
@@ -316,3 +318,22 @@ def _write_tables(batch: Batch, folder: Path, fmt: Format) -> None:
         "rate_card": f"rate_card.{fmt}",
     }
     (folder / BATCH_JSON).write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def check_calendars(nodes: pd.DataFrame, file: str, problems: list[Problem]) -> None:
+    """Each node's calendar settings must make a calendar (real dates, a known
+    holiday calendar, some working weekday): promises read them."""
+    from promise.calendar import CalendarError, NodeCalendar
+
+    columns = ("cutoff_hour", "closed_weekdays", "holiday_calendar", "closed_dates", "open_dates")
+    if not set(columns) <= set(nodes.columns):
+        return
+    settings = nodes.loc[:, list(columns)].drop_duplicates()
+    for row in settings.itertuples():
+        try:
+            NodeCalendar.from_settings("UTC", *row[1:])
+        except (CalendarError, ValueError, TypeError) as exc:
+            column, _, message = str(exc).partition(": ")
+            problems.append(
+                Problem(file, message or str(exc), int(row[0]) + 1, column if message else None)
+            )
