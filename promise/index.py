@@ -67,6 +67,7 @@ class Package:
     delivery_date: date
     shipping: float
     handling: float
+    planner_days: int  # processing + transit days: the planner's due_days for this package
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +326,17 @@ class PromiseIndex:
         for r, c, q in hold.cells:
             self.held[r, c] -= q
 
+    def held_units(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Units live promises hold at these (node, sku) rows (expired holds excluded)."""
+        with self.lock:
+            self._expire(_as_now(None).timestamp())
+            out = {}
+            for node_id, sku in keys:
+                r, c = self.sku_pos.get(sku), self.node_pos.get(node_id)
+                if r is not None and c is not None and self.held[r, c] > 0:
+                    out[(node_id, sku)] = int(self.held[r, c])
+            return out
+
     def claim(self, promise_id: str, now: datetime | None = None) -> Promise:
         """Reserve a live promise for one order; PromiseExpired if it is gone or taken."""
         now = _as_now(now)
@@ -543,6 +555,7 @@ class PromiseIndex:
                     delivery_date=self._date(deliv[c]),
                     shipping=round(ship, 2),
                     handling=round(hand, 2),
+                    planner_days=int(self.processing[c] + self.transit[s, zone]),
                 )
             )
         shipping = sum(p.shipping for p in packages)
