@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     problems.install(app)
     for router in (
+        promise_routes.promise_router,  # first: the hottest routes match soonest
+        promise_routes.availability_router,
         orders.router,
         inventory.router,
         sourcing.router,
@@ -79,8 +81,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         returns.router,
         admin_routes.promotions,
         admin_routes.auth,
-        promise_routes.promise_router,
-        promise_routes.availability_router,
     ):
         app.include_router(router)
 

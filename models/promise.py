@@ -133,14 +133,3 @@ class ListingItemView(BaseModel):
 class ListingView(BaseModel):
     zip: str
     items: list[ListingItemView]
-
-
-class PromiseQuote(BaseModel):
-    """How an order quotes a promise: its id, the service chosen, and what to do if
-    the promise is gone (``fallback``: promise afresh, or refuse the order)."""
-
-    model_config = STRICT
-
-    promise_id: Id
-    service: str = Field(pattern=r"^(ground|two_day|next_day)$")
-    fallback: str = Field(default="refuse", pattern=r"^(refuse|repromise)$")

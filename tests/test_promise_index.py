@@ -157,3 +157,23 @@ def test_bad_input_names_the_field() -> None:
     with pytest.raises(InvalidInput) as e:
         idx.promise([], ship_zip="10001", now=MON)
     assert e.value.errors[0].field == "lines"
+
+
+def test_promises_kept_counts_plans_that_meet_the_date_and_says_why_not() -> None:
+    from services.promise import promises_kept
+
+    idx = index([("DC-NJ", "Y", 5, 0), ("DC-WA", "Y", 5, 0)])
+    promised = [
+        ("O1", "ground", date(2026, 12, 9), "10001"),
+        ("O2", "ground", date(2026, 12, 9), "10001"),
+        ("O3", "ground", date(2026, 12, 9), "10001"),
+    ]
+    plan = [("O1", 1, "DC-NJ", 1), ("O2", 1, "DC-WA", 1), ("O3", 1, "DC-NJ", 1)]
+    ordered = {("O1", 1): 1, ("O2", 1): 1, ("O3", 1): 2}
+    kpi = promises_kept(idx, promised, plan, ordered, now=MON)
+    assert (kpi["promised_orders"], kpi["promises_broken"]) == (3, 2)
+    assert kpi["promises_kept"] == round(1 / 3, 4)
+    why = {b["order_id"]: b for b in kpi["broken"]}
+    # DC-WA ships Tue 8 and zone 8 ground arrives Mon 14, after the promised Wed 9.
+    assert why["O2"]["planned"] == "2026-12-14" and "DC-WA ships 2026-12-08" in why["O2"]["why"]
+    assert "not (fully) sourced" in why["O3"]["why"]
