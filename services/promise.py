@@ -7,14 +7,25 @@ back, so no committed stock change falls between the snapshot and the index.
 """
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from data.lifecycle_db import Database
 from data.promise_repo import PromiseRepo
-from models.lifecycle_errors import FieldError, InvalidInput
+from models.lifecycle_errors import FieldError, InvalidInput, OutOfStock
 from models.promise import ListingRequest, PromiseRequest
-from promise.index import CartLine, ListingRow, NodeAvailability, Promise, PromiseIndex
+from models.reservation import Hold
+from promise.index import (
+    SERVICES,
+    CartLine,
+    ListingRow,
+    NodeAvailability,
+    Promise,
+    PromiseExpired,
+    PromiseIndex,
+)
 
 INDEX_KEY = "promise_index"
 _build = threading.Lock()
@@ -146,3 +157,108 @@ def _why(info: dict[str, Any], planned: date | None, promised: date) -> str:
         f"{info['transit_days']} day(s): arrives {planned.isoformat()}, "
         f"promised {promised.isoformat()}"
     )
+
+
+@dataclass(frozen=True)
+class PromisedCapture:
+    """A quoted promise claimed for one order: the holds to reserve and the dates."""
+
+    promise_id: str
+    service: str
+    promised_date: date
+    promised_at: datetime
+    holds: list[Hold]
+    due_days: int
+    packages: list[dict[str, Any]]
+    fresh: bool  # the quoted promise had expired; this one was made for the order
+
+
+def claim_for_order(
+    db: Database,
+    promise_id: str,
+    fallback: str,
+    lines: list[CartLine],
+    ship_zip: str | None,
+    service: str,
+    now: datetime | None = None,
+) -> PromisedCapture:
+    """Claim the order's promise: it must be live and made for this cart, address and
+    service (InvalidInput naming ``promise.promise_id`` if not: a foreign promise).
+    An expired one is PromiseExpired, or with ``fallback='repromise'`` a fresh promise."""
+    index = index_of(db)
+    now = now or datetime.now(UTC)
+    fresh = False
+    try:
+        p = index.claim(promise_id, now)
+    except PromiseExpired:
+        if fallback != "repromise" or ship_zip is None:
+            raise
+        p = index.promise(lines, ship_zip=ship_zip, hold=True, ttl_s=120, now=now)
+        index.claim(p.promise_id, now)
+        fresh = True
+    errors = _foreign(p, lines, ship_zip, service)
+    option = p.option(service)
+    if errors or option is None:
+        index.unclaim(p.promise_id)
+        if errors:
+            raise InvalidInput(errors, "the promise was made for another order")
+        raise OutOfStock(f"the promise has no {service} option (no stock to ship it)", [])
+    holds = [
+        Hold(line_no=i + 1, sku=sku, node_id=pkg.node_id, qty=q)
+        for pkg in option.packages
+        for i, sku, q in pkg.lines
+    ]
+    packages = [
+        {
+            "node_id": k.node_id,
+            "ship_date": k.ship_date.isoformat(),
+            "delivery_date": k.delivery_date.isoformat(),
+            "lines": [[i + 1, s, q] for i, s, q in k.lines],
+        }
+        for k in option.packages
+    ]
+    return PromisedCapture(
+        promise_id=p.promise_id,
+        service=service,
+        promised_date=option.delivery_date,
+        promised_at=p.created_at,
+        holds=holds,
+        due_days=max(k.planner_days for k in option.packages),
+        packages=packages,
+        fresh=fresh,
+    )
+
+
+def _foreign(
+    p: Promise, lines: list[CartLine], ship_zip: str | None, service: str
+) -> list[FieldError]:
+    field = "promise.promise_id"
+    if p.ship_zip != ship_zip:
+        return [
+            FieldError(field, f"promise {p.promise_id} is for ZIP {p.ship_zip}, not {ship_zip}")
+        ]
+    if sorted((ln.sku, ln.qty) for ln in p.lines) != sorted((ln.sku, ln.qty) for ln in lines):
+        return [FieldError(field, f"promise {p.promise_id} was made for another cart")]
+    if service not in SERVICES:
+        return [FieldError("service", f"a promise covers {', '.join(SERVICES)}, not {service}")]
+    return []
+
+
+def settle(db: Database, claimed: PromisedCapture, used: bool) -> None:
+    """After the order's transaction: drop the hold (its units are now reserved) or
+    give the claim back (the order failed; the promise lives on until it expires)."""
+    found = db.cache.get(INDEX_KEY)
+    if not isinstance(found, PromiseIndex):
+        return
+    if used:
+        found.consume(claimed.promise_id)
+    else:
+        found.unclaim(claimed.promise_id)
+
+
+def held_units(
+    db: Database,
+) -> Callable[[list[tuple[str, str]]], dict[tuple[str, str], int]] | None:
+    """What live promises hold, for reservations that must not take held units."""
+    found = db.cache.get(INDEX_KEY)
+    return found.held_units if isinstance(found, PromiseIndex) else None
