@@ -1,7 +1,7 @@
 """Delivery promises and availability for sales channels (answers from memory, in ms)."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -38,7 +38,7 @@ KEY_CACHE_TTL_S = 5.0  # a revoked key stops working here within this many secon
 JSON = "application/json"
 
 
-def cached_caller(*roles: Role) -> Callable[..., Actor]:
+def cached_caller(*roles: Role) -> Callable[..., Awaitable[Actor]]:
     """Like ``api.deps.allow``, but async and with the key's role cached for a few
     seconds: a promise must not cost a database read for its API key."""
 
