@@ -122,10 +122,12 @@ class _Hold:
     claimed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Dest:
     zone: IntArray
     miles: npt.NDArray[np.float64]
+    version: int = -1  # the index's dates version the cached deliveries belong to
+    deliveries: dict[int, IntArray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +229,7 @@ class PromiseIndex:
         self.holds: dict[str, _Hold] = {}
         self._expiry: list[tuple[float, str]] = []
         self._dest: dict[str, _Dest] = {}
+        self._dates_version = 0  # bumped whenever a node's ship day may have moved
         self.unknown_changes = 0  # stock changes for SKUs/nodes the index does not know
 
     # -- keeping in step with the store ------------------------------------------------
@@ -273,6 +276,7 @@ class PromiseIndex:
         self.clock = ck
         for c in range(len(self.node_ids)):
             self._ship_day(c)
+        self._dates_version += 1
 
     def _ship_day(self, c: int) -> None:
         """Node c's carrier pickup day for an order placed now, as a day offset."""
@@ -284,7 +288,10 @@ class PromiseIndex:
         ship = self.calendars[c].add_working_days(
             start, int(self.processing[c]) + int(self.backlog[c])
         )
-        self.ship_off[c] = min(ship.toordinal() - self.clock.base, HORIZON_DAYS - 1)
+        off = min(ship.toordinal() - self.clock.base, HORIZON_DAYS - 1)
+        if off != self.ship_off[c]:
+            self.ship_off[c] = off
+            self._dates_version += 1
 
     def _date(self, offset: int) -> date:
         return date.fromordinal(self.clock.base + int(offset))
@@ -304,12 +311,19 @@ class PromiseIndex:
         self._dest[zip_code] = dest
         return dest
 
-    def _delivery(self, s: int, zone: IntArray) -> tuple[IntArray, IntArray]:
-        """Delivery day offset per node for service s (NEVER where it cannot ship)."""
-        transit = self.transit[s, zone]
-        ok = self.ship_ok & (transit >= 0)
-        deliv = self.clock.delivery[self.ship_off, np.maximum(transit, 0)]
-        return np.where(ok, deliv, NEVER), transit
+    def _delivery(self, s: int, dest: _Dest) -> IntArray:
+        """Delivery day offset per node for service s (NEVER where it cannot ship);
+        cached per destination until a node's ship day moves."""
+        if dest.version != self._dates_version:
+            dest.deliveries.clear()
+            dest.version = self._dates_version
+        hit = dest.deliveries.get(s)
+        if hit is None:
+            transit = self.transit[s, dest.zone]
+            ok = self.ship_ok & (transit >= 0)
+            deliv = self.clock.delivery[self.ship_off, np.maximum(transit, 0)]
+            hit = dest.deliveries[s] = np.where(ok, deliv, NEVER)
+        return hit
 
     # -- holds -------------------------------------------------------------------------
 
@@ -463,7 +477,7 @@ class PromiseIndex:
         covers: npt.NDArray[np.bool_],
         dest: _Dest,
     ) -> Option | Unavailable:
-        deliv, _ = self._delivery(s, dest.zone)
+        deliv = self._delivery(s, dest)
         reach = deliv < NEVER
         cov = covers & reach[None, :]
         has = cov.any(axis=1)
@@ -644,8 +658,8 @@ class PromiseIndex:
             self._expire(now.timestamp())
             self._tick(now)
             has = (self.avail[rows] - self.held[rows]) > 0
-            ground, _ = self._delivery(SERVICES.index("ground"), dest.zone)
-            nday, _ = self._delivery(SERVICES.index("next_day"), dest.zone)
+            ground = self._delivery(SERVICES.index("ground"), dest)
+            nday = self._delivery(SERVICES.index("next_day"), dest)
             g = np.where(has, ground[None, :], NEVER).min(axis=1)
             n = np.where(has, nday[None, :], NEVER).min(axis=1)
             base = self.clock.base

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from models.api import Role
+from models.promise import PromiseView
 from tests.lifecycle_fixtures import KEYS, make_db
 
 PROBLEM = "application/problem+json"
@@ -43,6 +44,7 @@ def test_promise_options_per_service_with_packages_and_cost(client: TestClient) 
     r = client.post("/promise", json=body, headers=h(Role.CHANNEL))
     assert r.status_code == 200, r.text
     p = r.json()
+    PromiseView.model_validate(p)  # the hand-built JSON is the documented schema
     assert p["held"] and p["promise_id"].startswith("pr-")
     services = [o["service"] for o in p["options"]]
     assert services == ["ground", "two_day", "next_day"]
