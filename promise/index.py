@@ -673,28 +673,38 @@ class PromiseIndex:
     # -- checking plans against promises -------------------------------------------------
 
     def delivery_date(
-        self, node_id: str, service: str, ship_zip: str, now: datetime | None = None
+        self,
+        node_id: str,
+        service: str,
+        ship_zip: str,
+        at: datetime,
+        backlog_units: int | None = None,
     ) -> tuple[date | None, dict[str, Any]]:
-        """When a package from ``node_id`` placed now would arrive, and the inputs (why)."""
-        now = _as_now(now)
+        """When a package from ``node_id`` for an order placed at ``at`` arrives, with
+        ``backlog_units`` ahead of it at the node (default: all reserved there now),
+        and the inputs of the date rules (to say why)."""
         c = self.node_pos.get(node_id)
         if c is None or service not in SERVICES:
             return None, {"node_id": node_id, "reason": "unknown node or service"}
+        if self.capacity[c] <= 0:
+            return None, {"node_id": node_id, "reason": "the node has no capacity"}
         dest = self._destination(ship_zip, "ship_zip")
-        with self.lock:
-            self._tick(now)
-            s = SERVICES.index(service)
-            zone = int(dest.zone[c])
-            transit = int(self.transit[s, zone])
-            ship = self._date(self.ship_off[c])
-            why = {
-                "node_id": node_id,
-                "zone": zone,
-                "transit_days": transit,
-                "start_day": date.fromordinal(int(self.clock.start[c])).isoformat(),
-                "ship_day": ship.isoformat(),
-                "backlog_days": int(self.backlog[c]),
-            }
+        s = SERVICES.index(service)
+        zone = int(dest.zone[c])
+        transit = int(self.transit[s, zone])
+        units = int(self.reserved_node[c]) if backlog_units is None else backlog_units
+        late = backlog_days(units, int(self.capacity[c]))
+        cal = self.calendars[c]
+        start = cal.start_day(_as_now(at))
+        ship = cal.add_working_days(start, int(self.processing[c]) + late)
+        why = {
+            "node_id": node_id,
+            "zone": zone,
+            "transit_days": transit,
+            "start_day": start.isoformat(),
+            "ship_day": ship.isoformat(),
+            "backlog_days": late,
+        }
         if transit < 0:
             return None, {**why, "reason": "no rate for this zone"}
         return add_carrier_days(ship, transit), why

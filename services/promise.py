@@ -85,30 +85,47 @@ MAX_BROKEN_LISTED = 50
 
 def promises_kept(
     index: PromiseIndex,
-    promised: list[tuple[str, str, date, str]],
+    promised: list[tuple[str, str, date, str, datetime]],
     allocations: list[tuple[str, int, str, int]],
     ordered: dict[tuple[str, int], int],
-    now: datetime | None = None,
+    captured_at: dict[str, datetime] | None = None,
 ) -> dict[str, Any]:
     """Share of promised orders whose plan meets the promised date, and why the rest do not.
 
-    ``promised``: (order_id, service, promised_date, ship_zip) of the orders the
-    run planned; ``allocations``: the plan's (order_id, line_no, node_id, qty);
-    ``ordered``: units per (order_id, line_no). A package's date is the one a
-    promise made now from its node would give (promise/README.md), so a node
-    the plan chose that is slower, closed or full shows in the reason.
+    ``promised``: (order_id, service, promised_date, ship_zip, promised_at) of the
+    orders the run planned; ``allocations``: the plan's (order_id, line_no, node_id,
+    qty) for every order of the run; ``ordered``: units per (order_id, line_no).
+    Each package is dated by promise/README.md's rules for an order placed at its
+    promise's instant, with the work ahead of it at its node: what the node held
+    before the run, plus the run's orders there captured earlier (first come, first
+    served; orders without a promise count as earlier). ``index`` must already hold
+    the run's reservations.
     """
-    now = now or datetime.now(UTC)
+    at = {o: when for o, _, _, _, when in promised}
+    first = datetime.min.replace(tzinfo=UTC)
+    order_time = {**(captured_at or {}), **at}
     got: dict[tuple[str, int], int] = {}
-    nodes: dict[str, set[str]] = {}
+    units_at: dict[tuple[str, str], int] = {}
     for order_id, line_no, node_id, qty in allocations:
         got[(order_id, line_no)] = got.get((order_id, line_no), 0) + qty
-        nodes.setdefault(order_id, set()).add(node_id)
+        units_at[(node_id, order_id)] = units_at.get((node_id, order_id), 0) + qty
+    # Work ahead of each (node, order): the node's reservations before the run + earlier orders.
+    ahead: dict[tuple[str, str], int] = {}
+    per_node: dict[str, list[tuple[datetime, str, int]]] = {}
+    for (node_id, order_id), qty in units_at.items():
+        per_node.setdefault(node_id, []).append((order_time.get(order_id, first), order_id, qty))
+    for node_id, rows in per_node.items():
+        c = index.node_pos.get(node_id)
+        run_units = sum(q for _, _, q in rows)
+        before = 0 if c is None else max(0, int(index.reserved_node[c]) - run_units)
+        for _, order_id, qty in sorted(rows):
+            ahead[(node_id, order_id)] = before
+            before += qty
     lines: dict[str, list[int]] = {}
     for order_id, line_no in ordered:
         lines.setdefault(order_id, []).append(line_no)
     broken: list[dict[str, Any]] = []
-    for order_id, service, promised_date, ship_zip in promised:
+    for order_id, service, promised_date, ship_zip, promised_at in promised:
         short = [
             n for n in lines.get(order_id, []) if got.get((order_id, n), 0) < ordered[(order_id, n)]
         ]
@@ -123,8 +140,11 @@ def promises_kept(
             continue
         latest: date | None = None
         worst: dict[str, Any] = {}
-        for node_id in sorted(nodes.get(order_id, ())):
-            when, why = index.delivery_date(node_id, service, ship_zip, now)
+        nodes = sorted(n for (n, o) in units_at if o == order_id)
+        for node_id in nodes:
+            when, why = index.delivery_date(
+                node_id, service, ship_zip, promised_at, ahead[(node_id, order_id)]
+            )
             if when is None:
                 latest, worst = None, why
                 break

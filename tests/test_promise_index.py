@@ -71,9 +71,9 @@ def test_a_full_node_pushes_its_date_out_and_follows_stock_changes() -> None:
 
 def test_split_when_no_node_holds_the_cart_and_one_node_when_one_does() -> None:
     idx = index([("DC-WA", "X", 5, 0), ("DC-NJ", "Y", 5, 0)])
-    ground = idx.promise(
-        [CartLine("X", 1), CartLine("Y", 2)], ship_zip="10001", now=MON
-    ).option("ground")
+    ground = idx.promise([CartLine("X", 1), CartLine("Y", 2)], ship_zip="10001", now=MON).option(
+        "ground"
+    )
     assert ground is not None
     assert sorted(p.node_id for p in ground.packages) == ["DC-NJ", "DC-WA"]
     assert ground.splits == 1
@@ -164,16 +164,34 @@ def test_promises_kept_counts_plans_that_meet_the_date_and_says_why_not() -> Non
 
     idx = index([("DC-NJ", "Y", 5, 0), ("DC-WA", "Y", 5, 0)])
     promised = [
-        ("O1", "ground", date(2026, 12, 9), "10001"),
-        ("O2", "ground", date(2026, 12, 9), "10001"),
-        ("O3", "ground", date(2026, 12, 9), "10001"),
+        ("O1", "ground", date(2026, 12, 9), "10001", MON),
+        ("O2", "ground", date(2026, 12, 9), "10001", MON),
+        ("O3", "ground", date(2026, 12, 9), "10001", MON),
     ]
     plan = [("O1", 1, "DC-NJ", 1), ("O2", 1, "DC-WA", 1), ("O3", 1, "DC-NJ", 1)]
     ordered = {("O1", 1): 1, ("O2", 1): 1, ("O3", 1): 2}
-    kpi = promises_kept(idx, promised, plan, ordered, now=MON)
+    kpi = promises_kept(idx, promised, plan, ordered)
     assert (kpi["promised_orders"], kpi["promises_broken"]) == (3, 2)
     assert kpi["promises_kept"] == round(1 / 3, 4)
     why = {b["order_id"]: b for b in kpi["broken"]}
     # DC-WA ships Tue 8 and zone 8 ground arrives Mon 14, after the promised Wed 9.
     assert why["O2"]["planned"] == "2026-12-14" and "DC-WA ships 2026-12-08" in why["O2"]["why"]
     assert "not (fully) sourced" in why["O3"]["why"]
+
+
+def test_promises_kept_queues_a_full_node_first_come_first_served() -> None:
+    from services.promise import promises_kept
+
+    # DC-NJ picks 2 units a day and holds the run's 4 units (reserved 4 after the apply).
+    idx = index([("DC-NJ", "Y", 10, 4)], capacity={"DC-NJ": 2})
+    promised = [
+        (f"O{i}", "ground", date(2026, 12, 9), "10001", MON + timedelta(minutes=i))
+        for i in range(4)
+    ]
+    plan = [(f"O{i}", 1, "DC-NJ", 1) for i in range(4)]
+    ordered = {(f"O{i}", 1): 1 for i in range(4)}
+    kpi = promises_kept(idx, promised, plan, ordered)
+    # O0, O1 have 0 and 1 unit ahead: no backlog, ship Tue 8, arrive Wed 9: kept.
+    # O2, O3 have 2 and 3 ahead: one day of backlog, ship Wed 9, arrive Thu 10: broken.
+    assert sorted(b["order_id"] for b in kpi["broken"]) == ["O2", "O3"]
+    assert kpi["promises_kept"] == 0.5
