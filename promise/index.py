@@ -427,8 +427,7 @@ class PromiseIndex:
             options: list[Option] = []
             missing: list[Unavailable] = []
             if dest is not None:
-                for s, service in enumerate(SERVICES):
-                    opt = self._option(s, service, lines, rows, qty, covers, dest)
+                for opt in self._options(lines, rows, qty, covers, dest):
                     if isinstance(opt, Unavailable):
                         missing.append(opt)
                     else:
@@ -467,40 +466,50 @@ class PromiseIndex:
                 heapq.heappush(self._expiry, (expires.timestamp(), pid))
             return result
 
-    def _option(
+    def _options(
         self,
-        s: int,
-        service: str,
         lines: list[CartLine],
         rows: IntArray,
         qty: IntArray,
         covers: npt.NDArray[np.bool_],
         dest: _Dest,
-    ) -> Option | Unavailable:
-        deliv = self._delivery(s, dest)
-        reach = deliv < NEVER
-        cov = covers & reach[None, :]
-        has = cov.any(axis=1)
-        if not has.all():
-            bad = [lines[i].sku for i in np.flatnonzero(~has)]
-            return Unavailable(service, f"not enough stock to ship {', '.join(bad)} by {service}")
-        per_line = np.where(cov, deliv[None, :], NEVER).min(axis=1)
-        day = int(per_line.max())
-        at_day = cov & (deliv <= day)[None, :]
+    ) -> list[Option | Unavailable]:
+        """One option per service, all services' arrays at once ([service, line, node])."""
+        deliv = self._deliveries(dest)  # [service, node]
+        cov = covers[None, :, :] & (deliv < NEVER)[:, None, :]
+        has = cov.any(axis=2)
+        day = np.where(cov, deliv[:, None, :], NEVER).min(axis=2).max(axis=1)
+        at_day = cov & (deliv <= day[:, None])[:, None, :]
+        full = at_day.all(axis=1)
         weight = self.weight[rows] * qty
+        total_weight, total_units = float(weight.sum()), int(qty.sum())
         w = self.weights
-        full = np.flatnonzero(at_day.all(axis=0))
-        best: tuple[float, list[tuple[int, list[int]]]] | None = None
-        if len(full):
-            z = dest.zone[full]
-            cost = w.shipping * shipping_cost(
-                self.base[s, z], self.per_lb[s, z], weight.sum()
-            ) + w.handling * handling_cost(self.pack[full], self.pick[full], qty.sum())
-            k = int(np.argmin(cost))
-            best = (float(cost[k]), [(int(full[k]), list(range(len(lines))))])
-        if best is None:  # no node makes the date alone: fewest packages, then cheapest
-            best = self._greedy_split(s, at_day, dest, weight, qty)
-        return self._make_option(s, service, lines, best[1], dest, deliv, weight, qty)
+        out: list[Option | Unavailable] = []
+        for s, service in enumerate(SERVICES):
+            if not has[s].all():
+                bad = [lines[i].sku for i in np.flatnonzero(~has[s])]
+                out.append(
+                    Unavailable(service, f"not enough stock to ship {', '.join(bad)} by {service}")
+                )
+                continue
+            alone = np.flatnonzero(full[s])
+            if len(alone):
+                z = dest.zone[alone]
+                cost = w.shipping * shipping_cost(
+                    self.base[s, z], self.per_lb[s, z], total_weight
+                ) + w.handling * handling_cost(self.pack[alone], self.pick[alone], total_units)
+                plan = [(int(alone[int(np.argmin(cost))]), list(range(len(lines))))]
+            else:  # no node makes the date alone: fewest packages, then cheapest
+                plan = self._greedy_split(s, at_day[s], dest, weight, qty)[1]
+            out.append(self._make_option(s, service, lines, plan, dest, deliv[s], weight, qty))
+        return out
+
+    def _deliveries(self, dest: _Dest) -> IntArray:
+        """Delivery day offsets [service, node] to ``dest`` (cached like ``_delivery``)."""
+        if dest.version != self._dates_version or -1 not in dest.deliveries:
+            stacked = np.stack([self._delivery(s, dest) for s in range(len(SERVICES))])
+            dest.deliveries[-1] = stacked
+        return dest.deliveries[-1]
 
     def _package_cost(
         self, s: int, c: int, zone: int, weight: float, units: int
