@@ -96,7 +96,7 @@ def capture_throughput(orders_n: int = 2000, threads: int = 8, path: Path | None
 
         def work(chunk: list[CaptureOrder]) -> None:
             for body in chunk:
-                _, view = orders.capture(db, body, ACTOR, idempotency_key=None)
+                view = orders.capture(db, body, ACTOR)
                 with lock:
                     statuses.append(view.status)
 

@@ -17,6 +17,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from models.lifecycle_errors import Conflict
+
 _views = count(1)
 NODES_TTL_S = 5.0
 _SAME = object()  # marker: leave the column as it is
@@ -246,6 +248,13 @@ class LifecycleRepo:
         )
 
     def insert_order(self, o: dict[str, Any]) -> None:
+        """Write a new order's header rows; Conflict if its id is taken."""
+        try:
+            self._insert_order(o)
+        except duckdb.ConstraintException:
+            raise Conflict(f"order {o['order_id']!r} already exists") from None
+
+    def _insert_order(self, o: dict[str, Any]) -> None:
         self.exec(
             "INSERT INTO orders (order_id, channel, ship_zip, service, due_days, ship_complete, "
             "max_packages, pickup_node_id, status, created_at, source, seq) "

@@ -4,7 +4,6 @@ demand, recording a status change as an event, and ids."""
 import hashlib
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -33,20 +32,22 @@ from models.reservation import Hold, Need, choose_reservation, sorted_holds
 class Idempotency:
     """An Idempotency-Key for one caller and route, with the hash of the request body.
 
-    Checked and remembered inside the create's own transaction, so a retry sees
+    Built by the API (which knows the route and the status it answers with);
+    checked and remembered inside the create's own transaction, so a retry sees
     either nothing (and creates) or the first response (and replays it).
     """
 
     scope: str
     key: str
     request_hash: str
+    status: int
 
     @staticmethod
-    def of(actor: Actor, route: str, key: str | None, body: BaseModel) -> "Idempotency | None":
+    def of(scope: str, key: str | None, body: BaseModel, status: int) -> "Idempotency | None":
         if not key:
             return None
         digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-        return Idempotency(f"{actor.name}:{route}", key, digest)
+        return Idempotency(scope, key, digest, status)
 
     def replay(self, repo: LifecycleRepo) -> str | None:
         """The first response's JSON, or None; IdempotencyMismatch for another body."""
@@ -59,8 +60,8 @@ class Idempotency:
             )
         return str(stored["response"])
 
-    def remember(self, repo: LifecycleRepo, status: int, body: BaseModel) -> None:
-        repo.remember(self.scope, self.key, self.request_hash, status, body.model_dump_json())
+    def remember(self, repo: LifecycleRepo, body: BaseModel) -> None:
+        repo.remember(self.scope, self.key, self.request_hash, self.status, body.model_dump_json())
 
 
 def new_id(prefix: str) -> str:
@@ -270,7 +271,3 @@ def move(
         check_transition(current, target, f"order {order_id}")
         repo.set_status(order_id, target)
     repo.add_event(order_id, event_type, actor.name, actor.channel, current, target.value, details)
-
-
-def money_str(value: Decimal) -> str:
-    return f"{value:.2f}"

@@ -189,7 +189,7 @@ def transfer(
         assert row is not None
         view = _transfer_view(row)
         if idempotency:
-            idempotency.remember(repo, 201, view)
+            idempotency.remember(repo, view)
         return view
 
     return db.write(work)

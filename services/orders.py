@@ -5,12 +5,9 @@ Each use case validates first (nothing written), then does all its writes in
 one ``Database.write`` transaction, which may run again after a conflict.
 """
 
-import hashlib
 from datetime import date
 from decimal import Decimal
 from typing import Any
-
-import duckdb
 
 from data.geo import zip_table
 from data.lifecycle_db import Database
@@ -40,7 +37,6 @@ from models.lifecycle import (
 from models.lifecycle_errors import (
     Conflict,
     FieldError,
-    IdempotencyMismatch,
     InvalidInput,
     OutOfStock,
     PreconditionFailed,
@@ -48,6 +44,7 @@ from models.lifecycle_errors import (
 )
 from models.reservation import Hold, Need
 from services.common import (
+    Idempotency,
     load_order,
     move,
     new_id,
@@ -124,124 +121,118 @@ def _capture_errors(
     return errors, items
 
 
-def _hash(cmd: Any) -> str:
-    return hashlib.sha256(cmd.model_dump_json().encode()).hexdigest()
-
-
-def _replay(stored: dict[str, Any], request_hash: str, key: str) -> tuple[int, OrderView]:
-    if stored["request_hash"] != request_hash:
-        raise IdempotencyMismatch(
-            f"Idempotency-Key {key!r} was already used with a different request body"
-        )
-    return int(stored["status_code"]), OrderView.model_validate_json(stored["response"])
-
-
 def capture(
     db: Database,
     cmd: CaptureOrder,
     actor: Actor,
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
     today: date | None = None,
-) -> tuple[int, OrderView]:
+) -> OrderView:
     """Validate, then create the order and reserve its stock in one transaction.
 
-    Returns (status code, order): 201 when created, the first response again
-    when the same Idempotency-Key comes back with the same body.
+    With an Idempotency-Key seen before (same body), the first order comes back.
     """
     today = today or date.today()
-    request_hash = _hash(cmd)
-    scope = f"{actor.name}:POST /orders"
-    if idempotency_key:
-        stored = db.read(lambda r: r.idempotent(scope, idempotency_key))
-        if stored:
-            return _replay(stored, request_hash, idempotency_key)
+    if idempotency and (first := db.read(idempotency.replay)):
+        return OrderView.model_validate_json(first)
     errors, items = db.read(lambda r: _capture_errors(r, cmd, today))
     if errors:
         raise InvalidInput(errors, "the order is not valid")
-    order_id = cmd.order_id or new_id("ord")
-    who = actor.model_copy(update={"channel": cmd.channel.value})
-
+    order = _order_row(cmd, cmd.order_id or new_id("ord"))
     lines = [
         (i + 1, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
         for i, ln in enumerate(cmd.lines)
     ]
-    needs = [Need(no, sku, qty) for no, sku, qty, _ in lines]
-    promo = cmd.promo_code.upper() if cmd.promo_code else None
-    addr = cmd.ship_to
+    who = actor.model_copy(update={"channel": cmd.channel.value})
     # The state machine is checked here once: a capture walks created -> validated
     # (-> backordered) inside one transaction and is written with its last status.
     check_transition(S.CREATED, S.VALIDATED)
     check_transition(S.VALIDATED, S.BACKORDERED)
 
-    def work(repo: LifecycleRepo) -> tuple[int, OrderView]:
-        if idempotency_key:
-            stored = repo.idempotent(scope, idempotency_key)
-            if stored:
-                return _replay(stored, request_hash, idempotency_key)
-        order = {
-            "order_id": order_id,
-            "channel": cmd.channel.value,
-            "ship_zip": addr.zip if addr else None,
-            "service": cmd.service.value,
-            "due_days": cmd.due_days if cmd.due_days is not None else DEFAULT_DUE_DAYS[cmd.service],
-            "ship_complete": cmd.ship_complete,
-            "max_packages": cmd.max_packages,
-            "pickup_node_id": cmd.pickup_node_id,
-            "customer_email": cmd.customer.email,
-            "customer_name": cmd.customer.name,
-            "phone": cmd.customer.phone,
-            "ship_name": addr.name if addr else None,
-            "ship_line1": addr.line1 if addr else None,
-            "ship_city": addr.city if addr else None,
-            "ship_state": addr.state.upper() if addr else None,
-            "promo_code": promo,
-            "created_at": now(),
-        }
-        holds = reserve_open_demand(repo, order, needs)
-        if holds is None and not cmd.allow_backorder:
-            skus = sorted({n.sku for n in needs})
-            raise OutOfStock(
-                "not enough available stock to reserve the whole order "
-                f"(SKUs {', '.join(skus)}); nothing was created",
-                skus,
-            )
-        if promo and not repo.use_promotion(promo):
-            raise InvalidInput([FieldError("promo_code", f"promotion {promo} has been used up")])
-        order["status"] = (S.VALIDATED if holds is not None else S.BACKORDERED).value
-        try:
-            repo.insert_order(order)
-        except duckdb.ConstraintException:
-            raise Conflict(f"order {order_id!r} already exists") from None
-        repo.insert_lines(order_id, lines)
-        created = {"lines": len(lines), "units": sum(ln[2] for ln in lines), "promo_code": promo}
-        events: list[tuple[Any, ...]] = [
-            ("created", who.name, who.channel, None, S.CREATED.value, created),
-            ("validated", who.name, who.channel, S.CREATED.value, S.VALIDATED.value, None),
-        ]
-        if holds is None:
-            reason = {"reason": "not enough available stock at capture"}
-            events.append(
-                (
-                    "backordered",
-                    who.name,
-                    who.channel,
-                    S.VALIDATED.value,
-                    S.BACKORDERED.value,
-                    reason,
-                )
-            )
-        else:
-            held = {"holds": [[h.line_no, h.node_id, h.qty] for h in holds]}
-            events.append(
-                ("reserved", who.name, who.channel, S.VALIDATED.value, S.VALIDATED.value, held)
-            )
-        repo.add_events(order_id, events)
-        view = _new_order_view(repo, order, lines, holds or [], promotion_of(repo, promo))
-        if idempotency_key:
-            repo.remember(scope, idempotency_key, request_hash, 201, view.model_dump_json())
-        return 201, view
+    def work(repo: LifecycleRepo) -> OrderView:
+        if idempotency and (first := idempotency.replay(repo)):
+            return OrderView.model_validate_json(first)
+        view = _create(repo, cmd, dict(order, created_at=now()), lines, who)
+        if idempotency:
+            idempotency.remember(repo, view)
+        return view
 
     return db.write(work)
+
+
+def _order_row(cmd: CaptureOrder, order_id: str) -> dict[str, Any]:
+    """The order header as stored, from the capture command."""
+    addr = cmd.ship_to
+    return {
+        "order_id": order_id,
+        "channel": cmd.channel.value,
+        "ship_zip": addr.zip if addr else None,
+        "service": cmd.service.value,
+        "due_days": cmd.due_days if cmd.due_days is not None else DEFAULT_DUE_DAYS[cmd.service],
+        "ship_complete": cmd.ship_complete,
+        "max_packages": cmd.max_packages,
+        "pickup_node_id": cmd.pickup_node_id,
+        "customer_email": cmd.customer.email,
+        "customer_name": cmd.customer.name,
+        "phone": cmd.customer.phone,
+        "ship_name": addr.name if addr else None,
+        "ship_line1": addr.line1 if addr else None,
+        "ship_city": addr.city if addr else None,
+        "ship_state": addr.state.upper() if addr else None,
+        "promo_code": cmd.promo_code.upper() if cmd.promo_code else None,
+    }
+
+
+def _create(
+    repo: LifecycleRepo,
+    cmd: CaptureOrder,
+    order: dict[str, Any],
+    lines: list[tuple[int, str, int, Decimal]],
+    who: Actor,
+) -> OrderView:
+    """Reserve, then write the order, its lines and its first events."""
+    needs = [Need(no, sku, qty) for no, sku, qty, _ in lines]
+    holds = reserve_open_demand(repo, order, needs)
+    if holds is None and not cmd.allow_backorder:
+        skus = sorted({n.sku for n in needs})
+        raise OutOfStock(
+            "not enough available stock to reserve the whole order "
+            f"(SKUs {', '.join(skus)}); nothing was created",
+            skus,
+        )
+    promo = order["promo_code"]
+    if promo and not repo.use_promotion(promo):
+        raise InvalidInput([FieldError("promo_code", f"promotion {promo} has been used up")])
+    order["status"] = (S.VALIDATED if holds is not None else S.BACKORDERED).value
+    repo.insert_order(order)
+    repo.insert_lines(order["order_id"], lines)
+    repo.add_events(order["order_id"], _capture_events(who, lines, holds, promo))
+    return _new_order_view(repo, order, lines, holds or [], promotion_of(repo, promo))
+
+
+def _capture_events(
+    who: Actor,
+    lines: list[tuple[int, str, int, Decimal]],
+    holds: list[Hold] | None,
+    promo: str | None,
+) -> list[tuple[Any, ...]]:
+    """created, validated, then reserved (with the holds) or backordered."""
+    created = {"lines": len(lines), "units": sum(ln[2] for ln in lines), "promo_code": promo}
+    events: list[tuple[Any, ...]] = [
+        ("created", who.name, who.channel, None, S.CREATED.value, created),
+        ("validated", who.name, who.channel, S.CREATED.value, S.VALIDATED.value, None),
+    ]
+    if holds is None:
+        reason = {"reason": "not enough available stock at capture"}
+        events.append(
+            ("backordered", who.name, who.channel, S.VALIDATED.value, S.BACKORDERED.value, reason)
+        )
+    else:
+        held = {"holds": [[h.line_no, h.node_id, h.qty] for h in holds]}
+        events.append(
+            ("reserved", who.name, who.channel, S.VALIDATED.value, S.VALIDATED.value, held)
+        )
+    return events
 
 
 def _new_order_view(

@@ -77,7 +77,7 @@ def authorize(
             )
         repo.bump_version(order_id)
         if idempotency:
-            idempotency.remember(repo, 201, return_view(repo, return_id))
+            idempotency.remember(repo, return_view(repo, return_id))
         repo.add_event(
             order_id,
             "return_authorized",
