@@ -5,82 +5,24 @@ on the cursor it was given, so the caller's transaction covers all of them.
 Stock rows are always updated in (node_id, sku) order.
 """
 
-import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from itertools import count
 from typing import Any
 
 import duckdb
-import pandas as pd
 
+from data.repo_base import now
+from data.shared_sql import AVAILABLE, available, insert_events
+from data.sourcing_repo import SourcingRepo
 from models.lifecycle_errors import Conflict
 
-_views = count(1)
 NODES_TTL_S = 5.0
 _SAME = object()  # marker: leave the column as it is
 
 
-def _json(value: Any) -> str:
-    def default(v: Any) -> Any:
-        if isinstance(v, Decimal):
-            return str(v)
-        if isinstance(v, datetime):
-            return v.isoformat()
-        if hasattr(v, "isoformat"):
-            return v.isoformat()
-        raise TypeError(f"not JSON: {type(v)}")
-
-    return json.dumps(value, default=default)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-class LifecycleRepo:
+class LifecycleRepo(SourcingRepo):
     """Rows of orders, stock, work items, returns, runs, keys; one transaction."""
-
-    def __init__(self, cur: duckdb.DuckDBPyConnection, cache: dict[str, Any] | None = None) -> None:
-        self.cur = cur
-        # Process-wide cache of the (rarely changing) node table, shared by repos.
-        self.cache = cache if cache is not None else {}
-
-    # -- helpers ---------------------------------------------------------------------
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.cur.execute(sql, list(params)).fetchall()
-
-    def dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        res = self.cur.execute(sql, list(params))
-        names = [d[0] for d in res.description or ()]
-        return [dict(zip(names, r, strict=True)) for r in res.fetchall()]
-
-    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-        found = self.dicts(sql, params)
-        return found[0] if found else None
-
-    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self.cur.execute(sql, list(params)).fetchone()
-        return row[0] if row else None
-
-    def exec(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run a write; returns the rows it changed."""
-        row = self.cur.execute(sql, list(params)).fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
-
-    @contextmanager
-    def frame(self, df: pd.DataFrame) -> Iterator[str]:
-        """Expose a DataFrame to SQL on this cursor for the block (set-wise writes)."""
-        name = f"_lc_{next(_views)}"
-        self.cur.register(name, df)
-        try:
-            yield name
-        finally:
-            self.cur.unregister(name)
 
     # -- network ---------------------------------------------------------------------
 
@@ -110,7 +52,7 @@ class LifecycleRepo:
         if not nodes or not skus:
             return {}
         rows = self.rows(
-            "SELECT node_id, sku, on_hand - reserved - safety_stock FROM inventory "
+            f"SELECT node_id, sku, {AVAILABLE} FROM inventory "
             "WHERE list_contains(?, sku) AND list_contains(?, node_id)",
             [sorted(set(skus)), sorted(set(nodes))],
         )
@@ -120,7 +62,7 @@ class LifecycleRepo:
         """Reserve ``qty`` more units if they are available; False if they are not."""
         changed = self.exec(
             "UPDATE inventory SET reserved = reserved + ? WHERE node_id = ? AND sku = ? "
-            "AND on_hand - reserved - safety_stock >= ?",
+            f"AND {AVAILABLE} >= ?",
             [qty, node_id, sku, qty],
         )
         return changed == 1
@@ -211,7 +153,7 @@ class LifecycleRepo:
             params.extend(after)
         return self.dicts(
             f"""SELECT i.node_id, i.sku, i.on_hand, i.reserved, i.safety_stock, i.in_transit,
-                   greatest(0, i.on_hand - i.reserved - i.safety_stock) AS available,
+                   greatest(0, {available("i")}) AS available,
                    coalesce(d.qty, 0) AS damaged
                 FROM inventory i LEFT JOIN damaged_stock d USING (node_id, sku)
                 WHERE {" AND ".join(conds)} ORDER BY i.node_id, i.sku LIMIT {int(limit)}""",
@@ -415,43 +357,14 @@ class LifecycleRepo:
         to_status: str | None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        self.exec(
-            "INSERT INTO order_events (order_id, occurred_at, actor, channel, event_type, "
-            "from_status, to_status, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                order_id,
-                now(),
-                actor,
-                channel,
-                event_type,
-                from_status,
-                to_status,
-                None if details is None else _json(details),
-            ],
-        )
+        self.add_events(order_id, [(event_type, actor, channel, from_status, to_status, details)])
 
     def add_events(self, order_id: str, events: list[tuple[Any, ...]]) -> None:
         """Several events at once: (event_type, actor, channel, from, to, details)."""
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(events))
         at = now()
-        flat = [
-            v
-            for kind, actor, channel, old, new, details in events
-            for v in (
-                order_id,
-                at,
-                actor,
-                channel,
-                kind,
-                old,
-                new,
-                None if details is None else _json(details),
-            )
-        ]
-        self.exec(
-            "INSERT INTO order_events (order_id, occurred_at, actor, channel, event_type, "
-            f"from_status, to_status, details) VALUES {values}",
-            flat,
+        insert_events(
+            self.cur,
+            [(order_id, at, who, ch, kind, old, new, d) for kind, who, ch, old, new, d in events],
         )
 
     def events(self, order_id: str, after: int, limit: int) -> list[dict[str, Any]]:
@@ -555,6 +468,21 @@ class LifecycleRepo:
             )
             == 1
         )
+
+    def add_promotion(self, p: dict[str, Any]) -> None:
+        """A new promotion (code, kind, value, min_spend, starts_on, ends_on,
+        usage_limit, active)."""
+        cols = ("code", "kind", "value", "min_spend", "starts_on", "ends_on", "usage_limit")
+        self.exec(
+            f"INSERT INTO promotions ({', '.join(cols)}, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [*(p[c] for c in cols), p["active"]],
+        )
+
+    def update_promotion(self, code: str, changes: dict[str, Any]) -> None:
+        """Set the given columns (names from PromotionPatch's fields) of a promotion."""
+        if changes:
+            sets = ", ".join(f"{k} = ?" for k in changes)
+            self.exec(f"UPDATE promotions SET {sets} WHERE code = ?", [*changes.values(), code])
 
     # -- work items ------------------------------------------------------------------
 
@@ -666,6 +594,49 @@ class LifecycleRepo:
     def has_invoice(self, order_id: str) -> bool:
         return bool(self.scalar("SELECT count(*) FROM invoices WHERE order_id = ?", [order_id]))
 
+    def set_work_line_qty(self, work_item_id: str, line_no: int, qty: int) -> None:
+        """A work item line's quantity; 0 drops the line."""
+        if qty:
+            self.exec(
+                "UPDATE work_item_lines SET qty = ? WHERE work_item_id = ? AND line_no = ?",
+                [qty, work_item_id, line_no],
+            )
+        else:
+            self.exec(
+                "DELETE FROM work_item_lines WHERE work_item_id = ? AND line_no = ?",
+                [work_item_id, line_no],
+            )
+
+    # -- transfers -------------------------------------------------------------------
+
+    def take_available(self, node_id: str, sku: str, qty: int) -> bool:
+        """on_hand -= qty if that many units are available; False if not."""
+        return bool(
+            self.exec(
+                "UPDATE inventory SET on_hand = on_hand - ? WHERE node_id = ? AND sku = ? "
+                f"AND {AVAILABLE} >= ?",
+                [qty, node_id, sku, qty],
+            )
+        )
+
+    def add_transfer(
+        self, transfer_id: str, sku: str, from_node: str, to_node: str, qty: int
+    ) -> None:
+        self.exec(
+            "INSERT INTO transfers (transfer_id, sku, from_node, to_node, qty, status) "
+            "VALUES (?, ?, ?, ?, ?, 'in_transit')",
+            [transfer_id, sku, from_node, to_node, qty],
+        )
+
+    def transfer(self, transfer_id: str) -> dict[str, Any] | None:
+        return self.one("SELECT * FROM transfers WHERE transfer_id = ?", [transfer_id])
+
+    def mark_transfer_received(self, transfer_id: str) -> None:
+        self.exec(
+            "UPDATE transfers SET status = 'received', received_at = ? WHERE transfer_id = ?",
+            [now(), transfer_id],
+        )
+
     # -- returns ---------------------------------------------------------------------
 
     def return_row(self, return_id: str) -> dict[str, Any] | None:
@@ -687,10 +658,37 @@ class LifecycleRepo:
         )
         return {int(a): int(b) for a, b in rows}
 
-    # -- sourcing runs ---------------------------------------------------------------
+    def add_return(
+        self, return_id: str, order_id: str, channel: str | None, lines: list[tuple[int, str, int]]
+    ) -> None:
+        """An authorised return and its (line_no, sku, qty) lines."""
+        self.exec(
+            "INSERT INTO returns (return_id, order_id, status, channel) "
+            "VALUES (?, ?, 'authorized', ?)",
+            [return_id, order_id, channel],
+        )
+        for line_no, sku, qty in lines:
+            self.exec(
+                "INSERT INTO return_lines (return_id, line_no, sku, qty) VALUES (?, ?, ?, ?)",
+                [return_id, line_no, sku, qty],
+            )
 
-    def run_row(self, run_id: str) -> dict[str, Any] | None:
-        return self.one("SELECT * FROM sourcing_runs WHERE run_id = ?", [run_id])
+    def grade_return_line(
+        self, return_id: str, line_no: int, condition: str, refund: Decimal
+    ) -> None:
+        self.exec(
+            "UPDATE return_lines SET condition = ?, refund = ? WHERE return_id = ? AND line_no = ?",
+            [condition, refund, return_id, line_no],
+        )
+
+    def mark_return_received(
+        self, return_id: str, node_id: str, refund: Decimal, channel: str
+    ) -> None:
+        self.exec(
+            "UPDATE returns SET status = 'received', received_at = ?, node_id = ?, refund = ?, "
+            "channel = ? WHERE return_id = ?",
+            [now(), node_id, refund, channel, return_id],
+        )
 
     # -- api keys --------------------------------------------------------------------
 
@@ -698,6 +696,9 @@ class LifecycleRepo:
         return self.one(
             "SELECT role, node_id, label FROM api_keys WHERE key_hash = ? AND active", [key_hash]
         )
+
+    def count_api_keys(self) -> int:
+        return int(self.scalar("SELECT count(*) FROM api_keys"))
 
     def put_api_key(self, key_hash: str, role: str, node_id: str | None, label: str | None) -> None:
         self.exec(

@@ -79,20 +79,7 @@ def create_promotion(db: Database, req: PromotionIn) -> PromotionView:
     def work(repo: LifecycleRepo) -> PromotionView:
         if repo.promotion(req.code) is not None:
             raise Conflict(f"promotion {req.code} already exists")
-        repo.exec(
-            "INSERT INTO promotions (code, kind, value, min_spend, starts_on, ends_on, "
-            "usage_limit, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                req.code,
-                req.kind.value,
-                req.value,
-                req.min_spend,
-                req.starts_on,
-                req.ends_on,
-                req.usage_limit,
-                req.active,
-            ],
-        )
+        repo.add_promotion(req.model_dump(mode="python") | {"kind": req.kind.value})
         row = repo.promotion(req.code)
         assert row is not None
         return _promo_view(row)
@@ -109,11 +96,7 @@ def patch_promotion(db: Database, code: str, req: PromotionPatch) -> PromotionVi
         merged = {**row, **changes}
         if merged["ends_on"] and merged["starts_on"] and merged["ends_on"] < merged["starts_on"]:
             raise InvalidInput([FieldError("ends_on", "is before starts_on")])
-        if changes:
-            sets = ", ".join(f"{k} = ?" for k in changes)
-            repo.exec(
-                f"UPDATE promotions SET {sets} WHERE code = ?", [*changes.values(), row["code"]]
-            )
+        repo.update_promotion(row["code"], changes)
         found = repo.promotion(code)
         assert found is not None
         return _promo_view(found)

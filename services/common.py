@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import numpy as np
 from pydantic import BaseModel
 
@@ -24,7 +23,7 @@ from models.api import (
 from models.commerce import Promotion, quote
 from models.enums import Service
 from models.lifecycle import OrderStatus, check_transition
-from models.lifecycle_errors import IdempotencyMismatch, NotFound
+from models.lifecycle_errors import IdempotencyMismatch, NotFound, WriteConflict
 from models.reservation import Hold, Need, choose_reservation, sorted_holds
 
 
@@ -238,7 +237,7 @@ def reserve_open_demand(
     for node_id, sku, qty in sorted_holds(holds):
         if not repo.reserve_stock(node_id, sku, qty):
             # Our snapshot said it was there; only a concurrent writer explains it: retry.
-            raise duckdb.TransactionException(f"Conflict: stock of {sku} at {node_id} moved")
+            raise WriteConflict(f"stock of {sku} at {node_id} moved")
     repo.add_reservations(
         order["order_id"], [(h.line_no, h.node_id, h.sku, h.qty) for h in holds], released
     )

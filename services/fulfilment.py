@@ -238,17 +238,7 @@ def reject(db: Database, work_item_id: str, req: RejectRequest, actor: Actor) ->
             per_sku[sku] = per_sku.get(sku, 0) + qty
             repo.take_released(order_id, line_no, node_id, qty)
             repo.update_line_state(order_id, line_no, released_qty=-qty)
-            left = lines[line_no]["qty"] - qty
-            if left:
-                repo.exec(
-                    "UPDATE work_item_lines SET qty = ? WHERE work_item_id = ? AND line_no = ?",
-                    [left, work_item_id, line_no],
-                )
-            else:
-                repo.exec(
-                    "DELETE FROM work_item_lines WHERE work_item_id = ? AND line_no = ?",
-                    [work_item_id, line_no],
-                )
+            repo.set_work_line_qty(work_item_id, line_no, lines[line_no]["qty"] - qty)
         for sku, qty in sorted(per_sku.items()):
             # Short pick: the units are not there. Damaged: they go to the damaged bucket.
             # Other: the stock is right but the node cannot do it; only the hold is released.

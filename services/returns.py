@@ -9,7 +9,7 @@ billed for those units (their net price after the promotion, plus tax).
 from typing import Any
 
 from data.lifecycle_db import Database
-from data.lifecycle_repo import LifecycleRepo, now
+from data.lifecycle_repo import LifecycleRepo
 from models.api import Actor, ReceiveReturn, ReturnLineView, ReturnRequest, ReturnView, Role
 from models.commerce import ZERO, refund_amount
 from models.lifecycle import Command, OrderStatus, require
@@ -65,16 +65,12 @@ def authorize(
         if errors:
             raise InvalidInput(errors, "the return is not valid")
         return_id = new_id("rma")
-        repo.exec(
-            "INSERT INTO returns (return_id, order_id, status, channel) "
-            "VALUES (?, ?, 'authorized', ?)",
-            [return_id, order_id, actor.channel],
+        repo.add_return(
+            return_id,
+            order_id,
+            actor.channel,
+            [(no, states[no]["sku"], qty) for no, qty in sorted(asked.items())],
         )
-        for line_no, qty in sorted(asked.items()):
-            repo.exec(
-                "INSERT INTO return_lines (return_id, line_no, sku, qty) VALUES (?, ?, ?, ?)",
-                [return_id, line_no, states[line_no]["sku"], qty],
-            )
         repo.bump_version(order_id)
         if idempotency:
             idempotency.remember(repo, return_view(repo, return_id))
@@ -131,11 +127,7 @@ def receive(db: Database, return_id: str, req: ReceiveReturn, actor: Actor) -> R
             earlier = states[line_no]["returned_qty"]
             refund = refund_amount(n, net, tax, earlier + qty) - refund_amount(n, net, tax, earlier)
             total += refund
-            repo.exec(
-                "UPDATE return_lines SET condition = ?, refund = ? "
-                "WHERE return_id = ? AND line_no = ?",
-                [condition[line_no], refund, return_id, line_no],
-            )
+            repo.grade_return_line(return_id, line_no, condition[line_no], refund)
             repo.update_line_state(order_id, line_no, returned_qty=qty)
             if condition[line_no] == "sellable":
                 repo.change_stock(
@@ -152,11 +144,8 @@ def receive(db: Database, return_id: str, req: ReceiveReturn, actor: Actor) -> R
                     req.node_id, ln["sku"], "return:damaged", 0, 0, 0, return_id, actor.name
                 )
             details.append([line_no, qty, condition[line_no], str(refund)])
-        repo.exec(
-            "UPDATE returns SET status = 'received', received_at = ?, node_id = ?, refund = ?, "
-            "channel = ? WHERE return_id = ?",
-            [now(), req.node_id, total, "store" if node["kind"] == "store" else "mail", return_id],
-        )
+        channel = "store" if node["kind"] == "store" else "mail"
+        repo.mark_return_received(return_id, req.node_id, total, channel)
         order = load_order(repo, order_id)
         states = repo.line_states(order_id)
         everything_back = all(
