@@ -24,7 +24,7 @@ DEFAULT_CHANNEL: dict[Role, str | None] = {
 
 
 def get_db(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    return request.app.state.db
 
 
 DB = Annotated[Database, Depends(get_db)]

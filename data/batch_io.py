@@ -9,7 +9,7 @@ listing every problem with file, row and column: nothing is half-loaded.
 import json
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -103,8 +103,7 @@ def read_batch(folder: str | Path) -> Batch:
     for name in TABLES:
         base = Path(rate_card_file).stem if name == "rate_card" else name
         path = _find_table_file(folder, base, problems)
-        raw = _read_raw(path, problems) if path else None
-        if raw is None:
+        if path is None or (raw := _read_raw(path, problems)) is None:
             continue
         files[name] = path.name
         tables[name] = validate_table(raw, name, path.name, problems)
@@ -114,8 +113,9 @@ def read_batch(folder: str | Path) -> Batch:
     if problems:
         raise BatchValidationError(problems)
     assert batch_date is not None
+    frames: dict[str, Any] = tables
     return Batch(
-        batch_date=batch_date, weights=weights, rate_card_file=files["rate_card"], **tables
+        batch_date=batch_date, weights=weights, rate_card_file=files["rate_card"], **frames
     )
 
 
@@ -129,7 +129,8 @@ def batch_from_frames(
         check_references(tables, {n: n for n in TABLES}, problems)
     if problems:
         raise BatchValidationError(problems)
-    return Batch(batch_date=batch_date, weights=weights or Weights(), **tables)
+    found: dict[str, Any] = tables
+    return Batch(batch_date=batch_date, weights=weights or Weights(), **found)
 
 
 def _report(

@@ -42,7 +42,7 @@ class LifecycleRepo(SourcingRepo):
         """All nodes; cached for NODES_TTL_S (batch loads clear the cache)."""
         hit = self.cache.get("nodes")
         if hit is not None and time.monotonic() - hit[0] < NODES_TTL_S:
-            return hit[1]  # type: ignore[no-any-return]
+            return hit[1]
         rows = self.dicts("SELECT * EXCLUDE (seq) FROM nodes ORDER BY node_id")
         self.cache["nodes"] = (time.monotonic(), rows)
         return rows
@@ -237,7 +237,7 @@ class LifecycleRepo(SourcingRepo):
         if not lines:
             return
         values = ", ".join(["(?, ?, ?, ?)"] * len(lines))
-        flat = [v for no, sku, qty, _ in lines for v in (order_id, no, sku, qty)]
+        flat: list[Any] = [v for no, sku, qty, _ in lines for v in (order_id, no, sku, qty)]
         self.exec(
             "INSERT INTO order_lines (order_id, line_no, sku, qty, seq) "
             f"SELECT v.*, (SELECT coalesce(max(seq) + 1, 0) FROM order_lines) "

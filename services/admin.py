@@ -5,6 +5,7 @@ API keys are stored hashed (SHA-256): a leaked database does not leak keys.
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -54,16 +55,18 @@ def create_key(db: Database, req: ApiKeyIn, key: str | None = None) -> ApiKeyVie
     return ApiKeyView(key=key, role=req.role, node_id=req.node_id, label=req.label)
 
 
+def _put_key(
+    key_hash: str, role: str, node_id: str | None, label: str
+) -> Callable[[LifecycleRepo], None]:
+    return lambda repo: repo.put_api_key(key_hash, role, node_id, label)
+
+
 def seed_keys(db: Database, keys: dict[str, str]) -> None:
     """Keys from settings: ``{key: role}`` or ``{key: "node:NODE_ID"}``."""
     for key, spec in keys.items():
         role, _, node = spec.partition(":")
         label = f"{role}{'@' + node if node else ''}"
-        db.write(
-            lambda r, k=key, ro=role, n=node, lb=label: r.put_api_key(
-                hash_key(k), Role(ro).value, n or None, lb
-            )
-        )
+        db.write(_put_key(hash_key(key), Role(role).value, node or None, label))
 
 
 def _promo_view(row: dict) -> PromotionView:

@@ -147,10 +147,9 @@ def receive(db: Database, return_id: str, req: ReceiveReturn, actor: Actor) -> R
         channel = "store" if node["kind"] == "store" else "mail"
         repo.mark_return_received(return_id, req.node_id, total, channel)
         order = load_order(repo, order_id)
-        states = repo.line_states(order_id)
         everything_back = all(
             s["returned_qty"] == s["shipped_qty"] and s["released_qty"] == s["shipped_qty"]
-            for s in states
+            for s in repo.line_states(order_id)
         ) and not repo.open_lines(order_id)
         target = S.RETURNED if everything_back else order["status"]
         repo.bump_version(order_id)

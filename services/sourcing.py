@@ -196,13 +196,13 @@ def _apply(
     rows = set(old_held) | set(zip(a["node_id"], a["sku"], strict=True))
     free = repo.free_stock(rows)
     a, trimmed = _fit(a, {k: free.get(k, 0) + old_held.get(k, 0) for k in rows}, batch)
-    new_held = a.groupby(["node_id", "sku"])["qty"].sum().to_dict() if len(a) else {}
+    new_held = _units(a, ["node_id", "sku"])
     deltas = [
         (k, int(new_held.get(k, 0)) - old_held.get(k, 0)) for k in set(new_held) | set(old_held)
     ]
     repo.shift_reserved([(k, d) for k, d in deltas if d])
     repo.replace_holds(sorted(keep), a, run_id)
-    got = a.groupby(["order_id", "line_no"])["qty"].sum().to_dict() if len(a) else {}
+    got = _units(a, ["order_id", "line_no"])
     short = {o for (o, n), q in ordered.items() if got.get((o, n), 0) < q}
     _move_planned(repo, keep, short, run_id, actor)
     plan_id = _save_plan(repo, run_id, batch, a, ordered, got, summary)
@@ -233,31 +233,38 @@ def _move_planned(
     repo.move_orders(changes, kinds, actor.name, {"run_id": run_id})
 
 
+def _units(a: pd.DataFrame, keys: list[str]) -> dict[Any, int]:
+    """Allocated units per key tuple, e.g. per (node_id, sku)."""
+    if not len(a):
+        return {}
+    return {k: int(q) for k, q in a.groupby(keys)["qty"].sum().items()}
+
+
 def _fit(a: pd.DataFrame, room: dict[tuple[str, str], int], batch: Any) -> tuple[pd.DataFrame, int]:
     """Trim allocations that no longer fit the stock (a capture took it meanwhile)."""
-    if not len(a):
-        return a, 0
-    need = a.groupby(["node_id", "sku"])["qty"].sum().to_dict()
+    need = _units(a, ["node_id", "sku"])
     if all(q <= room.get(k, 0) for k, q in need.items()):
         return a, 0
     complete = set(batch.orders.loc[batch.orders["ship_complete"], "order_id"])
     left = dict(room)
-    kept: list[tuple] = []
+    cols = ["order_id", "line_no", "node_id", "qty", "sku"]
+    rows_of: dict[str, list[tuple[Any, ...]]] = {}
+    for row in zip(*(a[c].tolist() for c in cols), strict=True):
+        rows_of.setdefault(row[0], []).append(row)
+    kept: list[tuple[Any, ...]] = []
     trimmed = 0
-    for order_id, group in a.groupby("order_id", sort=False):
-        rows = list(group.itertuples(index=False))
-        fits = all(left.get((r.node_id, r.sku), 0) >= r.qty for r in rows)
+    for order_id, rows in rows_of.items():
+        fits = all(left.get((n, s), 0) >= q for _, _, n, q, s in rows)
         if not fits and order_id in complete:
             trimmed += 1
             continue
-        for r in rows:
-            take = min(r.qty, left.get((r.node_id, r.sku), 0))
+        for o, line_no, n, q, s in rows:
+            take = min(q, left.get((n, s), 0))
             if take > 0:
-                left[(r.node_id, r.sku)] -= take
-                kept.append((r.order_id, r.line_no, r.node_id, take, r.sku))
+                left[(n, s)] -= take
+                kept.append((o, line_no, n, take, s))
         trimmed += 0 if fits else 1
-    out = pd.DataFrame(kept, columns=["order_id", "line_no", "node_id", "qty", "sku"])
-    return out, trimmed
+    return pd.DataFrame(kept, columns=cols), trimmed
 
 
 def _save_plan(
@@ -270,9 +277,9 @@ def _save_plan(
     summary: Any,
 ) -> str:
     plan_id = f"plan-{run_id}"
-    allocations = a.groupby(["order_id", "line_no", "node_id"], as_index=False, sort=False)[
-        "qty"
-    ].sum()
+    allocations = a.groupby(["order_id", "line_no", "node_id"], as_index=False, sort=False).agg(
+        qty=("qty", "sum")
+    )
     short = [
         (o, n, q - got.get((o, n), 0)) for (o, n), q in ordered.items() if got.get((o, n), 0) < q
     ]

@@ -117,9 +117,7 @@ def test_captures_race_a_sourcing_run(tmp_path: Path) -> None:
         while not stop.is_set() and k < 40:
             body = web_order(lines=[{"sku": "AB"[k % 2], "qty": 1}], order_id=f"run-{n}-{k}")
             try:
-                captured.append(
-                    orders.capture(db, CaptureOrder.model_validate(body), actor).status
-                )
+                captured.append(orders.capture(db, CaptureOrder.model_validate(body), actor).status)
             except BaseException as exc:  # noqa: BLE001
                 errors.append(exc)
                 return

@@ -629,8 +629,8 @@ class Store:
             [order_id],
         ).fetchall()
         return [
-            OrderEvent(*row[:8], details=None if row[8] is None else json.loads(row[8]))
-            for row in rows
+            OrderEvent(e, o, at, who, ch, kind, old, new, None if d is None else json.loads(d))
+            for e, o, at, who, ch, kind, old, new, d in rows
         ]
 
     # -- small queries ---------------------------------------------------------------
