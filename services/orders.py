@@ -372,75 +372,9 @@ def change(
         _check_if_match(order, if_match, required=True)
         require(Command.CHANGE, order["status"], f"order {order_id}")
         states = {s["line_no"]: s for s in repo.line_states(order_id)}
-        errors: list[FieldError] = []
-        new_qty: dict[int, int] = {}
-        for i, lc in enumerate(cmd.lines or []):
-            s = states.get(lc.line_no)
-            if s is None:
-                errors.append(FieldError(f"lines.{i}.line_no", f"order has no line {lc.line_no}"))
-            elif s["released_qty"] > 0:
-                raise Conflict(
-                    f"line {lc.line_no} of order {order_id} is already released to a node; "
-                    "it cannot be changed"
-                )
-            else:
-                new_qty[lc.line_no] = lc.qty
-        items = repo.items(ln.sku for ln in cmd.add_lines or [])
-        for i, ln in enumerate(cmd.add_lines or []):
-            if ln.sku not in items:
-                errors.append(FieldError(f"add_lines.{i}.sku", f"unknown SKU {ln.sku!r}"))
-        service = Service(order["service"])
-        if cmd.service is not None and (cmd.service is Service.PICKUP) != (
-            service is Service.PICKUP
-        ):
-            errors.append(
-                FieldError("service", "cannot switch between pickup and delivery; cancel instead")
-            )
-        if cmd.ship_to is not None:
-            if service is Service.PICKUP:
-                errors.append(FieldError("ship_to", "pickup orders have no ship-to address"))
-            else:
-                errors.extend(_address_errors(cmd.ship_to, "ship_to"))
-        if errors:
-            raise InvalidInput(errors, "the change is not valid")
-        diff: dict[str, Any] = {}
-        for line_no, qty in new_qty.items():
-            s = states[line_no]
-            active = s["ordered_qty"] - s["cancelled_qty"]
-            if qty == active:
-                continue
-            diff[f"line {line_no} qty"] = [active, qty]
-            if qty == 0:
-                repo.update_line_state(order_id, line_no, cancelled_qty=active)
-            else:
-                repo.update_line_state(order_id, line_no, ordered_qty=qty - active)
-            repo.set_open_qty(order_id, line_no, s["sku"], qty)
-        next_no = max(states, default=0) + 1
-        added = [
-            (next_no + i, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
-            for i, ln in enumerate(cmd.add_lines or [])
-        ]
-        if added:
-            repo.insert_lines(order_id, added)
-            diff["added lines"] = [[no, sku, qty] for no, sku, qty, _ in added]
-        header: dict[str, Any] = {}
-        if cmd.ship_to is not None:
-            a = cmd.ship_to
-            repo.update_order(order_id, ship_zip=a.zip)
-            header.update(
-                ship_name=a.name, ship_line1=a.line1, ship_city=a.city, ship_state=a.state.upper()
-            )
-            diff["ship_to"] = a.model_dump()
-            order["ship_zip"] = a.zip
-        if cmd.service is not None and cmd.service is not service:
-            repo.update_order(order_id, service=cmd.service.value)
-            diff["service"] = [service.value, cmd.service.value]
-            order["service"] = cmd.service.value
-        if cmd.due_days is not None:
-            repo.update_order(order_id, due_days=cmd.due_days)
-            diff["due_days"] = [order["due_days"], cmd.due_days]
-        if cmd.reason:
-            diff["reason"] = cmd.reason
+        new_qty, items = _checked_change(repo, order, states, cmd)
+        diff = _change_lines(repo, order_id, states, new_qty, cmd, items)
+        header = _change_header(repo, order, cmd, diff)
         status = _resource(repo, order, actor, diff)
         target = status
         if order["status"] == S.ON_HOLD and status != S.CANCELLED:
@@ -451,6 +385,104 @@ def change(
         return order_view(repo, order_id)
 
     return db.write(work)
+
+
+def _checked_change(
+    repo: LifecycleRepo,
+    order: dict[str, Any],
+    states: dict[int, dict[str, Any]],
+    cmd: ChangeOrder,
+) -> tuple[dict[int, int], dict[str, dict[str, Any]]]:
+    """(new quantity per changed line, the added lines' items), or every error at once."""
+    errors: list[FieldError] = []
+    new_qty: dict[int, int] = {}
+    for i, lc in enumerate(cmd.lines or []):
+        s = states.get(lc.line_no)
+        if s is None:
+            errors.append(FieldError(f"lines.{i}.line_no", f"order has no line {lc.line_no}"))
+        elif s["released_qty"] > 0:
+            raise Conflict(
+                f"line {lc.line_no} of order {order['order_id']} is already released to a node; "
+                "it cannot be changed"
+            )
+        else:
+            new_qty[lc.line_no] = lc.qty
+    items = repo.items(ln.sku for ln in cmd.add_lines or [])
+    for i, ln in enumerate(cmd.add_lines or []):
+        if ln.sku not in items:
+            errors.append(FieldError(f"add_lines.{i}.sku", f"unknown SKU {ln.sku!r}"))
+    pickup = Service(order["service"]) is Service.PICKUP
+    if cmd.service is not None and (cmd.service is Service.PICKUP) != pickup:
+        errors.append(
+            FieldError("service", "cannot switch between pickup and delivery; cancel instead")
+        )
+    if cmd.ship_to is not None:
+        if pickup:
+            errors.append(FieldError("ship_to", "pickup orders have no ship-to address"))
+        else:
+            errors.extend(_address_errors(cmd.ship_to, "ship_to"))
+    if errors:
+        raise InvalidInput(errors, "the change is not valid")
+    return new_qty, items
+
+
+def _change_lines(
+    repo: LifecycleRepo,
+    order_id: str,
+    states: dict[int, dict[str, Any]],
+    new_qty: dict[int, int],
+    cmd: ChangeOrder,
+    items: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """New quantities and added lines written; what changed, for the event."""
+    diff: dict[str, Any] = {}
+    for line_no, qty in new_qty.items():
+        s = states[line_no]
+        active = s["ordered_qty"] - s["cancelled_qty"]
+        if qty == active:
+            continue
+        diff[f"line {line_no} qty"] = [active, qty]
+        if qty == 0:
+            repo.update_line_state(order_id, line_no, cancelled_qty=active)
+        else:
+            repo.update_line_state(order_id, line_no, ordered_qty=qty - active)
+        repo.set_open_qty(order_id, line_no, s["sku"], qty)
+    next_no = max(states, default=0) + 1
+    added = [
+        (next_no + i, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
+        for i, ln in enumerate(cmd.add_lines or [])
+    ]
+    if added:
+        repo.insert_lines(order_id, added)
+        diff["added lines"] = [[no, sku, qty] for no, sku, qty, _ in added]
+    return diff
+
+
+def _change_header(
+    repo: LifecycleRepo, order: dict[str, Any], cmd: ChangeOrder, diff: dict[str, Any]
+) -> dict[str, Any]:
+    """Address, service and due days written (``order`` and ``diff`` follow); the
+    header columns still to set with the version bump."""
+    order_id, service = order["order_id"], Service(order["service"])
+    header: dict[str, Any] = {}
+    if cmd.ship_to is not None:
+        a = cmd.ship_to
+        repo.update_order(order_id, ship_zip=a.zip)
+        header.update(
+            ship_name=a.name, ship_line1=a.line1, ship_city=a.city, ship_state=a.state.upper()
+        )
+        diff["ship_to"] = a.model_dump()
+        order["ship_zip"] = a.zip
+    if cmd.service is not None and cmd.service is not service:
+        repo.update_order(order_id, service=cmd.service.value)
+        diff["service"] = [service.value, cmd.service.value]
+        order["service"] = cmd.service.value
+    if cmd.due_days is not None:
+        repo.update_order(order_id, due_days=cmd.due_days)
+        diff["due_days"] = [order["due_days"], cmd.due_days]
+    if cmd.reason:
+        diff["reason"] = cmd.reason
+    return header
 
 
 def cancel(
