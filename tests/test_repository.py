@@ -165,3 +165,66 @@ def test_on_apply_hook_runs_inside_the_apply(db: Database) -> None:
     run = sourcing.run_sourcing(db, RunRequest(strategy="greedy"), ADMIN)
     assert seen == [(run.run_id, "running")]
     assert run.status == "applied"
+
+
+def test_replace_holds_swaps_an_orders_unreleased_holds(db: Database) -> None:
+    db.write(lambda r: r.adopt_orders())
+    db.write(lambda r: r.add_reservations("O1", [(1, "DC1", "A", 2), (2, "DC1", "B", 1)], False))
+    assert db.read(lambda r: r.held_per_stock_row(["O1"])) == {("DC1", "A"): 2, ("DC1", "B"): 1}
+    new = pd.DataFrame(
+        [("O1", 1, "ST1", "A", 3)], columns=["order_id", "line_no", "node_id", "sku", "qty"]
+    )
+    db.write(lambda r: r.replace_holds(["O1"], new, "run-7"))
+    assert db.read(lambda r: r.held_per_stock_row(["O1"])) == {("ST1", "A"): 3}
+    held = db.read(lambda r: r.reservations("O1"))
+    assert [(h["line_no"], h["node_id"], h["qty"], h["released"]) for h in held] == [
+        (1, "ST1", 3, False)
+    ]
+
+
+def test_transfer_rows(db: Database) -> None:
+    db.write(lambda r: r.add_transfer("tr-1", "A", "DC1", "ST1", 4))
+    row = db.read(lambda r: r.transfer("tr-1"))
+    assert row is not None
+    assert (row["sku"], row["from_node"], row["to_node"], row["qty"], row["status"]) == (
+        "A",
+        "DC1",
+        "ST1",
+        4,
+        "in_transit",
+    )
+    assert row["received_at"] is None
+    db.write(lambda r: r.mark_transfer_received("tr-1"))
+    row = db.read(lambda r: r.transfer("tr-1"))
+    assert row is not None and row["status"] == "received" and row["received_at"] is not None
+    assert db.read(lambda r: r.transfer("tr-2")) is None
+
+
+def test_promotion_rows(db: Database) -> None:
+    promo = {
+        "code": "TEN",
+        "kind": "percent",
+        "value": 10,
+        "min_spend": 0,
+        "starts_on": None,
+        "ends_on": None,
+        "usage_limit": 2,
+        "active": True,
+    }
+    db.write(lambda r: r.add_promotion(promo))
+    db.write(lambda r: r.update_promotion("TEN", {"usage_limit": 5, "active": False}))
+    db.write(lambda r: r.update_promotion("TEN", {}))  # nothing to change: a no-op
+    row = db.read(lambda r: r.promotion("ten"))
+    assert row is not None
+    assert (row["kind"], int(row["value"]), row["usage_limit"], row["active"]) == (
+        "percent",
+        10,
+        5,
+        False,
+    )
+
+
+def test_api_keys_are_counted(db: Database) -> None:
+    assert db.read(lambda r: r.count_api_keys()) == 0
+    db.write(lambda r: r.put_api_key("h1", "admin", None, "first"))
+    assert db.read(lambda r: r.count_api_keys()) == 1
