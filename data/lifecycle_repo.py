@@ -7,7 +7,7 @@ Stock rows are always updated in (node_id, sku) order.
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 
@@ -17,6 +17,7 @@ from data.sourcing_repo import SourcingRepo
 from data.stock_repo import StockRepo
 from data.work_repo import WorkRepo
 from models.lifecycle_errors import Conflict
+from models.orders import OrderRecord
 
 _SAME = object()  # marker: leave the column as it is
 
@@ -27,8 +28,8 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo):
 
     # -- orders ----------------------------------------------------------------------
 
-    def order_row(self, order_id: str) -> dict[str, Any] | None:
-        return self.one(
+    def order_row(self, order_id: str) -> OrderRecord | None:
+        row = self.one(
             """SELECT o.order_id, o.channel, o.ship_zip, o.service, o.due_days, o.ship_complete,
                       o.max_packages, o.pickup_node_id, o.status, o.created_at,
                       h.customer_email, h.customer_name, h.phone, h.ship_name, h.ship_line1,
@@ -40,6 +41,7 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo):
                WHERE o.order_id = ?""",
             [order_id],
         )
+        return cast(OrderRecord | None, row)
 
     def line_states(self, order_id: str) -> list[dict[str, Any]]:
         return self.dicts(
@@ -54,14 +56,14 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo):
             [order_id],
         )
 
-    def insert_order(self, o: dict[str, Any]) -> None:
+    def insert_order(self, o: OrderRecord) -> None:
         """Write a new order's header rows; Conflict if its id is taken."""
         try:
             self._insert_order(o)
         except duckdb.ConstraintException:
             raise Conflict(f"order {o['order_id']!r} already exists") from None
 
-    def _insert_order(self, o: dict[str, Any]) -> None:
+    def _insert_order(self, o: OrderRecord) -> None:
         self.exec(
             "INSERT INTO orders (order_id, channel, ship_zip, service, due_days, ship_complete, "
             "max_packages, pickup_node_id, status, created_at, source, seq) "

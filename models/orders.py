@@ -1,6 +1,7 @@
 """Customer orders as the planner sees them."""
 
-from typing import Self
+from datetime import datetime
+from typing import Self, TypedDict
 
 from pydantic import BaseModel, model_validator
 
@@ -43,3 +44,34 @@ class OrderLine(BaseModel):
     line_no: NonNegInt
     sku: Identifier
     qty: PositiveInt
+
+
+class OrderRecord(TypedDict, total=False):
+    """An order as the order service stores it: header, contact and lifecycle columns.
+
+    A typed dict, not a model: the repository hands these to the services many times
+    per request and they are read, not validated; mypy checks every key and type.
+    """
+
+    order_id: str
+    channel: str
+    ship_zip: str | None
+    service: str
+    due_days: int
+    ship_complete: bool
+    max_packages: int | None
+    pickup_node_id: str | None
+    status: str
+    created_at: datetime
+    customer_email: str | None
+    customer_name: str | None
+    phone: str | None
+    ship_name: str | None
+    ship_line1: str | None
+    ship_city: str | None
+    ship_state: str | None
+    promo_code: str | None
+    hold_from: str | None
+    version: int
+    updated_at: datetime
+    adopted: bool

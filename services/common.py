@@ -24,6 +24,7 @@ from models.commerce import Promotion, quote
 from models.enums import Service
 from models.lifecycle import OrderStatus, check_transition
 from models.lifecycle_errors import IdempotencyMismatch, NotFound, WriteConflict
+from models.orders import OrderRecord
 from models.reservation import Hold, Need, choose_reservation, sorted_holds
 
 
@@ -67,7 +68,7 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def load_order(repo: LifecycleRepo, order_id: str) -> dict[str, Any]:
+def load_order(repo: LifecycleRepo, order_id: str) -> OrderRecord:
     order = repo.order_row(order_id)
     if order is None:
         raise NotFound(f"no order {order_id!r}")
@@ -86,20 +87,20 @@ def promotion_of(repo: LifecycleRepo, code: str | None) -> Promotion | None:
     return None if row is None else Promotion.model_validate(row)
 
 
-def order_state(order: dict[str, Any]) -> str | None:
+def order_state(order: OrderRecord) -> str | None:
     """The state whose tax applies: the ship-to state, else the pickup store's."""
-    if order.get("ship_state"):
-        return str(order["ship_state"]).upper()
-    if order.get("ship_zip"):
-        return zip_table().state_of(order["ship_zip"])
+    if state := order.get("ship_state"):
+        return state.upper()
+    if zip5 := order.get("ship_zip"):
+        return zip_table().state_of(zip5)
     return None
 
 
-def order_quote(repo: LifecycleRepo, order: dict[str, Any], lines: list[dict[str, Any]]) -> Any:
+def order_quote(repo: LifecycleRepo, order: OrderRecord, lines: list[dict[str, Any]]) -> Any:
     """The order's price on its current (uncancelled) quantities."""
     state = order_state(order)
-    if state is None and order.get("pickup_node_id"):
-        node = repo.node(order["pickup_node_id"])
+    if state is None and (pickup := order.get("pickup_node_id")):
+        node = repo.node(pickup)
         state = zip_table().state_of(node["zip"]) if node else None
     priced = [
         (ls["line_no"], ls["sku"], ls["ordered_qty"] - ls["cancelled_qty"], ls["unit_price"])
@@ -146,7 +147,7 @@ def order_view(repo: LifecycleRepo, order_id: str) -> OrderView:
     )
 
 
-def order_header(order: dict[str, Any]) -> dict[str, Any]:
+def order_header(order: OrderRecord) -> dict[str, Any]:
     """The OrderView fields that come straight from the order row."""
     ship_to = None
     if order["ship_zip"]:
@@ -209,7 +210,7 @@ def candidate_nodes(
 
 def reserve_open_demand(
     repo: LifecycleRepo,
-    order: dict[str, Any],
+    order: OrderRecord,
     needs: list[Need],
     exclude: frozenset[str] = frozenset(),
     released: bool = False,

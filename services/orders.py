@@ -42,6 +42,7 @@ from models.lifecycle_errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
+from models.orders import OrderRecord
 from models.reservation import Hold, Need
 from services.common import (
     Idempotency,
@@ -152,7 +153,7 @@ def capture(
     def work(repo: LifecycleRepo) -> OrderView:
         if idempotency and (first := idempotency.replay(repo)):
             return OrderView.model_validate_json(first)
-        view = _create(repo, cmd, dict(order, created_at=now()), lines, who)
+        view = _create(repo, cmd, {**order, "created_at": now()}, lines, who)
         if idempotency:
             idempotency.remember(repo, view)
         return view
@@ -160,7 +161,7 @@ def capture(
     return db.write(work)
 
 
-def _order_row(cmd: CaptureOrder, order_id: str) -> dict[str, Any]:
+def _order_row(cmd: CaptureOrder, order_id: str) -> OrderRecord:
     """The order header as stored, from the capture command."""
     addr = cmd.ship_to
     return {
@@ -186,7 +187,7 @@ def _order_row(cmd: CaptureOrder, order_id: str) -> dict[str, Any]:
 def _create(
     repo: LifecycleRepo,
     cmd: CaptureOrder,
-    order: dict[str, Any],
+    order: OrderRecord,
     lines: list[tuple[int, str, int, Decimal]],
     who: Actor,
 ) -> OrderView:
@@ -237,7 +238,7 @@ def _capture_events(
 
 def _new_order_view(
     repo: LifecycleRepo,
-    order: dict[str, Any],
+    order: OrderRecord,
     lines: list[tuple[int, str, int, Decimal]],
     holds: list[Hold],
     promo: Promotion | None,
@@ -330,7 +331,7 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def _check_if_match(order: dict[str, Any], if_match: str | None, required: bool) -> None:
+def _check_if_match(order: OrderRecord, if_match: str | None, required: bool) -> None:
     if if_match is None:
         if required:
             raise PreconditionRequired(
@@ -346,7 +347,7 @@ def _check_if_match(order: dict[str, Any], if_match: str | None, required: bool)
 
 
 def _resource(
-    repo: LifecycleRepo, order: dict[str, Any], actor: Actor, event_details: dict[str, Any]
+    repo: LifecycleRepo, order: OrderRecord, actor: Actor, event_details: dict[str, Any]
 ) -> str:
     """Re-reserve an open order's demand after a change; returns the new status."""
     release_reservations(repo, order["order_id"])
@@ -389,7 +390,7 @@ def change(
 
 def _checked_change(
     repo: LifecycleRepo,
-    order: dict[str, Any],
+    order: OrderRecord,
     states: dict[int, dict[str, Any]],
     cmd: ChangeOrder,
 ) -> tuple[dict[int, int], dict[str, dict[str, Any]]]:
@@ -459,7 +460,7 @@ def _change_lines(
 
 
 def _change_header(
-    repo: LifecycleRepo, order: dict[str, Any], cmd: ChangeOrder, diff: dict[str, Any]
+    repo: LifecycleRepo, order: OrderRecord, cmd: ChangeOrder, diff: dict[str, Any]
 ) -> dict[str, Any]:
     """Address, service and due days written (``order`` and ``diff`` follow); the
     header columns still to set with the version bump."""
