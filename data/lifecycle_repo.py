@@ -17,7 +17,7 @@ from data.sourcing_repo import SourcingRepo
 from data.stock_repo import StockRepo
 from data.work_repo import WorkRepo
 from models.lifecycle_errors import Conflict
-from models.orders import OrderRecord
+from models.orders import LineState, OrderRecord
 
 _SAME = object()  # marker: leave the column as it is
 
@@ -43,10 +43,11 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo):
         )
         return cast(OrderRecord | None, row)
 
-    def line_states(self, order_id: str) -> list[dict[str, Any]]:
-        return self.dicts(
+    def line_states(self, order_id: str) -> list[LineState]:
+        rows = self.dicts(
             "SELECT * FROM line_state WHERE order_id = ? ORDER BY line_no", [order_id]
         )
+        return cast(list[LineState], rows)
 
     def reservations(self, order_id: str, released: bool | None = None) -> list[dict[str, Any]]:
         cond = "" if released is None else f" AND released = {'true' if released else 'false'}"

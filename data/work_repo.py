@@ -1,9 +1,10 @@
 """SQL of what happens at the nodes and after: work items, invoices, returns."""
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from data.repo_base import CursorRepo, now
+from models.orders import WorkItemRecord
 
 
 class WorkRepo(CursorRepo):
@@ -11,8 +12,9 @@ class WorkRepo(CursorRepo):
 
     # -- work items ------------------------------------------------------------------
 
-    def work_item(self, work_item_id: str) -> dict[str, Any] | None:
-        return self.one("SELECT * FROM work_items WHERE work_item_id = ?", [work_item_id])
+    def work_item(self, work_item_id: str) -> WorkItemRecord | None:
+        row = self.one("SELECT * FROM work_items WHERE work_item_id = ?", [work_item_id])
+        return cast(WorkItemRecord | None, row)
 
     def work_item_lines(self, work_item_id: str) -> list[dict[str, Any]]:
         return self.dicts(

@@ -1,6 +1,7 @@
 """Customer orders as the planner sees them."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Self, TypedDict
 
 from pydantic import BaseModel, model_validator
@@ -75,3 +76,33 @@ class OrderRecord(TypedDict, total=False):
     version: int
     updated_at: datetime
     adopted: bool
+
+
+class LineState(TypedDict):
+    """An order line's units through its life (``line_state``), as the services read it."""
+
+    order_id: str
+    line_no: int
+    sku: str
+    unit_price: Decimal
+    ordered_qty: int
+    cancelled_qty: int
+    released_qty: int
+    shipped_qty: int
+    returned_qty: int
+
+
+class WorkItemRecord(TypedDict):
+    """A node's unit of work (``work_items``): pick, pack, ship or hand over."""
+
+    work_item_id: str
+    order_id: str
+    node_id: str
+    kind: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    carrier: str | None
+    tracking_number: str | None
+    weight_lb: float | None
+    reject_reason: str | None

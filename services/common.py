@@ -24,7 +24,7 @@ from models.commerce import Promotion, quote
 from models.enums import Service
 from models.lifecycle import OrderStatus, check_transition
 from models.lifecycle_errors import IdempotencyMismatch, NotFound, WriteConflict
-from models.orders import OrderRecord
+from models.orders import LineState, OrderRecord
 from models.reservation import Hold, Need, choose_reservation, sorted_holds
 
 
@@ -96,7 +96,7 @@ def order_state(order: OrderRecord) -> str | None:
     return None
 
 
-def order_quote(repo: LifecycleRepo, order: OrderRecord, lines: list[dict[str, Any]]) -> Any:
+def order_quote(repo: LifecycleRepo, order: OrderRecord, lines: list[LineState]) -> Any:
     """The order's price on its current (uncancelled) quantities."""
     state = order_state(order)
     if state is None and (pickup := order.get("pickup_node_id")):

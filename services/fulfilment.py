@@ -31,6 +31,7 @@ from models.lifecycle import (
     work_item_next,
 )
 from models.lifecycle_errors import FieldError, Forbidden, InvalidInput, NotFound
+from models.orders import WorkItemRecord
 from models.reservation import Need
 from services.common import load_order, move, new_id, order_quote, reserve_open_demand
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
@@ -39,7 +40,7 @@ S = OrderStatus
 W = WorkItemStatus
 
 
-def _visible(item: dict[str, Any] | None, work_item_id: str, actor: Actor) -> dict[str, Any]:
+def _visible(item: WorkItemRecord | None, work_item_id: str, actor: Actor) -> WorkItemRecord:
     """A node associate sees only their node's work; others see none of a missing one."""
     if item is None:
         raise NotFound(f"no work item {work_item_id!r}")
@@ -66,8 +67,11 @@ def work_item_view(repo: LifecycleRepo, work_item_id: str) -> WorkItemView:
             tax=inv["tax"],
             total=inv["total"],
         )
+    fields: dict[str, Any] = {
+        k: v for k, v in item.items() if k in WorkItemView.model_fields and k != "lines"
+    }
     return WorkItemView(
-        **{k: item[k] for k in WorkItemView.model_fields if k in item and k != "lines"},
+        **fields,
         lines=[WorkLine(**ln) for ln in repo.work_item_lines(work_item_id)],
         invoice=invoice,
     )
@@ -163,7 +167,7 @@ def act(
 
 
 def _consume(
-    repo: LifecycleRepo, item: dict[str, Any], lines: list[dict[str, Any]], actor: Actor
+    repo: LifecycleRepo, item: WorkItemRecord, lines: list[dict[str, Any]], actor: Actor
 ) -> None:
     """The units leave the building: off hand and off reserved, in (node, sku) order."""
     per_sku: dict[str, int] = {}
@@ -183,7 +187,7 @@ def _consume(
         )
 
 
-def _invoice(repo: LifecycleRepo, item: dict[str, Any], lines: list[dict[str, Any]]) -> str:
+def _invoice(repo: LifecycleRepo, item: WorkItemRecord, lines: list[dict[str, Any]]) -> str:
     """Bill what left: line prices, the promotion's share, shipping once, tax."""
     order = load_order(repo, item["order_id"])
     q = order_quote(repo, order, repo.line_states(item["order_id"]))
@@ -258,7 +262,7 @@ def _rejected_qty(req: RejectRequest, lines: dict[int, dict[str, Any]]) -> dict[
 
 def _give_back(
     repo: LifecycleRepo,
-    item: dict[str, Any],
+    item: WorkItemRecord,
     lines: dict[int, dict[str, Any]],
     wanted: dict[int, int],
     reason: str,
@@ -292,7 +296,7 @@ def _give_back(
 
 def _resource(
     repo: LifecycleRepo,
-    item: dict[str, Any],
+    item: WorkItemRecord,
     lines: dict[int, dict[str, Any]],
     wanted: dict[int, int],
     details: dict[str, Any],

@@ -42,7 +42,7 @@ from models.lifecycle_errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
-from models.orders import OrderRecord
+from models.orders import LineState, OrderRecord
 from models.reservation import Hold, Need
 from services.common import (
     Idempotency,
@@ -391,7 +391,7 @@ def change(
 def _checked_change(
     repo: LifecycleRepo,
     order: OrderRecord,
-    states: dict[int, dict[str, Any]],
+    states: dict[int, LineState],
     cmd: ChangeOrder,
 ) -> tuple[dict[int, int], dict[str, dict[str, Any]]]:
     """(new quantity per changed line, the added lines' items), or every error at once."""
@@ -430,7 +430,7 @@ def _checked_change(
 def _change_lines(
     repo: LifecycleRepo,
     order_id: str,
-    states: dict[int, dict[str, Any]],
+    states: dict[int, LineState],
     new_qty: dict[int, int],
     cmd: ChangeOrder,
     items: dict[str, dict[str, Any]],
