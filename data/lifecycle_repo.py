@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import duckdb
 
-from data.repo_base import now
+from data.repo_base import now, where
 from data.shared_sql import insert_events
 from data.sourcing_repo import SourcingRepo
 from data.stock_repo import StockRepo
@@ -255,28 +255,20 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo):
         limit: int,
     ) -> list[str]:
         """Order ids, newest first, keyset-paginated on (created_at, order_id)."""
-        conds, params = ["true"], []
-        if email:
-            conds.append("lower(h.customer_email) = lower(?)")
-            params.append(email)
-        if status:
-            conds.append("o.status = ?")
-            params.append(status)
-        if channel:
-            conds.append("o.channel = ?")
-            params.append(channel)
-        if created_from:
-            conds.append("o.created_at >= ?")
-            params.append(created_from)
-        if created_to:
-            conds.append("o.created_at < ? + INTERVAL 1 DAY")
-            params.append(created_to)
-        if after:
-            conds.append("(o.created_at, o.order_id) < (CAST(? AS TIMESTAMPTZ), ?)")
-            params.extend(after)
+        cond, params = where(
+            [
+                ("lower(h.customer_email) = lower(?)", email),
+                ("o.status = ?", status),
+                ("o.channel = ?", channel),
+                ("o.created_at >= ?", created_from),
+                ("o.created_at < ? + INTERVAL 1 DAY", created_to),
+            ],
+            after,
+            "(o.created_at, o.order_id) < (CAST(? AS TIMESTAMPTZ), ?)",
+        )
         rows = self.rows(
             f"""SELECT o.order_id FROM orders o LEFT JOIN order_headers h USING (order_id)
-                WHERE {" AND ".join(conds)}
+                WHERE {cond}
                 ORDER BY o.created_at DESC, o.order_id DESC LIMIT {int(limit)}""",
             params,
         )

@@ -19,6 +19,22 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def where(
+    filters: Sequence[tuple[str, Any]], after: Sequence[Any] | None = None, after_sql: str = ""
+) -> tuple[str, list[Any]]:
+    """A WHERE condition and its parameters: each (condition with one ``?``, value) whose
+    value is given, and the keyset cursor's condition (``after_sql``) when there is one."""
+    conds, params = ["true"], []
+    for sql, value in filters:
+        if value:
+            conds.append(sql)
+            params.append(value)
+    if after:
+        conds.append(after_sql)
+        params.extend(after)
+    return " AND ".join(conds), params
+
+
 class CursorRepo:
     """One cursor inside one transaction, and a process-wide cache."""
 

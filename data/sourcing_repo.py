@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from data.repo_base import CursorRepo, now
+from data.repo_base import CursorRepo, now, where
 from data.shared_sql import available, insert_events, insert_plan, to_json
 
 StockKey = tuple[str, str]
@@ -27,10 +27,7 @@ class SourcingRepo(CursorRepo):
 
     def run_page(self, after: tuple[str, str] | None, limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` runs, newest first, after the (started_at, run_id) cursor."""
-        cond, params = "true", []
-        if after:
-            cond = "(started_at, run_id) < (CAST(? AS TIMESTAMPTZ), ?)"
-            params = [after[0], after[1]]
+        cond, params = where([], after, "(started_at, run_id) < (CAST(? AS TIMESTAMPTZ), ?)")
         return self.dicts(
             f"SELECT * FROM sourcing_runs WHERE {cond} "
             f"ORDER BY started_at DESC, run_id DESC LIMIT {int(limit)}",

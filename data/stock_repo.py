@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from data.repo_base import CursorRepo, now
+from data.repo_base import CursorRepo, now, where
 from data.shared_sql import AVAILABLE, available
 
 NODES_TTL_S = 5.0
@@ -134,22 +134,15 @@ class StockRepo(CursorRepo):
     def stock_page(
         self, node_id: str | None, sku: str | None, after: tuple[str, str] | None, limit: int
     ) -> list[dict[str, Any]]:
-        conds, params = ["true"], []
-        if node_id:
-            conds.append("i.node_id = ?")
-            params.append(node_id)
-        if sku:
-            conds.append("i.sku = ?")
-            params.append(sku)
-        if after:
-            conds.append("(i.node_id, i.sku) > (?, ?)")
-            params.extend(after)
+        cond, params = where(
+            [("i.node_id = ?", node_id), ("i.sku = ?", sku)], after, "(i.node_id, i.sku) > (?, ?)"
+        )
         return self.dicts(
             f"""SELECT i.node_id, i.sku, i.on_hand, i.reserved, i.safety_stock, i.in_transit,
                    greatest(0, {available("i")}) AS available,
                    coalesce(d.qty, 0) AS damaged
                 FROM inventory i LEFT JOIN damaged_stock d USING (node_id, sku)
-                WHERE {" AND ".join(conds)} ORDER BY i.node_id, i.sku LIMIT {int(limit)}""",
+                WHERE {cond} ORDER BY i.node_id, i.sku LIMIT {int(limit)}""",
             params,
         )
 

@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Any, cast
 
-from data.repo_base import CursorRepo, now
+from data.repo_base import CursorRepo, now, where
 from models.orders import WorkItemRecord
 
 
@@ -51,18 +51,13 @@ class WorkRepo(CursorRepo):
     def work_page(
         self, node_id: str | None, status: str | None, after: tuple[str, str] | None, limit: int
     ) -> list[str]:
-        conds, params = ["true"], []
-        if node_id:
-            conds.append("node_id = ?")
-            params.append(node_id)
-        if status:
-            conds.append("status = ?")
-            params.append(status)
-        if after:
-            conds.append("(created_at, work_item_id) > (CAST(? AS TIMESTAMPTZ), ?)")
-            params.extend(after)
+        cond, params = where(
+            [("node_id = ?", node_id), ("status = ?", status)],
+            after,
+            "(created_at, work_item_id) > (CAST(? AS TIMESTAMPTZ), ?)",
+        )
         rows = self.rows(
-            f"SELECT work_item_id FROM work_items WHERE {' AND '.join(conds)} "
+            f"SELECT work_item_id FROM work_items WHERE {cond} "
             f"ORDER BY created_at, work_item_id LIMIT {int(limit)}",
             params,
         )

@@ -14,6 +14,7 @@ import pytest
 
 from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo
+from data.repo_base import where
 from data.shared_sql import available
 from models.api import RunRequest
 from models.lifecycle_errors import Busy, WriteConflict
@@ -228,3 +229,12 @@ def test_api_keys_are_counted(db: Database) -> None:
     assert db.read(lambda r: r.count_api_keys()) == 0
     db.write(lambda r: r.put_api_key("h1", "admin", None, "first"))
     assert db.read(lambda r: r.count_api_keys()) == 1
+
+
+def test_where_keeps_the_given_filters_and_the_cursor() -> None:
+    cond, params = where(
+        [("a = ?", "x"), ("b = ?", None), ("c >= ?", 0)], ("t", "id"), "(t, i) < (?, ?)"
+    )
+    assert cond == "true AND a = ? AND (t, i) < (?, ?)"
+    assert params == ["x", "t", "id"]
+    assert where([], None, "unused") == ("true", [])
