@@ -29,6 +29,8 @@ from models import Weights
 from models.api import Actor, Page, ReleaseResult, RunRequest, RunView
 from models.lifecycle import PLANNABLE, OrderStatus, check_transition
 from models.lifecycle_errors import Busy, FieldError, InvalidInput, NotFound
+from promise.index import PromiseIndex
+from services import promise as promising
 from services.common import new_id
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
@@ -147,6 +149,7 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
         )
     )
     try:
+        index = promising.index_of(db)  # built now: the apply below holds the write gate
         batch, held, versions = _snapshot(db, weights)
         started = time.perf_counter()
         if len(batch.orders):
@@ -159,7 +162,17 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
         plan_seconds = time.perf_counter() - started
         db.write(
             lambda r: _apply(
-                db, r, run_id, batch, alloc, unfilled, summary, versions, actor, plan_seconds
+                db,
+                r,
+                run_id,
+                batch,
+                alloc,
+                unfilled,
+                summary,
+                versions,
+                actor,
+                plan_seconds,
+                index,
             ),
             exclusive=True,
         )
@@ -181,6 +194,7 @@ def _apply(
     versions: dict[str, int],
     actor: Actor,
     plan_seconds: float,
+    index: PromiseIndex | None = None,
 ) -> None:
     """Swap the planned orders' reservations for the plan's, in one transaction."""
     current = repo.order_versions([s.value for s in PLANNABLE])
@@ -207,6 +221,12 @@ def _apply(
     _move_planned(repo, keep, short, run_id, actor)
     plan_id = _save_plan(repo, run_id, batch, a, ordered, got, summary)
     kpis = _kpis(summary, len(keep), len(versions) - len(keep), trimmed, len(short), plan_seconds)
+    if index is not None:
+        planned = [
+            (str(o), int(n), str(d), int(q))
+            for o, n, d, q in a[["order_id", "line_no", "node_id", "qty"]].itertuples(index=False)
+        ]
+        kpis.update(promising.kept_in_run(index, repo, planned, ordered, old_held))
     repo.finish_run(run_id, plan_id, len(keep), kpis, batch.weights.model_dump())
     if db.on_apply is not None:
         db.on_apply(run_id)  # test hook: the crash test stops the process here
