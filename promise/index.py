@@ -362,6 +362,16 @@ class PromiseIndex:
                     out[(node_id, sku)] = int(self.held[r, c])
             return out
 
+    def all_held(self) -> dict[tuple[str, str], int]:
+        """Every (node, sku) row live promises hold units of, with the units."""
+        with self.lock:
+            self._expire(_as_now(None).timestamp())
+            r, c = np.nonzero(self.held > 0)
+            return {
+                (self.node_ids[j], self.skus[i]): int(self.held[i, j])
+                for i, j in zip(r.tolist(), c.tolist(), strict=True)
+            }
+
     def claim(self, promise_id: str, now: datetime | None = None) -> Promise:
         """Reserve a live promise for one order; PromiseExpired if it is gone or taken."""
         now = _as_now(now)

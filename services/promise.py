@@ -281,6 +281,12 @@ def settle(db: Database, claimed: PromisedCapture, used: bool) -> None:
         found.unclaim(claimed.promise_id)
 
 
+def held_in_all(db: Database) -> dict[tuple[str, str], int]:
+    """Every stock row's units held by live promises (for a sourcing run's snapshot)."""
+    found = db.cache.get(INDEX_KEY)
+    return found.all_held() if isinstance(found, PromiseIndex) else {}
+
+
 def held_in(cache: Mapping[str, object], keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Units live promises hold at these (node, sku) rows, from the process cache the
     repositories share: reservations without a promise must not take them."""

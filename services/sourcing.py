@@ -107,6 +107,13 @@ def _snapshot(db: Database, weights: Weights | None) -> tuple[Any, pd.DataFrame,
         inv = inv.merge(back, on=["node_id", "sku"], how="left")
         inv["reserved"] = (inv["reserved"] - inv["qty"].fillna(0).astype("int64")).clip(lower=0)
         inv = inv.drop(columns="qty")
+    soft = promising.held_in_all(db)
+    if soft:
+        # Units live delivery promises hold are not the run's to give away.
+        extra = pd.Series(soft, dtype="int64").rename("qty").rename_axis(["node_id", "sku"])
+        inv = inv.merge(extra.reset_index(), on=["node_id", "sku"], how="left")
+        inv["reserved"] = inv["reserved"] + inv["qty"].fillna(0).astype("int64")
+        inv = inv.drop(columns="qty")
     planned = type(batch)(
         batch_date=batch.batch_date,
         nodes=batch.nodes,
