@@ -68,7 +68,7 @@ class Package:
     delivery_date: date
     shipping: float
     handling: float
-    planner_days: int  # processing + transit days: the planner's due_days for this package
+    planner_days: int  # processing + backlog + transit days: the planner's due_days for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -599,7 +599,7 @@ class PromiseIndex:
                     delivery_date=self._date(deliv[c]),
                     shipping=round(ship, 2),
                     handling=round(hand, 2),
-                    planner_days=int(self.processing[c] + self.transit[s, zone]),
+                    planner_days=int(self.processing[c] + self.backlog[c] + self.transit[s, zone]),
                 )
             )
         shipping = sum(p.shipping for p in packages)

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pandas as pd
+
 from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo
 from models.lifecycle_errors import FieldError, InvalidInput, OutOfStock
 from models.promise import ListingRequest, PromiseRequest
 from models.reservation import Hold
+from promise.calendar import backlog_days
 from promise.index import (
     SERVICES,
     CartLine,
@@ -279,6 +282,24 @@ def settle(db: Database, claimed: PromisedCapture, used: bool) -> None:
         found.consume(claimed.promise_id)
     else:
         found.unclaim(claimed.promise_id)
+
+
+def backlog_days_without(db: Database, held: pd.DataFrame) -> dict[str, int]:
+    """Per node, whole days of capacity taken by reservations other than ``held``
+    (node_id, sku, qty rows: the reservations a sourcing run is about to re-plan)."""
+    index = index_of(db)
+    out_of_run = index.reserved_node.copy()
+    if len(held):
+        per_node = held.groupby("node_id")["qty"].sum()
+        for node_id, qty in per_node.items():
+            c = index.node_pos.get(str(node_id))
+            if c is not None:
+                out_of_run[c] -= int(qty)
+    return {
+        node_id: backlog_days(int(out_of_run[c]), int(index.capacity[c]))
+        for c, node_id in enumerate(index.node_ids)
+        if index.capacity[c] > 0 and out_of_run[c] >= index.capacity[c]
+    }
 
 
 def held_in_all(db: Database) -> dict[tuple[str, str], int]:

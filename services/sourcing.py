@@ -116,7 +116,7 @@ def _snapshot(db: Database, weights: Weights | None) -> tuple[Any, pd.DataFrame,
         inv = inv.drop(columns="qty")
     planned = type(batch)(
         batch_date=batch.batch_date,
-        nodes=batch.nodes,
+        nodes=_with_backlog(db, batch.nodes, held),
         items=batch.items,
         inventory=inv,
         orders=orders,
@@ -126,6 +126,18 @@ def _snapshot(db: Database, weights: Weights | None) -> tuple[Any, pd.DataFrame,
         rate_card_file=batch.rate_card_file,
     )
     return planned, held, versions
+
+
+def _with_backlog(db: Database, nodes: pd.DataFrame, held: pd.DataFrame) -> pd.DataFrame:
+    """Nodes whose processing days include the work they already have: whole days of
+    capacity taken by reservations of orders outside this run. The planner's lateness
+    then sees what a delivery promise sees (promise/README.md, rule 4), so it does not
+    move promised orders onto a node that is full for days."""
+    days = promising.backlog_days_without(db, held)
+    if not days:
+        return nodes
+    extra = nodes["node_id"].map(days).fillna(0).astype("int64")
+    return nodes.assign(processing_days=nodes["processing_days"] + extra)
 
 
 def run_sourcing(db: Database, req: RunRequest, actor: Actor) -> RunView:
