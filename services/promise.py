@@ -103,10 +103,12 @@ def promises_kept(
     Each package is dated by promise/README.md's rules for an order placed at its
     promise's instant, with the work ahead of it at its node: what the node held
     before the run (``before``, per node; default: the index's reserved units less
-    the run's), plus the run's orders there captured earlier (first come, first
-    served).
+    the run's), plus the run's orders there that go first: orders without a
+    promise, then promised ones by promised date (earliest due first, as nodes
+    wave their work by ship-by date), then by capture time.
     """
     at = {o: when for o, _, _, _, when in promised}
+    due = {o: d for o, _, d, _, _ in promised}
     first = datetime.min.replace(tzinfo=UTC)
     order_time = {**(captured_at or {}), **at}
     got: dict[tuple[str, int], int] = {}
@@ -116,17 +118,18 @@ def promises_kept(
         units_at[(node_id, order_id)] = units_at.get((node_id, order_id), 0) + qty
     # Work ahead of each (node, order): the node's reservations before the run + earlier orders.
     ahead: dict[tuple[str, str], int] = {}
-    per_node: dict[str, list[tuple[datetime, str, int]]] = {}
+    per_node: dict[str, list[tuple[date, datetime, str, int]]] = {}
     for (node_id, order_id), qty in units_at.items():
-        per_node.setdefault(node_id, []).append((order_time.get(order_id, first), order_id, qty))
+        key = (due.get(order_id, date.min), order_time.get(order_id, first))
+        per_node.setdefault(node_id, []).append((*key, order_id, qty))
     for node_id, rows in per_node.items():
         c = index.node_pos.get(node_id)
         if before is not None:
             queue = before.get(node_id, 0)
         else:
-            run_units = sum(q for _, _, q in rows)
+            run_units = sum(q for *_, q in rows)
             queue = 0 if c is None else max(0, int(index.reserved_node[c]) - run_units)
-        for _, order_id, qty in sorted(rows):
+        for _, _, order_id, qty in sorted(rows):
             ahead[(node_id, order_id)] = queue
             queue += qty
     lines: dict[str, list[int]] = {}
