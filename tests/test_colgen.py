@@ -8,19 +8,20 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from planner import check_plan, lns
-from planner.candidates import build_groups, dropped_bound_at
-from planner.columns import Columns, best_singles, columns_from_plan, plan_cost
-from planner.dive import dive
-from planner.instance import build_instance
-from planner.master import solve_master
-from planner.mip import solve_mip
-from planner.optimize import Settings, _price, bound_fits, final_budget, solve
-from planner.pricing import price_groups
-from planner.primal import Flat
-from planner.result import Assignment, allocation_frames
-from planner.start import initial_columns, keeps_all_nodes
-from planner.subproblem import solve_group
+from planner import check_plan
+from planner.baselines.mip import solve_mip
+from planner.core.instance import build_instance
+from planner.core.plan import Plan
+from planner.core.result import allocation_frames
+from planner.optimize.candidates import build_groups, dropped_bound_at
+from planner.optimize.columns import Columns, best_singles, columns_from_plan, plan_cost
+from planner.optimize.master import solve_master
+from planner.optimize.plan import neighbourhood
+from planner.optimize.plan.dive import dive
+from planner.optimize.pricing.orders import price_groups
+from planner.optimize.pricing.subproblem import solve_group
+from planner.optimize.solver import Settings, _price, bound_fits, final_budget, solve
+from planner.optimize.start import initial_columns, keeps_all_nodes
 from tests.bounds import bound_at
 from tests.costs import plan_total
 from tests.random_batch import random_batch
@@ -32,7 +33,7 @@ def tight():
     inst = build_instance(batch)
     assignment, _, optimal = solve_mip(inst, time_limit=60)
     assert optimal
-    return batch, inst, plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    return batch, inst, plan_total(inst, Plan(assignment.line, assignment.node, assignment.qty))
 
 
 def _start(inst):
@@ -46,7 +47,7 @@ def test_every_column_costs_what_the_cost_model_says(tight) -> None:
     groups, pool, empty = _start(inst)
     for p in range(pool.size):
         sel = pool.ent_col == p
-        plan = Flat(pool.ent_line[sel], pool.ent_node[sel], pool.ent_qty[sel])
+        plan = Plan(pool.ent_line[sel], pool.ent_node[sel], pool.ent_qty[sel])
         others = empty.sum() - empty[pool.order[p]]  # every other order left unfilled
         assert plan_total(inst, plan) - others == pytest.approx(pool.cost[p], abs=1e-6)
 
@@ -118,7 +119,7 @@ def test_dive_returns_a_plan_that_keeps_every_rule(tight) -> None:
 
     plan, open_orders = dive(inst, groups, pool, m, empty, price, time.perf_counter() + 30)
     assert len(open_orders) == 0
-    alloc, unfilled = allocation_frames(inst, Assignment(plan.line, plan.node, plan.qty))
+    alloc, unfilled = allocation_frames(inst, plan)
     assert check_plan(batch, alloc, unfilled) == []
     assert plan_total(inst, plan) >= optimum - 1e-6
 
@@ -128,9 +129,7 @@ def test_heuristic_path_alone_is_feasible_and_bounded(tight) -> None:
     # No exact finish of any kind: column generation, dive, repair, local search.
     out = solve(inst, 30, Settings(exact_up_to=0, neighbourhood=0))
     total = plan_total(inst, out.plan)
-    alloc, unfilled = allocation_frames(
-        inst, Assignment(out.plan.line, out.plan.node, out.plan.qty)
-    )
+    alloc, unfilled = allocation_frames(inst, out.plan)
     assert check_plan(batch, alloc, unfilled) == []
     assert out.bound <= optimum + 1e-6 <= total + 2e-6
 
@@ -150,9 +149,7 @@ def test_large_batch_path_starts_from_prices_without_an_lp_and_stays_valid(
     out = solve(inst, 30, settings)
     for note in notes:
         assert any(n.startswith(note) for n in out.notes)
-    alloc, unfilled = allocation_frames(
-        inst, Assignment(out.plan.line, out.plan.node, out.plan.qty)
-    )
+    alloc, unfilled = allocation_frames(inst, out.plan)
     assert check_plan(batch, alloc, unfilled) == []
     zero = bound_at(inst, build_groups(inst, inst.n_nodes), *(np.zeros(inst.avail.shape),
                     np.zeros(inst.n_nodes)))  # fmt: skip
@@ -238,18 +235,16 @@ def test_neighbourhood_resolve_keeps_every_rule_and_gains_what_it_says(tight) ->
     m = solve_master(
         pool, inst.line_sku, empty, np.arange(inst.n_orders), inst.avail, inst.capacity
     )
-    seeds = lns.seed_order(inst, pool, m, start.plan, empty)
+    seeds = neighbourhood.seed_order(inst, pool, m, start.plan, empty)
     assert sorted(seeds.tolist()) == list(range(inst.n_orders))  # every order once
-    scope = lns.around(inst, pool, start.plan, seeds[:3], 12)
+    scope = neighbourhood.around(inst, pool, start.plan, seeds[:3], 12)
     assert set(seeds[:3].tolist()) <= set(scope.tolist()) and len(scope) <= 12
-    whole = lns.resolve(inst, pool.extend(columns_from_plan(inst, start.plan)), start.plan,
+    whole = neighbourhood.resolve(inst, pool.extend(columns_from_plan(inst, start.plan)), start.plan,
                         empty, np.arange(inst.n_orders), 30)  # fmt: skip
     assert whole is not None
-    for out in (lns.resolve(inst, pool, start.plan, empty, scope, 30), whole):
+    for out in (neighbourhood.resolve(inst, pool, start.plan, empty, scope, 30), whole):
         assert out is not None and out.gain >= 0
-        alloc, unfilled = allocation_frames(
-            inst, Assignment(out.plan.line, out.plan.node, out.plan.qty)
-        )
+        alloc, unfilled = allocation_frames(inst, out.plan)
         assert check_plan(batch, alloc, unfilled) == []
         assert plan_total(inst, out.plan) == pytest.approx(
             plan_total(inst, start.plan) - out.gain, abs=1e-6

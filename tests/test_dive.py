@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-import planner.dive as dive_module
-from planner.candidates import build_groups
-from planner.columns import columns_from_plan
-from planner.master import MasterResult
-from planner.primal import Flat
+import planner.optimize.plan.dive as dive_module
+from planner.core.plan import Plan
+from planner.optimize.candidates import build_groups
+from planner.optimize.columns import columns_from_plan
+from planner.optimize.master import MasterResult
 from tests.test_prices import _one_unit_two_takers
 
 
@@ -30,7 +30,7 @@ def test_an_order_whose_column_lost_its_stock_stays_open_for_the_repair(
     inst = _one_unit_two_takers()
     o1, o2 = (int(np.flatnonzero(inst.order_ids == o)[0]) for o in ("O1", "O2"))
     lines = np.array([inst.order_start[o1], inst.order_start[o2]])
-    pool = columns_from_plan(inst, Flat(lines, np.zeros(2, np.int64), np.ones(2, np.int64)))
+    pool = columns_from_plan(inst, Plan(lines, np.zeros(2, np.int64), np.ones(2, np.int64)))
     z = np.where(pool.order == o1, 0.6, 0.4)
     zeros = np.zeros(inst.avail.shape)
     master = MasterResult("OPTIMAL", True, 0.0, z, zeros, np.zeros(1), np.zeros(3), 0, 0)

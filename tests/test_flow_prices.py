@@ -6,10 +6,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from planner import flow_prices as flow_prices_module
-from planner.candidates import Group, build_groups
-from planner.columns import columns_from_plan
-from planner.flow_prices import (
+from planner.baselines.mip import solve_mip
+from planner.core.group import Group
+from planner.core.instance import Instance, build_instance
+from planner.core.plan import Plan
+from planner.optimize.candidates import build_groups
+from planner.optimize.columns import columns_from_plan
+from planner.optimize.prices import flow as flow_prices_module
+from planner.optimize.prices.flow import (
     FlowPrices,
     _candidate_arcs,
     _halves,
@@ -18,13 +22,10 @@ from planner.flow_prices import (
     flow_prices,
     with_cheaper_arcs,
 )
-from planner.instance import Instance, build_instance
-from planner.mip import solve_mip
-from planner.optimize import solve
-from planner.pricing import bound_of, price_groups
-from planner.primal import Flat
-from planner.settings import Settings
-from planner.start import _keeping_rules, _prices_from_flow, begin, best_between
+from planner.optimize.pricing.orders import bound_of, price_groups
+from planner.optimize.settings import Settings
+from planner.optimize.solver import solve
+from planner.optimize.start import _keeping_rules, _prices_from_flow, begin, best_between
 from tests.bounds import bound_at
 from tests.costs import plan_total
 from tests.random_batch import random_batch
@@ -38,7 +39,7 @@ def _between(fp: FlowPrices, t: float) -> tuple[np.ndarray, np.ndarray]:
 def _proven_optimum(inst: Instance) -> float:
     assignment, _, optimal = solve_mip(inst, time_limit=60)
     assert optimal
-    return plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    return plan_total(inst, Plan(assignment.line, assignment.node, assignment.qty))
 
 
 def _until_none_lacking(
@@ -422,14 +423,14 @@ def test_the_flows_allocation_joins_the_columns_only_where_it_keeps_the_order_ru
     inst = build_instance(tiny_batch())
     dc1, st1 = 0, 1
     # O1 from two nodes (no limit), O3 one line only (one package), O5 split over two nodes.
-    split = Flat(np.array([0, 1, 3, 6, 7]), np.array([dc1, st1, dc1, dc1, st1]),
+    split = Plan(np.array([0, 1, 3, 6, 7]), np.array([dc1, st1, dc1, dc1, st1]),
                  np.array([2, 1, 1, 1, 1]))  # fmt: skip
     kept = _keeping_rules(inst, columns_from_plan(inst, split))
     assert sorted(inst.order_ids[kept.order]) == ["O1", "O3"]
     # O5 from one node but only one of its lines: not ship-complete either.
-    partial = Flat(np.array([6]), np.array([dc1]), np.array([1]))
+    partial = Plan(np.array([6]), np.array([dc1]), np.array([1]))
     assert _keeping_rules(inst, columns_from_plan(inst, partial)).size == 0
-    whole = Flat(np.array([6, 7]), np.array([dc1, dc1]), np.array([1, 1]))
+    whole = Plan(np.array([6, 7]), np.array([dc1, dc1]), np.array([1, 1]))
     assert list(inst.order_ids[_keeping_rules(inst, columns_from_plan(inst, whole)).order]) == [
         "O5"
     ]

@@ -7,13 +7,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from planner.candidates import build_groups
-from planner.clearing import _clearing_regret, clearing_prices
-from planner.instance import build_instance
-from planner.mip import solve_mip
-from planner.pricing import lagrangian_bound, order_shares
-from planner.primal import Flat
-from planner.scarce import price_short_skus, short_skus
+from planner.baselines.mip import solve_mip
+from planner.core.instance import build_instance
+from planner.core.plan import Plan
+from planner.optimize.candidates import build_groups
+from planner.optimize.prices.clearing import _clearing_regret, clearing_prices
+from planner.optimize.prices.scarce import price_short_skus, short_skus
+from planner.optimize.pricing.orders import lagrangian_bound, order_shares
 from tests.costs import plan_total
 from tests.random_batch import random_batch
 from tests.tiny import dc, ny_ground_instance
@@ -70,7 +70,7 @@ def test_short_sku_prices_bound_between_zero_prices_and_the_optimum() -> None:
     assert len(short_skus(inst)) > 0
     assignment, _, optimal = solve_mip(inst, time_limit=60)
     assert optimal
-    optimum = plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    optimum = plan_total(inst, Plan(assignment.line, assignment.node, assignment.qty))
     groups = build_groups(inst, 3)  # pruned: the floors must keep the bound valid
     shares = _shares_at_zero(inst, groups)
     found = price_short_skus(inst, groups, shares, time.perf_counter() + 60)
@@ -129,7 +129,7 @@ def test_clearing_prices_bound_validly_from_the_short_skus_prices() -> None:
     inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
     assignment, _, optimal = solve_mip(inst, time_limit=60)
     assert optimal
-    optimum = plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    optimum = plan_total(inst, Plan(assignment.line, assignment.node, assignment.qty))
     groups = build_groups(inst, 3)
     shares = _shares_at_zero(inst, groups)
     scarce = price_short_skus(inst, groups, shares, time.perf_counter() + 60)
@@ -150,8 +150,8 @@ def test_clearing_prices_bound_validly_from_the_short_skus_prices() -> None:
 def _loose_at_flow_prices(inst):
     """The orders whose three-package floor is below their best one- or two-node choice,
     at the flow's prices: what the exact pricing has to solve."""
-    from planner.flow_prices import flow_prices
-    from planner.pricing import price_groups
+    from planner.optimize.prices.flow import flow_prices
+    from planner.optimize.pricing.orders import price_groups
 
     groups = build_groups(inst, inst.n_nodes)
     fp = flow_prices(inst, groups)
@@ -170,7 +170,7 @@ def test_the_lp_relaxation_bounds_loose_orders_between_their_floor_and_their_opt
     # Seed 2: three orders whose floor for three packages is below their best pair. Their
     # LP relaxation (packages fractional) is a lower bound on each one's exact optimum,
     # and here well above the floors (1,883.88 -> 1,911.34; exact 1,914.34).
-    from planner.exact_pricing import relaxed_values, solve_exact
+    from planner.optimize.pricing.exact import relaxed_values, solve_exact
 
     inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
     _, fp, parts, floors = _loose_at_flow_prices(inst)
@@ -189,7 +189,7 @@ def test_when_scip_cannot_prove_in_time_the_bound_takes_the_lp_relaxation(monkey
     # SCIP proving nothing (and the three-node enumeration after it giving only the
     # floors): the loose orders' shares come from their LP relaxation, ~$27 above the
     # floors (seed 2, as above) and at most the exact shares.
-    from planner import pricing
+    from planner.optimize.pricing import orders as pricing
 
     inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
     groups, fp, _, _ = _loose_at_flow_prices(inst)

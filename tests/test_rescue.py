@@ -10,15 +10,15 @@ import pytest
 
 from data.batch_io import batch_from_frames
 from models import COLUMNS
-from planner.baselines import _plan_sequential
-from planner.candidates import build_groups
-from planner.checker import check_plan
-from planner.instance import build_instance
-from planner.primal import Flat
-from planner.rescue import rescue
-from planner.result import Assignment, allocation_frames
-from planner.settings import Settings
-from planner.start import initial_columns
+from planner.baselines.greedy import _plan_sequential
+from planner.core.checker import check_plan
+from planner.core.instance import build_instance
+from planner.core.plan import Plan
+from planner.core.result import allocation_frames
+from planner.optimize.candidates import build_groups
+from planner.optimize.plan.rescue import rescue
+from planner.optimize.settings import Settings
+from planner.optimize.start import initial_columns
 from tests.costs import plan_total
 from tests.random_batch import random_batch
 from tests.tiny import rate_card
@@ -71,18 +71,18 @@ def _free_value(inst) -> np.ndarray:
     return initial_columns(inst, build_groups(inst, inst.n_nodes), Settings())[1]
 
 
-def _plan(inst, at: dict[str, str]) -> Flat:
+def _plan(inst, at: dict[str, str]) -> Plan:
     """Each order in ``at`` wholly from the node named (one line per order)."""
     line = [int(np.flatnonzero(inst.order_ids == o)[0]) for o in at]
     node = [int(np.flatnonzero(inst.node_ids == n)[0]) for n in at.values()]
-    return Flat(np.array(line), np.array(node), inst.line_qty[line])
+    return Plan(np.array(line), np.array(node), inst.line_qty[line])
 
 
-def _f_at_dc1(inst) -> Flat:
+def _f_at_dc1(inst) -> Plan:
     return _plan(inst, {"F": "DC1"})
 
 
-def _by_order(inst, plan: Flat) -> dict[str, tuple[str, int]]:
+def _by_order(inst, plan: Plan) -> dict[str, tuple[str, int]]:
     return {
         str(inst.order_ids[inst.line_order[ln]]): (str(inst.node_ids[nd]), int(q))
         for ln, nd, q in zip(plan.line, plan.node, plan.qty, strict=True)
@@ -132,8 +132,8 @@ def test_rescue_keeps_the_plan_feasible_and_makes_it_cheaper(seed: int) -> None:
     # move can serve in each of these batches.
     inst = build_instance(random_batch(120, 8, 20, seed=seed, supply=0.5))
     a = _plan_sequential(inst, by_distance=True)
-    plan = Flat(a.line, a.node, a.qty)
+    plan = Plan(a.line, a.node, a.qty)
     rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
-    alloc, unfilled = allocation_frames(inst, Assignment(rescued.line, rescued.node, rescued.qty))
+    alloc, unfilled = allocation_frames(inst, rescued)
     assert check_plan(inst.batch, alloc, unfilled) == []
     assert plan_total(inst, rescued) < plan_total(inst, plan) - 1

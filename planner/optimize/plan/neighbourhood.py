@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from planner.columns import Columns, columns_from_plan
-from planner.dive import WHOLE
-from planner.instance import Instance
-from planner.master import MasterResult, solve_master
-from planner.primal import Flat, left_by
+from planner.core.instance import Instance
+from planner.core.plan import Plan, left_by
+from planner.optimize.columns import Columns, columns_from_plan
+from planner.optimize.master import MasterResult, solve_master
+from planner.optimize.plan.dive import WHOLE
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
@@ -30,13 +30,13 @@ MARGIN = 0.15  # seconds of that a SCIP solve leaves for what follows it
 
 @dataclass
 class Resolved:
-    plan: Flat  # the whole plan with the scope re-solved
+    plan: Plan  # the whole plan with the scope re-solved
     gain: float  # cost the re-solve took off (0 when it found nothing better)
     status: str
 
 
 def resolve(
-    inst: Instance, pool: Columns, plan: Flat, empty: FloatA, scope: IntA, seconds: float
+    inst: Instance, pool: Columns, plan: Plan, empty: FloatA, scope: IntA, seconds: float
 ) -> Resolved | None:
     """The restricted master as a MIP (SCIP) over the orders ``scope`` on the stock
     the other orders leave, started from the plan's own choices (they join the
@@ -65,7 +65,7 @@ def resolve(
     return Resolved(held.extend(cols.allocations(np.flatnonzero(mip.z >= 0.5))), gain, mip.status)
 
 
-def around(inst: Instance, pool: Columns, plan: Flat, seeds: IntA, size: int) -> IntA:
+def around(inst: Instance, pool: Columns, plan: Plan, seeds: IntA, size: int) -> IntA:
     """The seeds and the orders whose planned units share stock with a column of a
     seed, up to ``size`` orders."""
     is_seed = np.zeros(inst.n_orders, bool)
@@ -82,7 +82,7 @@ def around(inst: Instance, pool: Columns, plan: Flat, seeds: IntA, size: int) ->
 
 
 def seed_order(
-    inst: Instance, pool: Columns, master: MasterResult, plan: Flat, empty: FloatA
+    inst: Instance, pool: Columns, master: MasterResult, plan: Plan, empty: FloatA
 ) -> IntA:
     """Orders to seed neighbourhoods from: the LP's fractional ones, then every other
     order by how much its planned choice costs above what the LP's prices allow."""
@@ -99,12 +99,12 @@ def search(
     inst: Instance,
     pool: Columns,
     master: MasterResult,
-    plan: Flat,
+    plan: Plan,
     empty: FloatA,
     deadline: float,
     size: int,
     notes: list[str],
-) -> Flat:
+) -> Plan:
     """Neighbourhood after neighbourhood until the deadline; when every seed has had
     its turn, again with neighbourhoods twice as large (up to the whole batch)."""
     seeds = seed_order(inst, pool, master, plan, empty)

@@ -29,7 +29,7 @@ from ortools.linear_solver.python import model_builder as mb
 from ortools.pdlp import solve_log_pb2, solvers_pb2
 from ortools.pdlp.python import pdlp
 
-from planner.columns import Columns
+from planner.optimize.columns import Columns
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]

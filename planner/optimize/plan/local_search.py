@@ -11,11 +11,11 @@ import time
 import numpy as np
 import numpy.typing as npt
 
-from planner.candidates import Group
-from planner.columns import plan_order_costs
-from planner.instance import Instance
-from planner.primal import Flat, left_by, subset
-from planner.subproblem import solve_group
+from planner.core.group import Group, subset
+from planner.core.instance import Instance
+from planner.core.plan import Plan, left_by
+from planner.optimize.columns import plan_order_costs
+from planner.optimize.pricing.subproblem import solve_group
 
 IntA = npt.NDArray[np.int64]
 
@@ -39,14 +39,14 @@ def order_cost(g: Group, row: int, lines: IntA, nodes: IntA, qty: IntA, split: f
     return cost
 
 
-def improve(
+def local_search(
     inst: Instance,
     groups: list[Group],
-    plan: Flat,
+    plan: Plan,
     free_value: list[np.ndarray],
     deadline: float,
     passes: int = 2,
-) -> Flat:
+) -> Plan:
     """Re-insert displaced orders one at a time while it lowers the total."""
     avail, cap = left_by(inst, plan)
     zero_lam = np.zeros(inst.avail.shape)
@@ -61,7 +61,7 @@ def improve(
     for _ in range(passes):
         changed = 0
         for gi, row in _worst_first(
-            inst, groups, Flat(line[alive], node[alive], qty[alive]), free_value
+            inst, groups, Plan(line[alive], node[alive], qty[alive]), free_value
         ):
             if time.perf_counter() > deadline:
                 break
@@ -105,11 +105,11 @@ def improve(
             break
     assert (avail >= 0).all() and (cap >= 0).all()
     keep = alive
-    return Flat(line[keep], node[keep], qty[keep])
+    return Plan(line[keep], node[keep], qty[keep])
 
 
 def _worst_first(
-    inst: Instance, groups: list[Group], plan: Flat, free_value: list[np.ndarray]
+    inst: Instance, groups: list[Group], plan: Plan, free_value: list[np.ndarray]
 ) -> list[tuple[int, int]]:
     """(group, row) of every order that costs more than with the network to itself,
     the largest excess first: when time is short, the visits that can pay most."""

@@ -25,8 +25,9 @@ from collections import defaultdict
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from planner.instance import Instance
-from planner.result import Assignment, PlanResult, finish
+from planner.core.instance import Instance
+from planner.core.plan import Plan
+from planner.core.result import PlanResult, finish
 
 
 def solve_mip(
@@ -34,8 +35,8 @@ def solve_mip(
     time_limit: float | None = None,
     solver_name: str = "HIGHS",
     relax: bool = False,
-) -> tuple[Assignment, float | None, bool]:
-    """Assignment, best proven bound (None if unknown) and whether it is optimal.
+) -> tuple[Plan, float | None, bool]:
+    """Plan, best proven bound (None if unknown) and whether it is optimal.
 
     With ``relax`` the integrality is dropped: the LP relaxation's optimum is a
     lower bound (its assignment is fractional and only meant for that bound).
@@ -118,7 +119,7 @@ def solve_mip(
 
     status = solver.Solve()
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        return Assignment.from_lists([], [], []), None, False
+        return Plan.from_lists([], [], []), None, False
     if relax:
         solve_mip.duals = (  # type: ignore[attr-defined]
             {k: abs(c.dual_value()) for k, c in stock_rows.items()},
@@ -128,7 +129,7 @@ def solve_mip(
     qty = [int(round(x[k].solution_value())) for k in keys]
     bound = objective.Value() if relax else objective.BestBound()
     return (
-        Assignment.from_lists([k[0] for k in keys], [k[1] for k in keys], qty),
+        Plan.from_lists([k[0] for k in keys], [k[1] for k in keys], qty),
         float(bound) if np.isfinite(bound) else None,
         status == pywraplp.Solver.OPTIMAL,
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from planner.candidates import Group
+from planner.core.group import Group
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]

@@ -1,5 +1,5 @@
 """The compact model of some orders (y packages, x units, u unfilled, s splits) as
-sparse arrays for OR-Tools: used by ``planner.exact_pricing`` to solve orders'
+sparse arrays for OR-Tools: used by ``planner.optimize.pricing.exact`` to solve orders'
 priced choices exactly. Assembled with numpy and handed to the model builder
 as one CSR matrix."""
 
@@ -8,7 +8,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from ortools.linear_solver.python import model_builder as mb
 
-from planner.candidates import Group
+from planner.core.group import Group
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]

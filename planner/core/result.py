@@ -4,27 +4,12 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from models import PlanSummary
-from planner.cost import evaluate
-from planner.instance import Instance
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """Raw plan in index space: ``qty`` units of line ``line`` from node ``node``."""
-
-    line: npt.NDArray[np.int64]
-    node: npt.NDArray[np.int64]
-    qty: npt.NDArray[np.int64]
-
-    @staticmethod
-    def from_lists(line: list[int], node: list[int], qty: list[int]) -> "Assignment":
-        return Assignment(
-            np.asarray(line, np.int64), np.asarray(node, np.int64), np.asarray(qty, np.int64)
-        )
+from planner.core.cost import evaluate
+from planner.core.instance import Instance
+from planner.core.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -34,7 +19,7 @@ class PlanResult:
     summary: PlanSummary
 
 
-def allocation_frames(inst: Instance, a: Assignment) -> tuple[pd.DataFrame, pd.DataFrame]:
+def allocation_frames(inst: Instance, a: Plan) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Allocations and unfilled tables of the contract, merged per (line, node)."""
     keep = a.qty > 0
     raw = pd.DataFrame({"line": a.line[keep], "node": a.node[keep], "qty": a.qty[keep]})
@@ -63,7 +48,7 @@ def allocation_frames(inst: Instance, a: Assignment) -> tuple[pd.DataFrame, pd.D
 
 def finish(
     inst: Instance,
-    a: Assignment,
+    a: Plan,
     strategy: str,
     started: float,
     lower_bound: float | None = None,

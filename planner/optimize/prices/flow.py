@@ -17,7 +17,7 @@ OR-Tools solves exactly:
 The arcs go to the order's candidate nodes and to the line's cheapest dropped node
 (``Group.escape_node``). Their optimal duals price every (node, sku) row and
 every node's capacity where the flow saturates them. The Lagrangian bound of the
-real problem is valid at any prices (``planner.pricing``), and at these it is far
+real problem is valid at any prices (``planner.optimize.pricing.orders``), and at these it is far
 above zero prices: the flow sees every unit's alternatives at once, where column
 generation's first LPs lack the columns (10,000-order benchmark: L $179.3k after
 0.9 s, short SKUs' and clearing prices $168.4k, the third LP round $183.6k).
@@ -45,10 +45,11 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
-from planner import forked
-from planner.candidates import Group, cheaper_nodes, per_unit_charge
-from planner.instance import Instance
-from planner.primal import Flat
+from planner.core.group import Group
+from planner.core.instance import Instance
+from planner.core.plan import Plan
+from planner.optimize.candidates import cheaper_nodes, per_unit_charge
+from planner.optimize.prices import forked
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
@@ -67,7 +68,7 @@ class FlowPrices:
     lam: FloatA  # (N, S) $ per unit of stock
     mu: FloatA  # (N,) $ per unit of node capacity
     value: float  # the flow's optimum over its arcs, $ (not itself a bound)
-    units: Flat  # what the flow allocates (packages ignored: may break rules 4 and 5)
+    units: Plan  # what the flow allocates (packages ignored: may break rules 4 and 5)
     arcs: int
     passes: int  # Bellman-Ford passes the potentials took
     line_price: FloatA  # (lines,) $ a unit of each line is worth to the flow: D(line)
@@ -266,7 +267,7 @@ def _solve(inst: Instance, arcs: _Arcs, capacity: IntA) -> FlowPrices:
     low_lam.ravel()[rows] = np.maximum(0, low_row - low_node[row_node]) / CENTS
     low_mu = np.maximum(0, low_node) / CENTS
     used = flow[:n_arcs] > 0
-    units = Flat(arcs.line[used], arcs.row[used] // n_skus, flow[:n_arcs][used].astype(np.int64))
+    units = Plan(arcs.line[used], arcs.row[used] // n_skus, flow[:n_arcs][used].astype(np.int64))
     line_price = inst.unfilled_unit_cost.copy()
     line_price[lines] = d_line[lines] / CENTS
     return FlowPrices(

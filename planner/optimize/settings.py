@@ -24,7 +24,9 @@ class Settings:
     priced_singles: int = 2  # single-node columns per order offered each round
     scarce_passes: int = 8  # bisection passes pricing the SKUs the network runs short of
     scarce_share: float = 0.05  # of the time limit, those passes may use
-    flow_up_to: int = 200_000  # orders; prices from the per-unit flow (planner.flow_prices),
+    flow_up_to: int = (
+        200_000  # orders; prices from the per-unit flow (planner.optimize.prices.flow),
+    )
     # above: short SKUs and clearing. 100k: L $1.769M in 12 s (clearing $1.701M in 12 s).
     # 1M: the flow and its second solve (below) bound $16.59M (clearing $15.56M) but take
     # 420-530 s on 2 cores, and the first LP then does not fit in 15 minutes (plan $19.41M

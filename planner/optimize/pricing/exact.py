@@ -1,6 +1,6 @@
 """Each order's priced choice solved exactly, for the few orders that need it.
 
-``planner.subproblem`` enumerates one and two nodes exactly and only floors
+``planner.optimize.pricing.subproblem`` enumerates one and two nodes exactly and only floors
 three or more. For most orders that floor is above the best pair, which
 settles them. For the rest (several units, no package limit) the order's own
 problem at prices lam, mu is solved as a small MIP: y[k] opens candidate k,
@@ -16,10 +16,10 @@ import numpy as np
 import numpy.typing as npt
 from ortools.linear_solver.python import model_builder as mb
 
-from planner.candidates import Group
-from planner.columns import Columns, columns_from_units
-from planner.lp import _add_orders, _Builder
-from planner.subproblem import unit_prices
+from planner.core.group import Group
+from planner.optimize.columns import Columns, columns_from_units
+from planner.optimize.pricing.compact_model import _add_orders, _Builder
+from planner.optimize.pricing.subproblem import unit_prices
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
@@ -93,7 +93,7 @@ def _priced_model(
     parts: list[tuple[Group, IntA]], lam: FloatA, mu: FloatA, split: float
 ) -> tuple[_Builder, list[IntA]]:
     """The compact model of these (group, rows) at prices lam, mu, one block per order,
-    and each part's x column ids (``planner.lp._add_orders``)."""
+    and each part's x column ids (``planner.optimize.pricing.compact_model._add_orders``)."""
     b = _Builder()
     xs = []
     for g, rows in parts:

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from models.errors import DomError
-from planner.cost import package_table
-from planner.instance import Instance
+from planner.core.cost import package_table
+from planner.core.instance import Instance
 
 
 class UnknownOrderError(DomError):

@@ -12,13 +12,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from planner.instance import Instance, OrderCosts
-from planner.result import Assignment, PlanResult, finish
+from planner.core.instance import Instance, OrderCosts
+from planner.core.plan import Plan
+from planner.core.result import PlanResult, finish
 
 BLOCK = 2048  # orders costed per numpy block: bounds memory at BLOCK x nodes
 
 
-def _plan_sequential(inst: Instance, by_distance: bool) -> Assignment:
+def _plan_sequential(inst: Instance, by_distance: bool) -> Plan:
     avail = inst.avail.copy()
     cap = inst.capacity.copy()
     out_line: list[int] = []
@@ -37,7 +38,7 @@ def _plan_sequential(inst: Instance, by_distance: bool) -> Assignment:
         costs = inst.order_costs(block)
         for row, o in enumerate(block):
             _fill_order(inst, costs, row, int(o), avail, cap, take, by_distance)
-    return Assignment.from_lists(out_line, out_node, out_qty)
+    return Plan.from_lists(out_line, out_node, out_qty)
 
 
 def _fill_order(

@@ -1,7 +1,7 @@
 """What every optimizer run begins with: candidates, first columns, a feasible plan and a
 first bound: L at prices found without an LP, the per-unit flow's
-(``planner.flow_prices``); above ``Settings.flow_up_to`` orders L(0) and L at short
-SKUs' and clearing prices (``planner.scarce`` and ``planner.clearing``).
+(``planner.optimize.prices.flow``); above ``Settings.flow_up_to`` orders L(0) and L at short
+SKUs' and clearing prices (``planner.optimize.prices.scarce`` and ``planner.optimize.prices.clearing``).
 """
 
 import time
@@ -10,16 +10,18 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from planner.candidates import Group, build_groups
-from planner.clearing import clearing_prices
-from planner.columns import Columns, best_singles, columns_from_plan, from_solution
-from planner.flow_prices import FlowPrices, between, flow_prices, with_cheaper_arcs
-from planner.instance import Instance
-from planner.pricing import Priced, bound_of, order_shares, price_groups
-from planner.primal import Flat, construct
-from planner.scarce import price_short_skus
-from planner.settings import Settings
-from planner.subproblem import solve_group
+from planner.core.group import Group
+from planner.core.instance import Instance
+from planner.core.plan import Plan
+from planner.optimize.candidates import build_groups
+from planner.optimize.columns import Columns, best_singles, columns_from_plan, from_solution
+from planner.optimize.plan.repair import priced_repair
+from planner.optimize.prices.clearing import clearing_prices
+from planner.optimize.prices.flow import FlowPrices, between, flow_prices, with_cheaper_arcs
+from planner.optimize.prices.scarce import price_short_skus
+from planner.optimize.pricing.orders import Priced, bound_of, order_shares, price_groups
+from planner.optimize.pricing.subproblem import solve_group
+from planner.optimize.settings import Settings
 
 FloatA = npt.NDArray[np.float64]
 
@@ -48,7 +50,7 @@ class Start:
     groups: list[Group]
     pool: Columns
     free_value: FloatA  # each order's best cost with the stock to itself
-    seed: Flat  # priced repair at zero prices: a feasible plan from the start
+    seed: Plan  # priced repair at zero prices: a feasible plan from the start
     repair_seconds: float  # what that repair took (the dive leaves room for one)
     bound_seconds: float  # what pricing every order for the start's bound took
     exact_seconds: float  # the exact pricing's budget when a bound is taken
@@ -78,7 +80,7 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
     # A feasible plan's columns cap the first LP at that plan's cost: without them
     # the first LP leaves contested orders unfilled and its prices are wild.
     started = time.perf_counter()
-    seed = construct(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
+    seed = priced_repair(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
     repair_seconds = time.perf_counter() - started
     pool = pool.extend(columns_from_plan(inst, seed))
     # At least 0.5 s: SCIP proves the 15 loose orders of a 1,500-order batch in 0.22-0.27 s,
@@ -149,7 +151,7 @@ class _Found:
 def _prices_from_flow(
     inst: Instance, groups: list[Group], free_value: FloatA, settings: Settings, notes: list[str]
 ) -> _Found:
-    """L at the per-unit flow's prices (``planner.flow_prices``) and the first columns
+    """L at the per-unit flow's prices (``planner.optimize.prices.flow``) and the first columns
     made there: every order's priced choice, the flow's own allocation where it keeps
     the order rules, and on smaller batches the touched orders' best single nodes.
 
@@ -265,8 +267,8 @@ def _prices_without_lp(
     limit: float,
     notes: list[str],
 ) -> tuple[float, FloatA, FloatA, Columns]:
-    """The best L found by pricing the short SKUs (``planner.scarce``), then clearing
-    over-taken stock rows (``planner.clearing``), with its prices, and the columns
+    """The best L found by pricing the short SKUs (``planner.optimize.prices.scarce``), then clearing
+    over-taken stock rows (``planner.optimize.prices.clearing``), with its prices, and the columns
     the clearing passes chose."""
     lam = np.zeros(inst.avail.shape)
     bound = float(zero_shares.sum())

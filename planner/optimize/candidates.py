@@ -20,50 +20,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from planner.instance import Instance, OrderCosts
+from planner.core.group import Group
+from planner.core.instance import Instance, OrderCosts
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
 BoolA = npt.NDArray[np.bool_]
 
 BLOCK = 2048
-
-
-@dataclass
-class Group:
-    """M orders with L lines each, against K candidate nodes (padded with fixed=inf)."""
-
-    orders: IntA  # (M,)
-    lines: IntA  # (M, L) global line index
-    skus: IntA  # (M, L)
-    qty: IntA  # (M, L)
-    unit_penalty: FloatA  # (M, L) weighted cost of one unfilled unit
-    cand: IntA  # (M, K) node index (0 where padded)
-    fixed: FloatA  # (M, K) F; inf where padded
-    unit: FloatA  # (M, L, K) U per unit; inf where the node has none of the sku
-    stock: IntA  # (M, L, K) units of the line's sku the node has in the batch
-    ship_complete: BoolA  # (M,)
-    max_packages: IntA  # (M,) 0 = no limit
-    dropped_bound: FloatA  # (M,) D[o]; inf when nothing was dropped
-    escape_node: IntA  # (M, L) the line's cheapest dropped node per unit, U + F/C; -1: none
-    escape_unit: FloatA  # (M, L) that charge (planner.flow_prices gives the line an arc there)
-
-    @property
-    def size(self) -> int:
-        return len(self.orders)
-
-    @property
-    def n_lines(self) -> int:
-        return self.lines.shape[1]
-
-    def take(self, rows: IntA) -> "Group":
-        """The same group restricted to some of its orders."""
-        return Group(**{f: getattr(self, f)[rows] for f in self.__dataclass_fields__})
-
-    @property
-    def penalty(self) -> FloatA:
-        """Cost of leaving each whole line unfilled."""
-        return self.unit_penalty * self.qty
 
 
 def candidate_count(n_lines: int, n_nodes: int, base: int) -> int:
@@ -162,7 +126,7 @@ def _build_block(inst: Instance, orders: IntA, n_lines: int, k: int) -> Group:
 
 
 def per_unit_charge(unit: FloatA, fixed: FloatA, qty: IntA, stock: IntA) -> FloatA:
-    """What the per-unit relaxation (``planner.flow_prices``) charges a unit of line l at
+    """What the per-unit relaxation (``planner.optimize.prices.flow``) charges a unit of line l at
     node n: ``U[l, n] + F[o, n] / C[o, n]``, C the most units a package of the order
     from n can carry (each line's quantity, capped by n's stock of its SKU). Every
     plan pays at least the sum of its units' charges: a package from n carries at most
@@ -318,7 +282,7 @@ def widen(
 def cheaper_nodes(
     inst: Instance, g: Group, lam: FloatA, mu: FloatA, line_price: FloatA, per_line: int
 ) -> tuple[IntA, IntA, FloatA]:
-    """Column generation for the per-unit flow (``planner.flow_prices``): the (line,
+    """Column generation for the per-unit flow (``planner.optimize.prices.flow``): the (line,
     node) pairs off the flow's arcs whose priced charge ``U + F/C + lam + mu`` falls
     below the line's price (what a unit of it is worth to the flow), at most
     ``per_line`` per line, cheapest first, as (line, node, charge U + F/C). When none

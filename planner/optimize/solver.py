@@ -1,21 +1,21 @@
 """The default strategy: column generation on the Dantzig-Wolfe master, price-and-branch.
 
 Orders interact only through stock (rule 1) and node capacity (rule 2), so the
-batch is "pick one way to serve each order" under those rows (``planner.master``).
+batch is "pick one way to serve each order" under those rows (``planner.optimize.master``).
 
-1. Start (``planner.start``): candidate nodes per order, pruned safely
-   (``planner.candidates``); first columns, including a feasible plan's; L(0);
-   prices found without an LP: the per-unit flow's duals (``planner.flow_prices``),
-   or on the largest batches short SKUs (``planner.scarce``) and clearing
-   (``planner.clearing``).
+1. Start (``planner.optimize.start``): candidate nodes per order, pruned safely
+   (``planner.optimize.candidates``); first columns, including a feasible plan's; L(0);
+   prices found without an LP: the per-unit flow's duals (``planner.optimize.prices.flow``),
+   or on the largest batches short SKUs (``planner.optimize.prices.scarce``) and clearing
+   (``planner.optimize.prices.clearing``).
 2. Column generation (``_column_generation``): the master LP (GLOP, or PDLP on
    large batches) gives prices; every order's own choice is solved exactly at
-   them (``planner.pricing``), which yields new columns and the Lagrangian bound
+   them (``planner.optimize.pricing.orders``), which yields new columns and the Lagrangian bound
    L(lam, mu) = sum over orders of their priced optimum (floors for dropped
    nodes) - lam . avail - mu . capacity, valid for any prices >= 0.
-3. Plan (``_plan``): dive from the LP (``planner.dive``), priced repair
-   (``planner.primal``), orders served whole by moving others out of the way
-   (``planner.rescue``), local search (``planner.improve``), then the
+3. Plan (``_plan``): dive from the LP (``planner.optimize.plan.dive``), priced repair
+   (``planner.optimize.plan.repair``), orders served whole by moving others out of the way
+   (``planner.optimize.plan.rescue``), local search (``planner.optimize.plan.local_search``), then the
    restricted master as a MIP (SCIP) over the batch or the LP's fractional
    neighbourhood.
 4. Bound: the best L over the start and the rounds, with the exact pricing at its
@@ -29,27 +29,29 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from planner import lns
-from planner.candidates import Group, widen
-from planner.columns import Columns, best_singles, from_solution, plan_cost
-from planner.dive import WHOLE, dive
-from planner.exact_pricing import solve_exact
-from planner.improve import improve
-from planner.instance import Instance
-from planner.master import MasterResult, solve_master
-from planner.mip import solve_mip
-from planner.pricing import (
+from planner.baselines.mip import solve_mip
+from planner.core.group import Group
+from planner.core.instance import Instance
+from planner.core.plan import Plan
+from planner.core.result import PlanResult, finish
+from planner.optimize.candidates import widen
+from planner.optimize.columns import Columns, best_singles, from_solution, plan_cost
+from planner.optimize.master import MasterResult, solve_master
+from planner.optimize.plan import neighbourhood
+from planner.optimize.plan.dive import WHOLE, dive
+from planner.optimize.plan.local_search import local_search
+from planner.optimize.plan.repair import priced_repair
+from planner.optimize.plan.rescue import rescue
+from planner.optimize.pricing.exact import solve_exact
+from planner.optimize.pricing.orders import (
     bound_of,
     lagrangian_bound,
     price_groups,
     solve_groups,
     without_floor,
 )
-from planner.primal import Flat, construct
-from planner.rescue import rescue
-from planner.result import Assignment, PlanResult, finish
-from planner.settings import Settings
-from planner.start import Start, begin, best_between
+from planner.optimize.settings import Settings
+from planner.optimize.start import Start, begin, best_between
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
@@ -60,7 +62,7 @@ MIN_EXACT = 0.25  # seconds: a small batch's final bound runs only if its exact 
 
 @dataclass
 class Outcome:
-    plan: Flat
+    plan: Plan
     bound: float
     lp_value: float
     rounds: int
@@ -181,7 +183,7 @@ def _lp_solver(inst: Instance, settings: Settings, tol: float | None = None) -> 
     )
 
 
-def _primal(
+def _dive_and_repair(
     inst: Instance,
     groups: list[Group],
     pool: Columns,
@@ -189,7 +191,7 @@ def _primal(
     empty: FloatA,
     deadline: float,
     settings: Settings,
-) -> Flat:
+) -> Plan:
     """Dive from the LP; orders still open when time runs out get priced repair."""
 
     # The dive re-prices on less stock: vectorised pricing only (no exact MIP).
@@ -209,7 +211,7 @@ def _primal(
     pending_mask = np.zeros(inst.n_orders, bool)
     pending_mask[open_orders] = True
     pending = [np.flatnonzero(pending_mask[g.orders]) for g in groups]
-    return construct(inst, groups, master.lam, master.mu, pending=pending, plan=plan)
+    return priced_repair(inst, groups, master.lam, master.mu, pending=pending, plan=plan)
 
 
 def _master_lp(
@@ -357,16 +359,16 @@ def _plan(
     deadline: float,
     notes: list[str],
     started: float,
-) -> Flat:
+) -> Plan:
     """Dive from the LP (or keep the seed), local search, then neighbourhood search
-    on the restricted master (``planner.lns``)."""
+    on the restricted master (``planner.optimize.plan.neighbourhood``)."""
     groups, pool, master = search.groups, search.pool, search.master
     plan = start.seed
     if master is not None:
         # The dive continues column generation on what is left; it gets a share of the
         # time, the neighbourhood search the rest.
         dive_end = time.perf_counter() + settings.dive_share * (deadline - time.perf_counter())
-        dived = _primal(
+        dived = _dive_and_repair(
             inst, groups, pool, master, inst.order_unfilled_cost,
             dive_end - 1.5 * start.repair_seconds, settings,
         )  # fmt: skip
@@ -380,19 +382,19 @@ def _plan(
     notes.append(
         f"rescue (moves that serve orders whole) {plan_cost(inst, plan):,.2f} {_after(started)}"
     )
-    plan = improve(
+    plan = local_search(
         inst, groups, plan, [start.free_value[g.orders] for g in groups], deadline,
         settings.improve_passes,
     )  # fmt: skip
     notes.append(f"local search {plan_cost(inst, plan):,.2f} {_after(started)}")
     if master is None or settings.neighbourhood <= 0:
         return plan
-    plan = lns.search(
+    plan = neighbourhood.search(
         inst, pool, master, plan, inst.order_unfilled_cost, deadline, settings.neighbourhood, notes
     )
     # The re-solves keep their columns whole: stock they freed may still serve a line.
     no_pending = [np.zeros(0, np.int64)] * len(groups)
-    return construct(inst, groups, master.lam, master.mu, pending=no_pending, plan=plan)
+    return priced_repair(inst, groups, master.lam, master.mu, pending=no_pending, plan=plan)
 
 
 def solve(
@@ -451,7 +453,7 @@ def solve(
     if inst.n_orders <= settings.exact_up_to and remaining > 0 and total - bound > 1e-6 * total:
         # Small batch: the exact model may close the gap in the time left.
         assignment, mip_bound, optimal = solve_mip(inst, remaining)
-        mip_plan = Flat(assignment.line, assignment.node, assignment.qty)
+        mip_plan = Plan(assignment.line, assignment.node, assignment.qty)
         if len(mip_plan.line) and plan_cost(inst, mip_plan) < total:
             plan = mip_plan
         if mip_bound is not None:
@@ -478,7 +480,7 @@ def plan_optimize(inst: Instance, time_limit: float | None = None) -> PlanResult
     out = solve(inst, time_limit)
     return finish(
         inst,
-        Assignment(out.plan.line, out.plan.node, out.plan.qty),
+        out.plan,
         "optimize",
         started,
         lower_bound=out.bound,

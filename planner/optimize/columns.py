@@ -5,9 +5,9 @@ which node; whatever is not allocated stays unfilled. Its cost c_p is the
 order's share of the contract's objective (packages, units, splits, unfilled)
 and its usage a_p is units per (node, sku) and per node. Orders interact only
 through usage, so the batch is "pick one column per order" under stock and
-capacity rows: the Dantzig-Wolfe master of ``planner.master``.
+capacity rows: the Dantzig-Wolfe master of ``planner.optimize.master``.
 
-Columns come from the exact per-order subproblem (``planner.subproblem``) at
+Columns come from the exact per-order subproblem (``planner.optimize.pricing.subproblem``) at
 the current prices, plus the few best single-node choices, all vectorised.
 """
 
@@ -17,10 +17,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from planner.candidates import Group
-from planner.instance import Instance
-from planner.primal import Flat
-from planner.subproblem import GroupSolution, unit_prices
+from planner.core.group import Group
+from planner.core.instance import Instance
+from planner.core.plan import Plan
+from planner.optimize.pricing.subproblem import GroupSolution, unit_prices
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
@@ -92,10 +92,10 @@ class Columns:
         digest = np.bincount(self.ent_col, weights=entry % 2_147_483_647, minlength=self.size)
         return pd.MultiIndex.from_arrays([self.order, np.round(self.cost, 6), digest])
 
-    def allocations(self, chosen: IntA) -> Flat:
+    def allocations(self, chosen: IntA) -> Plan:
         """The allocation entries of the chosen columns."""
         sel = np.isin(self.ent_col, chosen)
-        return Flat(self.ent_line[sel], self.ent_node[sel], self.ent_qty[sel])
+        return Plan(self.ent_line[sel], self.ent_node[sel], self.ent_qty[sel])
 
     def priced(self, sku_of_line: IntA, lam: FloatA, mu: FloatA) -> FloatA:
         """c_p + sum of lam * stock used + mu * capacity used, per column."""
@@ -152,7 +152,7 @@ def columns_from_units(g: Group, rows: IntA, units: IntA, split: float) -> Colum
     return _from_slots(g, rows, np.where(units > 0, k, -1), units, split)
 
 
-def columns_from_plan(inst: Instance, plan: Flat) -> Columns:
+def columns_from_plan(inst: Instance, plan: Plan) -> Columns:
     """One column per order the plan serves: how it serves it, costed with the
     instance's coefficients (F per package, U per unit, splits, unfilled)."""
     if not len(plan.line):
@@ -176,7 +176,7 @@ def columns_from_plan(inst: Instance, plan: Flat) -> Columns:
     return Columns(orders, cost, col, line, node, qty)
 
 
-def plan_order_costs(inst: Instance, plan: Flat) -> FloatA:
+def plan_order_costs(inst: Instance, plan: Plan) -> FloatA:
     """What each order costs in the plan: its column's cost, or its unfilled cost if the
     plan does not serve it."""
     current = inst.order_unfilled_cost.copy()
@@ -185,7 +185,7 @@ def plan_order_costs(inst: Instance, plan: Flat) -> FloatA:
     return current
 
 
-def plan_cost(inst: Instance, plan: Flat) -> float:
+def plan_cost(inst: Instance, plan: Plan) -> float:
     """The plan's total from its orders' columns: the contract's total (the cost
     model's, tested) in a tenth of the time (10k orders: 5 ms against 64 ms; 100k: 51
     against 433 ms), so the optimizer's steps compare and report plans without the

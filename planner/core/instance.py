@@ -7,7 +7,7 @@ The objective separates per package. For order o served by node n:
     U[l, n] = w.shipping * per_lb(o, n) * weight(sku) + w.handling * pick(n)
 
 and the plan total is sum F + sum qty*U + w.split * sum max(0, packages(o) - 1)
-+ unfilled units * w.unfilled * (100 + price). (``planner.cost`` remains the one
++ unfilled units * w.unfilled * (100 + price). (``planner.core.cost`` remains the one
 place that costs a finished plan; these coefficients are what solvers
 optimise, and tests check that both agree.)
 """
@@ -21,7 +21,7 @@ import pandas as pd
 
 from data.geo import haversine_miles, zip_table, zone_of_miles
 from models import Batch, Service, Weights
-from planner.cost import UNFILLED_BASE_PENALTY
+from planner.core.cost import UNFILLED_BASE_PENALTY
 
 SERVICE_CODES: dict[str, int] = {"ground": 0, "two_day": 1, "next_day": 2, "pickup": 3}
 PICKUP = SERVICE_CODES[Service.PICKUP.value]

@@ -14,12 +14,12 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from planner.candidates import Group
-from planner.columns import Columns
-from planner.improve import fits_jointly
-from planner.instance import Instance
-from planner.master import MasterResult, _argmin_by, _sum_by, solve_master
-from planner.primal import Flat, subset
+from planner.core.group import Group, subset
+from planner.core.instance import Instance
+from planner.core.plan import Plan
+from planner.optimize.columns import Columns
+from planner.optimize.master import MasterResult, _argmin_by, _sum_by, solve_master
+from planner.optimize.plan.local_search import fits_jointly
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
@@ -42,7 +42,7 @@ def dive(
     params: str = "",
     whole_at: float = WHOLE,
     simplex_up_to: int = 0,
-) -> tuple[Flat, IntA]:
+) -> tuple[Plan, IntA]:
     """Returns the plan and the orders still open when time ran out (to be repaired).
 
     Once at most ``simplex_up_to`` orders are open the LPs are GLOP's (dual simplex):
@@ -50,7 +50,7 @@ def dive(
     after PDLP: 3,400 below 0.99), a vertex few."""
     avail = inst.avail.copy()
     cap = inst.capacity.copy()
-    plan = Flat.empty()
+    plan = Plan.empty()
     active = np.ones(inst.n_orders, bool)
     # Columns priced after the last LP have no value in it yet.
     cols, z = pool, np.concatenate([master.z, np.zeros(pool.size - len(master.z))])

@@ -18,7 +18,7 @@ missing unit), at most 20 and only while that estimate is below what the order
 costs now, so a node whose moves would save money can be missed; of the nodes
 tried, the one where the order plus its moves cost least is taken if that beats
 what the order costs now. Every order it touches is re-costed exactly, so the plan
-never gets dearer. Local search (``planner.improve``) moves one order at a time
+never gets dearer. Local search (``planner.optimize.plan.local_search``) moves one order at a time
 into free stock; this moves several.
 """
 
@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from planner.columns import plan_order_costs
-from planner.instance import Instance
-from planner.primal import Flat, left_by
+from planner.core.instance import Instance
+from planner.core.plan import Plan, left_by
+from planner.optimize.columns import plan_order_costs
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
@@ -46,7 +46,7 @@ class _State:
     inst: Instance
     avail: npt.NDArray[np.int64]
     cap: IntA
-    plan: Flat
+    plan: Plan
     by_order: dict[int, Entries] = field(default_factory=dict)
     holders: dict[int, list[int]] = field(default_factory=dict)  # node * S + sku -> orders
     held: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), np.int64))
@@ -103,7 +103,7 @@ class _State:
             self.cap[nd] -= q
         self.by_order[o] = {k: q for k, q in new.items() if q > 0}
 
-    def result(self) -> Flat:
+    def result(self) -> Plan:
         touched = np.zeros(self.inst.n_orders, bool)
         touched[list(self.by_order)] = True
         kept = self.plan.take(~touched[self.inst.line_order[self.plan.line]])
@@ -111,7 +111,7 @@ class _State:
             [(ln, nd, q) for e in self.by_order.values() for (ln, nd), q in e.items()], np.int64
         ).reshape(-1, 3)
         assert (self.avail >= 0).all() and (self.cap >= 0).all(), "a move overdrew stock"
-        return kept.extend(Flat(rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy()))
+        return kept.extend(Plan(rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy()))
 
 
 @dataclass
@@ -147,7 +147,7 @@ class _Costs:
         return total + float(short @ self.penalty)
 
 
-def rescue(inst: Instance, plan: Flat, free_value: FloatA, deadline: float) -> Flat:
+def rescue(inst: Instance, plan: Plan, free_value: FloatA, deadline: float) -> Plan:
     """The plan with orders served whole from one node where moving others out of the
     way pays. Orders are tried by their excess over ``free_value`` (what each would
     cost with the network to itself), largest first: unfilled ship-complete orders

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from planner.candidates import Group
-from planner.cost import UNFILLED_BASE_PENALTY
-from planner.instance import Instance
-from planner.pricing import bound_of, price_groups, takes
+from planner.core.cost import UNFILLED_BASE_PENALTY
+from planner.core.group import Group
+from planner.core.instance import Instance
+from planner.optimize.pricing.orders import bound_of, price_groups, takes
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]

@@ -14,7 +14,7 @@ decay towards zero. Orders then move together and rows interact, so this is
 a heuristic ascent on L, not a proof: every pass prices every order exactly
 and L at those prices is a valid bound whatever they are; the best is kept.
 On 100k orders, four passes lift L by $62k after the short SKUs' prices
-(``planner.scarce``), whose columns are left alone (their price is global).
+(``planner.optimize.prices.scarce``), whose columns are left alone (their price is global).
 
 Every pass's choices are also columns for the master: made at prices that
 reflect scarcity, they are the alternatives the first LP lacks (100k orders:
@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from planner.candidates import Group
-from planner.columns import Columns, from_solution
-from planner.instance import Instance
-from planner.pricing import bound_of, price_groups, takes
+from planner.core.group import Group
+from planner.core.instance import Instance
+from planner.optimize.columns import Columns, from_solution
+from planner.optimize.pricing.orders import bound_of, price_groups, takes
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]

@@ -9,60 +9,17 @@ the rare leftovers (an order whose lines share a sku, orders that need three
 or more packages) are finished one at a time in plain Python.
 """
 
-from dataclasses import dataclass, replace
-
 import numpy as np
 import numpy.typing as npt
 
-from planner.candidates import Group
-from planner.instance import Instance
-from planner.subproblem import solve_group
+from planner.core.group import Group, subset
+from planner.core.instance import Instance
+from planner.core.plan import Plan, left_by
+from planner.optimize.pricing.subproblem import solve_group
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
 MAX_ROUNDS = 30
-
-
-@dataclass
-class Flat:
-    """Allocation entries in index space."""
-
-    line: IntA
-    node: IntA
-    qty: IntA
-
-    @staticmethod
-    def empty() -> "Flat":
-        z = np.zeros(0, np.int64)
-        return Flat(z, z.copy(), z.copy())
-
-    def take(self, mask: npt.NDArray[np.bool_]) -> "Flat":
-        """The entries where ``mask`` holds."""
-        return Flat(self.line[mask], self.node[mask], self.qty[mask])
-
-    def extend(self, other: "Flat") -> "Flat":
-        return Flat(
-            np.concatenate([self.line, other.line]),
-            np.concatenate([self.node, other.node]),
-            np.concatenate([self.qty, other.qty]),
-        )
-
-
-def left_by(inst: Instance, plan: Flat) -> tuple[npt.NDArray[np.int64], IntA]:
-    """The stock (N, S) and node capacity (N,) the plan's allocations leave."""
-    avail = inst.avail.copy()
-    cap = inst.capacity.copy()
-    np.subtract.at(avail, (plan.node, inst.line_sku[plan.line]), plan.qty)
-    np.subtract.at(cap, plan.node, plan.qty)
-    return avail, cap
-
-
-def subset(g: Group, rows: IntA, avail: npt.NDArray[np.int64], cap: IntA) -> Group:
-    """The group restricted to some orders, with stock = what is still free."""
-    part = g.take(rows)
-    stock = avail[part.cand[:, None, :], part.skus[:, :, None]]
-    stock = np.minimum(stock, cap[part.cand][:, None, :])
-    return replace(part, stock=np.where(np.isfinite(part.unit), stock, 0))
 
 
 def _entries(g: Group, sol, keys: FloatA) -> tuple[IntA, IntA, IntA, IntA, FloatA]:
@@ -84,20 +41,20 @@ def _entries(g: Group, sol, keys: FloatA) -> tuple[IntA, IntA, IntA, IntA, Float
     )
 
 
-def construct(
+def priced_repair(
     inst: Instance,
     groups: list[Group],
     lam: FloatA,
     mu: FloatA,
     pending: list[IntA] | None = None,
-    plan: Flat | None = None,
-) -> Flat:
+    plan: Plan | None = None,
+) -> Plan:
     """A feasible plan guided by prices lam, mu (zero prices = plain cost).
 
     ``plan`` holds allocations already fixed (their stock is taken first) and
     ``pending`` the rows of each group still to place (default: all).
     """
-    plan = plan or Flat.empty()
+    plan = plan or Plan.empty()
     avail, cap = left_by(inst, plan)
     assert (avail >= 0).all() and (cap >= 0).all(), "fixed allocations exceed stock"
     split = inst.weights.split
@@ -142,7 +99,7 @@ def construct(
             break
         np.subtract.at(avail, (node[accept], inst.line_sku[line[accept]]), qty[accept])
         np.subtract.at(cap, node[accept], qty[accept])
-        plan = plan.extend(Flat(line[accept], node[accept], qty[accept]))
+        plan = plan.extend(Plan(line[accept], node[accept], qty[accept]))
         done_uid = uids[order_ok]
         for gi in range(len(groups)):
             mine = done_uid[(done_uid >> 40) == gi] & ((1 << 40) - 1)
@@ -180,7 +137,7 @@ def _fits(
     return ok
 
 
-def top_up(inst: Instance, plan: Flat, avail: npt.NDArray[np.int64], cap: IntA) -> Flat:
+def top_up(inst: Instance, plan: Plan, avail: npt.NDArray[np.int64], cap: IntA) -> Plan:
     """Fill what is still unfilled from any allowed node with stock, cheapest first."""
     filled = np.bincount(plan.line, weights=plan.qty, minlength=inst.n_lines).astype(np.int64)
     short = inst.line_qty - filled
@@ -233,7 +190,7 @@ def top_up(inst: Instance, plan: Flat, avail: npt.NDArray[np.int64], cap: IntA) 
                     need -= got
             opened_by_order[o] = opened
     return plan.extend(
-        Flat(
+        Plan(
             np.asarray(extra_line, np.int64),
             np.asarray(extra_node, np.int64),
             np.asarray(extra_qty, np.int64),

@@ -18,10 +18,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from planner.candidates import Group, dropped_bound_at, widen
-from planner.exact_pricing import relaxed_values, solve_exact
-from planner.instance import Instance
-from planner.subproblem import GroupSolution, solve_group
+from planner.core.group import Group
+from planner.core.instance import Instance
+from planner.optimize.candidates import dropped_bound_at, widen
+from planner.optimize.pricing.exact import relaxed_values, solve_exact
+from planner.optimize.pricing.subproblem import GroupSolution, solve_group
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
