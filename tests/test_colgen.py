@@ -2,7 +2,6 @@
 master LP and the Lagrangian bound sit below the proven optimum, and the
 dive from the LP returns a plan that keeps every hard rule."""
 
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -14,15 +13,19 @@ from planner.core.instance import build_instance
 from planner.core.plan import Plan
 from planner.core.result import allocation_frames
 from planner.optimize.candidates import build_groups, dropped_bound_at
+from planner.optimize.column_generation import price
 from planner.optimize.columns import Columns, best_singles, columns_from_plan, plan_cost
-from planner.optimize.master import solve_master
+from planner.optimize.final_bound import bound_fits, final_budget
+from planner.optimize.master import SolveOptions, solve_master
 from planner.optimize.plan import neighbourhood
-from planner.optimize.plan.dive import dive
+from planner.optimize.plan.dive import DiveOptions, dive
 from planner.optimize.pricing.orders import price_groups
 from planner.optimize.pricing.subproblem import solve_group
-from planner.optimize.solver import Settings, _price, bound_fits, final_budget, solve
+from planner.optimize.settings import Settings
+from planner.optimize.solver import solve
 from planner.optimize.start import initial_columns, keeps_all_nodes
 from tests.bounds import bound_at
+from tests.clock import later
 from tests.costs import plan_total
 from tests.random_batch import random_batch
 
@@ -71,9 +74,7 @@ def test_master_lp_and_lagrangian_bound_are_below_the_optimum(tight) -> None:
     scope = np.arange(inst.n_orders)
     for _ in range(30):
         m = solve_master(pool, inst.line_sku, empty, scope, inst.avail, inst.capacity)
-        new, *_ = _price(
-            inst, groups, m.lam, m.mu, m.ref, settings, time.perf_counter() + 30, exact=True
-        )
+        new = price(inst, groups, m.lam, m.mu, m.ref, settings, later(30), exact=True).columns
         if not new.size:
             break
         pool = pool.extend(new)
@@ -100,7 +101,7 @@ def test_pdlp_from_a_warm_start_solves_the_same_master(tight) -> None:
     for warm in (None, exact, earlier):
         m = solve_master(
             pool, inst.line_sku, empty, scope, inst.avail, inst.capacity,
-            solver_name="pdlp", params=tight_tol, warm=warm, time_limit=30,
+            SolveOptions(solver_name="pdlp", params=tight_tol, warm=warm, time_limit=30),
         )  # fmt: skip
         assert m.optimal
         assert m.value == pytest.approx(exact.value, rel=1e-4)
@@ -114,10 +115,10 @@ def test_dive_returns_a_plan_that_keeps_every_rule(tight) -> None:
         pool, inst.line_sku, empty, np.arange(inst.n_orders), inst.avail, inst.capacity
     )
 
-    def price(sub, lam, mu, ref):
-        return _price(inst, sub, lam, mu, ref, settings, time.perf_counter() + 30)[0]
+    def reprice(sub, lam, mu, ref):
+        return price(inst, sub, lam, mu, ref, settings, later(30)).columns
 
-    plan, open_orders = dive(inst, groups, pool, m, empty, price, time.perf_counter() + 30)
+    plan, open_orders = dive(inst, groups, pool, m, empty, reprice, later(30), DiveOptions())
     assert len(open_orders) == 0
     alloc, unfilled = allocation_frames(inst, plan)
     assert check_plan(batch, alloc, unfilled) == []
@@ -239,8 +240,8 @@ def test_neighbourhood_resolve_keeps_every_rule_and_gains_what_it_says(tight) ->
     assert sorted(seeds.tolist()) == list(range(inst.n_orders))  # every order once
     scope = neighbourhood.around(inst, pool, start.plan, seeds[:3], 12)
     assert set(seeds[:3].tolist()) <= set(scope.tolist()) and len(scope) <= 12
-    whole = neighbourhood.resolve(inst, pool.extend(columns_from_plan(inst, start.plan)), start.plan,
-                        empty, np.arange(inst.n_orders), 30)  # fmt: skip
+    more = pool.extend(columns_from_plan(inst, start.plan))
+    whole = neighbourhood.resolve(inst, more, start.plan, empty, np.arange(inst.n_orders), 30)
     assert whole is not None
     for out in (neighbourhood.resolve(inst, pool, start.plan, empty, scope, 30), whole):
         assert out is not None and out.gain >= 0
@@ -298,15 +299,18 @@ def test_the_probe_runs_only_while_the_plan_keeps_enough_time() -> None:
 
 
 def test_a_small_batchs_final_bound_gets_what_leaves_the_plan_its_share() -> None:
+    S = Settings()
     # Deadline 4.6 s, the plan keeps 0.75 s, a pricing pass took 0.2 s, budget 0.5 s.
     # Small batch (trim): 1.5 passes are kept for the pricing, the exact part gets the rest.
-    assert final_budget(2.5, 4.6, 0.2, 0.5, 0.75, trim=True) == 0.5  # all of it fits
-    assert final_budget(3.25, 4.6, 0.2, 0.5, 0.75, trim=True) == pytest.approx(0.3)  # cut
-    assert final_budget(3.5, 4.6, 0.2, 0.5, 0.75, trim=True) == 0.0  # 0.05 s: not run
+    assert final_budget(2.5, 4.6, 0.2, 0.5, 0.75, trim=True, settings=S) == 0.5  # all of it fits
+    assert final_budget(3.25, 4.6, 0.2, 0.5, 0.75, trim=True, settings=S) == pytest.approx(
+        0.3
+    )  # cut
+    assert final_budget(3.5, 4.6, 0.2, 0.5, 0.75, trim=True, settings=S) == 0.0  # 0.05 s: not run
     # Large batch: two passes and the whole budget (0.9 s) must fit before the plan's 0.75 s.
-    assert final_budget(2.5, 4.6, 0.2, 0.5, 0.75, trim=False) == 0.5  # 2.1 s left
-    assert final_budget(3.0, 4.6, 0.2, 0.5, 0.75, trim=False) == 0.0  # 1.6 s left
-    assert final_budget(3.0, 4.6, 0.2, 0.5, 0.75, trim=True) == 0.5  # a small one runs
+    assert final_budget(2.5, 4.6, 0.2, 0.5, 0.75, trim=False, settings=S) == 0.5  # 2.1 s left
+    assert final_budget(3.0, 4.6, 0.2, 0.5, 0.75, trim=False, settings=S) == 0.0  # 1.6 s left
+    assert final_budget(3.0, 4.6, 0.2, 0.5, 0.75, trim=True, settings=S) == 0.5  # a small one runs
 
 
 def test_small_networks_keep_every_node_while_pricing_every_pair_stays_cheap() -> None:

@@ -1,7 +1,6 @@
 """Rescue: an order is served whole from one node by moving a flexible order's units
 elsewhere, exactly when that pays, and the plan stays feasible."""
 
-import time
 from datetime import date
 
 import numpy as np
@@ -19,6 +18,7 @@ from planner.optimize.candidates import build_groups
 from planner.optimize.plan.rescue import rescue
 from planner.optimize.settings import Settings
 from planner.optimize.start import initial_columns
+from tests.clock import later
 from tests.costs import plan_total
 from tests.random_batch import random_batch
 from tests.tiny import rate_card
@@ -93,7 +93,7 @@ def test_a_flexible_order_moves_so_the_ship_complete_order_is_served() -> None:
     inst = _instance(st1_stock=1)
     plan = _f_at_dc1(inst)
     assert plan_total(inst, plan) == pytest.approx(4 + 220)
-    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
+    rescued = rescue(inst, plan, _free_value(inst), later(LATER))
     assert _by_order(inst, rescued) == {"F": ("ST1", 1), "S": ("DC1", 2)}
     assert plan_total(inst, rescued) == pytest.approx(6.5 + 5)
 
@@ -101,7 +101,7 @@ def test_a_flexible_order_moves_so_the_ship_complete_order_is_served() -> None:
 def test_nothing_moves_when_the_units_have_nowhere_to_go() -> None:
     inst = _instance(st1_stock=0)  # F can go nowhere else
     plan = _f_at_dc1(inst)
-    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
+    rescued = rescue(inst, plan, _free_value(inst), later(LATER))
     # Leaving F unfilled (110) to serve S (5) costs 115 < 224: that is the cheaper plan.
     assert _by_order(inst, rescued) == {"S": ("DC1", 2)}
     assert plan_total(inst, rescued) == pytest.approx(110 + 5)
@@ -110,7 +110,7 @@ def test_nothing_moves_when_the_units_have_nowhere_to_go() -> None:
 def test_ship_complete_holders_are_not_split() -> None:
     inst = _instance(st1_stock=1, flexible_ship_complete=True)
     plan = _f_at_dc1(inst)
-    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
+    rescued = rescue(inst, plan, _free_value(inst), later(LATER))
     assert _by_order(inst, rescued) == {"F": ("DC1", 1)}
 
 
@@ -121,7 +121,7 @@ def test_an_order_sent_far_gets_its_node_back_when_the_holder_can_move() -> None
     inst = _batch({"DC1": 1, "ST1": 1}, [("G", "10001", False, 1), ("H", "02139", False, 1)])
     plan = _plan(inst, {"G": "ST1", "H": "DC1"})
     assert plan_total(inst, plan) == pytest.approx(6.5 + 5)
-    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
+    rescued = rescue(inst, plan, _free_value(inst), later(LATER))
     assert _by_order(inst, rescued) == {"G": ("DC1", 1), "H": ("ST1", 1)}
     assert plan_total(inst, rescued) == pytest.approx(4 + 5.5)
 
@@ -133,7 +133,7 @@ def test_rescue_keeps_the_plan_feasible_and_makes_it_cheaper(seed: int) -> None:
     inst = build_instance(random_batch(120, 8, 20, seed=seed, supply=0.5))
     a = _plan_sequential(inst, by_distance=True)
     plan = Plan(a.line, a.node, a.qty)
-    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
+    rescued = rescue(inst, plan, _free_value(inst), later(LATER))
     alloc, unfilled = allocation_frames(inst, rescued)
     assert check_plan(inst.batch, alloc, unfilled) == []
     assert plan_total(inst, rescued) < plan_total(inst, plan) - 1

@@ -12,11 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from planner.core.group import BLOCK
 from planner.core.instance import Instance, OrderCosts
 from planner.core.plan import Plan
 from planner.core.result import PlanResult, finish
-
-BLOCK = 2048  # orders costed per numpy block: bounds memory at BLOCK x nodes
 
 
 def _plan_sequential(inst: Instance, by_distance: bool) -> Plan:

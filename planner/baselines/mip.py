@@ -21,6 +21,8 @@ Rule 3 is in the variables: only allowed nodes get a y.
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 from ortools.linear_solver import pywraplp
@@ -29,14 +31,20 @@ from planner.core.instance import Instance
 from planner.core.plan import Plan
 from planner.core.result import PlanResult, finish
 
+Interruptible = Callable[[Callable[[], object]], AbstractContextManager[None]]
+
 
 def solve_mip(
     inst: Instance,
     time_limit: float | None = None,
     solver_name: str = "HIGHS",
     relax: bool = False,
+    interruptible: Interruptible | None = None,
 ) -> tuple[Plan, float | None, bool]:
     """Plan, best proven bound (None if unknown) and whether it is optimal.
+
+    ``interruptible`` (e.g. an optimizer budget's) is entered around the solve with the
+    solver's interrupt, so a stop ends it early with the best plan found.
 
     With ``relax`` the integrality is dropped: the LP relaxation's optimum is a
     lower bound (its assignment is fractional and only meant for that bound).
@@ -117,7 +125,8 @@ def solve_mip(
             node_rows[n] = solver.Add(sum(vars_) <= int(inst.capacity[n]))
     objective.SetMinimization()
 
-    status = solver.Solve()
+    with interruptible(solver.InterruptSolve) if interruptible else nullcontext():
+        status = solver.Solve()
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         return Plan.from_lists([], [], []), None, False
     if relax:

@@ -10,6 +10,10 @@ IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
 BoolA = npt.NDArray[np.bool_]
 
+# Orders per numpy block wherever orders are costed or priced in bulk: it bounds memory
+# (BLOCK x lines x candidates, or BLOCK x nodes) and does not change any result.
+BLOCK = 2048
+
 
 @dataclass
 class Group:

@@ -20,14 +20,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from planner.core.group import Group
+from planner.core.group import BLOCK, Group
 from planner.core.instance import Instance, OrderCosts
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
 BoolA = npt.NDArray[np.bool_]
-
-BLOCK = 2048
 
 
 def candidate_count(n_lines: int, n_nodes: int, base: int) -> int:

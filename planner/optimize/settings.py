@@ -67,7 +67,7 @@ class Settings:
     # 0.8 gave the same plan as 0.5 ($1.852M); at 1M, local search took $256k off in 45 s
     # after 60 s of rescue took $129k.
     neighbourhood: int = 400  # orders per restricted-master MIP of the neighbourhood search
-    improve_passes: int = 2
+    improve_passes: int = 2  # local-search passes over the orders, worst first
     exact_up_to: int = 300  # orders; smaller batches finish with the exact MIP
     tolerance: float = 1e-6  # reduced cost below -tolerance enters the master
     warm_start: bool = True  # PDLP starts from the last round's LP (100k at 600 s: the
@@ -76,3 +76,23 @@ class Settings:
     # not be exact, the bound is valid at any prices
     pdlp_tolerance_floor: float = 1e-5  # once the LP stalls, each round tightens it 4x
     # down to this
+    # How the dive leaves the LP (planner.optimize.plan.dive):
+    dive_steps: int = 40  # fix-and-resolve steps at most
+    dive_rounds: int = 5  # column-generation rounds on the open orders after each step
+    dive_lean: float = 0.2  # of the fractional orders, the most leaning take their column
+    repair_rounds: int = 30  # priced-repair rounds on the stock still free
+    rescue_nodes: int = 20  # nodes per order whose moves rescue costs exactly
+    neighbourhood_least: float = 0.3  # seconds: no neighbourhood is started with less left
+    neighbourhood_margin: float = 0.15  # seconds a neighbourhood's SCIP leaves for what follows
+    # Time held back by the steps, in units of what they took before:
+    first_lp_margin: float = 2.0  # repairs the first LP leaves before the plan's deadline
+    dive_margin: float = 1.5  # repairs the dive leaves before its end
+    probe_pricings: float = 2.5  # pricings the probe between the flow's duals may take
+    held_pricings: float = 2.0  # pricing passes held for a large batch's final bound ...
+    held_pricings_small: float = 1.5  # ... and a small one's (widening varies)
+    min_exact: float = 0.25  # seconds: a small batch's final bound runs only if its exact
+    # part gets this (SCIP proves a 1,500-order batch's 15-31 loose orders in 0.22-0.29 s)
+    exact_least: float = 0.5  # seconds the start's exact pricing gets at least ...
+    exact_share: float = 0.05  # ... or this share of the limit (up to exact_pricing_seconds)
+    borrow_share: float = 0.25  # of the costing margin, the plan may borrow back for the
+    # time the final bound took before it

@@ -1,10 +1,9 @@
 """What every optimizer run begins with: candidates, first columns, a feasible plan and a
-first bound: L at prices found without an LP, the per-unit flow's
-(``planner.optimize.prices.flow``); above ``Settings.flow_up_to`` orders L(0) and L at short
-SKUs' and clearing prices (``planner.optimize.prices.scarce`` and ``planner.optimize.prices.clearing``).
+first bound: L at prices found without an LP, the per-unit flow's (``prices.flow``); above
+``Settings.flow_up_to`` orders L(0) and L at short SKUs' and clearing prices
+(``prices.scarce`` and ``prices.clearing``).
 """
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +12,7 @@ import numpy.typing as npt
 from planner.core.group import Group
 from planner.core.instance import Instance
 from planner.core.plan import Plan
+from planner.optimize.budget import Budget
 from planner.optimize.candidates import build_groups
 from planner.optimize.columns import Columns, best_singles, columns_from_plan, from_solution
 from planner.optimize.plan.repair import priced_repair
@@ -69,7 +69,10 @@ def keeps_all_nodes(n_orders: int, n_nodes: int, settings: Settings) -> bool:
     return n_nodes <= settings.all_nodes_up_to and pairs <= settings.all_pairs_up_to
 
 
-def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) -> Start:
+def begin(inst: Instance, settings: Settings, budget: Budget, notes: list[str]) -> Start:
+    """Candidates, first columns, a feasible plan (priced repair at zero prices) and the
+    first bound with its prices, found without an LP."""
+    limit = budget.limit
     k = (
         inst.n_nodes
         if keeps_all_nodes(inst.n_orders, inst.n_nodes, settings)
@@ -79,20 +82,23 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
     pool, free_value = initial_columns(inst, groups, settings)
     # A feasible plan's columns cap the first LP at that plan's cost: without them
     # the first LP leaves contested orders unfilled and its prices are wild.
-    started = time.perf_counter()
-    seed = priced_repair(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))
-    repair_seconds = time.perf_counter() - started
+    started = budget.now()
+    zero_lam, zero_mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
+    seed = priced_repair(inst, groups, zero_lam, zero_mu, rounds=settings.repair_rounds)
+    repair_seconds = budget.now() - started
     pool = pool.extend(columns_from_plan(inst, seed))
     # At least 0.5 s: SCIP proves the 15 loose orders of a 1,500-order batch in 0.22-0.27 s,
     # and with 0.25 s the final bound fell back to floors in about half the runs at 5 s
     # (seed 8: $34,195.72 instead of $34,329.66). The final bound may trim it (small batches,
     # short of time: `optimize.final_budget`).
-    exact_seconds = min(settings.exact_pricing_seconds, max(0.5, limit / 20))
+    exact_seconds = min(
+        settings.exact_pricing_seconds, max(settings.exact_least, settings.exact_share * limit)
+    )
     lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
     # Prices found without an LP: the bound where column generation does not converge
     # in time, and columns made at prices that know scarcity, which the first LP lacks.
     if inst.n_orders <= settings.flow_up_to:
-        found = _prices_from_flow(inst, groups, free_value, settings, notes)
+        found = _prices_from_flow(inst, groups, free_value, settings, budget, notes)
         pool = pool.extend(found.columns.fresh(pool))
         bound, lam, mu, low = found.bound, found.lam, found.mu, found.low
         # L at the flow's prices is at least the flow's optimum when the flow saw every
@@ -101,7 +107,7 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
         # at 100k). Below it, candidates were priced above nodes the flow did not see
         # (1M orders on 500 nodes) and L(0) may be the better bound.
         if _below_flow(inst, found.bound, found.flow_value):
-            zero = _zero_bound(inst, groups, settings, exact_seconds, notes)[0]
+            zero = _zero_bound(inst, groups, settings, exact_seconds, budget, notes)[0]
             if zero > bound:
                 lam, mu, low = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes), None
                 bound = zero
@@ -109,9 +115,13 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
             groups, pool, free_value, seed, repair_seconds,
             found.seconds, exact_seconds, bound, lam, mu, low,
         )  # fmt: skip
-    bound, zero_shares, bound_seconds = _zero_bound(inst, groups, settings, exact_seconds, notes)
+    bound, zero_shares, bound_seconds = _zero_bound(
+        inst, groups, settings, exact_seconds, budget, notes
+    )
     if inst.n_orders > settings.simplex_up_to:
-        bound, lam, mu, cols = _prices_without_lp(inst, groups, zero_shares, settings, limit, notes)
+        bound, lam, mu, cols = _prices_without_lp(
+            inst, groups, zero_shares, settings, budget, notes
+        )
         pool = pool.extend(cols.fresh(pool))
     return Start(
         groups, pool, free_value, seed, repair_seconds,
@@ -120,17 +130,23 @@ def begin(inst: Instance, settings: Settings, limit: float, notes: list[str]) ->
 
 
 def _zero_bound(
-    inst: Instance, groups: list[Group], settings: Settings, exact_seconds: float, notes: list[str]
+    inst: Instance,
+    groups: list[Group],
+    settings: Settings,
+    exact_seconds: float,
+    budget: Budget,
+    notes: list[str],
 ) -> tuple[float, FloatA, float]:
     """L(0), each order's share of it, and the seconds it took. The bound at zero prices
     needs no search and stands if no LP converges. (At zero prices the floors barely
     bind: widening would add 0.01 % for twice the time.)"""
-    started = time.perf_counter()
+    started = budget.now()
     lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
     shares = order_shares(
-        inst, groups, lam, mu, exact_seconds, settings.exact_pricing_up_to, widen_by=0
-    )
-    bound, seconds = float(shares.sum()), time.perf_counter() - started
+        inst, groups, lam, mu, exact_seconds, settings.exact_pricing_up_to, widen_by=0,
+        deadline=budget.until(np.inf),  # no deadline but a stop
+    )  # fmt: skip
+    bound, seconds = float(shares.sum()), budget.now() - started
     notes.append(f"Lagrangian bound at zero prices {bound:,.2f} ({seconds:.1f} s)")
     return bound, shares, seconds
 
@@ -149,7 +165,12 @@ class _Found:
 
 
 def _prices_from_flow(
-    inst: Instance, groups: list[Group], free_value: FloatA, settings: Settings, notes: list[str]
+    inst: Instance,
+    groups: list[Group],
+    free_value: FloatA,
+    settings: Settings,
+    budget: Budget,
+    notes: list[str],
 ) -> _Found:
     """L at the per-unit flow's prices (``planner.optimize.prices.flow``) and the first columns
     made there: every order's priced choice, the flow's own allocation where it keeps
@@ -160,23 +181,29 @@ def _prices_from_flow(
     priced candidates above nodes it did not see, where the orders went: the flow is
     solved again with the arcs its prices say it lacks (``with_cheaper_arcs``; 1M orders
     on 500 nodes: L $10.17M -> $16.59M against the flow's $16.53M)."""
-    started = time.perf_counter()
+    started = budget.now()
     fp = flow_prices(inst, groups)
-    seconds = time.perf_counter() - started
+    seconds = budget.now() - started
     notes.append(
         f"flow prices: {fp.arcs:,} arcs, flow {fp.value:,.2f} ({seconds:.1f} s, "
         f"{fp.passes} passes for the duals)"
     )
-    priced, bound, bound_seconds = _flow_bound(inst, groups, fp, settings, notes)
-    if _below_flow(inst, bound, fp.value) and settings.flow_arcs_per_line > 0:
-        again = time.perf_counter()
+    priced, bound, bound_seconds = _flow_bound(inst, groups, fp, settings, budget, notes)
+    if (
+        _below_flow(inst, bound, fp.value)
+        and settings.flow_arcs_per_line > 0
+        and not budget.stopped
+    ):
+        again = budget.now()
         more = with_cheaper_arcs(inst, groups, fp, settings.flow_arcs_per_line)
         if more is not None:
             notes.append(
                 f"flow with the arcs its prices lacked: {more.arcs:,} arcs, flow "
-                f"{more.value:,.2f} ({time.perf_counter() - again:.1f} s)"
+                f"{more.value:,.2f} ({budget.now() - again:.1f} s)"
             )
-            more_priced, more_bound, more_seconds = _flow_bound(inst, groups, more, settings, notes)
+            more_priced, more_bound, more_seconds = _flow_bound(
+                inst, groups, more, settings, budget, notes
+            )
             if more_bound > bound:
                 fp, priced, bound, bound_seconds = more, more_priced, more_bound, more_seconds
     split = inst.weights.split
@@ -197,7 +224,7 @@ def _prices_from_flow(
 
 
 def best_between(
-    inst: Instance, start: Start, widen_by: int, notes: list[str]
+    inst: Instance, start: Start, widen_by: int, budget: Budget, notes: list[str]
 ) -> tuple[float, FloatA, FloatA]:
     """The best L between the flow's duals at its highest optimal potentials, where the
     start's bound was taken, and at its lowest (``start.low``), with its prices.
@@ -214,7 +241,7 @@ def best_between(
     after four), so this runs at the end, where the rounds have not beaten the start."""
     assert start.low is not None
     bound, lam, mu = start.bound, start.lam, start.mu
-    started = time.perf_counter()
+    started = budget.now()
     best_t = 1.0
     for t in (0.5, 0.0):
         t_lam, t_mu = between((start.lam, start.mu), start.low, t)
@@ -224,7 +251,7 @@ def best_between(
         bound, lam, mu, best_t = value, t_lam, t_mu, t
     notes.append(
         f"Lagrangian bound between the flow's highest and lowest duals {bound:,.2f} "
-        f"({best_t:.2f} of the way up, {time.perf_counter() - started:.1f} s)"
+        f"({best_t:.2f} of the way up, {budget.now() - started:.1f} s)"
     )
     return bound, lam, mu
 
@@ -236,13 +263,18 @@ def _below_flow(inst: Instance, bound: float, flow_value: float) -> bool:
 
 
 def _flow_bound(
-    inst: Instance, groups: list[Group], fp: FlowPrices, settings: Settings, notes: list[str]
+    inst: Instance,
+    groups: list[Group],
+    fp: FlowPrices,
+    settings: Settings,
+    budget: Budget,
+    notes: list[str],
 ) -> tuple[list[Priced], float, float]:
     """Every order priced at the flow's prices, L there, and the seconds it took."""
-    started = time.perf_counter()
+    started = budget.now()
     priced = price_groups(inst, groups, fp.lam, fp.mu, settings.bound_widen_by)
     bound = bound_of(inst, priced, fp.lam, fp.mu)
-    seconds = time.perf_counter() - started
+    seconds = budget.now() - started
     notes.append(f"Lagrangian bound at the flow's prices {bound:,.2f} ({seconds:.1f} s)")
     return priced, bound, seconds
 
@@ -264,36 +296,36 @@ def _prices_without_lp(
     groups: list[Group],
     zero_shares: FloatA,
     settings: Settings,
-    limit: float,
+    budget: Budget,
     notes: list[str],
 ) -> tuple[float, FloatA, FloatA, Columns]:
-    """The best L found by pricing the short SKUs (``planner.optimize.prices.scarce``), then clearing
-    over-taken stock rows (``planner.optimize.prices.clearing``), with its prices, and the columns
-    the clearing passes chose."""
+    """The best L found by pricing the short SKUs (``prices.scarce``), then clearing
+    over-taken stock rows (``prices.clearing``), with its prices, and the columns the
+    clearing passes chose."""
     lam = np.zeros(inst.avail.shape)
     bound = float(zero_shares.sum())
-    started = time.perf_counter()
+    started = budget.now()
     scarce = price_short_skus(
-        inst, groups, zero_shares, started + settings.scarce_share * limit,
+        inst, groups, zero_shares, budget.from_now(settings.scarce_share),
         settings.scarce_passes,
     )  # fmt: skip
     if scarce is not None:
         notes.append(
             f"short SKUs: {len(scarce.short)} priced over {scarce.orders:,} orders, Lagrangian "
             f"bound {scarce.bound:,.2f} (best pass {scarce.best_pass}, "
-            f"{time.perf_counter() - started:.1f} s)"
+            f"{budget.now() - started:.1f} s)"
         )
     frozen = np.zeros(len(inst.sku_ids), bool)
     if scarce is not None and scarce.bound > bound:
         bound, lam = scarce.bound, scarce.lam
         frozen[scarce.short] = True  # the short SKUs keep their network-wide price
-    started = time.perf_counter()
+    started = budget.now()
     cleared = clearing_prices(
-        inst, groups, lam, bound, frozen, started + settings.clearing_share * limit,
+        inst, groups, lam, bound, frozen, budget.from_now(settings.clearing_share),
         settings.clearing_passes,
     )  # fmt: skip
     notes.append(
         f"clearing prices: Lagrangian bound {cleared.bound:,.2f} (best of {cleared.passes} "
-        f"passes: {cleared.best_pass}, {time.perf_counter() - started:.1f} s)"
+        f"passes: {cleared.best_pass}, {budget.now() - started:.1f} s)"
     )
     return cleared.bound, cleared.lam, cleared.mu, cleared.columns

@@ -6,14 +6,13 @@ the most costly such excess first, so a run cut short by the clock has done the
 visits worth most.
 """
 
-import time
-
 import numpy as np
 import numpy.typing as npt
 
 from planner.core.group import Group, subset
 from planner.core.instance import Instance
 from planner.core.plan import Plan, left_by
+from planner.optimize.budget import Deadline
 from planner.optimize.columns import plan_order_costs
 from planner.optimize.pricing.subproblem import solve_group
 
@@ -44,7 +43,7 @@ def local_search(
     groups: list[Group],
     plan: Plan,
     free_value: list[np.ndarray],
-    deadline: float,
+    deadline: Deadline,
     passes: int = 2,
 ) -> Plan:
     """Re-insert displaced orders one at a time while it lowers the total."""
@@ -63,7 +62,7 @@ def local_search(
         for gi, row in _worst_first(
             inst, groups, Plan(line[alive], node[alive], qty[alive]), free_value
         ):
-            if time.perf_counter() > deadline:
+            if deadline.passed():
                 break
             g = groups[gi]
             o = int(g.orders[row])
@@ -101,7 +100,7 @@ def local_search(
         if extra:
             line, node, qty, alive = _merge(line, node, qty, alive, extra)
             extra = []
-        if not changed or time.perf_counter() > deadline:
+        if not changed or deadline.passed():
             break
     assert (avail >= 0).all() and (cap >= 0).all()
     keep = alive

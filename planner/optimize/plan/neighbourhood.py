@@ -10,7 +10,6 @@ improve the dive's plan in 3 s, while a 400-order neighbourhood solved to
 optimality in 0.9 s took $500 off it.
 """
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,14 +17,14 @@ import numpy.typing as npt
 
 from planner.core.instance import Instance
 from planner.core.plan import Plan, left_by
+from planner.optimize.budget import Budget, Deadline
 from planner.optimize.columns import Columns, columns_from_plan
-from planner.optimize.master import MasterResult, solve_master
+from planner.optimize.master import MasterResult, SolveOptions, solve_master
 from planner.optimize.plan.dive import WHOLE
+from planner.optimize.settings import Settings
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
-MIN_SECONDS = 0.3  # a neighbourhood is not started with less time than this left
-MARGIN = 0.15  # seconds of that a SCIP solve leaves for what follows it
 
 
 @dataclass
@@ -36,7 +35,13 @@ class Resolved:
 
 
 def resolve(
-    inst: Instance, pool: Columns, plan: Plan, empty: FloatA, scope: IntA, seconds: float
+    inst: Instance,
+    pool: Columns,
+    plan: Plan,
+    empty: FloatA,
+    scope: IntA,
+    seconds: float,
+    budget: Budget | None = None,
 ) -> Resolved | None:
     """The restricted master as a MIP (SCIP) over the orders ``scope`` on the stock
     the other orders leave, started from the plan's own choices (they join the
@@ -55,7 +60,8 @@ def resolve(
     current = float(mine.cost.sum() + empty[scope[~served[scope]]].sum())
     mip = solve_master(
         cols, inst.line_sku, empty, scope, avail, cap,
-        integral=True, time_limit=seconds, solver_name="scip", hint=np.arange(start, cols.size),
+        SolveOptions(integral=True, time_limit=seconds, solver_name="scip",
+                     hint=np.arange(start, cols.size), budget=budget),
     )  # fmt: skip
     if not np.isfinite(mip.value):
         return None
@@ -101,31 +107,40 @@ def search(
     master: MasterResult,
     plan: Plan,
     empty: FloatA,
-    deadline: float,
-    size: int,
+    deadline: Deadline,
+    settings: Settings,
     notes: list[str],
 ) -> Plan:
     """Neighbourhood after neighbourhood until the deadline; when every seed has had
     its turn, again with neighbourhoods twice as large (up to the whole batch)."""
+    size = settings.neighbourhood
     seeds = seed_order(inst, pool, master, plan, empty)
     tried = solved = 0
     gained = 0.0
     while True:
         per_seed = max(1, size // 4)
         for at in range(0, len(seeds), per_seed):
-            left = deadline - time.perf_counter()
-            if left < MIN_SECONDS:
+            left = deadline.left()
+            if left < settings.neighbourhood_least:
                 break
             scope = around(inst, pool, plan, seeds[at : at + per_seed], size)
             # SCIP may end past its limit, and the plan is costed after: a margin.
-            out = resolve(inst, pool, plan, empty, scope, left - MARGIN)
+            out = resolve(
+                inst,
+                pool,
+                plan,
+                empty,
+                scope,
+                left - settings.neighbourhood_margin,
+                deadline.budget,
+            )
             tried += 1
             if out is None:
                 continue
             solved += out.status.endswith("OPTIMAL")
             if out.gain > 0:
                 plan, gained = out.plan, gained + out.gain
-        if deadline - time.perf_counter() < MIN_SECONDS or size >= inst.n_orders:
+        if deadline.left() < settings.neighbourhood_least or size >= inst.n_orders:
             break
         size *= 2
     notes.append(

@@ -19,7 +19,6 @@ from planner.optimize.pricing.subproblem import solve_group
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
-MAX_ROUNDS = 30
 
 
 def _entries(g: Group, sol, keys: FloatA) -> tuple[IntA, IntA, IntA, IntA, FloatA]:
@@ -48,11 +47,13 @@ def priced_repair(
     mu: FloatA,
     pending: list[IntA] | None = None,
     plan: Plan | None = None,
+    rounds: int = 30,
 ) -> Plan:
     """A feasible plan guided by prices lam, mu (zero prices = plain cost).
 
     ``plan`` holds allocations already fixed (their stock is taken first) and
-    ``pending`` the rows of each group still to place (default: all).
+    ``pending`` the rows of each group still to place (default: all); at most ``rounds``
+    priority rounds, then the greedy top-up.
     """
     plan = plan or Plan.empty()
     avail, cap = left_by(inst, plan)
@@ -60,7 +61,7 @@ def priced_repair(
     split = inst.weights.split
     n_skus = inst.avail.shape[1]
     pending = [np.arange(g.size) for g in groups] if pending is None else list(pending)
-    for _ in range(MAX_ROUNDS):
+    for _ in range(rounds):
         if not any(len(p) for p in pending):
             break
         rows_all, lines_all, nodes_all, qty_all, key_all, gid_all = [], [], [], [], [], []

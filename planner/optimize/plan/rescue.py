@@ -22,7 +22,6 @@ never gets dearer. Local search (``planner.optimize.plan.local_search``) moves o
 into free stock; this moves several.
 """
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,12 +29,12 @@ import numpy.typing as npt
 
 from planner.core.instance import Instance
 from planner.core.plan import Plan, left_by
+from planner.optimize.budget import Deadline
 from planner.optimize.columns import plan_order_costs
 
 IntA = npt.NDArray[np.int64]
 FloatA = npt.NDArray[np.float64]
 Entries = dict[tuple[int, int], int]  # (line, node) -> units of one order
-TRIED_NODES = 20  # nodes per order whose moves are costed exactly (cheapest estimates first)
 EXCESS = 1e-6  # $ above its free value from which an order is tried
 
 
@@ -147,26 +146,29 @@ class _Costs:
         return total + float(short @ self.penalty)
 
 
-def rescue(inst: Instance, plan: Plan, free_value: FloatA, deadline: float) -> Plan:
+def rescue(
+    inst: Instance, plan: Plan, free_value: FloatA, deadline: Deadline, tried_nodes: int = 20
+) -> Plan:
     """The plan with orders served whole from one node where moving others out of the
     way pays. Orders are tried by their excess over ``free_value`` (what each would
     cost with the network to itself), largest first: unfilled ship-complete orders
-    lead. Stops at ``deadline`` (``time.perf_counter()``) with what it has."""
+    lead. Stops at ``deadline`` with what it has. Each order's moves are costed exactly at
+    its ``tried_nodes`` cheapest nodes by estimate."""
     avail, cap = left_by(inst, plan)
     state = _State(inst, avail, cap, plan)
     excess = plan_order_costs(inst, plan) - free_value
     waiting = np.flatnonzero(excess > EXCESS)
     for o in waiting[np.argsort(-excess[waiting], kind="stable")].tolist():
-        if time.perf_counter() > deadline:
+        if deadline.passed():
             break
         before = state.entries(o)  # (an earlier move may have changed it)
         state.commit(o, {})
-        if not _rescue_one(state, o, state.costs(o).total(before)):
+        if not _rescue_one(state, o, state.costs(o).total(before), tried_nodes):
             state.commit(o, before)
     return state.result()
 
 
-def _rescue_one(state: _State, o: int, current: float) -> bool:
+def _rescue_one(state: _State, o: int, current: float, tried_nodes: int) -> bool:
     """Serve order ``o`` (released: it holds nothing) whole from one node, moving
     others out of the way, if that costs less than ``current``; True if it did."""
     inst = state.inst
@@ -182,7 +184,7 @@ def _rescue_one(state: _State, o: int, current: float) -> bool:
     # Cheapest first by an estimate (a dollar per unit to move); exact costs follow.
     estimate = np.where(ok, serve + short.sum(axis=1), np.inf)
     best: tuple[float, int, list[_Move]] | None = None
-    for n in np.argsort(estimate)[:TRIED_NODES].tolist():
+    for n in np.argsort(estimate)[:tried_nodes].tolist():
         if estimate[n] >= current:
             break
         moves = _make_room(state, o, n, skus, short[n])

@@ -21,7 +21,6 @@ reflect scarcity, they are the alternatives the first LP lacks (100k orders:
 its value $1.876M -> $1.869M, in the same time).
 """
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +28,7 @@ import numpy.typing as npt
 
 from planner.core.group import Group
 from planner.core.instance import Instance
+from planner.optimize.budget import Deadline
 from planner.optimize.columns import Columns, from_solution
 from planner.optimize.pricing.orders import bound_of, price_groups, takes
 
@@ -57,7 +57,7 @@ def clearing_prices(
     lam: FloatA,
     bound: float,
     frozen_skus: BoolA,
-    deadline: float,
+    deadline: Deadline,
     passes: int,
 ) -> Cleared:
     """Up to ``passes`` clearing steps from stock prices ``lam`` (L there: ``bound``),
@@ -69,8 +69,8 @@ def clearing_prices(
     frozen_rows = np.broadcast_to(frozen_skus[None, :], shape).ravel()
     chosen: list[Columns] = []
     done, pass_seconds = 0, 0.0
-    while done < passes and time.perf_counter() + pass_seconds <= deadline:
-        started = time.perf_counter()
+    while done < passes and deadline.fits(pass_seconds):
+        started = deadline.budget.now()
         done += 1
         priced = price_groups(inst, groups, flat.reshape(shape), mu, widen_by=0)
         value = bound_of(inst, priced, flat.reshape(shape), mu)
@@ -90,7 +90,7 @@ def clearing_prices(
         mu[(node_over < 0) & (mu > 0)] *= DECAY
         nodes, node_raise = _clearing_regret(t.node, t.regret, t.qty, node_over)
         mu[nodes] += node_raise + STEP_ABOVE_REGRET
-        pass_seconds = time.perf_counter() - started
+        pass_seconds = deadline.budget.now() - started
     best.passes, best.columns = done, Columns.concat(chosen)
     return best
 

@@ -15,7 +15,6 @@ so every short SKU's price is found by bisection on [0, unfilled cost of a
 unit] (above that no order takes the SKU), all SKUs in the same pass.
 """
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +23,7 @@ import numpy.typing as npt
 from planner.core.cost import UNFILLED_BASE_PENALTY
 from planner.core.group import Group
 from planner.core.instance import Instance
+from planner.optimize.budget import Deadline
 from planner.optimize.pricing.orders import bound_of, price_groups, takes
 
 FloatA = npt.NDArray[np.float64]
@@ -53,7 +53,7 @@ def price_short_skus(
     inst: Instance,
     groups: list[Group],
     shares: FloatA,
-    deadline: float,
+    deadline: Deadline,
     passes: int = 8,
 ) -> ScarcePrices | None:
     """Bisect a price per short SKU to raise L above ``shares.sum()`` (each order's
@@ -79,9 +79,9 @@ def price_short_skus(
     best = ScarcePrices(np.zeros(inst.avail.shape), float(shares.sum()), skus, len(orders), 0)
     pass_seconds = 0.0
     for done in range(1, passes + 1):
-        started = time.perf_counter()
-        if started + pass_seconds > deadline:
+        if not deadline.fits(pass_seconds):
             break
+        started = deadline.budget.now()
         p = 0.5 * (lo + hi)
         lam = np.zeros(inst.avail.shape)
         lam[:, skus] = p
@@ -95,5 +95,5 @@ def price_short_skus(
         taken = np.bincount(position[t.sku[of_short]], t.qty[of_short], minlength=len(skus))
         lo = np.where(taken > stock, p, lo)  # still over-taken: the price is too low
         hi = np.where(taken <= stock, p, hi)
-        pass_seconds = time.perf_counter() - started
+        pass_seconds = deadline.budget.now() - started
     return best

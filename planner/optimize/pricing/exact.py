@@ -17,6 +17,7 @@ import numpy.typing as npt
 from ortools.linear_solver.python import model_builder as mb
 
 from planner.core.group import Group
+from planner.optimize.budget import Budget, interruptible
 from planner.optimize.columns import Columns, columns_from_units
 from planner.optimize.pricing.compact_model import _add_orders, _Builder
 from planner.optimize.pricing.subproblem import unit_prices
@@ -40,9 +41,11 @@ def solve_exact(
     split: float,
     sku_of_line: IntA,
     time_limit: float,
+    budget: Budget | None = None,
 ) -> list[ExactPricing]:
     """The priced subproblems of these (group, rows), exactly, in one SCIP model
-    (one solver start for all of them: they are independent, the optimum is the sum)."""
+    (one solver start for all of them: they are independent, the optimum is the sum).
+    ``budget``'s stop() interrupts the solve."""
     b, xs = _priced_model(parts, lam, mu, split)
     model = b.model()
     for col in np.concatenate([x[x >= 0] for x in xs] + b.int_cols).tolist():
@@ -50,7 +53,8 @@ def solve_exact(
     solver = mb.Solver("scip")
     solver.enable_output(False)
     solver.set_time_limit_in_seconds(max(0.05, time_limit))
-    status = solver.solve(model)
+    with interruptible(budget, solver.stop_search):
+        status = solver.solve(model)
     proven = status == mb.SolveStatus.OPTIMAL
     if status not in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE):
         return [

@@ -11,7 +11,6 @@ as candidates (up to a cap, cheapest floors first) and is solved again; what
 stays dropped still counts at its floor.
 """
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -20,6 +19,7 @@ import numpy.typing as npt
 
 from planner.core.group import Group
 from planner.core.instance import Instance
+from planner.optimize.budget import Deadline
 from planner.optimize.candidates import dropped_bound_at, widen
 from planner.optimize.pricing.exact import relaxed_values, solve_exact
 from planner.optimize.pricing.subproblem import GroupSolution, solve_group
@@ -132,7 +132,7 @@ def order_shares(
     exact_seconds: float,
     exact_up_to: int,
     widen_by: int,
-    deadline: float = np.inf,
+    deadline: Deadline | None = None,
 ) -> FloatA:
     """Each order's share of L(lam, mu), indexed by order: a lower bound on its own
     priced optimum over every node.
@@ -159,7 +159,8 @@ def order_shares(
     to_solve = [(priced[i].group, r) for i, r in parts]
     solved = []
     if 0 < sum(len(r) for _, r in parts) <= exact_up_to:
-        solved = solve_exact(to_solve, lam, mu, split, inst.line_sku, exact_seconds)
+        budget = deadline.budget if deadline is not None else None
+        solved = solve_exact(to_solve, lam, mu, split, inst.line_sku, exact_seconds, budget)
     if not all(ex.proven for ex in solved) or not solved:
         if solved:
             # SCIP could not prove them in time: their LP relaxation still bounds them.
@@ -171,7 +172,7 @@ def order_shares(
         # Then enumerate sets of three nodes, group by group until the deadline (the
         # others keep what they have: still a bound).
         for i, _ in parts:
-            if time.perf_counter() > deadline:
+            if deadline is not None and deadline.passed():
                 break
             tight = solve_group(priced[i].group, lam, mu, split, tight_bound=True).bound
             bounds[i] = np.maximum(bounds[i], tight)
@@ -199,7 +200,7 @@ def lagrangian_bound(
     exact_seconds: float,
     exact_up_to: int,
     widen_by: int,
-    deadline: float = np.inf,
+    deadline: Deadline | None = None,
 ) -> float:
     """L(lam, mu): a proven lower bound on the optimum for any prices >= 0 (the
     orders' shares, ``order_shares``, minus what the prices charge for the supply)."""

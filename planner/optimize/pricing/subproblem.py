@@ -11,7 +11,7 @@ most its batch stock of the sku, at unit cost u[l,n] = U[l,n] + lam[n,sku] + mu[
 (capped at the unfilled penalty p[l]: a unit that costs more stays unfilled).
 Sets of one and two nodes are enumerated exactly; any set of three or more
 costs at least its three cheapest F plus 2 * w.split plus each line's cost at
-its cheapest single node, which bounds it. Chunks keep memory at CHUNK*L*K*K.
+its cheapest single node, which bounds it. Chunks keep memory at BLOCK*L*K*K.
 """
 
 from dataclasses import dataclass
@@ -19,12 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from planner.core.group import Group
+from planner.core.group import BLOCK, Group
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
-CHUNK = 2048
-PAIR_CELLS = 2048 * 2 * 16 * 16 // 2  # what a chunk of two-line orders on 16 nodes holds
+PAIR_CELLS = BLOCK * 2 * 16 * 16 // 2  # what a chunk of two-line orders on 16 nodes holds
 MAX_TRIPLE_K = 64  # candidates above which sets of three are floored, not enumerated
 
 
@@ -69,7 +68,7 @@ def solve_group(
     )
     # Pairs take chunk * L * K^2 / 2 cells: wide groups go in smaller chunks.
     k = g.cand.shape[1]
-    chunk = int(max(16, min(CHUNK, PAIR_CELLS // max(1, n_lines * k * k // 2))))
+    chunk = int(max(16, min(BLOCK, PAIR_CELLS // max(1, n_lines * k * k // 2))))
     for start in range(0, m, chunk):
         _solve_chunk(g, lam, mu, split, slice(start, min(start + chunk, m)), out, tight_bound)
     return out
