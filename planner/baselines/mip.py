@@ -25,7 +25,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
-from ortools.linear_solver import pywraplp
+from ortools.linear_solver import pywraplp  # type: ignore[attr-defined]
 
 from planner.core.instance import Instance
 from planner.core.plan import Plan
@@ -65,8 +65,7 @@ def solve_mip(
     for start in range(0, inst.n_orders, 1024):
         block = np.arange(start, min(start + 1024, inst.n_orders))
         costs = inst.order_costs(block)
-        for row, o in enumerate(block):
-            o = int(o)
+        for row, o in enumerate(block.tolist()):
             lines = inst.lines_of(o)
             skus, qtys = inst.line_sku[lines], inst.line_qty[lines]
             unit = inst.unit_costs(costs, row, lines)
@@ -115,14 +114,14 @@ def solve_mip(
                 solver.Add(sum(placed) == q)
 
     stock_rows, node_rows = {}, {}
-    for (n, s), keys in by_stock.items():
+    for (node, sku), keys in by_stock.items():
         vars_ = [x[k] for k in keys]
-        if sum(v.ub() for v in vars_) > inst.avail[n, s]:
-            stock_rows[n, s] = solver.Add(sum(vars_) <= int(inst.avail[n, s]))
-    for n, keys in by_node.items():
+        if sum(v.ub() for v in vars_) > inst.avail[node, sku]:
+            stock_rows[node, sku] = solver.Add(sum(vars_) <= int(inst.avail[node, sku]))
+    for node, keys in by_node.items():
         vars_ = [x[k] for k in keys]
-        if sum(v.ub() for v in vars_) > inst.capacity[n]:
-            node_rows[n] = solver.Add(sum(vars_) <= int(inst.capacity[n]))
+        if sum(v.ub() for v in vars_) > inst.capacity[node]:
+            node_rows[node] = solver.Add(sum(vars_) <= int(inst.capacity[node]))
     objective.SetMinimization()
 
     with interruptible(solver.InterruptSolve) if interruptible else nullcontext():

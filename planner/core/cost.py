@@ -15,13 +15,30 @@ row r = rate_card[o.service, z] (pickup: base = per_lb = transit = 0):
 """
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from data.geo import zone_between
 from models import Batch, CostBreakdown, Service, Weights
 
+FloatA = npt.NDArray[np.float64]
+
 UNFILLED_BASE_PENALTY = 100.0
 ALLOCATION_COLUMNS = ("order_id", "line_no", "node_id", "qty")
+
+
+def unit_cost(
+    shipping_per_lb: FloatA, weight_lb: FloatA, pick_cost: FloatA, handling_weight: float
+) -> FloatA:
+    """U: the weighted cost one more unit adds to a package (its weight at the package's
+    per-lb rate, already weighted by w.shipping, plus its pick). The optimizer's unit
+    costs all come from here; ``package_table`` costs the same terms per package."""
+    return shipping_per_lb * weight_lb + handling_weight * pick_cost
+
+
+def unfilled_unit_penalty(price: FloatA) -> FloatA:
+    """The unweighted cost of one unit left unfilled: a base penalty plus its price."""
+    return UNFILLED_BASE_PENALTY + price
 
 
 def line_table(batch: Batch, allocations: pd.DataFrame) -> pd.DataFrame:
@@ -37,7 +54,7 @@ def line_table(batch: Batch, allocations: pd.DataFrame) -> pd.DataFrame:
     out["allocated"] = out["allocated"].fillna(0).astype(np.int64)
     out["unfilled"] = (out["qty"] - out["allocated"]).clip(lower=0)
     price = batch.items.set_index("sku")["price"]
-    out["unfilled_cost"] = out["unfilled"] * (UNFILLED_BASE_PENALTY + out["sku"].map(price))
+    out["unfilled_cost"] = out["unfilled"] * unfilled_unit_penalty(out["sku"].map(price))
     return out
 
 

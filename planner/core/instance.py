@@ -21,7 +21,7 @@ import pandas as pd
 
 from data.geo import haversine_miles, zip_table, zone_of_miles
 from models import Batch, Service, Weights
-from planner.core.cost import UNFILLED_BASE_PENALTY
+from planner.core.cost import unfilled_unit_penalty, unit_cost
 
 SERVICE_CODES: dict[str, int] = {"ground": 0, "two_day": 1, "next_day": 2, "pickup": 3}
 PICKUP = SERVICE_CODES[Service.PICKUP.value]
@@ -98,7 +98,7 @@ class Instance:
     @cached_property
     def unfilled_unit_cost(self) -> FloatA:
         """Weighted cost of leaving one unit of each line unfilled."""
-        return self.weights.unfilled * (UNFILLED_BASE_PENALTY + self.price[self.line_sku])
+        return self.weights.unfilled * unfilled_unit_penalty(self.price[self.line_sku])
 
     @cached_property
     def package_limit(self) -> IntA:
@@ -114,7 +114,7 @@ class Instance:
             self.line_order,
             weights=self.line_qty * self.unfilled_unit_cost,
             minlength=self.n_orders,
-        )
+        ).astype(np.float64, copy=False)
 
     @cached_property
     def line_weight(self) -> FloatA:
@@ -153,9 +153,11 @@ class Instance:
 
     def unit_costs(self, costs: OrderCosts, row: int, lines: slice) -> FloatA:
         """U[l, n] for the lines of the order in ``costs`` row ``row``, shape (lines, N)."""
-        return (
-            costs.per_lb[row][None, :] * self.line_weight[lines, None]
-            + self.weights.handling * self.pick_cost[None, :]
+        return unit_cost(
+            costs.per_lb[row][None, :],
+            self.line_weight[lines, None],
+            self.pick_cost[None, :],
+            self.weights.handling,
         )
 
 

@@ -137,4 +137,3 @@ def interruptible(
 ) -> AbstractContextManager[None]:
     """``budget.interruptible(interrupt)``, or nothing when the solve has no budget."""
     return budget.interruptible(interrupt) if budget is not None else nullcontext()
-

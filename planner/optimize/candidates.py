@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from planner.core.cost import unit_cost
 from planner.core.group import BLOCK, Group
 from planner.core.instance import Instance, OrderCosts
 
@@ -58,9 +59,11 @@ def _build_block(inst: Instance, orders: IntA, n_lines: int, k: int) -> Group:
     qty = inst.line_qty[lines]
     unit_penalty = inst.unfilled_unit_cost[lines]
     stock = inst.avail[:, skus].transpose(1, 2, 0)  # (M, L, N)
-    unit = (
-        costs.per_lb[:, None, :] * inst.line_weight[lines][:, :, None]
-        + inst.weights.handling * inst.pick_cost[None, None, :]
+    unit = unit_cost(
+        costs.per_lb[:, None, :],
+        inst.line_weight[lines][:, :, None],
+        inst.pick_cost[None, None, :],
+        inst.weights.handling,
     )  # (M, L, N)
     allowed = np.isfinite(costs.fixed)  # (M, N)
     sc = inst.ship_complete[orders]
@@ -161,9 +164,11 @@ def _usable_units(
     may not use (a store without ship-from-store) is no alternative: left in, it would
     make every floor as cheap as a pick."""
     stock = inst.avail[:, skus].transpose(1, 2, 0)
-    unit = (
-        costs.per_lb[:, None, :] * inst.line_weight[lines][:, :, None]
-        + inst.weights.handling * inst.pick_cost[None, None, :]
+    unit = unit_cost(
+        costs.per_lb[:, None, :],
+        inst.line_weight[lines][:, :, None],
+        inst.pick_cost[None, None, :],
+        inst.weights.handling,
     )
     may_use = (stock > 0) & np.isfinite(costs.fixed)[:, None, :]
     return np.where(may_use, unit, np.inf), stock, may_use

@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from planner.core.group import Group
+from planner.core.cost import unit_cost
+from planner.core.group import BLOCK, Group
 from planner.core.instance import Instance
 from planner.core.plan import Plan
 from planner.optimize.pricing.subproblem import GroupSolution, unit_prices
@@ -162,7 +163,7 @@ def columns_from_plan(inst: Instance, plan: Plan) -> Columns:
     line, node, qty, order = plan.line[perm], plan.node[perm], plan.qty[perm], order[perm]
     orders, col = np.unique(order, return_inverse=True)
     per_lb = inst.pair_costs(order, node).per_lb
-    unit = per_lb * inst.line_weight[line] + inst.weights.handling * inst.pick_cost[node]
+    unit = unit_cost(per_lb, inst.line_weight[line], inst.pick_cost[node], inst.weights.handling)
     n = len(orders)
     per_unit = np.bincount(col, weights=qty * unit, minlength=n)
     packages = np.unique(col * inst.n_nodes + node)
@@ -211,13 +212,13 @@ def best_singles(g: Group, lam: FloatA, mu: FloatA, top: int, split: float) -> C
     """
     parts = []
     for start in range(0, g.size, 2048):
-        rows = np.arange(start, min(start + 2048, g.size))
+        rows = np.arange(start, min(start + BLOCK, g.size))
         sl = slice(start, rows[-1] + 1)
         u = unit_prices(g, lam, mu, sl)  # (C, L, K)
         p = g.unit_penalty[sl][:, :, None]
         q = g.qty[sl][:, :, None]
         take = np.where(u < p, np.minimum(q, g.stock[sl]), 0)
-        whole = (g.stock[sl] >= q).all(axis=1)
+        whole = np.asarray((g.stock[sl] >= q).all(axis=1))
         sc = g.ship_complete[sl]
         take = np.where(sc[:, None, None], np.where(whole[:, None, :], q, 0), take)
         value = g.fixed[sl] + (take * np.where(take > 0, u, 0.0) + (q - take) * p).sum(axis=1)

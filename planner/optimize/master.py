@@ -20,6 +20,7 @@ Lagrangian bound and of column generation. Assembled as one sparse matrix.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -263,7 +264,8 @@ def _mb_solve(
     row duals (None if no solution was found; duals 0 for a MIP), status, optimal."""
     n_vars, n_rows = sub.n_vars, sub.n_rows
     model = mb.Model()
-    model.helper.fill_model_from_sparse_data(
+    fill_model(
+        model,
         np.zeros(n_vars),
         np.ones(n_vars),
         sub.var_cost,
@@ -296,6 +298,20 @@ def _mb_solve(
     if not (np.isfinite(d).all() and np.isfinite(duals).all()):
         return None, None, str(status), False
     return d, duals, str(status), status == mb.SolveStatus.OPTIMAL
+
+
+def fill_model(
+    model: mb.Model,
+    lb: FloatA,
+    ub: FloatA,
+    obj: FloatA,
+    row_lb: FloatA,
+    row_ub: FloatA,
+    matrix: sp.csr_matrix,
+) -> None:
+    """Variables (bounds, objective) and rows (ranges, CSR matrix) in one call."""
+    helper: Any = model.helper  # its stub misdeclares the arrays (ndarray[float64, ...])
+    helper.fill_model_from_sparse_data(lb, ub, obj, row_lb, row_ub, matrix)
 
 
 def _pdlp(

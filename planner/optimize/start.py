@@ -100,7 +100,8 @@ def begin(inst: Instance, settings: Settings, budget: Budget, notes: list[str]) 
     if inst.n_orders <= settings.flow_up_to:
         found = _prices_from_flow(inst, groups, free_value, settings, budget, notes)
         pool = pool.extend(found.columns.fresh(pool))
-        bound, lam, mu, low = found.bound, found.lam, found.mu, found.low
+        low: tuple[FloatA, FloatA] | None = found.low
+        bound, lam, mu = found.bound, found.lam, found.mu
         # L at the flow's prices is at least the flow's optimum when the flow saw every
         # node an order could use; then it bounds far above zero prices (10k: $179.3k
         # against $158.6k; 100k: $1.769M against $1.465M) and L(0) is not taken (2.5 s

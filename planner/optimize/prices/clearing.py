@@ -22,6 +22,7 @@ its value $1.876M -> $1.869M, in the same time).
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -95,7 +96,9 @@ def clearing_prices(
     return best
 
 
-def _clearing_regret(row: IntA, regret: FloatA, qty: FloatA, over: FloatA) -> tuple[IntA, FloatA]:
+def _clearing_regret(
+    row: IntA, regret: FloatA, qty: FloatA, over: npt.NDArray[Any]
+) -> tuple[IntA, FloatA]:
     """For each row taken beyond its supply by e = over[row] units: the regret of the
     unit at which the least attached takers (lowest regret first) add up to e."""
     order = np.lexsort((regret, row))

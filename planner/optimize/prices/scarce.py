@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from planner.core.cost import UNFILLED_BASE_PENALTY
+from planner.core.cost import unfilled_unit_penalty
 from planner.core.group import Group
 from planner.core.instance import Instance
 from planner.optimize.budget import Deadline
@@ -74,7 +74,7 @@ def price_short_skus(
     stock = inst.avail[:, skus].sum(axis=0)
     lo = np.zeros(len(skus))
     # No order takes a unit that costs more than leaving it unfilled.
-    hi = inst.weights.unfilled * (UNFILLED_BASE_PENALTY + inst.price[skus])
+    hi = inst.weights.unfilled * unfilled_unit_penalty(inst.price[skus])
     no_capacity_price = np.zeros(inst.n_nodes)
     best = ScarcePrices(np.zeros(inst.avail.shape), float(shares.sum()), skus, len(orders), 0)
     pass_seconds = 0.0

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from ortools.linear_solver.python import model_builder as mb
 
 from planner.core.group import Group
+from planner.optimize.master import fill_model
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
@@ -31,7 +32,7 @@ class _Builder:
         self.n_orders = 0
         self.owner: list[IntA] = []  # the order (0..n_orders-1) each column belongs to
 
-    def cols(self, lb: FloatA, ub: FloatA, obj: FloatA, owner: IntA) -> IntA:
+    def cols(self, lb: npt.ArrayLike, ub: npt.ArrayLike, obj: FloatA, owner: IntA) -> IntA:
         ids = np.arange(self.n_cols, self.n_cols + len(obj))
         self.n_cols += len(obj)
         self.owner.append(np.asarray(owner, np.int64))
@@ -40,10 +41,11 @@ class _Builder:
         self.obj.append(np.asarray(obj, float))
         return ids
 
-    def rows(self, lo: FloatA, hi: FloatA) -> IntA:
-        ids = np.arange(self.n_rows, self.n_rows + len(lo))
-        self.n_rows += len(lo)
-        self.row_lb.append(np.asarray(lo, float))
+    def rows(self, lo: npt.ArrayLike, hi: npt.ArrayLike) -> IntA:
+        lower = np.asarray(lo, float)
+        ids = np.arange(self.n_rows, self.n_rows + len(lower))
+        self.n_rows += len(lower)
+        self.row_lb.append(lower)
         self.row_ub.append(np.asarray(hi, float))
         return ids
 
@@ -57,7 +59,8 @@ class _Builder:
         v = np.concatenate([e[2] for e in self.entries])
         matrix = sp.csr_matrix((v, (r, c)), shape=(self.n_rows, self.n_cols))
         model = mb.Model()
-        model.helper.fill_model_from_sparse_data(
+        fill_model(
+            model,
             np.concatenate(self.lb),
             np.concatenate(self.ub),
             np.concatenate(self.obj),

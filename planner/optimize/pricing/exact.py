@@ -87,7 +87,9 @@ def relaxed_values(
         return [np.full(len(rows), -np.inf) for _, rows in parts]
     values = np.asarray(solver.values(model.get_variables()), float)
     cost = np.concatenate(b.obj) * values
-    per_order = np.bincount(np.concatenate(b.owner), weights=cost, minlength=b.n_orders)
+    per_order = np.bincount(np.concatenate(b.owner), weights=cost, minlength=b.n_orders).astype(
+        np.float64, copy=False
+    )
     per_order -= 1e-6 * (1 + np.abs(per_order))  # the LP's tolerances: stay below it
     cuts = np.cumsum([len(rows) for _, rows in parts])[:-1]
     return list(np.split(per_order, cuts))
