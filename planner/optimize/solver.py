@@ -134,10 +134,7 @@ def _plan(
     )  # fmt: skip
     # The re-solves keep their columns whole: stock they freed may still serve a line.
     no_pending = [np.zeros(0, np.int64)] * len(groups)
-    return priced_repair(
-        inst, groups, master.lam, master.mu, pending=no_pending, plan=plan,
-        rounds=settings.repair_rounds,
-    )  # fmt: skip
+    return _repair(inst, groups, master, plan, no_pending, settings)
 
 
 def _dive_and_repair(
@@ -169,6 +166,19 @@ def _dive_and_repair(
     pending_mask = np.zeros(inst.n_orders, bool)
     pending_mask[open_orders] = True
     pending = [np.flatnonzero(pending_mask[g.orders]) for g in groups]
+    return _repair(inst, groups, master, plan, pending, settings)
+
+
+def _repair(
+    inst: Instance,
+    groups: list[Group],
+    master: MasterResult,
+    plan: Plan,
+    pending: list[npt.NDArray[np.int64]],
+    settings: Settings,
+) -> Plan:
+    """Priced repair at the LP's prices: the ``pending`` rows of each group placed on
+    the stock ``plan`` leaves."""
     return priced_repair(
         inst, groups, master.lam, master.mu, pending=pending, plan=plan,
         rounds=settings.repair_rounds,
