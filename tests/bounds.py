@@ -3,7 +3,7 @@
 from planner.core.group import Group
 from planner.core.instance import Instance
 from planner.optimize.pricing.orders import FloatA, lagrangian_bound
-from planner.optimize.solver import Settings
+from planner.optimize.settings import Settings
 
 
 def bound_at(inst: Instance, groups: list[Group], lam: FloatA, mu: FloatA) -> float:

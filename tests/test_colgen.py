@@ -36,7 +36,7 @@ def tight():
     inst = build_instance(batch)
     assignment, _, optimal = solve_mip(inst, time_limit=60)
     assert optimal
-    return batch, inst, plan_total(inst, Plan(assignment.line, assignment.node, assignment.qty))
+    return batch, inst, plan_total(inst, assignment)
 
 
 def _start(inst):

@@ -40,7 +40,7 @@ def _between(fp: FlowPrices, t: float) -> tuple[np.ndarray, np.ndarray]:
 def _proven_optimum(inst: Instance) -> float:
     assignment, _, optimal = solve_mip(inst, time_limit=60)
     assert optimal
-    return plan_total(inst, Plan(assignment.line, assignment.node, assignment.qty))
+    return plan_total(inst, assignment)
 
 
 def _until_none_lacking(

@@ -8,7 +8,8 @@ from planner import check_plan, evaluate
 from planner.baselines.mip import solve_mip
 from planner.core.instance import build_instance
 from planner.core.result import allocation_frames
-from planner.optimize.solver import Settings, solve
+from planner.optimize.settings import Settings
+from planner.optimize.solver import solve
 from tests.bounds import bound_at
 from tests.random_batch import random_batch
 from tests.tiny import tiny_batch

@@ -8,7 +8,6 @@ import pytest
 
 from planner.baselines.mip import solve_mip
 from planner.core.instance import build_instance
-from planner.core.plan import Plan
 from planner.optimize.candidates import build_groups
 from planner.optimize.prices.clearing import _clearing_regret, clearing_prices
 from planner.optimize.prices.scarce import price_short_skus, short_skus
@@ -67,7 +66,7 @@ def test_short_sku_prices_bound_between_zero_prices_and_the_optimum() -> None:
     assert len(short_skus(inst)) > 0
     assignment, _, optimal = solve_mip(inst, time_limit=60)
     assert optimal
-    optimum = plan_total(inst, Plan(assignment.line, assignment.node, assignment.qty))
+    optimum = plan_total(inst, assignment)
     groups = build_groups(inst, 3)  # pruned: the floors must keep the bound valid
     shares = _shares_at_zero(inst, groups)
     found = price_short_skus(inst, groups, shares, later())
@@ -126,7 +125,7 @@ def test_clearing_prices_bound_validly_from_the_short_skus_prices() -> None:
     inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
     assignment, _, optimal = solve_mip(inst, time_limit=60)
     assert optimal
-    optimum = plan_total(inst, Plan(assignment.line, assignment.node, assignment.qty))
+    optimum = plan_total(inst, assignment)
     groups = build_groups(inst, 3)
     shares = _shares_at_zero(inst, groups)
     scarce = price_short_skus(inst, groups, shares, later())
