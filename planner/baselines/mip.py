@@ -38,16 +38,12 @@ def solve_mip(
     inst: Instance,
     time_limit: float | None = None,
     solver_name: str = "HIGHS",
-    relax: bool = False,
     interruptible: Interruptible | None = None,
 ) -> tuple[Plan, float | None, bool]:
     """Plan, best proven bound (None if unknown) and whether it is optimal.
 
     ``interruptible`` (e.g. an optimizer budget's) is entered around the solve with the
     solver's interrupt, so a stop ends it early with the best plan found.
-
-    With ``relax`` the integrality is dropped: the LP relaxation's optimum is a
-    lower bound (its assignment is fractional and only meant for that bound).
     """
     solver = pywraplp.Solver.CreateSolver(solver_name)
     if solver is None:  # pragma: no cover - every OR-Tools wheel ships HiGHS and SCIP
@@ -80,7 +76,7 @@ def solve_mip(
             objective.SetCoefficient(split, w.split)
             ys = []
             for n in nodes:
-                y = solver.NumVar(0, 1, f"y[{o},{n}]") if relax else solver.BoolVar(f"y[{o},{n}]")
+                y = solver.BoolVar(f"y[{o},{n}]")
                 objective.SetCoefficient(y, float(costs.fixed[row, n]))
                 ys.append(y)
             if ys:
@@ -97,11 +93,7 @@ def solve_mip(
                     hi = min(q, int(stock[n, i]))
                     if hi <= 0:
                         continue
-                    var = (
-                        solver.NumVar(0, hi, f"x[{line},{n}]")
-                        if relax
-                        else solver.IntVar(0, hi, f"x[{line},{n}]")
-                    )
+                    var = solver.IntVar(0, hi, f"x[{line},{n}]")
                     objective.SetCoefficient(var, float(unit[i, n]))
                     if sc:
                         solver.Add(var == q * y)
@@ -113,29 +105,23 @@ def solve_mip(
                     by_node[int(n)].append((line, int(n)))
                 solver.Add(sum(placed) == q)
 
-    stock_rows, node_rows = {}, {}
     for (node, sku), keys in by_stock.items():
         vars_ = [x[k] for k in keys]
         if sum(v.ub() for v in vars_) > inst.avail[node, sku]:
-            stock_rows[node, sku] = solver.Add(sum(vars_) <= int(inst.avail[node, sku]))
+            solver.Add(sum(vars_) <= int(inst.avail[node, sku]))
     for node, keys in by_node.items():
         vars_ = [x[k] for k in keys]
         if sum(v.ub() for v in vars_) > inst.capacity[node]:
-            node_rows[node] = solver.Add(sum(vars_) <= int(inst.capacity[node]))
+            solver.Add(sum(vars_) <= int(inst.capacity[node]))
     objective.SetMinimization()
 
     with interruptible(solver.InterruptSolve) if interruptible else nullcontext():
         status = solver.Solve()
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         return Plan.from_lists([], [], []), None, False
-    if relax:
-        solve_mip.duals = (  # type: ignore[attr-defined]
-            {k: abs(c.dual_value()) for k, c in stock_rows.items()},
-            {k: abs(c.dual_value()) for k, c in node_rows.items()},
-        )
     keys = [k for k, v in x.items() if v.solution_value() > 0.5]
     qty = [int(round(x[k].solution_value())) for k in keys]
-    bound = objective.Value() if relax else objective.BestBound()
+    bound = objective.BestBound()
     return (
         Plan.from_lists([k[0] for k in keys], [k[1] for k in keys], qty),
         float(bound) if np.isfinite(bound) else None,
