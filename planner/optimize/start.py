@@ -90,11 +90,16 @@ def begin(inst: Instance, settings: Settings, budget: Budget, notes: list[str]) 
     # At least 0.5 s: SCIP proves the 15 loose orders of a 1,500-order batch in 0.22-0.27 s,
     # and with 0.25 s the final bound fell back to floors in about half the runs at 5 s
     # (seed 8: $34,195.72 instead of $34,329.66). The final bound may trim it (small batches,
-    # short of time: `optimize.final_budget`).
+    # short of time: `final_bound.final_budget`).
     exact_seconds = min(
         settings.exact_pricing_seconds, max(settings.exact_least, settings.exact_share * limit)
     )
     lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
+    if budget.stopped:  # cancelled: the seed is the plan, and 0 the only bound proven
+        notes.append(f"stopped before the first bound {budget.after()}")
+        return Start(
+            groups, pool, free_value, seed, repair_seconds, 0.0, exact_seconds, 0.0, lam, mu
+        )
     # Prices found without an LP: the bound where column generation does not converge
     # in time, and columns made at prices that know scarcity, which the first LP lacks.
     if inst.n_orders <= settings.flow_up_to:
