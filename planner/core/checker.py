@@ -36,8 +36,9 @@ class _Report:
         self.found: list[Violation] = []
 
     def add(self, rule: str, frame: pd.DataFrame, fmt: str) -> None:
-        for row in frame.head(self.limit).itertuples(index=False):
-            self.found.append(Violation(rule, fmt.format(**row._asdict())))
+        for row in frame.head(self.limit).to_dict("records"):
+            fields = {str(k): v for k, v in row.items()}
+            self.found.append(Violation(rule, fmt.format(**fields)))
         if len(frame) > self.limit:
             self.found.append(Violation(rule, f"... and {len(frame) - self.limit} more"))
 

@@ -14,6 +14,8 @@ row r = rate_card[o.service, z] (pickup: base = per_lb = transit = 0):
     unfilled(l)  = unfilled units(l) * (100 + price(l.sku))
 """
 
+from typing import TypeVar
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -36,7 +38,10 @@ def unit_cost(
     return shipping_per_lb * weight_lb + handling_weight * pick_cost
 
 
-def unfilled_unit_penalty(price: FloatA) -> FloatA:
+Prices = TypeVar("Prices", FloatA, pd.Series)
+
+
+def unfilled_unit_penalty(price: Prices) -> Prices:
     """The unweighted cost of one unit left unfilled: a base penalty plus its price."""
     return UNFILLED_BASE_PENALTY + price
 

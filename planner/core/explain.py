@@ -88,10 +88,10 @@ class _Order:
         if short:
             sources += f", {short} unfilled"
         cost = short * float(inst.unfilled_unit_cost[line])
-        for r in rows.itertuples():
-            n = self.node_index[r.node_id]
-            alone = len(mine[mine["node_id"] == r.node_id]) == 1
-            cost += r.qty * float(self.unit[i, n]) + (float(self.fixed[n]) if alone else 0.0)
+        for node_id, qty in zip(rows["node_id"], rows["qty"].to_numpy(np.int64), strict=True):
+            n = self.node_index[node_id]
+            alone = len(mine[mine["node_id"] == node_id]) == 1
+            cost += int(qty) * float(self.unit[i, n]) + (float(self.fixed[n]) if alone else 0.0)
         return sources, cost, {self.node_index[n] for n in rows["node_id"]}
 
     def line_choice(self, i: int, line: int) -> LineChoice:

@@ -184,10 +184,13 @@ def build_instance(batch: Batch, weights: Weights | None = None) -> Instance:
     inv = batch.inventory
     avail = np.zeros((len(node_ids), len(sku_ids)), dtype=np.int64)
     qty = (inv["on_hand"] - inv["reserved"] - inv["safety_stock"]).clip(lower=0).to_numpy()
-    avail[node_index.get_indexer(inv["node_id"]), sku_index.get_indexer(inv["sku"])] = qty
+    avail[
+        node_index.get_indexer(pd.Index(inv["node_id"])),
+        sku_index.get_indexer(pd.Index(inv["sku"])),
+    ] = qty
 
     lines = batch.order_lines
-    lo = order_index.get_indexer(lines["order_id"])
+    lo = order_index.get_indexer(pd.Index(lines["order_id"]))
     ln = lines["line_no"].to_numpy(np.int64)
     perm = np.lexsort((ln, lo))
     line_order = lo[perm].astype(np.int64)
@@ -204,7 +207,7 @@ def build_instance(batch: Batch, weights: Weights | None = None) -> Instance:
 
     pickup_node = np.full(len(orders), -1, dtype=np.int64)
     pk = (orders["pickup_node_id"] != "").to_numpy()
-    pickup_node[pk] = node_index.get_indexer(orders.loc[pk, "pickup_node_id"])
+    pickup_node[pk] = node_index.get_indexer(pd.Index(orders.loc[pk, "pickup_node_id"]))
     return Instance(
         batch=batch,
         weights=w,
@@ -222,7 +225,7 @@ def build_instance(batch: Batch, weights: Weights | None = None) -> Instance:
         weight=items["weight_lb"].to_numpy(np.float64),
         price=items["price"].to_numpy(np.float64),
         avail=avail,
-        service=orders["service"].map(SERVICE_CODES).to_numpy(np.int64),
+        service=np.asarray(orders["service"].map(SERVICE_CODES), dtype=np.int64),
         due=orders["due_days"].to_numpy(np.int64),
         ship_complete=orders["ship_complete"].to_numpy(bool),
         max_packages=orders["max_packages"].fillna(0).to_numpy(np.int64),
@@ -231,7 +234,7 @@ def build_instance(batch: Batch, weights: Weights | None = None) -> Instance:
         dest_lon=dlon,
         line_order=line_order,
         line_no=ln[perm],
-        line_sku=sku_index.get_indexer(lines["sku"])[perm].astype(np.int64),
+        line_sku=sku_index.get_indexer(pd.Index(lines["sku"]))[perm].astype(np.int64),
         line_qty=lines["qty"].to_numpy(np.int64)[perm],
         order_start=order_start,
         rate_base=rate_base,

@@ -23,7 +23,7 @@ def allocation_frames(inst: Instance, a: Plan) -> tuple[pd.DataFrame, pd.DataFra
     """Allocations and unfilled tables of the contract, merged per (line, node)."""
     keep = a.qty > 0
     raw = pd.DataFrame({"line": a.line[keep], "node": a.node[keep], "qty": a.qty[keep]})
-    raw = raw.groupby(["line", "node"], sort=True, as_index=False)["qty"].sum()
+    raw = raw.groupby(["line", "node"], sort=True, as_index=False).agg(qty=("qty", "sum"))
     line = raw["line"].to_numpy()
     alloc = pd.DataFrame(
         {
