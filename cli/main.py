@@ -369,6 +369,12 @@ def serve_cmd(
     database.close()
 
 
+from cli import scenario as _scenario, weights as _weights  # noqa: E402  (light sub-apps)
+
+app.add_typer(_scenario.app, name="scenario")
+app.add_typer(_weights.app, name="weights")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

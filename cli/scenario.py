@@ -19,8 +19,8 @@ def run_cmd(
         "scenario-report"
     ),
     db: Annotated[
-        Path | None, typer.Option(help="Analysts' DuckDB file to append to; default OUT/scenarios.duckdb.")
-    ] = None,
+        Path, typer.Option(help="Analysts' DuckDB file the run is appended to.")
+    ] = Path("var/scenarios.duckdb"),
     executor: Annotated[str, typer.Option(help="processes (both cores) or serial.")] = "processes",
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes; default: cores.")] = None,
     store: Annotated[
@@ -73,11 +73,11 @@ def run_cmd(
             report.write_tables(result, scratch)
             data = report.write_charts(result, scratch)
             report.write_html(result, scratch, data, run_id)
-        save_scenario_run(db or out / "scenarios.duckdb", run_id, *frames_for_db(result, spec_file))
+        save_scenario_run(db, run_id, *frames_for_db(result, spec_file))
         progress.update(charts, completed=1)
     console.print(report.comparison_table(result))
     console.print(
         f"{len(result.runs)} scenario runs in {result.wall_seconds:,.0f} s; "
-        f"report: [bold]{out / 'report.html'}[/bold]; tables in {db or out / 'scenarios.duckdb'} "
+        f"report: [bold]{out / 'report.html'}[/bold]; tables in {db} "
         f"(run_id {run_id})"
     )

@@ -160,6 +160,7 @@ def chart_daily(result: SpecResult, path: Path) -> dict[str, Any]:
         ax.spines[["top", "right"]].set_visible(False)
     for ax in axes[1]:
         ax.set_xlabel("day")
+        ax.xaxis.get_major_locator().set_params(integer=True)
     axes[0, 0].legend(fontsize=8)
     fig.suptitle("Daily KPIs")
     fig.tight_layout()
@@ -208,12 +209,16 @@ def chart_map(result: SpecResult, path: Path) -> dict[str, Any]:
         zlat, zlon = table.coords(flows["z"].to_numpy(str))
         nlat, nlon = pos.loc[flows["node_id"], "lat"].to_numpy(), pos.loc[flows["node_id"], "lon"].to_numpy()
         kinds = nodes.loc[flows["node_id"], "kind"].to_numpy()
-        alpha = np.clip(flows["n"].to_numpy() / max(flows["n"].max(), 1), 0.03, 0.6)
-        for kind, color in (("dc", "#4C72B0"), ("store", "#DD8452")):
+        n = flows["n"].to_numpy()
+        for kind, color, width in (("dc", "#4C72B0", 0.5), ("store", "#E6550D", 0.9)):
             m = kinds == kind
+            if not m.any():
+                continue
+            # Each kind on its own scale, so a store's few local parcels still show.
+            alpha = np.clip(n[m] / n[m].max(), 0.05, 0.7)
             segs = np.stack([np.c_[nlon[m], nlat[m]], np.c_[zlon[m], zlat[m]]], axis=1)
-            cols = [(*_rgb(color), a) for a in alpha[m]]
-            ax.add_collection(LineCollection(segs, colors=cols, linewidths=0.5))
+            cols = [(*_rgb(color), a) for a in alpha]
+            ax.add_collection(LineCollection(segs, colors=cols, linewidths=width))
         shipped = pkg.groupby("node_id").size().reindex(nodes.index, fill_value=0)
         for kind, marker, color in (("dc", "s", "#1f3b73"), ("store", "o", "#b35806")):
             m = (nodes["kind"] == kind).to_numpy()
