@@ -103,7 +103,7 @@ def create_cmd(
             raise InvalidInput([FieldError(f"weights.{key.strip()}", f"{value!r} is not a number")]) from None
     with _db(db) as d:
         prof = wp.create(d, name, raw, note, _actor(actor))
-    console.print(f"[green]created[/green] {prof['name']}@{prof['version']}: {prof['weights']}")
+    console.print(f"[green]created[/green] {prof.name}@{prof.version}: {prof.weights}")
 
 
 @app.command("activate")

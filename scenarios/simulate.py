@@ -432,8 +432,8 @@ def simulate(
     """Run every day of the horizon for one scenario; ``on_day(d)`` after each day."""
     from scenarios.world import for_scenario
 
-    digest = world.digest()
     sw = for_scenario(world, sc)
+    digest = sw.digest()  # of the orders this scenario saw, after its changes
     ctx = make_context(sw, sc, spec)
     state = initial_state(sw)
     logs: list[DayLog] = []

@@ -19,6 +19,8 @@ from data.lifecycle_repo import LifecycleRepo
 from models import Batch, CostBreakdown, Weights
 from models.api import Actor
 from models.lifecycle_errors import FieldError, InvalidInput, NotFound
+from models.weight_profiles import ProfileView
+from services.common import Idempotency
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 WHATIF_TIME_LIMIT = 10.0
@@ -74,14 +76,29 @@ def show(db: Database, ref: str) -> dict[str, Any]:
 
 
 def create(
-    db: Database, name: str, weights: dict[str, Any], note: str | None, actor: Actor
-) -> dict[str, Any]:
-    """A new profile, or the next version of an existing one."""
+    db: Database,
+    name: str,
+    weights: dict[str, Any],
+    note: str | None,
+    actor: Actor,
+    key: Idempotency | None = None,
+) -> ProfileView:
+    """A new profile, or the next version of an existing one (a retried key replays it)."""
     _ready(db)
     if not NAME.match(name):
         raise InvalidInput([FieldError("name", f"{name!r}: lower-case letters, digits, . _ -")])
     w = check_weights(weights)
-    return db.write(lambda r: wp.add_version(r.cur, name, w.model_dump(), note, actor.name))
+
+    def work(r: LifecycleRepo) -> ProfileView:
+        if key is not None and (first := key.replay(r)) is not None:
+            return ProfileView.model_validate_json(first)
+        view = ProfileView(**wp.add_version(r.cur, name, w.model_dump(), note, actor.name))
+        view.versions = [v["version"] for v in wp.versions(r.cur, name)]
+        if key is not None:
+            key.remember(r, 201, view)
+        return view
+
+    return db.write(work)
 
 
 def activate(db: Database, ref: str, actor: Actor) -> dict[str, Any]:
