@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from cli import scenario as _scenario  # light sub-apps: heavy imports inside their commands
+from cli import weights as _weights
 from data.batch_io import read_batch, write_batch
 from data.plan_io import read_plan, write_plan
 from models import PlanSummary, Weights
@@ -368,8 +370,6 @@ def serve_cmd(
     uvicorn.run(create_app(settings, database), host=host, port=port, log_level=log_level)
     database.close()
 
-
-from cli import scenario as _scenario, weights as _weights  # noqa: E402  (light sub-apps)
 
 app.add_typer(_scenario.app, name="scenario")
 app.add_typer(_weights.app, name="weights")

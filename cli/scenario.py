@@ -18,13 +18,16 @@ def run_cmd(
     out: Annotated[Path, typer.Option(help="Folder for tables, charts and report.html.")] = Path(
         "scenario-report"
     ),
-    db: Annotated[
-        Path, typer.Option(help="Analysts' DuckDB file the run is appended to.")
-    ] = Path("var/scenarios.duckdb"),
+    db: Annotated[Path, typer.Option(help="Analysts' DuckDB file the run is appended to.")] = Path(
+        "var/scenarios.duckdb"
+    ),
     executor: Annotated[str, typer.Option(help="processes (both cores) or serial.")] = "processes",
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes; default: cores.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes; default: cores.")
+    ] = None,
     store: Annotated[
-        Path | None, typer.Option(help="Store holding weight profiles a spec names; default $DOM_DB_PATH.")
+        Path | None,
+        typer.Option(help="Store holding weight profiles a spec names; default $DOM_DB_PATH."),
     ] = None,
 ) -> None:
     """Simulate every scenario of SPEC_FILE day by day and compare them with the base."""

@@ -11,7 +11,9 @@ import typer
 
 from cli.subapp import console, friendly
 
-app = typer.Typer(no_args_is_help=True, help="Weight profiles: list, show, create, compare, activate.")
+app = typer.Typer(
+    no_args_is_help=True, help="Weight profiles: list, show, create, compare, activate."
+)
 DbOpt = Annotated[Path | None, typer.Option("--db", help="Store file; default $DOM_DB_PATH.")]
 
 
@@ -66,14 +68,20 @@ def list_cmd(db: DbOpt = None) -> None:
     for r in rows:
         w = r["weights"]
         mark = " (active)" if act and act[1].startswith(r["name"] + "@") else ""
-        t.add_row(r["name"] + mark, str(r["version"]), *(f"{w[k]:g}" for k in
-                  ("shipping", "handling", "late", "split", "unfilled")), r["note"] or "")
+        t.add_row(
+            r["name"] + mark,
+            str(r["version"]),
+            *(f"{w[k]:g}" for k in ("shipping", "handling", "late", "split", "unfilled")),
+            r["note"] or "",
+        )
     console.print(t)
 
 
 @app.command("show")
 @friendly
-def show_cmd(ref: Annotated[str, typer.Argument(help="name or name@version")], db: DbOpt = None) -> None:
+def show_cmd(
+    ref: Annotated[str, typer.Argument(help="name or name@version")], db: DbOpt = None
+) -> None:
     """One profile version, its versions and whether it is active."""
     from services import weights as wp
 
@@ -100,7 +108,9 @@ def create_cmd(
         try:
             raw[key.strip()] = float(value)
         except ValueError:
-            raise InvalidInput([FieldError(f"weights.{key.strip()}", f"{value!r} is not a number")]) from None
+            raise InvalidInput(
+                [FieldError(f"weights.{key.strip()}", f"{value!r} is not a number")]
+            ) from None
     with _db(db) as d:
         prof = wp.create(d, name, raw, note, _actor(actor))
     console.print(f"[green]created[/green] {prof.name}@{prof.version}: {prof.weights}")
@@ -119,7 +129,9 @@ def activate_cmd(
     with _db(db) as d:
         a = wp.activate(d, ref, _actor(actor))
     prev = f"{a['from_name']}@{a['from_version']}" if a["from_name"] else "spec defaults"
-    console.print(f"[green]active[/green]: {a['name']}@{a['version']} (was {prev}), by {a['actor']}")
+    console.print(
+        f"[green]active[/green]: {a['name']}@{a['version']} (was {prev}), by {a['actor']}"
+    )
 
 
 @app.command("audit")
@@ -131,7 +143,9 @@ def audit_cmd(db: DbOpt = None) -> None:
     with _db(db) as d:
         for a in wp.audit(d):
             prev = f"{a['from_name']}@{a['from_version']}" if a["from_name"] else "defaults"
-            console.print(f"{a['activated_at']}  {a['actor']}: {prev} -> {a['name']}@{a['version']}")
+            console.print(
+                f"{a['activated_at']}  {a['actor']}: {prev} -> {a['name']}@{a['version']}"
+            )
 
 
 @app.command("whatif")
@@ -146,10 +160,16 @@ def whatif_cmd(
 
     with _db(db) as d, console.status("re-planning the last run's batch twice"):
         r = wp.whatif(d, ref, time_limit)
-    console.print(_kpi_table(
-        f"What-if {r['profile']} on run {r['run_id']} ({r['orders']:,} orders, {r['strategy']})",
-        "current weights", r["profile"], r["current"], r["candidate"],
-    ))
+    console.print(
+        _kpi_table(
+            f"What-if {r['profile']} on run {r['run_id']} "
+            f"({r['orders']:,} orders, {r['strategy']})",
+            "current weights",
+            r["profile"],
+            r["current"],
+            r["candidate"],
+        )
+    )
 
 
 @app.command("compare")
@@ -160,8 +180,15 @@ def compare_cmd(a: str, b: str, db: DbOpt = None) -> None:
 
     with _db(db) as d, console.status("re-planning the last run's batch under both"):
         r = wp.compare(d, a, b)
-    console.print(_kpi_table(f"{r['a']['profile']} vs {r['b']['profile']} on run {r['run_id']}",
-                             r["a"]["profile"], r["b"]["profile"], r["a"]["kpis"], r["b"]["kpis"]))
+    console.print(
+        _kpi_table(
+            f"{r['a']['profile']} vs {r['b']['profile']} on run {r['run_id']}",
+            r["a"]["profile"],
+            r["b"]["profile"],
+            r["a"]["kpis"],
+            r["b"]["kpis"],
+        )
+    )
 
 
 @app.command("sweep")
@@ -169,7 +196,9 @@ def compare_cmd(a: str, b: str, db: DbOpt = None) -> None:
 def sweep_cmd(
     component: Annotated[str, typer.Argument(help="late, split, shipping, handling or unfilled.")],
     values: Annotated[str, typer.Option(help="Comma-separated weights.")] = "1,2,5,10,20,40",
-    out: Annotated[Path, typer.Option(help="PNG of the trade-off curve.")] = Path("weight-sweep.png"),
+    out: Annotated[Path, typer.Option(help="PNG of the trade-off curve.")] = Path(
+        "weight-sweep.png"
+    ),
     time_limit: Annotated[float, typer.Option(min=0.1)] = 10.0,
     db: DbOpt = None,
 ) -> None:
@@ -183,7 +212,9 @@ def sweep_cmd(
     try:
         vals = [float(v) for v in values.split(",") if v.strip()]
     except ValueError:
-        raise InvalidInput([FieldError("values", f"{values!r}: numbers separated by commas")]) from None
+        raise InvalidInput(
+            [FieldError("values", f"{values!r}: numbers separated by commas")]
+        ) from None
     rows = []
     with _db(db) as d, Progress(console=console) as progress:
         task = progress.add_task(f"sweeping {component}", total=len(vals))
@@ -197,7 +228,12 @@ def sweep_cmd(
     for c in ("weight", "ship+handle $", "on-time", "pkg/order", "late days"):
         t.add_column(c, justify="right")
     for r in rows:
-        t.add_row(f"{r['value']:g}", f"{r['shipping_plus_handling']:,.2f}", f"{r['on_time_share']:.2%}",
-                  f"{r['packages_per_order']:.3f}", f"{r['late_days']:,.0f}")
+        t.add_row(
+            f"{r['value']:g}",
+            f"{r['shipping_plus_handling']:,.2f}",
+            f"{r['on_time_share']:.2%}",
+            f"{r['packages_per_order']:.3f}",
+            f"{r['late_days']:,.0f}",
+        )
     console.print(t)
     console.print(f"curve: [bold]{out}[/bold]")

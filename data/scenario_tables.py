@@ -3,10 +3,10 @@
 Each ``dom scenario run`` appends one ``run_id`` to every table in one
 transaction (all of a run or none of it), so runs can be compared in SQL:
 
-    scenario_runs          run_id, spec_name, started_at, wall_seconds, days, orders_per_day, seeds, spec
-    scenario_summary       run_id, scenario, seed, total_cost, cost_per_order, on_time_rate, ...
-    scenario_kpis_daily    run_id, scenario, seed, day, cost_per_order, on_time_rate, backlog_units, ...
-    scenario_plans         run_id, scenario, seed, day, hour, orders, shipping, handling, late_days, ...
+    scenario_runs          run_id, spec_name, started_at, wall_seconds, days, seeds, spec
+    scenario_summary       run_id, scenario, seed, total_cost, cost_per_order, on_time_rate..
+    scenario_kpis_daily    run_id, scenario, seed, day, cost_per_order, backlog_units, ...
+    scenario_plans         run_id, scenario, seed, day, hour, orders, shipping, late_days..
     scenario_allocations   run_id, scenario, seed, day, hour, order_id, line_no, node_id, sku, qty
     scenario_returns       run_id, scenario, seed, day, node_id, kind, units
 """

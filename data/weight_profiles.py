@@ -70,8 +70,8 @@ _COLS = "name, version, weights, note, created_by, created_at"
 def list_profiles(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """The latest version of every profile, by name."""
     rows = cur.execute(
-        f"SELECT {_COLS} FROM weight_profiles QUALIFY version = max(version) OVER (PARTITION BY name) "
-        "ORDER BY name"
+        f"SELECT {_COLS} FROM weight_profiles "
+        "QUALIFY version = max(version) OVER (PARTITION BY name) ORDER BY name"
     ).fetchall()
     return [_row(r) for r in rows]
 

@@ -75,7 +75,9 @@ class SweepIn(BaseModel):
     model_config = STRICT
 
     component: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,20}$")]
-    values: Annotated[list[Annotated[float, Field(ge=0, le=1e6)]], Field(min_length=1, max_length=20)]
+    values: Annotated[
+        list[Annotated[float, Field(ge=0, le=1e6)]], Field(min_length=1, max_length=20)
+    ]
     time_limit: Annotated[float, Field(gt=0, le=600)] = 10.0
 
 

@@ -55,9 +55,7 @@ def _init_worker(q: Any) -> None:
 
 
 def _work(task: Task) -> ScenarioRun:
-    return simulate(
-        task.world, task.scenario, task.spec, lambda d: _progress.put((task.index, d))
-    )
+    return simulate(task.world, task.scenario, task.spec, lambda d: _progress.put((task.index, d)))
 
 
 class ProcessExecutor:
@@ -87,7 +85,9 @@ class ProcessExecutor:
             min(self.workers, len(tasks)), mp_context=ctx, initializer=_init_worker, initargs=(q,)
         )
         try:
-            futures: dict[Future[ScenarioRun], int] = {pool.submit(_work, t): t.index for t in tasks}
+            futures: dict[Future[ScenarioRun], int] = {
+                pool.submit(_work, t): t.index for t in tasks
+            }
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)

@@ -134,9 +134,7 @@ def compare(summaries: pd.DataFrame, base: str = "base") -> pd.DataFrame:
             row[k] = float(g[k].mean())
             row[f"{k}_delta"] = float(diff[k].mean())
             row[f"{k}_delta_pct"] = _ratio(float(diff[k].mean()), float(base_rows[k].mean()))
-            row[f"{k}_ci"] = (
-                t * float(g[k].std(ddof=1)) / np.sqrt(n) if n > 1 else float("nan")
-            )
+            row[f"{k}_ci"] = t * float(g[k].std(ddof=1)) / np.sqrt(n) if n > 1 else float("nan")
             row[f"{k}_delta_ci"] = (
                 t * float(diff[k].std(ddof=1)) / np.sqrt(n) if n > 1 else float("nan")
             )

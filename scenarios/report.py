@@ -29,7 +29,11 @@ COMPONENT_COLORS = {
 
 
 def _fmt(fmt: str, value: float) -> str:
-    return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else fmt.format(value)
+    return (
+        "–"
+        if value is None or (isinstance(value, float) and np.isnan(value))
+        else fmt.format(value)
+    )
 
 
 def comparison_table(result: SpecResult) -> Table:
@@ -51,8 +55,10 @@ def comparison_table(result: SpecResult) -> Table:
                 delta = "[dim]base[/dim]"
             else:
                 pct = row[f"{key}_delta_pct"]
-                delta = f"[dim]{pct:+.1%}[/dim]" if key != "on_time_rate" else (
-                    f"[dim]{row[f'{key}_delta'] * 100:+.1f} pt[/dim]"
+                delta = (
+                    f"[dim]{pct:+.1%}[/dim]"
+                    if key != "on_time_rate"
+                    else (f"[dim]{row[f'{key}_delta'] * 100:+.1f} pt[/dim]")
                 )
             cells.append(f"{value}\n{delta}")
         table.add_row(row["scenario"], *cells)
@@ -195,7 +201,11 @@ def chart_map(result: SpecResult, path: Path) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for ax, name in zip(axes[0], picks, strict=True):
         run = runs[(name, seed)]
-        for layer, color, lw in (("gshhs", "#777", 0.6), ("countries", "#777", 0.6), ("states", "#bbb", 0.4)):
+        for layer, color, lw in (
+            ("gshhs", "#777", 0.6),
+            ("countries", "#777", 0.6),
+            ("states", "#bbb", 0.4),
+        ):
             ax.add_collection(LineCollection(outline(layer), colors=color, linewidths=lw))
         nodes = run.nodes.set_index("node_id")
         lat, lon = table.coords(nodes["zip"].to_numpy(str))
@@ -207,7 +217,10 @@ def chart_map(result: SpecResult, path: Path) -> dict[str, Any]:
         flows = dest.groupby(["node_id", "zip3"]).agg(n=("units", "size"), z=("ship_zip", "first"))
         flows = flows.reset_index()
         zlat, zlon = table.coords(flows["z"].to_numpy(str))
-        nlat, nlon = pos.loc[flows["node_id"], "lat"].to_numpy(), pos.loc[flows["node_id"], "lon"].to_numpy()
+        nlat, nlon = (
+            pos.loc[flows["node_id"], "lat"].to_numpy(),
+            pos.loc[flows["node_id"], "lon"].to_numpy(),
+        )
         kinds = nodes.loc[flows["node_id"], "kind"].to_numpy()
         n = flows["n"].to_numpy()
         for kind, color, width in (("dc", "#4C72B0", 0.5), ("store", "#E6550D", 0.9)):
@@ -223,8 +236,17 @@ def chart_map(result: SpecResult, path: Path) -> dict[str, Any]:
         for kind, marker, color in (("dc", "s", "#1f3b73"), ("store", "o", "#b35806")):
             m = (nodes["kind"] == kind).to_numpy()
             size = 12 + 300 * shipped[m] / max(shipped.max(), 1)
-            ax.scatter(pos["lon"][m], pos["lat"][m], s=size, marker=marker, c=color,
-                       edgecolors="white", linewidths=0.5, zorder=3, label=f"{kind} ({m.sum()})")
+            ax.scatter(
+                pos["lon"][m],
+                pos["lat"][m],
+                s=size,
+                marker=marker,
+                c=color,
+                edgecolors="white",
+                linewidths=0.5,
+                zorder=3,
+                label=f"{kind} ({m.sum()})",
+            )
         ax.set_xlim(CONUS[0], CONUS[1])
         ax.set_ylim(CONUS[2], CONUS[3])
         ax.set_aspect(1.25)
@@ -232,8 +254,10 @@ def chart_map(result: SpecResult, path: Path) -> dict[str, Any]:
         ax.set_yticks([])
         miles = float(pkg["miles"].mean()) if len(pkg) else 0.0
         from_store = float((pkg["kind"] == "store").mean()) if len(pkg) else 0.0
-        ax.set_title(f"{name}: {len(pkg):,} parcels, {miles:.0f} mi avg, "
-                     f"{from_store:.0%} from stores", fontsize=10)
+        ax.set_title(
+            f"{name}: {len(pkg):,} parcels, {miles:.0f} mi avg, {from_store:.0%} from stores",
+            fontsize=10,
+        )
         ax.legend(loc="lower left", fontsize=8)
         data[name] = {
             "parcels": int(len(pkg)),
@@ -265,6 +289,15 @@ def write_charts(result: SpecResult, out: Path) -> dict[str, dict[str, Any]]:
     return {key: fn(result, out / fname) for key, fname, fn, _ in CHARTS}
 
 
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:1em 0}
+td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}
+td:first-child,th:first-child{text-align:left} small{color:#777}
+figure{margin:2em 0} img{max-width:100%}
+"""
+
+
 def write_html(
     result: SpecResult, out: Path, chart_data: dict[str, dict[str, Any]], run_id: str
 ) -> Path:
@@ -276,7 +309,11 @@ def write_html(
     for row in cmp.to_dict("records"):
         cells = [html.escape(row["scenario"])]
         for key, _, fmt in TABLE_KPIS:
-            delta = "" if row["scenario"] == "base" else f" <small>({row[f'{key}_delta_pct']:+.1%})</small>"
+            delta = (
+                ""
+                if row["scenario"] == "base"
+                else f" <small>({row[f'{key}_delta_pct']:+.1%})</small>"
+            )
             cells.append(_fmt(fmt, row[key]) + delta)
         cells.append(f"{row['total_cost']:,.0f}")
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
@@ -288,19 +325,19 @@ def write_html(
             f'src="data:image/png;base64,{b64}"><figcaption>{html.escape(caption)}</figcaption></figure>'
         )
     scen = "".join(
-        f"<li><b>{html.escape(s.name)}</b>: {html.escape(_describe(s))}</li>" for s in result.scenarios
+        f"<li><b>{html.escape(s.name)}</b>: {html.escape(_describe(s))}</li>"
+        for s in result.scenarios
     )
+    hours = ", ".join(f"{h:g}h" for h in spec.schedule.run_hours)
+    numbers = html.escape(json.dumps(chart_data), quote=False)
     doc = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(spec.name)} — scenario report</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}}
-table{{border-collapse:collapse;margin:1em 0}} td,th{{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}}
-td:first-child,th:first-child{{text-align:left}} small{{color:#777}} figure{{margin:2em 0}} img{{max-width:100%}}
-</style></head><body>
+<html lang="en"><head><meta charset="utf-8">
+<title>{html.escape(spec.name)}: scenario report</title>
+<style>{STYLE}</style></head><body>
 <h1>{html.escape(spec.name)}</h1>
-<p>Run <code>{html.escape(run_id)}</code>: {spec.days} days of {spec.orders_per_day:,} orders a day,
-seeds {", ".join(map(str, spec.seeds))}, sourcing at {", ".join(f"{h:g}h" for h in spec.schedule.run_hours)}
-with a {spec.schedule.time_limit:g} s limit per run; wall time {result.wall_seconds:,.0f} s.
+<p>Run <code>{html.escape(run_id)}</code>: {spec.days} days of {spec.orders_per_day:,} orders
+a day, seeds {", ".join(map(str, spec.seeds))}, sourcing at {hours} with a
+{spec.schedule.time_limit:g} s limit per run; wall time {result.wall_seconds:,.0f} s.
 Every scenario saw the same orders. Changes are against the base.</p>
 <h2>Comparison</h2>
 <table id="comparison"><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>
@@ -308,7 +345,7 @@ Every scenario saw the same orders. Changes are against the base.</p>
 <h2>Scenarios</h2><ul>{scen}</ul>
 <h2>Charts</h2>
 {"".join(figures)}
-<script type="application/json" id="chart-data">{html.escape(json.dumps(chart_data), quote=False)}</script>
+<script type="application/json" id="chart-data">{numbers}</script>
 </body></html>
 """
     path = out / "report.html"
@@ -319,7 +356,10 @@ Every scenario saw the same orders. Changes are against the base.</p>
 def _describe(sc: Any) -> str:
     parts = [f"strategy {sc.strategy}"]
     sfs = sc.ship_from_store
-    parts.append("ship-from-store " + ("on" if sfs is True else "off" if sfs is False else f"{len(sfs)} stores"))
+    parts.append(
+        "ship-from-store "
+        + ("on" if sfs is True else "off" if sfs is False else f"{len(sfs)} stores")
+    )
     if sc.bopis_share is not None:
         parts.append(f"BOPIS {sc.bopis_share:.0%} of orders")
     parts.append(f"BORIS {sc.boris_share:.0%} of returns")

@@ -166,9 +166,7 @@ def _batch(
     open_ids = set(nodes["node_id"])
     pickup_ok = (orders["pickup_node_id"] == "") | orders["pickup_node_id"].isin(open_ids)
     ready = arrived & pickup_ok.to_numpy()
-    rows = np.flatnonzero(
-        (state.open_qty > 0) & ~state.cancelled & ready[ctx.line_order]
-    )
+    rows = np.flatnonzero((state.open_qty > 0) & ~state.cancelled & ready[ctx.line_order])
     if not len(rows) or not len(nodes):
         return None
     lines = w.order_lines.iloc[rows][list(COLUMNS["order_lines"])].copy()
@@ -270,7 +268,9 @@ def run_day(ctx: Context, state: State, plan_fn: PlanFn = planner_fn) -> tuple[S
             continue
         alloc = alloc[["order_id", "line_no", "node_id", "qty"]].copy()
         alloc["qty"] = alloc["qty"].astype(np.int64)
-        line_rows = ctx.line_key.get_indexer(pd.MultiIndex.from_frame(alloc[["order_id", "line_no"]]))
+        line_rows = ctx.line_key.get_indexer(
+            pd.MultiIndex.from_frame(alloc[["order_id", "line_no"]])
+        )
         alloc["sku"] = w.order_lines["sku"].to_numpy(object)[line_rows]
         take = alloc.groupby(["node_id", "sku"])["qty"].sum()
         stock = stock.sub(take, fill_value=0).astype(np.int64)
@@ -395,7 +395,9 @@ class ScenarioRun:
     orders: int  # in the history
     units: int
     runs: pd.DataFrame  # one row per sourcing run: the planner's cost breakdown
-    packages: pd.DataFrame  # day, hour, order_id, node_id, units, service, kind, parcel, miles, zone
+    packages: (
+        pd.DataFrame
+    )  # day, hour, order_id, node_id, units, service, kind, parcel, miles, zone
     allocations: pd.DataFrame  # day, hour, order_id, line_no, node_id, sku, qty
     days: pd.DataFrame  # one row per day: backlog, dropped, lost cost, receipts
     returns: pd.DataFrame  # day, node_id, kind, units restocked

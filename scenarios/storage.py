@@ -9,7 +9,7 @@ from scenarios.spec import Resolved, SpecError
 
 
 def resolve_profiles(scenarios: list[Resolved], store: Path | None) -> list[Resolved]:
-    """Replace each ``weight_profile: name[@version]`` by its stored weights (inline ones on top)."""
+    """Each ``weight_profile: name[@version]`` replaced by its stored weights (inline on top)."""
     named = [s for s in scenarios if s.weight_profile]
     if not named:
         return scenarios
@@ -28,7 +28,9 @@ def resolve_profiles(scenarios: list[Resolved], store: Path | None) -> list[Reso
                     prof = profiles.show(db, s.weight_profile)
                 except DomError as exc:
                     raise SpecError(f"scenario {s.name}: weight_profile: {exc}") from None
-                inline = {k: v for k, v in s.weights.model_dump().items() if k in s.model_fields_set}
+                inline = {
+                    k: v for k, v in s.weights.model_dump().items() if k in s.model_fields_set
+                }
                 s = s.model_copy(update={"weights": Weights(**{**prof["weights"], **inline})})
             out.append(s)
         return out

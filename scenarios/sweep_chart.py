@@ -21,8 +21,13 @@ def sweep_chart(component: str, rows: list[dict[str, Any]], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     ax.plot(xs, ys, marker="o", color="#4C72B0")
     for r, x, y in zip(rows, xs, ys, strict=True):
-        ax.annotate(f"{component}={r['value']:g}", (x, y), textcoords="offset points",
-                    xytext=(5, 5), fontsize=8)
+        ax.annotate(
+            f"{component}={r['value']:g}",
+            (x, y),
+            textcoords="offset points",
+            xytext=(5, 5),
+            fontsize=8,
+        )
     ax.set_xlabel(x_label)
     ax.set_ylabel("shipping + handling $ of the batch")
     ax.set_title(f"Trade-off as the {component} weight grows")

@@ -49,7 +49,8 @@ def check_weights(raw: dict[str, Any]) -> Weights:
         return Weights(**raw)
     except ValidationError as exc:
         errors = [
-            FieldError("weights." + ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()
+            FieldError("weights." + ".".join(str(p) for p in e["loc"]), e["msg"])
+            for e in exc.errors()
         ]
         raise InvalidInput(errors, "invalid weight profile") from None
 
@@ -152,7 +153,9 @@ def last_run_batch(db: Database) -> tuple[str, str, Batch]:
     run_id, strategy, batch_date, t = got
     weights = Weights(**t["weights"].iloc[0].to_dict())
     batch = Batch(
-        batch_date=batch_date if isinstance(batch_date, date) else date.fromisoformat(str(batch_date)),
+        batch_date=batch_date
+        if isinstance(batch_date, date)
+        else date.fromisoformat(str(batch_date)),
         nodes=t["nodes"],
         items=t["items"],
         inventory=t["inventory"],

@@ -81,14 +81,19 @@ def test_report_is_self_contained_and_holds_the_runs_numbers(
     data = report.write_charts(result, tmp_path)
     page = report.write_html(result, tmp_path, data, "run-x").read_text()
     assert "http://" not in page and "https://" not in page  # opens offline
-    figures = re.findall(r'<figure data-chart="(\w+)"><img alt="[^"]*" src="data:image/png;base64,([^"]+)"', page)
+    figures = re.findall(
+        r'<figure data-chart="(\w+)"><img alt="[^"]*" src="data:image/png;base64,([^"]+)"', page
+    )
     assert [f[0] for f in figures] == ["cost", "scatter", "map", "daily"]
     for _, b64 in figures:
         png = base64.b64decode(b64)
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     embedded = json.loads(
         re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page, re.S)
-        .group(1).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+        .group(1)
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
     )
     cmp = result.comparison.set_index("scenario")
     cost = embedded["cost"]

@@ -52,8 +52,11 @@ def hand_world() -> World:
         }
     )
     rate = pd.DataFrame(
-        [(s, z, b, 1.0, t) for s, b, t in (("ground", 5.0, 2), ("two_day", 8.0, 2),
-                                           ("next_day", 10.0, 1)) for z in range(2, 9)],
+        [
+            (s, z, b, 1.0, t)
+            for s, b, t in (("ground", 5.0, 2), ("two_day", 8.0, 2), ("next_day", 10.0, 1))
+            for z in range(2, 9)
+        ],
         columns=["service", "zone", "base", "per_lb", "transit_days"],
     )
     orders = pd.DataFrame(

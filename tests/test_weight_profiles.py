@@ -25,9 +25,15 @@ def test_profiles_are_versioned_and_bad_ones_refused_naming_the_key() -> None:
     assert (v1.version, v2.version, v2.versions) == (1, 2, [1, 2])
     assert profiles.show(db, "late-heavy@1")["weights"]["late"] == 15.0
     assert profiles.show(db, "late-heavy")["weights"] == {
-        "shipping": 1.0, "handling": 1.0, "late": 20.0, "split": 2.0, "unfilled": 1.0
+        "shipping": 1.0,
+        "handling": 1.0,
+        "late": 20.0,
+        "split": 2.0,
+        "unfilled": 1.0,
     }
-    with pytest.raises(InvalidInput, match=r"weights\.late: Input should be greater than or equal to 0"):
+    with pytest.raises(
+        InvalidInput, match=r"weights\.late: Input should be greater than or equal to 0"
+    ):
         profiles.create(db, "bad", {"late": -1}, None, ANN)
     with pytest.raises(InvalidInput, match=r"weights\.lateness: Extra inputs are not permitted"):
         profiles.create(db, "bad", {"lateness": 3}, None, ANN)
@@ -53,7 +59,10 @@ def test_whatif_equals_the_real_replan_and_the_next_run_uses_the_active_profile(
 
     act = profiles.activate(db, "late-heavy", BOB)
     assert (act["name"], act["version"], act["from_name"], act["actor"]) == (
-        "late-heavy", 1, None, "bob"
+        "late-heavy",
+        1,
+        None,
+        "bob",
     )
     second = sourcing.run_sourcing(db, RunRequest(strategy="greedy"), ANN)
     assert second.weights["late"] == 400.0 and second.weights["shipping"] == 0.5
@@ -66,7 +75,8 @@ def test_whatif_equals_the_real_replan_and_the_next_run_uses_the_active_profile(
     again = profiles.activate(db, "default", ANN)
     assert (again["from_name"], again["from_version"], again["actor"]) == ("late-heavy", 1, "ann")
     assert [(a["name"], a["actor"]) for a in profiles.audit(db)] == [
-        ("late-heavy", "bob"), ("default", "ann")
+        ("late-heavy", "bob"),
+        ("default", "ann"),
     ]
 
 
@@ -95,12 +105,18 @@ def test_api_merchandisers_write_analysts_read(client: TestClient) -> None:
     body = {"name": "late-heavy", "weights": {"late": 15}}
     denied = client.post("/weights/profiles", json=body, headers=h(Role.ANALYST))
     assert denied.status_code == 403
-    made = client.post("/weights/profiles", json=body, headers=h(Role.MERCHANDISER, **{"Idempotency-Key": "k1"}))
+    made = client.post(
+        "/weights/profiles", json=body, headers=h(Role.MERCHANDISER, **{"Idempotency-Key": "k1"})
+    )
     assert made.status_code == 201 and made.json()["version"] == 1
-    replay = client.post("/weights/profiles", json=body, headers=h(Role.MERCHANDISER, **{"Idempotency-Key": "k1"}))
+    replay = client.post(
+        "/weights/profiles", json=body, headers=h(Role.MERCHANDISER, **{"Idempotency-Key": "k1"})
+    )
     assert replay.json()["version"] == 1  # the retry did not make version 2
     bad = client.post(
-        "/weights/profiles", json={"name": "x", "weights": {"late": -2}}, headers=h(Role.MERCHANDISER)
+        "/weights/profiles",
+        json={"name": "x", "weights": {"late": -2}},
+        headers=h(Role.MERCHANDISER),
     )
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
@@ -108,11 +124,20 @@ def test_api_merchandisers_write_analysts_read(client: TestClient) -> None:
     listed = client.get("/weights/profiles", headers=h(Role.ANALYST))
     assert [p["name"] for p in listed.json()] == ["late-heavy"]
     assert client.get("/weights/active", headers=h(Role.ANALYST)).status_code == 404
-    act = client.post("/weights/profiles/late-heavy/activate", json={}, headers=h(Role.MERCHANDISER))
+    act = client.post(
+        "/weights/profiles/late-heavy/activate", json={}, headers=h(Role.MERCHANDISER)
+    )
     assert act.status_code == 200 and act.json()["actor"] == "merchandiser"
     assert client.get("/weights/active", headers=h(Role.ANALYST)).json()["name"] == "late-heavy"
-    assert client.post("/weights/profiles/late-heavy/activate", json={}, headers=h(Role.ANALYST)).status_code == 403
+    assert (
+        client.post(
+            "/weights/profiles/late-heavy/activate", json={}, headers=h(Role.ANALYST)
+        ).status_code
+        == 403
+    )
     audit = client.get("/weights/activations", headers=h(Role.ANALYST)).json()
     assert [(a["name"], a["version"]) for a in audit] == [("late-heavy", 1)]
-    nothing = client.post("/weights/whatif", json={"profile": "late-heavy"}, headers=h(Role.ANALYST))
+    nothing = client.post(
+        "/weights/whatif", json={"profile": "late-heavy"}, headers=h(Role.ANALYST)
+    )
     assert nothing.status_code == 404  # no sourcing run kept yet
