@@ -10,7 +10,7 @@ from scenarios import kpis
 from scenarios.executor import Executor, SerialExecutor, Task
 from scenarios.simulate import ScenarioRun
 from scenarios.spec import Resolved, Spec
-from scenarios.world import World, build_world
+from scenarios.world import World, build_world, check_nodes
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ def run_spec(
         worlds[seed] = build_world(spec, seed)
         if on_world is not None:
             on_world(seed)
+    for world in worlds.values():
+        for sc in scenarios:
+            check_nodes(world, sc)  # a misnamed node stops the run before any scenario starts
     tasks = tasks_of(spec, scenarios, worlds)
     runs = (executor or SerialExecutor()).run(tasks, on_day or (lambda i, d: None))
     daily = pd.concat([kpis.daily(r) for r in runs], ignore_index=True)

@@ -7,6 +7,7 @@ traceback: the YAML is composed into nodes that keep their line numbers, and
 pydantic's error locations are mapped back onto them.
 """
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -122,6 +123,16 @@ class Returns(BaseModel):
     restock_share: Share = 0.85
 
 
+class History(BaseModel):
+    """Replay an order history instead of generating one: a batch folder whose orders file
+    has a ``created_at`` timestamp per order (network, stock and capacity as given)."""
+
+    model_config = STRICT
+
+    batch: Annotated[str, Field(min_length=1)] = Field(description="folder, relative to the spec")
+    start: date | None = Field(default=None, description="day 0; default: the first order's day")
+
+
 class Base(Variation):
     """The base scenario: every key set."""
 
@@ -142,6 +153,7 @@ class Spec(BaseModel):
     nodes: Annotated[int, Field(ge=2, le=2_000)] | None = None
     skus: Annotated[int, Field(ge=1, le=200_000)] | None = None
     max_backlog_days: Annotated[int, Field(ge=0, le=60)] = 7
+    history: History | None = None
     schedule: Schedule = Schedule()
     supply: Supply = Supply()
     returns: Returns = Returns()
@@ -277,4 +289,9 @@ def load_spec(path: str | Path) -> Spec:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError(f"{path}: cannot read the spec ({exc.strerror})") from None
-    return parse_spec(text, str(path))
+    spec = parse_spec(text, str(path))
+    if spec.history is not None and not Path(spec.history.batch).is_absolute():
+        # A history folder is named relative to the spec file, wherever the command runs.
+        where = str(path.parent / spec.history.batch)
+        spec = spec.model_copy(update={"history": spec.history.model_copy(update={"batch": where})})
+    return spec

@@ -16,6 +16,7 @@ import pandas as pd
 
 from data.generator import default_sizes, generate_batch
 from data.geo import haversine_miles, zip_table
+from models import Batch
 from scenarios.spec import NewNode, Resolved, Spec, SpecError
 
 # Orders arrive more in the afternoon and evening than at night (share per hour, 0..23).
@@ -51,6 +52,8 @@ class World:
 
 def build_world(spec: Spec, seed: int) -> World:
     """The network and ``days`` x ``orders_per_day`` orders, all from one seed."""
+    if spec.history is not None:
+        return _replayed(spec, seed)
     n_nodes, n_skus = default_sizes(spec.orders_per_day)
     batch = generate_batch(
         spec.days * spec.orders_per_day,
@@ -77,6 +80,21 @@ def build_world(spec: Spec, seed: int) -> World:
     orders["day"] = np.arange(n, dtype=np.int64) * days // n
     hour = rng.choice(24, size=n, p=ARRIVAL_PROFILE / ARRIVAL_PROFILE.sum()) + rng.random(n)
     orders["hour"] = np.round(hour, 3)
+
+    return _finish(spec, seed, batch, nodes, inv, orders, rng)
+
+
+def _finish(
+    spec: Spec,
+    seed: int,
+    batch: Batch,
+    nodes: pd.DataFrame,
+    inv: pd.DataFrame,
+    orders: pd.DataFrame,
+    rng: np.random.Generator,
+) -> World:
+    """The per-order and per-line draws every scenario shares, and the world itself."""
+    n = len(orders)
     zips = nodes.set_index("node_id")["zip"]
     pickup = orders["service"] == "pickup"
     orders["cust_zip"] = np.where(pickup, orders["pickup_node_id"].map(zips), orders["ship_zip"])
@@ -84,8 +102,8 @@ def build_world(spec: Spec, seed: int) -> World:
     orders["u_service"] = rng.random(n)
     orders["u_boris"] = rng.random(n)
     orders = orders.sort_values(["day", "hour"], kind="stable").reset_index(drop=True)
-
-    lines = batch.order_lines.copy()
+    lines = batch.order_lines[batch.order_lines["order_id"].isin(orders["order_id"])].copy()
+    lines = lines.reset_index(drop=True)
     m = len(lines)
     lines["u_return"] = rng.random(m)
     lo, hi = spec.returns.lag_days
@@ -93,7 +111,7 @@ def build_world(spec: Spec, seed: int) -> World:
     lines["restockable"] = rng.random(m) < spec.returns.restock_share
     return World(
         seed=seed,
-        days=days,
+        days=spec.days,
         nodes=nodes,
         items=batch.items,
         inventory=inv,
@@ -101,6 +119,32 @@ def build_world(spec: Spec, seed: int) -> World:
         orders=orders,
         order_lines=lines,
     )
+
+
+def _replayed(spec: Spec, seed: int) -> World:
+    """A history read from a batch folder: its orders on the days and hours they were placed."""
+    from data.batch_io import read_batch
+    from data.order_history import read_order_times
+
+    assert spec.history is not None
+    folder = spec.history.batch
+    batch = read_batch(folder)
+    when = read_order_times(folder)
+    start = pd.Timestamp(spec.history.start or when.min().date())
+    orders = batch.orders.copy()
+    at = pd.to_datetime(orders["order_id"].map(when))
+    orders["day"] = (at.dt.normalize() - start).dt.days.astype(np.int64)
+    orders["hour"] = (at - at.dt.normalize()).dt.total_seconds().to_numpy() / 3600.0
+    orders = orders[(orders["day"] >= 0) & (orders["day"] < spec.days)].copy()
+    if orders.empty:
+        raise SpecError(
+            f"history: no order of {folder} was placed in the {spec.days} days from {start.date()}"
+        )
+    inv = batch.inventory[["node_id", "sku", "on_hand", "safety_stock"]].copy()
+    inv["on_hand"] = (inv["on_hand"] - batch.inventory["reserved"]).clip(lower=0)
+    inv = inv[inv["on_hand"] > 0].reset_index(drop=True)
+    rng = np.random.default_rng([seed, 23])
+    return _finish(spec, seed, batch, batch.nodes.copy(), inv, orders, rng)
 
 
 def nearest(from_zips: np.ndarray, to_zips: np.ndarray) -> np.ndarray:
@@ -117,15 +161,34 @@ def nearest(from_zips: np.ndarray, to_zips: np.ndarray) -> np.ndarray:
     return out[inverse]
 
 
+def check_nodes(world: World, sc: Resolved) -> None:
+    """Refuse node names the network does not have (before any scenario runs)."""
+    nodes = world.nodes
+    known = set(nodes["node_id"])
+    stores = set(nodes.loc[nodes["kind"] == "store", "node_id"])
+
+    def missing(key: str, ids: list[str], among: set[str], what: str) -> None:
+        bad = [i for i in ids if i not in among]
+        if bad:
+            raise SpecError(f"scenario {sc.name}: {key}: no {what} {', '.join(map(repr, bad))}")
+
+    missing("close_nodes", sc.close_nodes, known, "node")
+    if isinstance(sc.ship_from_store, list):
+        missing("ship_from_store", sc.ship_from_store, stores, "store")
+    for new in sc.add_nodes:
+        if new.node_id in known:
+            raise SpecError(f"scenario {sc.name}: add_nodes: node {new.node_id!r} exists already")
+        if not zip_table().known([new.zip])[0]:
+            raise SpecError(f"scenario {sc.name}: add_nodes: unknown ZIP {new.zip}")
+        if new.stock_like is not None:
+            missing("add_nodes.stock_like", [new.stock_like], known, "node")
+
+
 def for_scenario(world: World, sc: Resolved) -> World:
     """The world under a scenario's rules: nodes closed/added, SFS, capacity, stock, mix."""
+    check_nodes(world, sc)
     nodes = world.nodes.copy()
     inv = world.inventory.copy()
-    known = set(nodes["node_id"])
-    for key, ids in (("close_nodes", sc.close_nodes),):
-        bad = [i for i in ids if i not in known]
-        if bad:
-            raise SpecError(f"scenario {sc.name}: {key}: no node {', '.join(map(repr, bad))}")
     nodes = nodes[~nodes["node_id"].isin(sc.close_nodes)]
     inv = inv[~inv["node_id"].isin(sc.close_nodes)]
     for new in sc.add_nodes:
@@ -137,10 +200,6 @@ def for_scenario(world: World, sc: Resolved) -> World:
     if sfs is False:
         nodes.loc[store, "ship_enabled"] = False
     elif isinstance(sfs, list):
-        stores = set(nodes.loc[store, "node_id"])
-        bad = [i for i in sfs if i not in stores]
-        if bad:
-            raise SpecError(f"scenario {sc.name}: ship_from_store: no store {', '.join(bad)}")
         nodes.loc[store, "ship_enabled"] = nodes.loc[store, "node_id"].isin(sfs)
     caps = np.ceil(nodes.loc[store, "capacity_units"] * sc.store_capacity)
     nodes.loc[store, "capacity_units"] = caps.astype(np.int64)
@@ -154,10 +213,6 @@ def for_scenario(world: World, sc: Resolved) -> World:
 def _add_node(
     world: World, nodes: pd.DataFrame, inv: pd.DataFrame, new: NewNode, name: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    if new.node_id in set(nodes["node_id"]):
-        raise SpecError(f"scenario {name}: add_nodes: node {new.node_id!r} exists already")
-    if not zip_table().known([new.zip])[0]:
-        raise SpecError(f"scenario {name}: add_nodes: unknown ZIP {new.zip} for {new.node_id}")
     row = {
         "node_id": new.node_id,
         "kind": new.kind,
@@ -171,8 +226,6 @@ def _add_node(
     }
     nodes = pd.concat([nodes, pd.DataFrame([row]).astype(nodes.dtypes.to_dict())])
     if new.stock_like is not None:
-        if new.stock_like not in set(world.nodes["node_id"]):
-            raise SpecError(f"scenario {name}: add_nodes: stock_like: no node {new.stock_like!r}")
         src = world.inventory[world.inventory["node_id"] == new.stock_like].copy()
         src["node_id"] = new.node_id
         src["on_hand"] = np.round(src["on_hand"] * new.stock_share).astype(np.int64)

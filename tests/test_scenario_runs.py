@@ -131,3 +131,52 @@ def test_cli_refuses_a_bad_spec_before_running(tmp_path: Path) -> None:
         out.output.split()
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_a_misnamed_node_stops_the_run_before_any_scenario_starts() -> None:
+    from scenarios.spec import SpecError
+
+    spec = parse_spec(SPEC.format(dc="DC-NOPE-01"))
+    started: list[int] = []
+    with pytest.raises(SpecError, match="scenario close-dc: close_nodes: no node 'DC-NOPE-01'"):
+        run_spec(spec, SerialExecutor(), on_day=lambda i, d: started.append(i))
+    assert started == []
+
+
+def test_a_recorded_history_is_replayed_on_the_days_and_hours_it_was_placed(
+    tmp_path: Path,
+) -> None:
+    from data.batch_io import write_batch
+    from data.generator import generate_batch
+
+    batch = generate_batch(60, seed=3, nodes=8, skus=40)
+    folder = write_batch(batch, tmp_path / "history")
+    orders = pd.read_csv(folder / "orders.csv", dtype=str, keep_default_na=False)
+    # 20 orders a day over three days, at 08:00, 08:30, ...; the third day is past the horizon.
+    stamps = pd.Timestamp("2026-12-01 08:00") + pd.to_timedelta(
+        [(i // 20) * 24 * 60 + (i % 20) * 30 for i in range(60)], unit="min"
+    )
+    orders["created_at"] = [t.isoformat() for t in stamps]
+    orders.to_csv(folder / "orders.csv", index=False)
+    spec_file = tmp_path / "replay.yaml"
+    spec_file.write_text(
+        "days: 2\nhistory: {batch: history}\nschedule: {run_hours: [12, 20]}\n"
+        "base: {strategy: greedy}\n"
+    )
+    from scenarios.spec import load_spec
+
+    res = run_spec(load_spec(spec_file), SerialExecutor())
+    run = res.runs[0]
+    assert run.orders == 40 and run.days["arrived_orders"].tolist() == [20, 20]
+    # The noon run sees the 08:00-11:30 orders (8 of them), the 20:00 run the rest of the day.
+    assert run.runs.loc[run.runs["day"] == 0, "orders"].tolist()[0] == 8
+
+    orders["created_at"] = orders["created_at"].where(orders.index != 4, "yesterday")
+    orders.to_csv(folder / "orders.csv", index=False)
+    from models.errors import BatchValidationError
+
+    with pytest.raises(
+        BatchValidationError,
+        match="orders.csv row 5 column 'created_at': not an ISO timestamp: 'yesterday'",
+    ):
+        run_spec(load_spec(spec_file), SerialExecutor())
