@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from data.geo import haversine_miles, zip_table
+from data.geo import haversine_miles, zip_table, zone_of_miles
 from models import Batch, CostBreakdown
 from models.batch import COLUMNS
 from scenarios.spec import Resolved, Spec
@@ -220,8 +220,6 @@ def _packages(ctx: Context, batch: Batch, alloc: pd.DataFrame) -> pd.DataFrame:
     pkg["ship_zip"] = pkg["order_id"].map(svc["ship_zip"])
     pkg["parcel"] = parcel
     pkg["miles"] = miles
-    from data.geo import zone_of_miles
-
     pkg["zone"] = np.where(parcel, zone_of_miles(miles), 0)
     return pkg
 

@@ -60,14 +60,21 @@ def list_profiles(db: Database) -> list[dict[str, Any]]:
     return db.read(lambda r: wp.list_profiles(r.cur))
 
 
+def _find(r: LifecycleRepo, ref: str) -> dict[str, Any]:
+    """The profile ``name[@version]`` names (latest version by default), or NotFound."""
+    name, version = parse_ref(ref)
+    prof = wp.get_profile(r.cur, name, version)
+    if prof is None:
+        raise NotFound(f"no weight profile {ref!r}")
+    return prof
+
+
 def show(db: Database, ref: str) -> dict[str, Any]:
     _ready(db)
-    name, version = parse_ref(ref)
+    name, _ = parse_ref(ref)
 
     def work(r: LifecycleRepo) -> dict[str, Any]:
-        prof = wp.get_profile(r.cur, name, version)
-        if prof is None:
-            raise NotFound(f"no weight profile {ref!r}")
+        prof = _find(r, ref)
         prof["versions"] = [v["version"] for v in wp.versions(r.cur, name)]
         act = wp.active(r.cur)
         prof["active"] = bool(act and act["name"] == name and act["version"] == prof["version"])
@@ -105,13 +112,11 @@ def create(
 def activate(db: Database, ref: str, actor: Actor) -> dict[str, Any]:
     """Make a profile version the one sourcing runs use; the switch is recorded."""
     _ready(db)
-    name, version = parse_ref(ref)
+    parse_ref(ref)  # a malformed name is refused before the transaction
 
     def work(r: LifecycleRepo) -> dict[str, Any]:
-        prof = wp.get_profile(r.cur, name, version)
-        if prof is None:
-            raise NotFound(f"no weight profile {ref!r}")
-        return wp.record_activation(r.cur, name, prof["version"], actor.name)
+        prof = _find(r, ref)
+        return wp.record_activation(r.cur, prof["name"], prof["version"], actor.name)
 
     return db.write(work)
 
