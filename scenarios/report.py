@@ -36,6 +36,33 @@ def _fmt(fmt: str, value: float) -> str:
     )
 
 
+def change(row: dict[str, Any], key: str, fmt: str) -> str:
+    """Against the base: shares in percentage points, everything else in per cent."""
+    if "%" in fmt:
+        return f"{row[f'{key}_delta'] * 100:+.1f} pt"
+    return f"{row[f'{key}_delta_pct']:+.1%}"
+
+
+def findings(result: SpecResult) -> list[str]:
+    """Plain sentences an analyst would lead with: what ship-from-store did, if measured."""
+    cmp = result.comparison.set_index("scenario")
+    out = []
+    for sc in result.scenarios[1:]:
+        if sc.ship_from_store is False and sc.name in cmp.index:
+            b, d = cmp.loc["base"], cmp.loc[sc.name]
+            miles = (b["miles_per_package"] - d["miles_per_package"]) / d["miles_per_package"]
+            points = 100 * (b["on_time_rate"] - d["on_time_rate"])
+            out.append(
+                f"Ship-from-store (base against {sc.name}): {b['miles_per_package']:.0f} miles per "
+                f"parcel instead of {d['miles_per_package']:.0f} ({miles:+.1%}); "
+                f"{b['on_time_rate']:.1%} of packages on time instead of "
+                f"{d['on_time_rate']:.1%} ({points:+.1f} pt); "
+                f"${b['cost_per_order']:.2f} an order instead of ${d['cost_per_order']:.2f}."
+            )
+            break
+    return out
+
+
 def comparison_table(result: SpecResult) -> Table:
     """Rich table, at most 80 columns: each KPI with its change against the base below it."""
     cmp = result.comparison
@@ -51,16 +78,8 @@ def comparison_table(result: SpecResult) -> Table:
             value = _fmt(fmt, row[key])
             if several:
                 value += " ±" + _fmt(fmt, row[f"{key}_ci"]).lstrip("$")
-            if row["scenario"] == "base":
-                delta = "[dim]base[/dim]"
-            else:
-                pct = row[f"{key}_delta_pct"]
-                delta = (
-                    f"[dim]{pct:+.1%}[/dim]"
-                    if key != "on_time_rate"
-                    else (f"[dim]{row[f'{key}_delta'] * 100:+.1f} pt[/dim]")
-                )
-            cells.append(f"{value}\n{delta}")
+            delta = "base" if row["scenario"] == "base" else change(row, key, fmt)
+            cells.append(f"{value}\n[dim]{delta}[/dim]")
         table.add_row(row["scenario"], *cells)
     return table
 
@@ -310,9 +329,7 @@ def write_html(
         cells = [html.escape(row["scenario"])]
         for key, _, fmt in TABLE_KPIS:
             delta = (
-                ""
-                if row["scenario"] == "base"
-                else f" <small>({row[f'{key}_delta_pct']:+.1%})</small>"
+                "" if row["scenario"] == "base" else f" <small>({change(row, key, fmt)})</small>"
             )
             cells.append(_fmt(fmt, row[key]) + delta)
         cells.append(f"{row['total_cost']:,.0f}")
@@ -339,6 +356,7 @@ def write_html(
 a day, seeds {", ".join(map(str, spec.seeds))}, sourcing at {hours} with a
 {spec.schedule.time_limit:g} s limit per run; wall time {result.wall_seconds:,.0f} s.
 Every scenario saw the same orders. Changes are against the base.</p>
+{"".join(f"<p><b>{html.escape(f)}</b></p>" for f in findings(result))}
 <h2>Comparison</h2>
 <table id="comparison"><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>
 <tbody>{"".join(rows)}</tbody></table>

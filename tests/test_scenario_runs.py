@@ -180,3 +180,21 @@ def test_a_recorded_history_is_replayed_on_the_days_and_hours_it_was_placed(
         match="orders.csv row 5 column 'created_at': not an ISO timestamp: 'yesterday'",
     ):
         run_spec(load_spec(spec_file), SerialExecutor())
+
+
+def test_terminal_table_fits_80_columns_with_intervals_over_seeds(result: SpecResult) -> None:
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from scenarios import kpis
+
+    other = result.summaries.assign(seed=8, cost_per_order=result.summaries["cost_per_order"] + 1)
+    summaries = pd.concat([result.summaries, other], ignore_index=True)
+    two = replace(result, summaries=summaries, comparison=kpis.compare(summaries))
+    console = Console(width=80, record=True)
+    console.print(report.comparison_table(two))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "±" in text and "pt" in text and "dc-only" in text
+    assert any("Ship-from-store (base against dc-only)" in f for f in report.findings(result))
