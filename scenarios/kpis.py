@@ -52,6 +52,8 @@ def daily(run: ScenarioRun) -> pd.DataFrame:
     out["cost"] = out[list(COMPONENTS)].sum(axis=1)
     for c in (*COMPONENTS, "cost"):
         out[f"{c}_per_order"] = _ratio(out[c], out["orders_served"])
+    # What serving an order cost that day, without the lumps of cancelled demand.
+    out["fulfilment_per_order"] = out["cost_per_order"] - out["lost_per_order"]
     out["packages"] = runs["packages"].astype(int)
     out["packages_per_order"] = _ratio(out["packages"], out["orders_served"])
     out["split_rate"] = _ratio(split.reindex(days, fill_value=0), out["orders_served"])

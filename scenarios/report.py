@@ -169,7 +169,7 @@ def chart_daily(result: SpecResult, path: Path) -> dict[str, Any]:
     plt = _plt()
     d = result.daily[result.daily["seed"] == result.spec.seeds[0]]
     panels = (
-        ("cost_per_order", "$ per order served", 1.0),
+        ("fulfilment_per_order", "$ per order served (cancelled demand not included)", 1.0),
         ("on_time_rate", "on time (%)", 100.0),
         ("fill_rate", "filled the same day (%)", 100.0),
         ("backlog_units", "backlog at day end (units)", 1.0),
@@ -186,9 +186,12 @@ def chart_daily(result: SpecResult, path: Path) -> dict[str, Any]:
     for ax in axes[1]:
         ax.set_xlabel("day")
         ax.xaxis.get_major_locator().set_params(integer=True)
-    axes[0, 0].legend(fontsize=8)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels, loc="lower center", ncols=min(len(labels), 6), fontsize=8, frameon=False
+    )
     fig.suptitle("Daily KPIs")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path)
     plt.close(fig)
     return data
