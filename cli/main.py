@@ -151,7 +151,7 @@ def check_cmd(
 
 
 def _total_mismatch() -> Any:
-    from planner.checker import Violation
+    from planner.core.checker import Violation
 
     return Violation("summary", "summary.json total differs from the contract's objective")
 
@@ -166,8 +166,8 @@ def explain_cmd(
     """Per line: the node chosen, its cost, and the next best node and why not."""
     from rich.table import Table
 
-    from planner.explain import explain_order
-    from planner.instance import build_instance
+    from planner.core.explain import explain_order
+    from planner.core.instance import build_instance
 
     allocations, _, summary = read_plan(plan_dir)
     source = batch_dir or summary.get("batch_path")
@@ -182,7 +182,7 @@ def explain_cmd(
         pk.add_column(col, justify="left" if col == "node" else "right")
     for p in packages.itertuples():
         pk.add_row(
-            p.node_id,
+            str(p.node_id),
             str(p.zone),
             str(p.units),
             f"{p.weight_lb:.1f}",
@@ -340,7 +340,7 @@ def serve_cmd(
     from api.settings import Settings
     from services import admin
 
-    settings = Settings(**({"db_path": db} if db else {}))
+    settings = Settings(db_path=db) if db else Settings()
     database = open_database(settings)
     if load is not None:
         batch_id = admin.load_batch_dir(database, load)
