@@ -40,9 +40,16 @@ class SerialExecutor:
     """Every scenario in this process, one after the other (tests, one core, debugging)."""
 
     def run(self, tasks: Sequence[Task], on_day: OnDay) -> list[ScenarioRun]:
-        return [
-            simulate(t.world, t.scenario, t.spec, lambda d, i=t.index: on_day(i, d)) for t in tasks
-        ]
+        return [simulate(t.world, t.scenario, t.spec, _day_of(t.index, on_day)) for t in tasks]
+
+
+def _day_of(index: int, on_day: OnDay) -> Callable[[int], None]:
+    """``on_day`` for one task: reports (task index, days done)."""
+
+    def report(days: int) -> None:
+        on_day(index, days)
+
+    return report
 
 
 _progress: Any = None  # the worker's end of the progress queue

@@ -18,9 +18,12 @@ PRICE = Weights()  # the spec's defaults: what a late day and an extra package c
 COMPONENTS = ("shipping", "handling", "late", "split", "lost")
 
 
-def _ratio(num: pd.Series | float, den: pd.Series | float) -> pd.Series | float:
-    if isinstance(den, pd.Series):
-        return (num / den.where(den > 0)).fillna(0.0)
+def _per(num: pd.Series, den: pd.Series) -> pd.Series:
+    """num / den per day, 0 where nothing was served."""
+    return (num / den.where(den > 0)).fillna(0.0)
+
+
+def _div(num: float, den: float) -> float:
     return float(num) / den if den else 0.0
 
 
@@ -51,16 +54,16 @@ def daily(run: ScenarioRun) -> pd.DataFrame:
     out["lost"] = run.days.set_index("day")["lost_cost"].reindex(days, fill_value=0.0)
     out["cost"] = out[list(COMPONENTS)].sum(axis=1)
     for c in (*COMPONENTS, "cost"):
-        out[f"{c}_per_order"] = _ratio(out[c], out["orders_served"])
+        out[f"{c}_per_order"] = _per(out[c], out["orders_served"])
     # What serving an order cost that day, without the lumps of cancelled demand.
     out["fulfilment_per_order"] = out["cost_per_order"] - out["lost_per_order"]
     out["packages"] = runs["packages"].astype(int)
-    out["packages_per_order"] = _ratio(out["packages"], out["orders_served"])
-    out["split_rate"] = _ratio(split.reindex(days, fill_value=0), out["orders_served"])
-    out["on_time_rate"] = 1.0 - _ratio(runs["late_packages"], runs["packages"])
+    out["packages_per_order"] = _per(out["packages"], out["orders_served"])
+    out["split_rate"] = _per(split.reindex(days, fill_value=0), out["orders_served"])
+    out["on_time_rate"] = 1.0 - _per(runs["late_packages"], runs["packages"])
     end = run.days.set_index("day").reindex(days)
     open_units = runs["units_allocated"] + end["backlog_units"] + end["dropped_units"]
-    out["fill_rate"] = _ratio(runs["units_allocated"], open_units)
+    out["fill_rate"] = _per(runs["units_allocated"], open_units)
     out["avg_miles"] = miles.reindex(days)
     out["avg_zone"] = zone.reindex(days)
     for kind in ("dc", "store"):
@@ -82,24 +85,27 @@ def summary(run: ScenarioRun) -> dict[str, float | int | str]:
     per_order = pkg.groupby("order_id").size() if len(pkg) else pd.Series(dtype=int)
     parcel = pkg[pkg["parcel"]] if len(pkg) else pkg
     units_dc, units_store = int(d["units_dc"].sum()), int(d["units_store"].sum())
+    money = {c: float(d[c].sum()) for c in COMPONENTS}
+    total = float(d["cost"].sum())
+    packages = int(runs["packages"].sum()) if len(runs) else 0
+    late = float(runs["late_packages"].sum()) if len(runs) else 0.0
+    allocated = float(runs["units_allocated"].sum()) if len(runs) else 0.0
     out: dict[str, float | int | str] = {"scenario": run.scenario, "seed": run.seed}
-    for c in COMPONENTS:
-        out[c] = float(d[c].sum())
-    out["total_cost"] = float(d["cost"].sum())
-    out["cost_per_order"] = _ratio(out["total_cost"], run.orders)
-    for c in COMPONENTS:
-        out[f"{c}_per_order"] = _ratio(out[c], run.orders)
+    out.update(money)
+    out["total_cost"] = total
+    out["cost_per_order"] = _div(total, run.orders)
+    out.update({f"{c}_per_order": _div(v, run.orders) for c, v in money.items()})
     out["orders"] = run.orders
-    out["packages"] = int(runs["packages"].sum()) if len(runs) else 0
-    out["packages_per_order"] = _ratio(out["packages"], len(per_order))
-    out["split_rate"] = _ratio(int((per_order > 1).sum()), len(per_order))
-    out["on_time_rate"] = 1.0 - _ratio(float(runs["late_packages"].sum()), out["packages"])
-    out["fill_rate"] = _ratio(float(runs["units_allocated"].sum()), run.units)
+    out["packages"] = packages
+    out["packages_per_order"] = _div(packages, len(per_order))
+    out["split_rate"] = _div(int((per_order > 1).sum()), len(per_order))
+    out["on_time_rate"] = 1.0 - _div(late, packages)
+    out["fill_rate"] = _div(allocated, run.units)
     out["miles_per_package"] = float(parcel["miles"].mean()) if len(parcel) else 0.0
     out["avg_zone"] = float(parcel["zone"].mean()) if len(parcel) else 0.0
     out["units_dc"] = units_dc
     out["units_store"] = units_store
-    out["store_unit_share"] = _ratio(units_store, units_dc + units_store)
+    out["store_unit_share"] = _div(units_store, units_dc + units_store)
     out["backlog_end"] = int(d["backlog_units"].iloc[-1]) if len(d) else 0
     out["dropped_units"] = int(d["dropped_units"].sum())
     out["returns_restocked"] = int(d["returns_restocked"].sum())
@@ -135,7 +141,7 @@ def compare(summaries: pd.DataFrame, base: str = "base") -> pd.DataFrame:
         for k in keys:
             row[k] = float(g[k].mean())
             row[f"{k}_delta"] = float(diff[k].mean())
-            row[f"{k}_delta_pct"] = _ratio(float(diff[k].mean()), float(base_rows[k].mean()))
+            row[f"{k}_delta_pct"] = _div(float(diff[k].mean()), float(base_rows[k].mean()))
             row[f"{k}_ci"] = t * float(g[k].std(ddof=1)) / np.sqrt(n) if n > 1 else float("nan")
             row[f"{k}_delta_ci"] = (
                 t * float(diff[k].std(ddof=1)) / np.sqrt(n) if n > 1 else float("nan")

@@ -8,6 +8,7 @@ it opens offline and a test can check a chart shows this run's figures.
 import base64
 import html
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ def _fmt(fmt: str, value: float) -> str:
     )
 
 
-def change(row: dict[str, Any], key: str, fmt: str) -> str:
+def change(row: Mapping[Any, Any], key: str, fmt: str) -> str:
     """Against the base: shares in percentage points, everything else in per cent."""
     if "%" in fmt:
         return f"{row[f'{key}_delta'] * 100:+.1f} pt"
@@ -253,7 +254,7 @@ def chart_map(result: SpecResult, path: Path) -> dict[str, Any]:
             alpha = np.clip(n[m] / n[m].max(), 0.05, 0.7)
             segs = np.stack([np.c_[nlon[m], nlat[m]], np.c_[zlon[m], zlat[m]]], axis=1)
             cols = [(*_rgb(color), a) for a in alpha]
-            ax.add_collection(LineCollection(segs, colors=cols, linewidths=width))
+            ax.add_collection(LineCollection(list(segs), colors=cols, linewidths=width))
         shipped = pkg.groupby("node_id").size().reindex(nodes.index, fill_value=0)
         for kind, marker, color in (("dc", "s", "#1f3b73"), ("store", "o", "#b35806")):
             m = (nodes["kind"] == kind).to_numpy()

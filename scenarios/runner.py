@@ -25,7 +25,7 @@ class SpecResult:
 
 
 def tasks_of(spec: Spec, scenarios: list[Resolved], worlds: dict[int, World]) -> list[Task]:
-    out = []
+    out: list[Task] = []
     for seed in spec.seeds:
         for sc in scenarios:
             out.append(Task(len(out), worlds[seed], sc, spec))

@@ -130,7 +130,9 @@ def make_context(world: World, sc: Resolved, spec: Spec) -> Context:
     boris = orders["u_boris"].to_numpy() < sc.boris_share
     order_return = np.where(boris, to_store, to_dc)
     store_ids = nodes.loc[nodes["kind"] == "store", ["node_id", "zip"]]
-    near = dcs["node_id"].to_numpy(object)[nearest(store_ids["zip"].to_numpy(str), dcs["zip"])]
+    near = dcs["node_id"].to_numpy(object)[
+        nearest(store_ids["zip"].to_numpy(str), dcs["zip"].to_numpy(str))
+    ]
     return Context(
         world=world,
         sc=sc,
@@ -177,10 +179,8 @@ def _batch(
     hdr["due_days"] = (o["day"] + o["due_days"] - day).astype(np.int64)  # < 0: overdue
     used = state.packages_used[order_rows]
     mp = hdr["max_packages"]
-    hdr["max_packages"] = pd.array(
-        np.where(mp.isna(), pd.NA, np.maximum(1, mp.fillna(0).to_numpy(np.int64) - used)),
-        dtype="Int64",
-    )
+    left = np.maximum(1, mp.fillna(0).to_numpy(np.int64) - used)
+    hdr["max_packages"] = pd.arrays.IntegerArray(left, mp.isna().to_numpy())
     nodes = nodes.copy()
     nodes["capacity_units"] = nodes["node_id"].map(cap_left).fillna(0).astype(np.int64)
     stock = state.stock[state.stock > 0]
@@ -204,8 +204,12 @@ def _batch(
 
 def _packages(ctx: Context, batch: Batch, alloc: pd.DataFrame) -> pd.DataFrame:
     """One row per package shipped or handed over, with its miles and zone (parcels)."""
-    pkg = alloc.groupby(["order_id", "node_id"], as_index=False, sort=False)["qty"].sum()
-    pkg = pkg.rename(columns={"qty": "units"})
+    pkg = (
+        alloc.groupby(["order_id", "node_id"], sort=False)["qty"]
+        .sum()
+        .rename("units")
+        .reset_index()
+    )
     svc = batch.orders.set_index("order_id")
     pkg["service"] = pkg["order_id"].map(svc["service"])
     pkg["kind"] = pkg["node_id"].map(ctx.kind)
@@ -243,7 +247,7 @@ def run_day(ctx: Context, state: State, plan_fn: PlanFn = planner_fn) -> tuple[S
         stock = stock.add(got, fill_value=0).astype(np.int64)
     back = due[due["source"] == "return"]
     log.returns = (
-        back.groupby("node_id", as_index=False)["qty"].sum().rename(columns={"qty": "units"})
+        back.groupby("node_id")["qty"].sum().rename("units").reset_index()
         if len(back)
         else pd.DataFrame({"node_id": pd.Series(dtype=object), "units": pd.Series(dtype=int)})
     )
@@ -321,12 +325,12 @@ def run_day(ctx: Context, state: State, plan_fn: PlanFn = planner_fn) -> tuple[S
     }
 
     # 4b. Replenishment: order up to target.
-    on_order = pd.concat(new_pipe)
-    on_order = on_order[on_order["source"] != "return"].groupby(["node_id", "sku"])["qty"].sum()
+    moving = pd.concat(new_pipe)
+    on_order = moving[moving["source"] != "return"].groupby(["node_id", "sku"])["qty"].sum()
     position = stock.add(on_order, fill_value=0).reindex(ctx.target.index, fill_value=0)
     need = (ctx.target - position.astype(np.int64)).clip(lower=0).astype(np.int64)
     need = need[need > 0]
-    kinds = need.index.get_level_values(0).map(ctx.kind)
+    kinds = need.index.get_level_values(0).map(ctx.kind.to_dict())
     sup = spec.supply
     vendor_units = transfer_units = 0
     if day % sup.dc_review_days == 0:

@@ -277,8 +277,8 @@ def parse_spec(text: str, source: str = "spec") -> Spec:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            key, line = _where(tuple(err["loc"]), lines)
-            at = f" line {line}" if line else ""
+            key, where = _where(tuple(err["loc"]), lines)
+            at = f" line {where}" if where else ""
             problems.append(f"{source}{at}: {key}: {err['msg']}")
         raise SpecError("\n".join(dict.fromkeys(problems))) from None
 

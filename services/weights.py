@@ -103,7 +103,7 @@ def create(
         view = ProfileView(**wp.add_version(r.cur, name, w.model_dump(), note, actor.name))
         view.versions = [v["version"] for v in wp.versions(r.cur, name)]
         if key is not None:
-            key.remember(r, 201, view)
+            key.remember(r, view)
         return view
 
     return db.write(work)
@@ -156,7 +156,7 @@ def last_run_batch(db: Database) -> tuple[str, str, Batch]:
     if got is None:
         raise NotFound("no sourcing run has been kept yet; run one first")
     run_id, strategy, batch_date, t = got
-    weights = Weights(**t["weights"].iloc[0].to_dict())
+    weights = Weights(**{str(k): float(v) for k, v in t["weights"].iloc[0].items()})
     batch = Batch(
         batch_date=batch_date
         if isinstance(batch_date, date)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import DB, IdempotencyKey, allow
+from api.deps import DB, IdempotencyKey, allow, creating
 from api.problems import PROBLEMS
 from models.api import Actor, Role
 from models.weight_profiles import (
@@ -20,7 +20,6 @@ from models.weight_profiles import (
     WhatIfView,
 )
 from services import weights
-from services.common import Idempotency
 
 router = APIRouter(prefix="/weights", tags=["weights"], responses=PROBLEMS)
 Writer = Annotated[Actor, Depends(allow(Role.MERCHANDISER))]
@@ -44,7 +43,7 @@ def get_profile(
 def create_profile(
     body: ProfileIn, db: DB, actor: Writer, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    key = Idempotency.of(actor, "POST /weights/profiles", idempotency_key, body)
+    key = creating(actor, "POST /weights/profiles", idempotency_key, body)
     prof = weights.create(db, body.name, body.weights, body.note, actor, key)
     return JSONResponse(
         prof.model_dump(mode="json"),
