@@ -174,12 +174,17 @@ def whatif_cmd(
 
 @app.command("compare")
 @friendly
-def compare_cmd(a: str, b: str, db: DbOpt = None) -> None:
+def compare_cmd(
+    a: str,
+    b: str,
+    time_limit: Annotated[float, typer.Option(min=0.1, help="Seconds per re-plan.")] = 10.0,
+    db: DbOpt = None,
+) -> None:
     """Two profiles on the last run's batch, side by side."""
     from services import weights as wp
 
     with _db(db) as d, console.status("re-planning the last run's batch under both"):
-        r = wp.compare(d, a, b)
+        r = wp.compare(d, a, b, time_limit)
     console.print(
         _kpi_table(
             f"{r['a']['profile']} vs {r['b']['profile']} on run {r['run_id']}",

@@ -71,6 +71,27 @@ class WhatIfView(BaseModel):
     delta: dict[str, float]
 
 
+class CompareIn(BaseModel):
+    model_config = STRICT
+
+    a: ProfileRef
+    b: ProfileRef
+    time_limit: Annotated[float, Field(gt=0, le=600)] = 10.0
+
+
+class ProfilePlan(BaseModel):
+    profile: str
+    weights: dict[str, float]
+    kpis: dict[str, float]
+
+
+class CompareView(BaseModel):
+    run_id: str
+    a: ProfilePlan
+    b: ProfilePlan
+    delta: dict[str, float]
+
+
 class SweepIn(BaseModel):
     model_config = STRICT
 

@@ -219,12 +219,12 @@ def whatif(
     }
 
 
-def compare(db: Database, a: str, b: str) -> dict[str, Any]:
+def compare(db: Database, a: str, b: str, time_limit: float = WHATIF_TIME_LIMIT) -> dict[str, Any]:
     """Two profiles' weights side by side, and each one's plan of the last run's batch."""
     pa, pb = show(db, a), show(db, b)
     run_id, strategy, batch = last_run_batch(db)
-    ka = replan(batch, strategy, Weights(**pa["weights"]), WHATIF_TIME_LIMIT)
-    kb = replan(batch, strategy, Weights(**pb["weights"]), WHATIF_TIME_LIMIT)
+    ka = replan(batch, strategy, Weights(**pa["weights"]), time_limit)
+    kb = replan(batch, strategy, Weights(**pb["weights"]), time_limit)
     return {
         "run_id": run_id,
         "a": {"profile": f"{pa['name']}@{pa['version']}", "weights": pa["weights"], "kpis": ka},

@@ -80,10 +80,15 @@ def test_whatif_equals_the_real_replan_and_the_next_run_uses_the_active_profile(
     ]
 
 
-def test_sweep_of_late_trades_cost_for_punctuality() -> None:
+def test_compare_and_sweep_replan_the_last_batch() -> None:
     db = make_db(keys=False, orders=True)
     sourcing.run_sourcing(db, RunRequest(strategy="greedy"), ANN)
+    profiles.create(db, "cheap", {"late": 0}, None, ANN)
+    profiles.create(db, "punctual", {"late": 400}, None, ANN)
+    both = profiles.compare(db, "cheap", "punctual", time_limit=5)
     rows = profiles.sweep(db, "late", [0.0, 400.0], time_limit=5)
+    assert both["a"]["kpis"] == {k: v for k, v in rows[0].items() if k != "value"}
+    assert both["b"]["kpis"] == {k: v for k, v in rows[1].items() if k != "value"}
     assert [r["value"] for r in rows] == [0.0, 400.0]
     assert rows[1]["late_days"] <= rows[0]["late_days"]
     with pytest.raises(InvalidInput, match="component"):
@@ -137,6 +142,10 @@ def test_api_merchandisers_write_analysts_read(client: TestClient) -> None:
     )
     audit = client.get("/weights/activations", headers=h(Role.ANALYST)).json()
     assert [(a["name"], a["version"]) for a in audit] == [("late-heavy", 1)]
+    cmp = client.post(
+        "/weights/compare", json={"a": "late-heavy", "b": "late-heavy@1"}, headers=h(Role.ANALYST)
+    )
+    assert cmp.status_code == 404  # nothing to compare on before a sourcing run
     nothing = client.post(
         "/weights/whatif", json={"profile": "late-heavy"}, headers=h(Role.ANALYST)
     )

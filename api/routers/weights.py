@@ -12,6 +12,8 @@ from models.api import Actor, Role
 from models.weight_profiles import (
     ActivateIn,
     ActivationView,
+    CompareIn,
+    CompareView,
     ProfileIn,
     ProfileView,
     SweepIn,
@@ -77,6 +79,12 @@ def activations(db: DB, actor: Reader) -> list[ActivationView]:
 async def whatif(body: WhatIfIn, db: DB, actor: Reader) -> WhatIfView:
     r = await run_in_threadpool(weights.whatif, db, body.profile, body.time_limit, body.strategy)
     return WhatIfView(**r)
+
+
+@router.post("/compare", summary="Two profiles on the last run's batch, side by side")
+async def compare(body: CompareIn, db: DB, actor: Reader) -> CompareView:
+    r = await run_in_threadpool(weights.compare, db, body.a, body.b, body.time_limit)
+    return CompareView(**r)
 
 
 @router.post("/sweep", summary="Re-plan the last run's batch at each value of one weight")
