@@ -40,9 +40,18 @@ def open_database(settings: Settings) -> Database:
     return db
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, *, close_db: bool = False
+) -> FastAPI:
+    """The app; it closes the store at shutdown if it opened it or ``close_db`` says so.
+
+    ``dom serve`` hands over the store it opened (and seeded) with ``close_db``:
+    uvicorn ends a SIGTERM by re-raising the signal once the lifespan has shut
+    down, so code after ``uvicorn.run`` never runs and only the lifespan can
+    checkpoint the WAL and close the file.
+    """
     settings = settings or Settings()
-    owned = db is None
+    owned = db is None or close_db
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -171,6 +171,10 @@ class Database:
                 self.contention_lock.release()
 
     def close(self) -> None:
+        """Checkpoint (the WAL folds into the file) and close every cursor and the store."""
+        if not self.store.closed:
+            with contextlib.suppress(duckdb.Error):
+                self.store.con.execute("CHECKPOINT")
         with self._cursor_lock:
             for cur in self._cursors:
                 with contextlib.suppress(duckdb.Error):

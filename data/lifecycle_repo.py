@@ -142,7 +142,7 @@ class LifecycleRepo:
     def ensure_stock_row(self, node_id: str, sku: str) -> None:
         self.exec(
             "INSERT INTO inventory (node_id, sku, on_hand, reserved, safety_stock, in_transit, "
-            "seq) SELECT ?, ?, 0, 0, 0, 0, coalesce(max(seq) + 1, 0) FROM inventory "
+            "seq) VALUES (?, ?, 0, 0, 0, 0, nextval('seq_inventory')) "
             "ON CONFLICT (node_id, sku) DO NOTHING",
             [node_id, sku],
         )
@@ -249,7 +249,7 @@ class LifecycleRepo:
         self.exec(
             "INSERT INTO orders (order_id, channel, ship_zip, service, due_days, ship_complete, "
             "max_packages, pickup_node_id, status, created_at, source, seq) "
-            "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'api', coalesce(max(seq) + 1, 0) FROM orders",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'api', nextval('seq_orders'))",
             [
                 o["order_id"],
                 o["channel"],
@@ -285,13 +285,10 @@ class LifecycleRepo:
         """New lines (line_no, sku, qty, unit_price): open demand and lifecycle state."""
         if not lines:
             return
-        values = ", ".join(["(?, ?, ?, ?)"] * len(lines))
+        values = ", ".join(["(?, ?, ?, ?, nextval('seq_order_lines'))"] * len(lines))
         flat = [v for no, sku, qty, _ in lines for v in (order_id, no, sku, qty)]
         self.exec(
-            "INSERT INTO order_lines (order_id, line_no, sku, qty, seq) "
-            f"SELECT v.*, (SELECT coalesce(max(seq) + 1, 0) FROM order_lines) "
-            f"FROM (VALUES {values}) v",
-            flat,
+            f"INSERT INTO order_lines (order_id, line_no, sku, qty, seq) VALUES {values}", flat
         )
         values = ", ".join(["(?, ?, ?, CAST(? AS DECIMAL(14, 2)), ?)"] * len(lines))
         flat = [v for no, sku, qty, price in lines for v in (order_id, no, sku, price, qty)]
@@ -315,7 +312,7 @@ class LifecycleRepo:
         if not changed:
             self.exec(
                 "INSERT INTO order_lines (order_id, line_no, sku, qty, seq) "
-                "SELECT ?, ?, ?, ?, coalesce(max(seq) + 1, 0) FROM order_lines",
+                "VALUES (?, ?, ?, ?, nextval('seq_order_lines'))",
                 [order_id, line_no, sku, qty],
             )
 
@@ -556,6 +553,16 @@ class LifecycleRepo:
         return self.dicts(
             "SELECT line_no, sku, qty FROM work_item_lines WHERE work_item_id = ? ORDER BY line_no",
             [work_item_id],
+        )
+
+    def fulfilled_at(self, order_id: str, node_id: str) -> bool:
+        """Whether ``node_id`` handed units of the order to a carrier or the customer."""
+        return bool(
+            self.scalar(
+                "SELECT count(*) FROM work_items WHERE order_id = ? AND node_id = ? "
+                "AND status IN ('shipped', 'delivered', 'picked_up')",
+                [order_id, node_id],
+            )
         )
 
     def work_statuses(self, order_id: str) -> list[str]:

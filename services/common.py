@@ -46,7 +46,7 @@ class Idempotency:
         if not key:
             return None
         digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-        return Idempotency(f"{actor.name}:{route}", key, digest)
+        return Idempotency(f"{actor.scope}:{route}", key, digest)
 
     def replay(self, repo: LifecycleRepo) -> str | None:
         """The first response's JSON, or None; IdempotencyMismatch for another body."""

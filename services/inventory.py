@@ -58,7 +58,7 @@ def list_stock(
     db: Database, node_id: str | None, sku: str | None, limit: int, cursor: str | None
 ) -> Page[StockView]:
     limit = max(1, min(limit, MAX_LIMIT))
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(cursor, str, str)
     rows = db.read(
         lambda r: r.stock_page(
             node_id, sku, (str(after[0]), str(after[1])) if after else None, limit + 1
@@ -110,6 +110,13 @@ def adjust(db: Database, req: Adjustment, actor: Actor) -> StockView:
             raise Conflict(
                 f"{req.sku} at {req.node_id}: on hand would be {after}, below the "
                 f"{row['reserved']} unit(s) already promised to orders"
+            )
+        if req.safety_stock is not None and req.safety_stock > after - row["reserved"]:
+            # Safety stock is held back from promising: it cannot cover units
+            # already promised, or "available" would be negative.
+            raise Conflict(
+                f"{req.sku} at {req.node_id}: safety_stock {req.safety_stock} is more than "
+                f"the {after - row['reserved']} unit(s) on hand and not promised"
             )
         repo.change_stock(
             req.node_id,

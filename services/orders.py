@@ -6,7 +6,7 @@ one ``Database.write`` transaction, which may run again after a conflict.
 """
 
 import hashlib
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -150,7 +150,7 @@ def capture(
     """
     today = today or date.today()
     request_hash = _hash(cmd)
-    scope = f"{actor.name}:POST /orders"
+    scope = f"{actor.scope}:POST /orders"
     if idempotency_key:
         stored = db.read(lambda r: r.idempotent(scope, idempotency_key))
         if stored:
@@ -292,7 +292,7 @@ def get_order(db: Database, order_id: str) -> OrderView:
 
 def list_orders(db: Database, query: OrderQuery, limit: int, cursor: str | None) -> Page[OrderView]:
     limit = max(1, min(limit, MAX_LIMIT))
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(cursor, datetime, str)
 
     def work(repo: LifecycleRepo) -> Page[OrderView]:
         ids = repo.order_page(
@@ -316,7 +316,7 @@ def list_orders(db: Database, query: OrderQuery, limit: int, cursor: str | None)
 
 def timeline(db: Database, order_id: str, limit: int, cursor: str | None) -> Page[EventView]:
     limit = max(1, min(limit, MAX_LIMIT))
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, int)
 
     def work(repo: LifecycleRepo) -> Page[EventView]:
         load_order(repo, order_id)
