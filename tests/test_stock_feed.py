@@ -64,9 +64,7 @@ def test_a_feed_below_reserved_units_writes_nothing_and_names_the_row() -> None:
     db.write(lambda r: r.exec("UPDATE inventory SET reserved = 2 WHERE node_id = 'ST1'"))
     before, entries = on_hand(db), ledger(db)
     try:
-        inventory.apply_feed(
-            db, feed("DC1,A,receipt,5", "ST1,B,count,1", "ST1,B,receipt,1"), MERCH
-        )
+        inventory.apply_feed(db, feed("DC1,A,receipt,5", "ST1,B,count,1", "ST1,B,receipt,1"), MERCH)
         raise AssertionError("the feed was applied")
     except InvalidInput as exc:
         assert [(e.field, e.message) for e in exc.errors] == [
