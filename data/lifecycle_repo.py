@@ -35,6 +35,11 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=default)
 
 
+def _marks(values: Sequence[Any]) -> str:
+    """``?, ?, ?``: one placeholder per value (an IN list DuckDB can use an index for)."""
+    return ", ".join("?" * len(values))
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -87,7 +92,7 @@ class LifecycleRepo:
         if not wanted:
             return {}
         rows = self.dicts(
-            "SELECT sku, weight_lb, price FROM items WHERE list_contains(?, sku)", [wanted]
+            f"SELECT sku, weight_lb, price FROM items WHERE sku IN ({_marks(wanted)})", wanted
         )
         return {r["sku"]: r for r in rows}
 
@@ -107,12 +112,15 @@ class LifecycleRepo:
         """Units that may still be promised per (node, sku), for these nodes and SKUs."""
         if not nodes or not skus:
             return {}
+        wanted = sorted(set(skus))
+        # An IN list on sku uses its index; the nodes are filtered here.
         rows = self.rows(
             "SELECT node_id, sku, on_hand - reserved - safety_stock FROM inventory "
-            "WHERE list_contains(?, sku) AND list_contains(?, node_id)",
-            [sorted(set(skus)), sorted(set(nodes))],
+            f"WHERE sku IN ({_marks(wanted)})",
+            wanted,
         )
-        return {(n, s): int(a) for n, s, a in rows}
+        keep = set(nodes)
+        return {(n, s): int(a) for n, s, a in rows if n in keep}
 
     def reserve_stock(self, node_id: str, sku: str, qty: int) -> bool:
         """Reserve ``qty`` more units if they are available; False if they are not."""
@@ -227,9 +235,10 @@ class LifecycleRepo:
                       coalesce(h.version, 1) AS version,
                       coalesce(h.updated_at, o.created_at) AS updated_at,
                       h.order_id IS NOT NULL AS adopted
-               FROM orders o LEFT JOIN order_headers h USING (order_id)
+               FROM orders o
+               LEFT JOIN (SELECT * FROM order_headers WHERE order_id = ?) h USING (order_id)
                WHERE o.order_id = ?""",
-            [order_id],
+            [order_id, order_id],
         )
 
     def line_states(self, order_id: str) -> list[dict[str, Any]]:
