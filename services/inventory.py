@@ -11,9 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from data import stock_feed
 from data.lifecycle_db import Database
-from data.lifecycle_repo import LifecycleRepo, now
+from data.lifecycle_repo import LifecycleRepo
 from models.api import (
     Actor,
     Adjustment,
@@ -165,12 +164,7 @@ def transfer(
             raise InvalidInput(errors)
         for node_id in sorted((req.from_node_id, req.to_node_id)):
             if node_id == req.from_node_id:
-                taken = repo.exec(
-                    "UPDATE inventory SET on_hand = on_hand - ? WHERE node_id = ? AND sku = ? "
-                    "AND on_hand - reserved - safety_stock >= ?",
-                    [req.qty, req.from_node_id, req.sku, req.qty],
-                )
-                if not taken:
+                if not repo.take_available(node_id, req.sku, req.qty):
                     raise Conflict(
                         f"{req.from_node_id} has fewer than {req.qty} available "
                         f"unit(s) of {req.sku}"
@@ -187,16 +181,12 @@ def transfer(
                     reference=transfer_id,
                     actor=actor.name,
                 )
-        repo.exec(
-            "INSERT INTO transfers (transfer_id, sku, from_node, to_node, qty, status) "
-            "VALUES (?, ?, ?, ?, ?, 'in_transit')",
-            [transfer_id, req.sku, req.from_node_id, req.to_node_id, req.qty],
-        )
-        row = repo.one("SELECT * FROM transfers WHERE transfer_id = ?", [transfer_id])
+        repo.add_transfer(transfer_id, req.sku, req.from_node_id, req.to_node_id, req.qty)
+        row = repo.transfer(transfer_id)
         assert row is not None
         view = _transfer_view(row)
         if idempotency:
-            idempotency.remember(repo, 201, view)
+            idempotency.remember(repo, view)
         return view
 
     return db.write(work)
@@ -204,7 +194,7 @@ def transfer(
 
 def receive_transfer(db: Database, transfer_id: str, actor: Actor) -> TransferView:
     def work(repo: LifecycleRepo) -> TransferView:
-        row = repo.one("SELECT * FROM transfers WHERE transfer_id = ?", [transfer_id])
+        row = repo.transfer(transfer_id)
         if row is None:
             raise NotFound(f"no transfer {transfer_id!r}")
         _own_node(actor, row["to_node"])
@@ -219,11 +209,8 @@ def receive_transfer(db: Database, transfer_id: str, actor: Actor) -> TransferVi
             reference=transfer_id,
             actor=actor.name,
         )
-        repo.exec(
-            "UPDATE transfers SET status = 'received', received_at = ? WHERE transfer_id = ?",
-            [now(), transfer_id],
-        )
-        found = repo.one("SELECT * FROM transfers WHERE transfer_id = ?", [transfer_id])
+        repo.mark_transfer_received(transfer_id)
+        found = repo.transfer(transfer_id)
         assert found is not None
         return _transfer_view(found)
 
@@ -264,7 +251,7 @@ def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
     stream of captures and they wait only for that transaction, not the feed.
     """
     only = actor.node_id if actor.role is Role.NODE else None
-    total, problems = db.read(lambda r: stock_feed.feed_errors(r.cur, df, only))
+    total, problems = db.read(lambda r: r.feed_errors(df, only))
     if total:
         raise InvalidInput(
             [FieldError(f"row {p.row}.{p.field}", p.message) for p in problems],
@@ -272,7 +259,7 @@ def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
         )
 
     def work(repo: LifecycleRepo) -> FeedResult:
-        counts, short = stock_feed.apply_feed(repo.cur, df, actor.name)
+        counts, short = repo.apply_feed(df, actor.name)
         if short:
             raise InvalidInput(
                 [FieldError(f"row {p.row}.{p.field}", p.message) for p in short],

@@ -29,6 +29,7 @@ class Server:
         self,
         db_path: Path,
         extra_env: dict[str, str] | None = None,
+        module: str = "cli.main",
         port: int | None = None,
         root: Path = ROOT,
     ) -> None:
@@ -47,7 +48,7 @@ class Server:
             [
                 sys.executable,
                 "-m",
-                "cli.main",
+                module,
                 "serve",
                 "--db",
                 str(db_path),
