@@ -10,6 +10,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from api import problems
@@ -22,6 +23,7 @@ from models.api import ApiKeyIn, Role
 from services import admin
 
 log = logging.getLogger("dom.api")
+THREADS = 256
 
 
 def open_database(settings: Settings) -> Database:
@@ -55,6 +57,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.db is None:
             app.state.db = open_database(settings)
+        # Sync endpoints run in anyio's thread pool (40 threads by default). Captures
+        # wait there for their group's commit; with more waiting than threads, reads
+        # would queue behind them, so the pool is sized for many waiting callers.
+        to_thread.current_default_thread_limiter().total_tokens = THREADS
         try:
             yield
         finally:

@@ -158,7 +158,8 @@ def capture(
             idempotency.remember(repo, view)
         return view
 
-    return db.write(work)
+    # Captures are many and small: committed in groups, each caller answered after.
+    return db.write_grouped(work)
 
 
 def _order_row(cmd: CaptureOrder, order_id: str) -> OrderRecord:
