@@ -85,7 +85,7 @@ def feed_errors(
               FROM f ANTI JOIN items i ON i.sku = f.sku
         )
         SELECT (SELECT count(*) FROM bad), row_no, field, message
-          FROM bad ORDER BY row_no, field LIMIT {int(limit)}
+          FROM bad ORDER BY row_no, field, message LIMIT {int(limit)}
         """
         rows = cur.execute(sql, {"node": only_node}).fetchall()
     finally:
