@@ -5,6 +5,7 @@ on the cursor it was given, so the caller's transaction covers all of them.
 Stock rows are always updated in (node_id, sku) order.
 """
 
+import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, cast
@@ -20,6 +21,7 @@ from models.lifecycle_errors import Conflict
 from models.orders import LineState, OrderRecord
 
 _SAME = object()  # marker: leave the column as it is
+KEYS_TTL_S = 5.0  # a deactivated key may still work this long in a running server
 
 
 class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo):
@@ -345,14 +347,24 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo):
     # -- api keys --------------------------------------------------------------------
 
     def api_key(self, key_hash: str) -> dict[str, Any] | None:
-        return self.one(
+        """The active key's role, node and label; known keys are cached for KEYS_TTL_S
+        (every request authenticates: one statement fewer per request)."""
+        keys: dict[str, tuple[float, dict[str, Any]]] = self.cache.setdefault("api_keys", {})
+        hit = keys.get(key_hash)
+        if hit is not None and time.monotonic() - hit[0] < KEYS_TTL_S:
+            return hit[1]
+        row = self.one(
             "SELECT role, node_id, label FROM api_keys WHERE key_hash = ? AND active", [key_hash]
         )
+        if row is not None:
+            keys[key_hash] = (time.monotonic(), row)
+        return row
 
     def count_api_keys(self) -> int:
         return int(self.scalar("SELECT count(*) FROM api_keys"))
 
     def put_api_key(self, key_hash: str, role: str, node_id: str | None, label: str | None) -> None:
+        self.cache.get("api_keys", {}).pop(key_hash, None)
         self.exec(
             "INSERT INTO api_keys (key_hash, role, node_id, label) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key_hash) DO UPDATE SET role = excluded.role, "

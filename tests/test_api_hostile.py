@@ -231,3 +231,12 @@ def test_schema_and_server_agree(client: TestClient) -> None:
     assert "safety_stock" in body["detail"]
     fits = {"node_id": "DC1", "sku": "B", "safety_stock": room}
     assert c.post("/inventory/adjustments", json=fits, headers=m).json()["available"] == 0
+
+
+def test_a_key_changed_by_the_admin_is_seen_at_once_despite_the_key_cache() -> None:
+    db = make_db(keys=False)
+    admin.seed_keys(db, {"k-cached": "channel"})
+    assert admin.authenticate(db, "k-cached").role is Role.CHANNEL
+    admin.seed_keys(db, {"k-cached": "analyst"})  # within the cache's lifetime
+    assert admin.authenticate(db, "k-cached").role is Role.ANALYST
+    db.close()
