@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.routers import admin as admin_routes
-from api.routers import inventory, orders, returns, sourcing, work_items
+from api.routers import inventory, orders, returns, sourcing, weights, work_items
 from api.settings import Settings
 from data.lifecycle_db import Database
 from data.store import Store
@@ -87,6 +87,7 @@ def create_app(
         sourcing.router,
         work_items.router,
         returns.router,
+        weights.router,
         admin_routes.promotions,
         admin_routes.auth,
     ):
