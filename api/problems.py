@@ -179,3 +179,11 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         503: "Busy; retry",
     }.items()
 }
+
+
+def status_of(exc: BaseException) -> int:
+    """The HTTP status a domain error maps to (the web console shows it on its pages)."""
+    for cls in type(exc).__mro__:
+        if cls in _MAP:
+            return _MAP[cls][0]
+    return 400

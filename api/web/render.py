@@ -1,0 +1,91 @@
+"""Templates, the navigation each role sees, and turning domain errors into messages."""
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from api.problems import status_of
+from api.web.session import Session
+from models.api import Role
+from models.errors import DomError
+from models.lifecycle_errors import InvalidInput
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+R = Role
+
+# Screens, and the roles that see each in the navigation (admins see all).
+SCREENS: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
+    ("Control tower", "/console/tower", (R.SCHEDULER, R.ANALYST)),
+    ("Orders", "/console/orders", (R.CUSTOMER_SERVICE,)),
+    ("Inventory", "/console/inventory", (R.MERCHANDISER, R.ANALYST)),
+    ("Node work", "/console/node", (R.NODE,)),
+)
+
+
+def home_of(role: Role) -> str | None:
+    for _, url, roles in SCREENS:
+        if role is Role.ADMIN or role in roles:
+            return url
+    return None
+
+
+def _money(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"${Decimal(str(value)):,.2f}"
+
+
+def _when(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return "—" if value is None else str(value)
+
+
+def _num(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    return f"{float(value):,.{digits}f}"
+
+
+templates.env.filters.update(money=_money, when=_when, num=_num)
+templates.env.globals["status_class"] = lambda s: str(s or "").replace("_", "-")
+
+
+def page(
+    request: Request,
+    name: str,
+    session: Session | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    nav = []
+    if session is not None:
+        nav = [(t, u) for t, u, roles in SCREENS if session.can(*roles)]
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"session": session, "nav": nav, "path": request.url.path, **context},
+        status_code=status_code,
+    )
+
+
+def problem_text(exc: Exception) -> tuple[str, int]:
+    """A domain or validation error as one readable line, and its HTTP status."""
+    if isinstance(exc, ValidationError):
+        parts = []
+        for e in exc.errors()[:6]:
+            where = ".".join(str(p) for p in e.get("loc", ())) or "form"
+            parts.append(f"{where}: {e.get('msg')}")
+        return "; ".join(parts), 422
+    if isinstance(exc, InvalidInput):
+        return str(exc), 422
+    if isinstance(exc, DomError):
+        return str(exc), status_of(exc)
+    raise exc
