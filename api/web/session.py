@@ -19,6 +19,7 @@ from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 
+from api.deps import DEFAULT_CHANNEL
 from models.api import Actor, Role
 from models.lifecycle_errors import Unauthenticated
 from services import console
@@ -85,6 +86,8 @@ def current(request: Request) -> Session | None:
         actor = console.session_actor(request.app.state.db, data["k"])
     except Unauthenticated:
         return None
+    # Actions are recorded under the role's channel, as the API does without X-Channel.
+    actor = actor.model_copy(update={"channel": DEFAULT_CHANNEL.get(actor.role)})
     return Session(actor=actor, csrf=str(data.get("c", "")))
 
 
