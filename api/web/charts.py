@@ -57,7 +57,8 @@ def node_dots(nodes: list[NodeLoad], value: dict[str, float] | None = None) -> l
                 f"{n.open_work_items} open work item(s)"
             )
         else:
-            colour = "#2f6db5" if size > 0 else "#b8b8b8"
+            colour = "#2f6db5" if size > 0 else "#8a96a3"
+            r = r if size > 0 else 4.0
             label = f"{n.node_id} ({n.kind}): {size:,.0f} available"
         dots.append(Dot(round(x, 1), round(y, 1), round(r, 1), colour, label))
     return dots

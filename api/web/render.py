@@ -49,7 +49,7 @@ def _money(value: Any) -> str:
 
 def _when(value: Any) -> str:
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return value.strftime("%Y-%m-%d\u00a0%H:%M")  # never wrapped inside a date
     return "—" if value is None else str(value)
 
 
@@ -59,7 +59,24 @@ def _num(value: Any, digits: int = 0) -> str:
     return f"{float(value):,.{digits}f}"
 
 
-templates.env.filters.update(money=_money, when=_when, num=_num)
+def _detail(value: Any, key: str = "") -> str:
+    """An event detail for people: '2 → 3' for a changed quantity, lists without quotes."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        if key.endswith("qty") and len(value) == 2:
+            return f"{value[0]} → {value[1]}"
+        return (
+            ", ".join(_detail(v) for v in value)
+            if value and not isinstance(value[0], list)
+            else "; ".join("(" + _detail(v) + ")" for v in value)
+        )
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_detail(v)}" for k, v in value.items() if v is not None)
+    return str(value)
+
+
+templates.env.filters.update(money=_money, when=_when, num=_num, detail=_detail)
 templates.env.globals["status_class"] = lambda s: str(s or "").replace("_", "-")
 
 
