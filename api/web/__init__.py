@@ -17,6 +17,7 @@ from api.web.render import page
 from api.web.session import BadForm, CsrfRefused, LoginRequired, NotAllowed, current
 
 STATIC = Path(__file__).parent / "static"
+ROUTERS = (docs.router, auth.router, tower.router, orders.router, stock.router, node.router)
 
 
 def _login(request: Request, exc: Exception) -> Response:
@@ -53,14 +54,7 @@ def _bad_form(request: Request, exc: Exception) -> HTMLResponse:
 def mount(app: FastAPI) -> None:
     """Add the console, the offline API docs and the static files to the app."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (
-        docs.router,
-        auth.router,
-        tower.router,
-        orders.router,
-        stock.router,
-        node.router,
-    ):
+    for router in ROUTERS:
         app.include_router(router)
     app.add_exception_handler(LoginRequired, _login)
     app.add_exception_handler(NotAllowed, _not_allowed)
