@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from data.lifecycle_db import Database
-from models.api import Actor, CaptureOrder, RunRequest, Role
+from models.api import Actor, CaptureOrder, Role, RunRequest
 from services import fulfilment, orders, sourcing
 from tests.lifecycle_fixtures import ADMIN, KEYS, NODE_KEYS, make_db, web_order
 from tests.web_server import serve

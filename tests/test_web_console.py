@@ -232,7 +232,10 @@ JUNK = [
 BODIES: list[tuple[str, bytes]] = [
     ("application/x-www-form-urlencoded", b""),
     ("application/x-www-form-urlencoded", b"qty=abc&line_no=-1&version=x&csrf_token=TOKEN"),
-    ("application/x-www-form-urlencoded", b"qty=1e309&line_no=9999999999&version=0&csrf_token=TOKEN"),
+    (
+        "application/x-www-form-urlencoded",
+        b"qty=1e309&line_no=9999999999&version=0&csrf_token=TOKEN",
+    ),
     ("application/x-www-form-urlencoded", b"qty=%00&reason=%00&zip=ABCDE&state=1&csrf_token=TOKEN"),
     (
         "application/x-www-form-urlencoded",
@@ -291,7 +294,8 @@ def test_no_page_answers_500_to_junk_queries_or_forms(app, order_id: str) -> Non
     assert c.get("/console/tower").status_code == 200  # still signed in: every route was hit
 
 
-def test_junk_form_values_are_named_in_the_message(app, order_id: str) -> None:  # type: ignore[no-untyped-def]
+def test_junk_form_values_are_named_in_the_message(app, db: Database) -> None:  # type: ignore[no-untyped-def]
+    order_id = orders.capture(db, CaptureOrder.model_validate(web_order()), CHANNEL)[1].order_id
     c = client(app, KEYS[Role.CUSTOMER_SERVICE])
     token = csrf_of(c)
     r = c.post(
@@ -301,7 +305,13 @@ def test_junk_form_values_are_named_in_the_message(app, order_id: str) -> None: 
     assert r.status_code == 422 and "qty: a whole number, not &#39;lots&#39;" in r.text
     r = c.post(
         f"/console/orders/{order_id}/address",
-        data={"csrf_token": token, "version": "1", "line1": "1 Elm", "city": "X",
-              "state": "CA", "zip": "02139"},
+        data={
+            "csrf_token": token,
+            "version": "1",
+            "line1": "1 Elm",
+            "city": "X",
+            "state": "CA",
+            "zip": "02139",
+        },
     )
     assert r.status_code == 422 and "ZIP 02139 is in MA, not CA" in r.text
