@@ -119,28 +119,46 @@ class ConsoleRepo:
         phone_digits: str | None,
         status: str | None,
         limit: int,
+        exact_email: bool = True,
     ) -> list[dict[str, Any]]:
-        """One row per order, newest first; every filter given must match."""
+        """One row per order, newest first; every filter given must match.
+
+        With an e-mail or phone, the few matching headers are found first and
+        joined to their orders (joining the whole tables first costs tens of ms
+        at 100k orders); otherwise the newest orders come from one join.
+        """
+        head, head_params = [], []
+        if email:
+            # Exact first (the e-mail index answers it), any case only if that finds none.
+            head.append("customer_email = ?" if exact_email else "lower(customer_email) = lower(?)")
+            head_params.append(email)
+        if phone_digits:
+            # The last ten digits: '+1 (617) 555-0100' finds '617.555.0100'. The cheap
+            # contains() on the last four (written together in every usual format) lets
+            # the digit extraction run on a few rows instead of every header.
+            head.append(
+                "contains(phone, ?) AND right(regexp_replace(phone, '[^0-9]', '', 'g'), 10) = ?"
+            )
+            head_params.extend([phone_digits[-4:], phone_digits[-10:]])
         conds, params = ["true"], []
         if order_id:
             conds.append("o.order_id = ?")
             params.append(order_id)
-        if email:
-            conds.append("lower(h.customer_email) = lower(?)")
-            params.append(email)
-        if phone_digits:
-            # The last ten digits: '+1 (617) 555-0100' finds '617.555.0100'.
-            conds.append("right(regexp_replace(h.phone, '[^0-9]', '', 'g'), 10) = ?")
-            params.append(phone_digits[-10:])
         if status:
             conds.append("o.status = ?")
             params.append(status)
+        source = "orders o LEFT JOIN order_headers h USING (order_id)"
+        if head:
+            source = (
+                f"(SELECT * FROM order_headers WHERE {' AND '.join(head)}) h "
+                "JOIN orders o USING (order_id)"
+            )
+            params = head_params + params
         return self._dicts(
             f"""SELECT o.order_id, o.status, o.channel, o.service, o.created_at,
                        o.created_at + to_days(o.due_days) AS promised_by,
                        h.customer_email, h.customer_name, h.phone, h.ship_city, h.ship_state
-                FROM orders o LEFT JOIN order_headers h USING (order_id)
-                WHERE {" AND ".join(conds)}
+                FROM {source} WHERE {" AND ".join(conds)}
                 ORDER BY o.created_at DESC, o.order_id DESC LIMIT {int(limit)}""",
             params,
         )

@@ -28,7 +28,6 @@ from models.api import (
 from models.lifecycle import OrderStatus
 from models.lifecycle_errors import Unauthenticated
 from services import admin, fulfilment, orders, returns, sourcing
-from services.common import load_order
 
 EXCEPTIONS = ("backordered", "on_hold", "late", "rejected")
 SEARCH_LIMIT = 50
@@ -163,19 +162,27 @@ def search_orders(db: Database, query: OrderSearch) -> list[dict[str, Any]]:
     filters = query.filters()
     if not any(filters.values()):
         filters["status"] = None  # newest orders: the agent's landing list
-    return db.read(lambda r: ConsoleRepo(r.cur).search_orders(**filters, limit=SEARCH_LIMIT))
+
+    def work(repo: LifecycleRepo) -> list[dict[str, Any]]:
+        con = ConsoleRepo(repo.cur)
+        found = con.search_orders(**filters, limit=SEARCH_LIMIT)
+        if not found and filters["email"]:
+            found = con.search_orders(**filters, limit=SEARCH_LIMIT, exact_email=False)
+        return found
+
+    return db.read(work)
 
 
 def order_page(db: Database, order_id: str) -> OrderPage:
     """The order, its whole timeline, packages (work items with invoices), returns."""
 
+    view = orders.get_order(db, order_id)  # NotFound for an unknown order
+
     def work(repo: LifecycleRepo) -> tuple[list[str], list[str]]:
-        load_order(repo, order_id)
         con = ConsoleRepo(repo.cur)
         return con.order_work_item_ids(order_id), con.order_return_ids(order_id)
 
     items, rmas = db.read(work)
-    view = orders.get_order(db, order_id)
     events: list[EventView] = []
     cursor = None
     while True:
