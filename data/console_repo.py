@@ -147,19 +147,24 @@ class ConsoleRepo:
         if status:
             conds.append("o.status = ?")
             params.append(status)
-        source = "orders o LEFT JOIN order_headers h USING (order_id)"
+        order = "ORDER BY o.created_at DESC, o.order_id DESC"
         if head:
             source = (
                 f"(SELECT * FROM order_headers WHERE {' AND '.join(head)}) h "
-                "JOIN orders o USING (order_id)"
+                f"JOIN orders o USING (order_id) WHERE {' AND '.join(conds)}"
             )
             params = head_params + params
+        else:
+            # The page's orders first, then their headers (a status may match 100k orders).
+            source = (
+                f"(SELECT * FROM orders o WHERE {' AND '.join(conds)} {order} "
+                f"LIMIT {int(limit)}) o LEFT JOIN order_headers h USING (order_id)"
+            )
         return self._dicts(
             f"""SELECT o.order_id, o.status, o.channel, o.service, o.created_at,
                        o.created_at + to_days(o.due_days) AS promised_by,
                        h.customer_email, h.customer_name, h.phone, h.ship_city, h.ship_state
-                FROM {source} WHERE {" AND ".join(conds)}
-                ORDER BY o.created_at DESC, o.order_id DESC LIMIT {int(limit)}""",
+                FROM {source} {order} LIMIT {int(limit)}""",
             params,
         )
 

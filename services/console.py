@@ -110,10 +110,10 @@ def key_hash(key: str) -> str:
 
 def _nodes(rows: list[dict[str, Any]]) -> list[NodeLoad]:
     table = zip_table()
-    idx = table.index_of([r["zip"] for r in rows]) if rows else []
+    idx: list[int] = [int(i) for i in table.index_of([r["zip"] for r in rows])] if rows else []
     out = []
     for r, i in zip(rows, idx, strict=True):
-        known = int(i) >= 0
+        known = i >= 0
         out.append(
             NodeLoad(
                 node_id=r["node_id"],
@@ -159,15 +159,24 @@ def latest_run(db: Database) -> RunView | None:
 
 
 def search_orders(db: Database, query: OrderSearch) -> list[dict[str, Any]]:
-    filters = query.filters()
-    if not any(filters.values()):
-        filters["status"] = None  # newest orders: the agent's landing list
+    f = query.filters()
+    if not any(f.values()):
+        return []  # nothing asked: the screen shows the search form, not 100k orders
 
     def work(repo: LifecycleRepo) -> list[dict[str, Any]]:
         con = ConsoleRepo(repo.cur)
-        found = con.search_orders(**filters, limit=SEARCH_LIMIT)
-        if not found and filters["email"]:
-            found = con.search_orders(**filters, limit=SEARCH_LIMIT, exact_email=False)
+        found: list[dict[str, Any]] = []
+        for exact in (True, False):
+            found = con.search_orders(
+                order_id=f["order_id"],
+                email=f["email"],
+                phone_digits=f["phone_digits"],
+                status=f["status"],
+                limit=SEARCH_LIMIT,
+                exact_email=exact,
+            )
+            if found or not f["email"]:
+                break
         return found
 
     return db.read(work)

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 
@@ -35,7 +36,7 @@ def free_port() -> int:
 def serve(db: Database, run_time_limit: float = 2.0) -> Iterator[str]:
     """Serve the app over ``db``; yields the base URL; stops the server afterwards."""
     settings = Settings(
-        db_path=":memory:",
+        db_path=Path(":memory:"),
         bootstrap_admin=False,
         run_time_limit=run_time_limit,
         web_secret="test-console-secret",

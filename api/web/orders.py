@@ -47,7 +47,7 @@ DONE = {
 
 
 @router.get("", response_class=HTMLResponse)
-def search(request: Request, session: Reader) -> HTMLResponse:
+def search(request: Request, session: Reader) -> Response:
     q = request.query_params
     error = ""
     text = q.get("q", "")[:200]

@@ -47,7 +47,8 @@ def _tracker(request: Request) -> RunTracker:
     state = request.app.state
     if not hasattr(state, "console_run"):
         state.console_run = RunTracker()
-    return state.console_run  # type: ignore[no-any-return]
+    tracker: RunTracker = state.console_run
+    return tracker
 
 
 @router.get("", response_class=HTMLResponse)
