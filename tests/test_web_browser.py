@@ -277,9 +277,11 @@ def test_scheduler_runs_sourcing_and_sees_the_kpis(walk: Walk, db: Database) -> 
     walk.sign_in(KEYS[Role.SCHEDULER])
     assert walk.page.url.endswith("/console/tower")
     walk.page.select_option("select[name=strategy]", "optimize")
-    walk.page.fill("input[name=time_limit]", "1")
+    walk.page.fill("input[name=time_limit]", "3")
     walk.page.click("button:has-text('Run sourcing now')")
-    walk.page.wait_for_selector("#run-progress .progress", timeout=10000)
+    walk.page.wait_for_selector("#run-progress .progress[data-state=running]", timeout=10000)
+    assert "Sourcing run in progress" in walk.page.inner_text("#run-progress")
+    walk.page.locator("#runs").screenshot(path=walk.shots / "tower-run-progress.png")
     done = walk.page.wait_for_selector(
         "#run-progress .progress.done", timeout=60000
     )  # polled every second by htmx
