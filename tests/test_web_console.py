@@ -315,3 +315,54 @@ def test_junk_form_values_are_named_in_the_message(app, db: Database) -> None:  
         },
     )
     assert r.status_code == 422 and "ZIP 02139 is in MA, not CA" in r.text
+
+
+def test_pickup_hand_over_then_a_return_received_at_another_node(app, db: Database) -> None:  # type: ignore[no-untyped-def]
+    from models.api import RunRequest
+    from services import fulfilment, returns, sourcing
+    from tests.lifecycle_fixtures import ADMIN
+
+    body = web_order(service="pickup", pickup_node_id="ST1", lines=[{"sku": "B", "qty": 1}])
+    del body["ship_to"]
+    order_id = orders.capture(db, CaptureOrder.model_validate(body), CHANNEL)[1].order_id
+    sourcing.run_sourcing(db, RunRequest(strategy="greedy", time_limit=1), ADMIN)
+    sourcing.release(db, [order_id], ADMIN)
+    (item,) = [
+        w
+        for w in fulfilment.list_work_items(db, ADMIN, "ST1", None, 500, None).items
+        if w.order_id == order_id
+    ]
+    store = client(app, NODE_KEYS["ST1"])
+    token = csrf_of(store, "/console/node")
+    for action, status in (("pick", "picked"), ("ready", "ready_for_pickup")):
+        r = store.post(
+            f"/console/node/work/{item.work_item_id}/{action}", data={"csrf_token": token}
+        )
+        assert r.status_code == 303, r.text
+        assert fulfilment.get_work_item(db, item.work_item_id, ADMIN).status == status
+    page = store.get("/console/node").text
+    waiting = page[page.index("Pickups waiting") :]
+    assert item.work_item_id in waiting.split("Returns to receive")[0]
+    r = store.post(f"/console/node/work/{item.work_item_id}/picked-up", data={"csrf_token": token})
+    assert r.status_code == 303
+    assert orders.get_order(db, order_id).status == "picked_up"
+
+    agent = client(app, KEYS[Role.CUSTOMER_SERVICE])
+    r = agent.post(
+        f"/console/orders/{order_id}/return",
+        data={"csrf_token": csrf_of(agent), "line_no": "1", "qty": "1"},
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("done=return")
+    dc = client(app, NODE_KEYS["DC1"])
+    page = dc.get("/console/node").text
+    (rma,) = re.findall(r"/console/node/returns/([\w-]+)/receive", page)
+    r = dc.post(
+        f"/console/node/returns/{rma}/receive",
+        data={"csrf_token": csrf_of(dc, "/console/node"), "condition": "sellable"},
+    )
+    assert r.status_code == 303
+    received = returns.get_return(db, rma)
+    assert (received.status, received.node_id) == ("received", "DC1")
+    assert received.refund is not None and received.refund > 0
+    order_page = agent.get(f"/console/orders/{order_id}").text
+    assert rma in order_page and "received" in order_page
