@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import duckdb
+from data.lifecycle_repo import LifecycleRepo
 
 # Orders whose promise can still be missed: open, held or at the nodes.
 NOT_DONE = (
@@ -28,16 +28,15 @@ OPEN_WORK = ("released", "picked", "packed", "ready_for_pickup")
 
 
 class ConsoleRepo:
-    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
-        self.cur = cur
+    """Named queries on the lifecycle repository's cursor (its transaction)."""
 
-    def _dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        res = self.cur.execute(sql, list(params))
-        names = [d[0] for d in res.description or ()]
-        return [dict(zip(names, r, strict=True)) for r in res.fetchall()]
+    def __init__(self, repo: LifecycleRepo) -> None:
+        self.repo = repo
+        self.cur = repo.cur
+        self._dicts = repo.dicts
 
     def _column(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return [r[0] for r in self.cur.execute(sql, list(params)).fetchall()]
+        return [r[0] for r in self.repo.rows(sql, params)]
 
     # -- control tower -------------------------------------------------------------
 

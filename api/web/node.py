@@ -6,6 +6,7 @@ acts only on its own node's work (another node's work item is refused, 403).
 Admins pick a node with ``?node=``.
 """
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from api.web import forms
 from api.web.render import page, problem_text
 from api.web.session import Session, checked_form, require
+from data.lifecycle_db import Database
 from models.api import (
     Actor,
     ReceiveReturn,
@@ -105,17 +107,34 @@ def _as_node(session: Session, node_id: str | None) -> Actor:
     return session.actor.model_copy(update={"role": Role.NODE, "node_id": node_id})
 
 
-@router.post("/work/{work_item_id}/{action}")
-async def act(request: Request, work_item_id: str, action: str, session: Associate) -> Response:
+async def _do(
+    request: Request,
+    session: Session,
+    done: str,
+    work: Callable[[dict[str, str], Database, Actor, str | None], None],
+) -> Response:
+    """Check CSRF, act as the session's node associate, PRG; errors shown on the queue."""
     form = await checked_form(request, session)
     node_id = _node_of(session, form.get("node"))
-    actor = _as_node(session, node_id)
-    db = request.app.state.db
     try:
+        await run_in_threadpool(
+            work, form, request.app.state.db, _as_node(session, node_id), node_id
+        )
+    except Forbidden as exc:
+        return page(request, "forbidden.html", session, 403, message=str(exc))
+    except (DomError, ValidationError) as exc:
+        message, status = problem_text(exc)
+        return await run_in_threadpool(_screen, request, session, node_id, message, status)
+    return RedirectResponse(_back(session, node_id, done), status_code=303)
+
+
+@router.post("/work/{work_item_id}/{action}")
+async def act(request: Request, work_item_id: str, action: str, session: Associate) -> Response:
+    def work(form: dict[str, str], db: Database, actor: Actor, node_id: str | None) -> None:
         forms.ident(work_item_id, "work_item_id")
         if action == "reject":
-            req = RejectRequest(reason=forms.choice(form, "reason", REASONS))  # type: ignore[arg-type]
-            await run_in_threadpool(fulfilment.reject, db, work_item_id, req, actor)
+            reason = forms.choice(form, "reason", REASONS)
+            fulfilment.reject(db, work_item_id, RejectRequest(reason=reason), actor)  # type: ignore[arg-type]
         elif action in ACTIONS:
             ship = None
             if action == "ship":
@@ -123,40 +142,28 @@ async def act(request: Request, work_item_id: str, action: str, session: Associa
                     carrier=forms.text(form, "carrier", 40),
                     tracking_number=forms.text(form, "tracking_number", 40),
                 )
-            await run_in_threadpool(fulfilment.act, db, work_item_id, ACTIONS[action], actor, ship)
+            fulfilment.act(db, work_item_id, ACTIONS[action], actor, ship)
         else:
             raise InvalidInput([FieldError("action", f"one of {', '.join([*ACTIONS, 'reject'])}")])
-    except Forbidden as exc:
-        return page(request, "forbidden.html", session, 403, message=str(exc))
-    except (DomError, ValidationError) as exc:
-        message, status = problem_text(exc)
-        return await run_in_threadpool(_screen, request, session, node_id, message, status)
-    return RedirectResponse(_back(session, node_id, action), status_code=303)
+
+    return await _do(request, session, action if action in DONE else "", work)
 
 
 @router.post("/returns/{return_id}/receive")
 async def receive_return(request: Request, return_id: str, session: Associate) -> Response:
-    form = await checked_form(request, session)
-    node_id = _node_of(session, form.get("node"))
-    actor = _as_node(session, node_id)
-    db = request.app.state.db
-    try:
+    def work(form: dict[str, str], db: Database, actor: Actor, node_id: str | None) -> None:
         forms.ident(return_id, "return_id")
         if node_id is None:
             raise InvalidInput([FieldError("node", "pick the node receiving the return")])
         condition = forms.choice(form, "condition", ("sellable", "damaged"))
-        ret = await run_in_threadpool(returns.get_return, db, return_id)
+        lines = returns.get_return(db, return_id).lines
         req = ReceiveReturn(
             node_id=node_id,
             conditions=[
                 ReturnCondition(line_no=ln.line_no, condition=condition)  # type: ignore[arg-type]
-                for ln in ret.lines
+                for ln in lines
             ],
         )
-        await run_in_threadpool(returns.receive, db, return_id, req, actor)
-    except Forbidden as exc:
-        return page(request, "forbidden.html", session, 403, message=str(exc))
-    except (DomError, ValidationError) as exc:
-        message, status = problem_text(exc)
-        return await run_in_threadpool(_screen, request, session, node_id, message, status)
-    return RedirectResponse(_back(session, node_id, "receive"), status_code=303)
+        returns.receive(db, return_id, req, actor)
+
+    return await _do(request, session, "receive", work)

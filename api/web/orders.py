@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from api.web import forms
 from api.web.render import page, problem_text
 from api.web.session import Session, checked_form, require
+from data.lifecycle_db import Database
 from models.api import (
     Actor,
     Address,
@@ -111,19 +112,23 @@ def order(request: Request, order_id: str, session: Reader) -> HTMLResponse:
     return _order_page(request, session, order_id)
 
 
+# A form's use case: built from the fields (may raise), run later with the store and actor.
+Call = Callable[[Database, Actor], Any]
+
+
 async def _act(
     request: Request,
     session: Session,
     order_id: str,
     done: str,
-    build: Callable[[dict[str, str], Actor], Callable[[], Any]],
+    build: Callable[[dict[str, str]], Call],
 ) -> Response:
     """Check CSRF, build the use case from the form, run it; PRG on success."""
     form = await checked_form(request, session)
     try:
         forms.ident(order_id, "order_id")
-        call = build(form, session.actor)
-        await run_in_threadpool(call)
+        call = build(form)
+        await run_in_threadpool(call, request.app.state.db, session.actor)
     except (DomError, ValidationError) as exc:
         if isinstance(exc, NotFound):
             return page(request, "not_found.html", session, 404, what=f"order {order_id!r}")
@@ -136,24 +141,26 @@ def _reason(form: dict[str, str]) -> str | None:
     return forms.text(form, "reason") or None
 
 
+def _line(form: dict[str, str], least: int) -> LineQty:
+    return LineQty(
+        line_no=forms.integer(form, "line_no", 0, 1_000_000),
+        qty=forms.integer(form, "qty", least, 100_000),
+    )
+
+
 @router.post("/{order_id}/qty")
 async def change_qty(request: Request, order_id: str, session: Agent) -> Response:
-    def build(form: dict[str, str], actor: Actor) -> Callable[[], Any]:
-        line = LineQty(
-            line_no=forms.integer(form, "line_no", 0, 1_000_000),
-            qty=forms.integer(form, "qty", 0, 100_000),
-        )
-        cmd = ChangeOrder(lines=[line], reason=_reason(form))
+    def build(form: dict[str, str]) -> Call:
+        cmd = ChangeOrder(lines=[_line(form, 0)], reason=_reason(form))
         etag = forms.version(form)
-        db = request.app.state.db
-        return lambda: orders.change(db, order_id, cmd, actor, etag)
+        return lambda db, actor: orders.change(db, order_id, cmd, actor, etag)
 
     return await _act(request, session, order_id, "qty", build)
 
 
 @router.post("/{order_id}/address")
 async def change_address(request: Request, order_id: str, session: Agent) -> Response:
-    def build(form: dict[str, str], actor: Actor) -> Callable[[], Any]:
+    def build(form: dict[str, str]) -> Call:
         address = Address(
             name=forms.text(form, "name") or None,
             line1=forms.text(form, "line1"),
@@ -163,66 +170,55 @@ async def change_address(request: Request, order_id: str, session: Agent) -> Res
         )
         cmd = ChangeOrder(ship_to=address, reason=_reason(form))
         etag = forms.version(form)
-        db = request.app.state.db
-        return lambda: orders.change(db, order_id, cmd, actor, etag)
+        return lambda db, actor: orders.change(db, order_id, cmd, actor, etag)
 
     return await _act(request, session, order_id, "address", build)
 
 
 @router.post("/{order_id}/cancel-line")
 async def cancel_line(request: Request, order_id: str, session: Agent) -> Response:
-    def build(form: dict[str, str], actor: Actor) -> Callable[[], Any]:
-        line = LineQty(
-            line_no=forms.integer(form, "line_no", 0, 1_000_000),
-            qty=forms.integer(form, "qty", 1, 100_000),
-        )
-        cmd = CancelOrder(lines=[line], reason=_reason(form))
+    def build(form: dict[str, str]) -> Call:
+        cmd = CancelOrder(lines=[_line(form, 1)], reason=_reason(form))
         etag = forms.version(form)
-        db = request.app.state.db
-        return lambda: orders.cancel(db, order_id, cmd, actor, etag)
+        return lambda db, actor: orders.cancel(db, order_id, cmd, actor, etag)
 
     return await _act(request, session, order_id, "cancel_line", build)
 
 
 @router.post("/{order_id}/cancel")
 async def cancel(request: Request, order_id: str, session: Agent) -> Response:
-    def build(form: dict[str, str], actor: Actor) -> Callable[[], Any]:
+    def build(form: dict[str, str]) -> Call:
         cmd = CancelOrder(reason=_reason(form))
         etag = forms.version(form)
-        db = request.app.state.db
-        return lambda: orders.cancel(db, order_id, cmd, actor, etag)
+        return lambda db, actor: orders.cancel(db, order_id, cmd, actor, etag)
 
     return await _act(request, session, order_id, "cancel", build)
 
 
 @router.post("/{order_id}/hold")
 async def hold(request: Request, order_id: str, session: Agent) -> Response:
-    def build(form: dict[str, str], actor: Actor) -> Callable[[], Any]:
+    def build(form: dict[str, str]) -> Call:
         reason = _reason(form)
-        db = request.app.state.db
-        return lambda: orders.hold(db, order_id, reason, actor)
+        return lambda db, actor: orders.hold(db, order_id, reason, actor)
 
     return await _act(request, session, order_id, "hold", build)
 
 
 @router.post("/{order_id}/release-hold")
 async def release_hold(request: Request, order_id: str, session: Agent) -> Response:
-    def build(form: dict[str, str], actor: Actor) -> Callable[[], Any]:
-        db = request.app.state.db
-        return lambda: orders.unhold(db, order_id, actor)
-
-    return await _act(request, session, order_id, "release", build)
+    return await _act(
+        request,
+        session,
+        order_id,
+        "release",
+        lambda form: lambda db, actor: orders.unhold(db, order_id, actor),
+    )
 
 
 @router.post("/{order_id}/return")
 async def authorise_return(request: Request, order_id: str, session: Agent) -> Response:
-    def build(form: dict[str, str], actor: Actor) -> Callable[[], Any]:
-        line = LineQty(
-            line_no=forms.integer(form, "line_no", 0, 1_000_000),
-            qty=forms.integer(form, "qty", 1, 100_000),
-        )
-        req = ReturnRequest(lines=[line], reason=_reason(form))
-        db = request.app.state.db
-        return lambda: returns.authorize(db, order_id, req, actor)
+    def build(form: dict[str, str]) -> Call:
+        req = ReturnRequest(lines=[_line(form, 1)], reason=_reason(form))
+        return lambda db, actor: returns.authorize(db, order_id, req, actor)
 
     return await _act(request, session, order_id, "return", build)
