@@ -1,0 +1,90 @@
+"""The FastAPI application: routers per resource over one embedded DuckDB store.
+
+``create_app()`` opens the store named by the settings (``DOM_DB_PATH``) for
+the life of the process; tests pass their own ``Database``. Sync endpoints
+run in the thread pool, each on its own cursor of the one connection.
+"""
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import problems
+from api.routers import admin as admin_routes
+from api.routers import inventory, orders, returns, sourcing, work_items
+from api.settings import Settings
+from api.web import mount as mount_console
+from data.lifecycle_db import Database
+from data.store import Store
+from models.api import ApiKeyIn, Role
+from services import admin
+
+log = logging.getLogger("dom.api")
+
+
+def open_database(settings: Settings) -> Database:
+    """Open (and migrate) the store, recover from a crash, seed keys from settings."""
+    db = Database(Store(settings.db_path))
+    interrupted = admin.start(db)
+    if interrupted:
+        log.warning("%d sourcing run(s) were interrupted and marked failed", interrupted)
+    admin.seed_keys(db, settings.api_keys)
+    if settings.bootstrap_admin and not db.read(
+        lambda r: r.scalar("SELECT count(*) FROM api_keys")
+    ):
+        key = f"dom_admin_{secrets.token_urlsafe(18)}"
+        admin.create_key(db, ApiKeyIn(role=Role.ADMIN, label="bootstrap-admin"), key=key)
+        print(f"dom: no API keys yet; created admin key {key}  (header X-API-Key)", flush=True)
+    return db
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or Settings()
+    owned = db is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.db is None:
+            app.state.db = open_database(settings)
+        try:
+            yield
+        finally:
+            if owned and app.state.db is not None:
+                app.state.db.close()
+                app.state.db = None
+
+    app = FastAPI(
+        title="DOM order service",
+        version="0.1.0",
+        description=(
+            "Order lifecycle over the sourcing planner: capture, real-time inventory, "
+            "sourcing runs, fulfilment at nodes, changes, returns. Errors are RFC 9457 "
+            "problem+json. Authenticate with an API key in `X-API-Key`."
+        ),
+        lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from the console, on vendored assets
+        redoc_url=None,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    problems.install(app)
+    for router in (
+        orders.router,
+        inventory.router,
+        sourcing.router,
+        work_items.router,
+        returns.router,
+        admin_routes.promotions,
+        admin_routes.auth,
+    ):
+        app.include_router(router)
+    mount_console(app)
+
+    @app.get("/health", tags=["health"], summary="Liveness and the store's path")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,1 @@
+"""The ``dom`` command: thin typer commands over library calls."""

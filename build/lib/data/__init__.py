@@ -1,0 +1,1 @@
+"""Data: reference geography, batch files, the DuckDB store and generators."""

@@ -1,0 +1,318 @@
+"""Read and write batch folders exactly as the contract describes.
+
+A batch folder holds ``batch.json`` and one CSV or Parquet file per table.
+Reading validates everything (cells, uniqueness, references, ZIPs, the rate
+card) and either returns a whole ``Batch`` or raises ``BatchValidationError``
+listing every problem with file, row and column: nothing is half-loaded.
+"""
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from data.atomic import atomic_folder
+from data.columns import validate_table
+from data.geo import zip_table
+from models import SHIPPING_SERVICES, Batch, Service, Weights
+from models.batch import COLUMNS, TABLES
+from models.errors import BatchValidationError, Problem
+
+BATCH_JSON = "batch.json"
+FORMATS = ("csv", "parquet")
+Format = Literal["csv", "parquet"]
+ZONES = range(2, 9)
+
+
+def _find_table_file(folder: Path, base: str, problems: list[Problem]) -> Path | None:
+    found = [folder / f"{base}.{ext}" for ext in FORMATS if (folder / f"{base}.{ext}").exists()]
+    if not found:
+        problems.append(Problem(f"{base}.csv", f"file is missing from {folder}"))
+        return None
+    if len(found) > 1:
+        problems.append(
+            Problem(found[0].name, f"both {base}.csv and {base}.parquet exist; keep one")
+        )
+        return None
+    return found[0]
+
+
+def _read_raw(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    try:
+        if path.suffix == ".csv":
+            # Everything as text: leading zeros of ZIPs survive, and we parse types ourselves.
+            return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        return pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a file problem
+        problems.append(Problem(path.name, f"cannot be read: {exc}"))
+        return None
+
+
+def _read_batch_json(folder: Path, problems: list[Problem]) -> tuple[date | None, Weights, str]:
+    path = folder / BATCH_JSON
+    weights, rate_card_file, batch_date = Weights(), "rate_card.csv", None
+    if not path.exists():
+        problems.append(Problem(BATCH_JSON, f"file is missing from {folder}"))
+        return batch_date, weights, rate_card_file
+    try:
+        meta = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        problems.append(Problem(BATCH_JSON, f"is not valid JSON: {exc}"))
+        return batch_date, weights, rate_card_file
+    if not isinstance(meta, dict):
+        problems.append(Problem(BATCH_JSON, "must be a JSON object"))
+        return batch_date, weights, rate_card_file
+    try:
+        batch_date = date.fromisoformat(str(meta.get("batch_date", "")))
+    except ValueError:
+        problems.append(
+            Problem(
+                BATCH_JSON,
+                f"must be an ISO date (got {meta.get('batch_date')!r})",
+                column="batch_date",
+            )
+        )
+    try:
+        weights = Weights.model_validate(meta.get("weights") or {})
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = ".".join(str(x) for x in ("weights", *err["loc"]))
+            problems.append(Problem(BATCH_JSON, err["msg"], column=field))
+    rate_card_file = str(meta.get("rate_card") or rate_card_file)
+    if "/" in rate_card_file or rate_card_file.startswith("."):
+        problems.append(
+            Problem(BATCH_JSON, "must be a file name in the batch folder", column="rate_card")
+        )
+        rate_card_file = "rate_card.csv"
+    return batch_date, weights, rate_card_file
+
+
+def read_batch(folder: str | Path) -> Batch:
+    """Load and validate a batch folder; raise BatchValidationError on any problem."""
+    folder = Path(folder)
+    problems: list[Problem] = []
+    if not folder.is_dir():
+        raise BatchValidationError([Problem(str(folder), "is not a batch folder")])
+    batch_date, weights, rate_card_file = _read_batch_json(folder, problems)
+    tables: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    for name in TABLES:
+        base = Path(rate_card_file).stem if name == "rate_card" else name
+        path = _find_table_file(folder, base, problems)
+        raw = _read_raw(path, problems) if path else None
+        if raw is None:
+            continue
+        files[name] = path.name
+        tables[name] = validate_table(raw, name, path.name, problems)
+    if problems:
+        raise BatchValidationError(problems)
+    check_references(tables, files, problems)
+    if problems:
+        raise BatchValidationError(problems)
+    assert batch_date is not None
+    return Batch(
+        batch_date=batch_date, weights=weights, rate_card_file=files["rate_card"], **tables
+    )
+
+
+def batch_from_frames(
+    batch_date: date, weights: Weights | None = None, **frames: pd.DataFrame
+) -> Batch:
+    """Validate in-memory tables (e.g. generated or exported) the same way files are."""
+    problems: list[Problem] = []
+    tables = {name: validate_table(frames[name], name, name, problems) for name in TABLES}
+    if not problems:
+        check_references(tables, {n: n for n in TABLES}, problems)
+    if problems:
+        raise BatchValidationError(problems)
+    return Batch(batch_date=batch_date, weights=weights or Weights(), **tables)
+
+
+def _report(
+    problems: list[Problem],
+    file: str,
+    column: str,
+    mask: np.ndarray,
+    values: pd.Series,
+    message: str,
+    limit: int = 50,
+) -> None:
+    rows = np.flatnonzero(mask)
+    for r in rows[:limit]:
+        problems.append(Problem(file, f"{message} (got {values.iloc[r]!r})", int(r) + 1, column))
+    if len(rows) > limit:
+        problems.append(Problem(file, f"{len(rows) - limit} more rows: {message}", None, column))
+
+
+def _unique(problems: list[Problem], df: pd.DataFrame, file: str, keys: list[str]) -> None:
+    dup = df.duplicated(keys, keep="first").to_numpy()
+    label = " + ".join(keys)
+    _report(
+        problems,
+        file,
+        keys[-1],
+        dup,
+        df[keys].astype(str).agg("/".join, axis=1),
+        f"duplicate {label}",
+    )
+
+
+def check_references(
+    tables: dict[str, pd.DataFrame], files: dict[str, str], problems: list[Problem]
+) -> None:
+    """Rules across rows and tables: unique keys, references, ZIPs, pickup, rate card."""
+    nodes, items, inv = tables["nodes"], tables["items"], tables["inventory"]
+    orders, lines, rates = tables["orders"], tables["order_lines"], tables["rate_card"]
+    f = files
+    _unique(problems, nodes, f["nodes"], ["node_id"])
+    _unique(problems, items, f["items"], ["sku"])
+    _unique(problems, inv, f["inventory"], ["node_id", "sku"])
+    _unique(problems, orders, f["orders"], ["order_id"])
+    _unique(problems, lines, f["order_lines"], ["order_id", "line_no"])
+    _unique(problems, rates, f["rate_card"], ["service", "zone"])
+
+    zips = zip_table()
+    _report(
+        problems,
+        f["nodes"],
+        "zip",
+        ~zips.known(nodes["zip"].to_numpy(str)),
+        nodes["zip"],
+        "unknown US ZIP",
+    )
+    node_ids, skus = set(nodes["node_id"]), set(items["sku"])
+    _report(
+        problems,
+        f["inventory"],
+        "node_id",
+        ~inv["node_id"].isin(node_ids).to_numpy(),
+        inv["node_id"],
+        "unknown node_id",
+    )
+    _report(
+        problems,
+        f["inventory"],
+        "sku",
+        ~inv["sku"].isin(skus).to_numpy(),
+        inv["sku"],
+        "unknown sku",
+    )
+    _report(
+        problems,
+        f["order_lines"],
+        "order_id",
+        ~lines["order_id"].isin(set(orders["order_id"])).to_numpy(),
+        lines["order_id"],
+        "unknown order_id",
+    )
+    _report(
+        problems,
+        f["order_lines"],
+        "sku",
+        ~lines["sku"].isin(skus).to_numpy(),
+        lines["sku"],
+        "unknown sku",
+    )
+    _report(
+        problems,
+        f["orders"],
+        "order_id",
+        ~orders["order_id"].isin(set(lines["order_id"])).to_numpy(),
+        orders["order_id"],
+        "order has no lines",
+    )
+
+    pickup = (orders["service"] == Service.PICKUP.value).to_numpy()
+    has_zip = (orders["ship_zip"] != "").to_numpy()
+    has_node = (orders["pickup_node_id"] != "").to_numpy()
+    fo = f["orders"]
+    _report(
+        problems,
+        fo,
+        "pickup_node_id",
+        pickup & ~has_node,
+        orders["pickup_node_id"],
+        "required when service is pickup",
+    )
+    _report(
+        problems,
+        fo,
+        "pickup_node_id",
+        ~pickup & has_node,
+        orders["pickup_node_id"],
+        "only allowed when service is pickup",
+    )
+    _report(
+        problems,
+        fo,
+        "ship_zip",
+        ~pickup & ~has_zip,
+        orders["ship_zip"],
+        "required for shipping services",
+    )
+    zip_known = zips.known(orders["ship_zip"].to_numpy(str))
+    _report(problems, fo, "ship_zip", has_zip & ~zip_known, orders["ship_zip"], "unknown US ZIP")
+    pickup_nodes = set(nodes.loc[nodes["pickup_enabled"], "node_id"])
+    _report(
+        problems,
+        fo,
+        "pickup_node_id",
+        has_node & ~orders["pickup_node_id"].isin(node_ids).to_numpy(),
+        orders["pickup_node_id"],
+        "unknown node_id",
+    )
+    _report(
+        problems,
+        fo,
+        "pickup_node_id",
+        has_node & orders["pickup_node_id"].isin(node_ids - pickup_nodes).to_numpy(),
+        orders["pickup_node_id"],
+        "node is not pickup_enabled",
+    )
+
+    used = set(orders.loc[~pickup, "service"]) & {s.value for s in SHIPPING_SERVICES}
+    have = set(zip(rates["service"], rates["zone"], strict=True))
+    for service in sorted(used):
+        missing = [z for z in ZONES if (service, z) not in have]
+        if missing:
+            problems.append(
+                Problem(
+                    f["rate_card"],
+                    f"no rate for service {service!r} in "
+                    f"zone(s) {missing}; orders use this service",
+                    column="zone",
+                )
+            )
+
+
+def write_batch(batch: Batch, folder: str | Path, fmt: Format = "csv") -> Path:
+    """Write a batch folder (tables in ``fmt``); returns the folder."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, not {fmt!r}")
+    with atomic_folder(folder) as scratch:
+        _write_tables(batch, scratch, fmt)
+    return Path(folder)
+
+
+def _write_tables(batch: Batch, folder: Path, fmt: Format) -> None:
+    for name in TABLES:
+        df = batch.table(name).loc[:, list(COLUMNS[name])]
+        path = folder / f"{name}.{fmt}"
+        if fmt == "csv":
+            out = df.copy()
+            for col in out.columns:
+                if out[col].dtype == bool:
+                    out[col] = out[col].map({True: "true", False: "false"})
+            out.to_csv(path, index=False)
+        else:
+            df.to_parquet(path, index=False)
+    meta = {
+        "batch_date": batch.batch_date.isoformat(),
+        "weights": batch.weights.model_dump(),
+        "rate_card": f"rate_card.{fmt}",
+    }
+    (folder / BATCH_JSON).write_text(json.dumps(meta, indent=2) + "\n")

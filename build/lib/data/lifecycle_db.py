@@ -1,0 +1,184 @@
+"""One DuckDB connection shared by a service process, and transactions that retry.
+
+DuckDB allows one writing process per file; inside it, each thread works on its
+own cursor (``con.cursor()``: a connection to the same database with its own
+transaction). DuckDB's concurrency control is optimistic: two transactions
+updating the same row conflict and the later one aborts (``TransactionException``).
+``Database.write`` runs a unit of work in one transaction and, on a conflict,
+rolls back and runs it again after a jittered back-off. After a few optimistic
+attempts it takes a process-wide lock, so under heavy contention (thirty
+clients buying the last unit of one SKU) every request still finishes in a
+bounded number of attempts instead of starving.
+"""
+
+import contextlib
+import os
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import duckdb
+
+from data.lifecycle_repo import LifecycleRepo
+from data.store import Store
+from models.lifecycle_errors import Busy
+
+T = TypeVar("T")
+
+OPTIMISTIC_ATTEMPTS = 4
+MAX_ATTEMPTS = 40
+BACKOFF_S = 0.002
+MAX_BACKOFF_S = 0.05
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """A write-write conflict (retry it), as opposed to a real error."""
+    if isinstance(exc, duckdb.TransactionException):
+        return True
+    text = str(exc)
+    return isinstance(exc, duckdb.Error) and ("Conflict" in text or "conflict" in text)
+
+
+class _Gate:
+    """Many ordinary writers, or one exclusive writer (a sourcing run's apply).
+
+    DuckDB would let a run's apply (thousands of stock rows) race the stream of
+    captures and lose every time; instead the apply waits for in-flight writes
+    to finish and holds new ones back for its short transaction. Reads never wait.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._exclusive = False
+        self._waiting = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            while self._exclusive or self._waiting:
+                self._cond.wait()
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                if not self._active:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting += 1
+            while self._exclusive or self._active:
+                self._cond.wait()
+            self._waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
+class Database:
+    """The service's handle on its store: a cursor pool and retrying transactions."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._pool: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
+        self._cursor_lock = threading.Lock()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        # Taken by a writer that keeps losing conflicts: only one such writer at a time.
+        self.contention_lock = threading.Lock()
+        # One sourcing run at a time; bulk loads on the main connection share it.
+        self.run_lock = threading.Lock()
+        # Fault injection for the crash test: seconds to sleep inside a run's apply.
+        self.apply_pause_s = float(os.environ.get("DOM_TEST_APPLY_PAUSE", "0") or 0)
+        self.conflicts = 0
+        self.cache: dict[str, object] = {}
+        self.gate = _Gate()
+
+    @property
+    def path(self) -> str:
+        return self.store.path
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for this thread, returned to the pool afterwards."""
+        try:
+            cur = self._pool.get_nowait()
+        except queue.Empty:
+            with self._cursor_lock:
+                cur = self.store.con.cursor()
+                self._cursors.append(cur)
+        try:
+            yield cur
+        finally:
+            self._pool.put(cur)
+
+    def read(self, work: Callable[[LifecycleRepo], T]) -> T:
+        """Run read-only work on one consistent snapshot."""
+        with self.cursor() as cur:
+            cur.begin()
+            try:
+                return work(LifecycleRepo(cur, self.cache))
+            finally:
+                cur.rollback()
+
+    def write(
+        self,
+        work: Callable[[LifecycleRepo], T],
+        *,
+        attempts: int = MAX_ATTEMPTS,
+        exclusive: bool = False,
+    ) -> T:
+        """Run ``work`` in one transaction: all of it commits or none of it does.
+
+        ``work`` may run more than once (after a conflict), so it must do all its
+        reading and deciding inside, from the repository it is given.
+        ``exclusive`` holds other writers back meanwhile (large set-wise writes).
+        """
+        locked = False
+        try:
+            for attempt in range(1, attempts + 1):
+                if attempt > OPTIMISTIC_ATTEMPTS and not locked:
+                    self.contention_lock.acquire()
+                    locked = True
+                gate = self.gate.exclusive() if exclusive else self.gate.shared()
+                with gate, self.cursor() as cur:
+                    cur.begin()
+                    try:
+                        result = work(LifecycleRepo(cur, self.cache))
+                        cur.commit()
+                        return result
+                    except BaseException as exc:
+                        _rollback(cur)
+                        if not is_conflict(exc):
+                            raise
+                        self.conflicts += 1
+                delay = min(MAX_BACKOFF_S, BACKOFF_S * 2 ** min(attempt, 6))
+                time.sleep(random.uniform(0, delay))
+            raise Busy("the store is busy (write conflicts); nothing was changed, retry shortly")
+        finally:
+            if locked:
+                self.contention_lock.release()
+
+    def close(self) -> None:
+        with self._cursor_lock:
+            for cur in self._cursors:
+                with contextlib.suppress(duckdb.Error):
+                    cur.close()
+            self._cursors.clear()
+        self.store.close()
+
+
+def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):  # the failure may have ended the transaction
+        cur.rollback()

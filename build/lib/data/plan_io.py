@@ -1,0 +1,102 @@
+"""Read and write plan folders: allocations, unfilled and summary.json.
+
+Plans from other tools are read with the same care as batches: a malformed
+file is a PlanValidationError naming the file, row and column.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data.atomic import atomic_folder
+from models.errors import PlanValidationError, Problem
+
+PLAN_COLUMNS = {
+    "allocations": ("order_id", "line_no", "node_id", "qty"),
+    "unfilled": ("order_id", "line_no", "qty"),
+}
+SUMMARY_JSON = "summary.json"
+
+
+def write_plan(
+    folder: str | Path,
+    allocations: pd.DataFrame,
+    unfilled: pd.DataFrame,
+    summary: dict[str, Any],
+    fmt: str = "csv",
+) -> Path:
+    """Write the three plan files at once (a reader never sees a partial plan)."""
+    with atomic_folder(folder) as scratch:
+        for name, frame in (("allocations", allocations), ("unfilled", unfilled)):
+            frame = frame.loc[:, list(PLAN_COLUMNS[name])]
+            if fmt == "parquet":
+                frame.to_parquet(scratch / f"{name}.parquet", index=False)
+            else:
+                frame.to_csv(scratch / f"{name}.csv", index=False)
+        (scratch / SUMMARY_JSON).write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return Path(folder)
+
+
+def _read_table(folder: Path, name: str, problems: list[Problem]) -> pd.DataFrame:
+    cols = PLAN_COLUMNS[name]
+    csv, pq = folder / f"{name}.csv", folder / f"{name}.parquet"
+    if csv.exists():
+        path, raw = csv, pd.read_csv(csv, dtype=str, keep_default_na=False)
+    elif pq.exists():
+        path, raw = pq, pd.read_parquet(pq)
+    else:
+        problems.append(Problem(f"{name}.csv", f"file is missing from {folder}"))
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    out: dict[str, pd.Series] = {}
+    for col in cols:
+        if col not in raw.columns:
+            problems.append(Problem(path.name, "required column is missing", column=col))
+            continue
+        values = raw[col].reset_index(drop=True)
+        if col in ("line_no", "qty"):
+            num = pd.to_numeric(values, errors="coerce")
+            bad = num.isna() | (num % 1 != 0) | (num < (1 if col == "qty" else 0))
+            for r in np.flatnonzero(bad.to_numpy())[:20]:
+                problems.append(
+                    Problem(
+                        path.name,
+                        f"must be a whole number >= "
+                        f"{1 if col == 'qty' else 0} (got {values.iloc[r]!r})",
+                        int(r) + 1,
+                        col,
+                    )
+                )
+            out[col] = num.fillna(0).astype(np.int64)
+        else:
+            text = values.astype(str).str.strip()
+            for r in np.flatnonzero((text == "").to_numpy())[:20]:
+                problems.append(Problem(path.name, "a value is required", int(r) + 1, col))
+            out[col] = text.astype(object)
+    return pd.DataFrame(out, columns=list(cols))
+
+
+def read_plan(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Allocations, unfilled (may be empty) and the summary (may be {})."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PlanValidationError([Problem(str(folder), "is not a plan folder")])
+    problems: list[Problem] = []
+    alloc = _read_table(folder, "allocations", problems)
+    missing_unfilled = not any((folder / f"unfilled.{e}").exists() for e in ("csv", "parquet"))
+    unfilled = (
+        pd.DataFrame({c: pd.Series(dtype=object) for c in PLAN_COLUMNS["unfilled"]})
+        if missing_unfilled
+        else _read_table(folder, "unfilled", problems)
+    )
+    summary: dict[str, Any] = {}
+    if (folder / SUMMARY_JSON).exists():
+        try:
+            summary = json.loads((folder / SUMMARY_JSON).read_text())
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(SUMMARY_JSON, f"is not valid JSON: {exc}"))
+    if problems:
+        raise PlanValidationError(problems)
+    return alloc, unfilled, summary

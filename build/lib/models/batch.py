@@ -1,0 +1,75 @@
+"""A sourcing batch held as typed tables.
+
+Row models validate one record; a batch can hold a million orders, so it is
+kept column-wise (pandas) in the canonical column order and dtypes below. Only
+``data.batch_io`` builds one from files, after validating every table.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from models.weights import Weights
+
+# Canonical columns per table, in file order. The row models carry the rules.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "nodes": (
+        "node_id",
+        "kind",
+        "zip",
+        "ship_enabled",
+        "pickup_enabled",
+        "capacity_units",
+        "pick_cost",
+        "pack_cost",
+        "processing_days",
+    ),
+    "items": ("sku", "weight_lb", "price"),
+    "inventory": ("node_id", "sku", "on_hand", "reserved", "safety_stock"),
+    "orders": (
+        "order_id",
+        "channel",
+        "ship_zip",
+        "service",
+        "due_days",
+        "ship_complete",
+        "max_packages",
+        "pickup_node_id",
+    ),
+    "order_lines": ("order_id", "line_no", "sku", "qty"),
+    "rate_card": ("service", "zone", "base", "per_lb", "transit_days"),
+}
+TABLES: tuple[str, ...] = tuple(COLUMNS)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Everything the planner reads. Tables are validated and never mutated."""
+
+    batch_date: date
+    nodes: pd.DataFrame
+    items: pd.DataFrame
+    inventory: pd.DataFrame
+    orders: pd.DataFrame
+    order_lines: pd.DataFrame
+    rate_card: pd.DataFrame
+    weights: Weights = field(default_factory=Weights)
+    rate_card_file: str = "rate_card.csv"
+
+    def table(self, name: str) -> pd.DataFrame:
+        return getattr(self, name)
+
+    def with_weights(self, weights: Weights) -> "Batch":
+        """Same batch, other weights: how merchandisers try a what-if."""
+        return Batch(
+            batch_date=self.batch_date,
+            nodes=self.nodes,
+            items=self.items,
+            inventory=self.inventory,
+            orders=self.orders,
+            order_lines=self.order_lines,
+            rate_card=self.rate_card,
+            weights=weights,
+            rate_card_file=self.rate_card_file,
+        )

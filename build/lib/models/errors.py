@@ -1,0 +1,44 @@
+"""The package's exceptions. Every layer raises these; only ``api/`` turns them
+into HTTP problems and only ``cli/`` into a red message with exit code 1."""
+
+from dataclasses import dataclass
+
+
+class DomError(Exception):
+    """Base of every error this product raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, and where: file, row (1-based data row), column."""
+
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f" row {self.row}"
+        if self.column:
+            where += f" column '{self.column}'"
+        return f"{where}: {self.message}"
+
+
+class BatchValidationError(DomError):
+    """A batch (files or tables) breaks the contract; nothing was loaded."""
+
+    def __init__(self, problems: list[Problem], limit: int = 20) -> None:
+        self.problems = problems
+        shown = "\n".join(f"  - {p}" for p in problems[:limit])
+        more = f"\n  ... and {len(problems) - limit} more" if len(problems) > limit else ""
+        super().__init__(f"{len(problems)} problem(s) in the batch:\n{shown}{more}")
+
+
+class PlanValidationError(DomError):
+    """A plan file is malformed (not: breaks a hard rule; the checker reports those)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems[:20]))

@@ -1,0 +1,58 @@
+"""The fulfilment network: nodes, items, stock positions and the carrier rate card."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.enums import NodeKind, Service
+from models.scalars import Identifier, NonNegFloat, NonNegInt, PositiveFloat, Zip5
+
+ROW_CONFIG = ConfigDict(frozen=True, extra="ignore")
+
+
+class Node(BaseModel):
+    """A DC or store that can ship parcels and/or hand over pickups."""
+
+    model_config = ROW_CONFIG
+
+    node_id: Identifier
+    kind: NodeKind
+    zip: Zip5
+    ship_enabled: bool
+    pickup_enabled: bool
+    capacity_units: NonNegInt
+    pick_cost: NonNegFloat
+    pack_cost: NonNegFloat
+    processing_days: NonNegInt
+
+
+class Item(BaseModel):
+    model_config = ROW_CONFIG
+
+    sku: Identifier
+    weight_lb: PositiveFloat
+    price: NonNegFloat
+
+
+class InventoryPosition(BaseModel):
+    """Stock of one SKU at one node; only ``available`` may be promised."""
+
+    model_config = ROW_CONFIG
+
+    node_id: Identifier
+    sku: Identifier
+    on_hand: NonNegInt
+    reserved: NonNegInt = 0
+    safety_stock: NonNegInt = 0
+
+    @property
+    def available(self) -> int:
+        return max(0, self.on_hand - self.reserved - self.safety_stock)
+
+
+class RateCardRow(BaseModel):
+    model_config = ROW_CONFIG
+
+    service: Service
+    zone: int = Field(ge=2, le=8)
+    base: NonNegFloat
+    per_lb: NonNegFloat
+    transit_days: NonNegInt

@@ -1,0 +1,66 @@
+"""Sourcing planner: strategies that turn a batch into a plan, and the one cost model.
+
+Public API::
+
+    from planner import plan, STRATEGIES
+    result = plan(batch, strategy="greedy", time_limit=60)
+    result.allocations, result.unfilled, result.summary
+"""
+
+import time
+from collections.abc import Callable
+
+from models import Batch, Weights
+from models.errors import DomError
+from planner.baselines import plan_greedy, plan_nearest
+from planner.checker import Violation, check_plan
+from planner.cost import evaluate
+from planner.instance import Instance, build_instance
+from planner.mip import plan_mip
+from planner.optimize import plan_optimize
+from planner.result import PlanResult
+
+Strategy = Callable[[Instance, float | None], PlanResult]
+
+STRATEGIES: dict[str, Strategy] = {
+    "greedy": plan_greedy,
+    "nearest": plan_nearest,
+    "optimize": plan_optimize,
+    "mip": plan_mip,
+}
+DEFAULT_STRATEGY = "optimize"
+
+
+class UnknownStrategyError(DomError):
+    pass
+
+
+def plan(
+    batch: Batch,
+    strategy: str = DEFAULT_STRATEGY,
+    time_limit: float | None = None,
+    weights: Weights | None = None,
+) -> PlanResult:
+    """Plan a batch with a named strategy; the summary's wall time covers indexing too."""
+    if strategy not in STRATEGIES:
+        raise UnknownStrategyError(
+            f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
+        )
+    started = time.perf_counter()
+    inst = build_instance(batch, weights)
+    result = STRATEGIES[strategy](inst, time_limit)
+    summary = result.summary.model_copy(update={"wall_seconds": time.perf_counter() - started})
+    return PlanResult(result.allocations, result.unfilled, summary)
+
+
+__all__ = [
+    "DEFAULT_STRATEGY",
+    "STRATEGIES",
+    "PlanResult",
+    "UnknownStrategyError",
+    "Violation",
+    "build_instance",
+    "check_plan",
+    "evaluate",
+    "plan",
+]

@@ -1,0 +1,312 @@
+"""Real-time inventory: the per (node, SKU) view, receipts, adjustments, transfers,
+and a bulk feed of them (CSV or Parquet) applied all or nothing.
+
+Rules every movement keeps: on hand never below what is reserved (promised
+units stay backed), never negative, and a transfer ships only available
+units. Stock rows are touched in (node_id, sku) order.
+"""
+
+import io
+from typing import Any
+
+import pandas as pd
+
+from data.lifecycle_db import Database
+from data.lifecycle_repo import LifecycleRepo, now
+from models.api import (
+    Actor,
+    Adjustment,
+    FeedResult,
+    Page,
+    Receipt,
+    Role,
+    StockView,
+    TransferIn,
+    TransferView,
+)
+from models.lifecycle_errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from services.common import Idempotency, new_id
+from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+
+FEED_COLUMNS = ("node_id", "sku", "kind", "qty")
+FEED_KINDS = ("receipt", "adjustment", "count")
+MAX_FEED_ROWS = 200_000
+
+
+def _own_node(actor: Actor, node_id: str) -> None:
+    if actor.role is Role.NODE and node_id != actor.node_id:
+        raise Forbidden(f"a {actor.node_id} associate may only change {actor.node_id}'s stock")
+
+
+def _known(repo: LifecycleRepo, node_id: str, sku: str, prefix: str = "") -> list[FieldError]:
+    errors = []
+    if repo.node(node_id) is None:
+        errors.append(FieldError(f"{prefix}node_id", f"unknown node {node_id!r}"))
+    if not repo.items([sku]):
+        errors.append(FieldError(f"{prefix}sku", f"unknown SKU {sku!r}"))
+    return errors
+
+
+def stock(db: Database, node_id: str, sku: str) -> StockView:
+    rows = db.read(lambda r: r.stock_page(node_id, sku, None, 1))
+    if not rows:
+        raise NotFound(f"no stock row for {sku!r} at {node_id!r}")
+    return StockView(**rows[0])
+
+
+def list_stock(
+    db: Database, node_id: str | None, sku: str | None, limit: int, cursor: str | None
+) -> Page[StockView]:
+    limit = max(1, min(limit, MAX_LIMIT))
+    after = decode_cursor(cursor, 2)
+    rows = db.read(
+        lambda r: r.stock_page(
+            node_id, sku, (str(after[0]), str(after[1])) if after else None, limit + 1
+        )
+    )
+    items = [StockView(**row) for row in rows[:limit]]
+    nxt = encode_cursor([items[-1].node_id, items[-1].sku]) if len(rows) > limit else None
+    return Page[StockView](items=items, next_cursor=nxt)
+
+
+def receive(db: Database, req: Receipt, actor: Actor) -> StockView:
+    _own_node(actor, req.node_id)
+
+    def work(repo: LifecycleRepo) -> None:
+        errors = _known(repo, req.node_id, req.sku)
+        if errors:
+            raise InvalidInput(errors)
+        repo.change_stock(
+            req.node_id,
+            req.sku,
+            on_hand=req.qty,
+            kind="receipt",
+            reference=req.reference,
+            actor=actor.name,
+        )
+
+    db.write(work)
+    return stock(db, req.node_id, req.sku)
+
+
+def adjust(db: Database, req: Adjustment, actor: Actor) -> StockView:
+    _own_node(actor, req.node_id)
+    given = [f for f in ("delta", "on_hand", "safety_stock") if getattr(req, f) is not None]
+    if not given or (req.delta is not None and req.on_hand is not None):
+        raise InvalidInput(
+            [FieldError("delta", "give delta or on_hand (not both), and/or safety_stock")]
+        )
+
+    def work(repo: LifecycleRepo) -> None:
+        errors = _known(repo, req.node_id, req.sku)
+        if errors:
+            raise InvalidInput(errors)
+        row = repo.stock_row(req.node_id, req.sku) or {"on_hand": 0, "reserved": 0}
+        delta = req.delta or 0
+        if req.on_hand is not None:
+            delta = req.on_hand - row["on_hand"]
+        after = row["on_hand"] + delta
+        if after < row["reserved"]:
+            raise Conflict(
+                f"{req.sku} at {req.node_id}: on hand would be {after}, below the "
+                f"{row['reserved']} unit(s) already promised to orders"
+            )
+        repo.change_stock(
+            req.node_id,
+            req.sku,
+            on_hand=delta,
+            safety_stock=req.safety_stock,
+            kind="adjustment",
+            reference=req.reason,
+            actor=actor.name,
+        )
+
+    db.write(work)
+    return stock(db, req.node_id, req.sku)
+
+
+def _transfer_view(row: dict[str, Any]) -> TransferView:
+    return TransferView(
+        transfer_id=row["transfer_id"],
+        sku=row["sku"],
+        from_node_id=row["from_node"],
+        to_node_id=row["to_node"],
+        qty=row["qty"],
+        status=row["status"],
+        created_at=row["created_at"],
+        received_at=row["received_at"],
+    )
+
+
+def transfer(
+    db: Database, req: TransferIn, actor: Actor, idempotency: Idempotency | None = None
+) -> TransferView:
+    """Ship available units from one node to another: in transit until received."""
+    _own_node(actor, req.from_node_id)
+    if req.from_node_id == req.to_node_id:
+        raise InvalidInput([FieldError("to_node_id", "must differ from from_node_id")])
+    transfer_id = new_id("tr")
+
+    def work(repo: LifecycleRepo) -> TransferView:
+        if idempotency and (first := idempotency.replay(repo)):
+            return TransferView.model_validate_json(first)
+        errors = _known(repo, req.from_node_id, req.sku, "from_")
+        errors = [FieldError(e.field.replace("from_sku", "sku"), e.message) for e in errors]
+        if repo.node(req.to_node_id) is None:
+            errors.append(FieldError("to_node_id", f"unknown node {req.to_node_id!r}"))
+        if errors:
+            raise InvalidInput(errors)
+        for node_id in sorted((req.from_node_id, req.to_node_id)):
+            if node_id == req.from_node_id:
+                taken = repo.exec(
+                    "UPDATE inventory SET on_hand = on_hand - ? WHERE node_id = ? AND sku = ? "
+                    "AND on_hand - reserved - safety_stock >= ?",
+                    [req.qty, req.from_node_id, req.sku, req.qty],
+                )
+                if not taken:
+                    raise Conflict(
+                        f"{req.from_node_id} has fewer than {req.qty} available "
+                        f"unit(s) of {req.sku}"
+                    )
+                repo.ledger(
+                    node_id, req.sku, "transfer_out", -req.qty, 0, 0, transfer_id, actor.name
+                )
+            else:
+                repo.change_stock(
+                    node_id,
+                    req.sku,
+                    in_transit=req.qty,
+                    kind="transfer_in_transit",
+                    reference=transfer_id,
+                    actor=actor.name,
+                )
+        repo.exec(
+            "INSERT INTO transfers (transfer_id, sku, from_node, to_node, qty, status) "
+            "VALUES (?, ?, ?, ?, ?, 'in_transit')",
+            [transfer_id, req.sku, req.from_node_id, req.to_node_id, req.qty],
+        )
+        row = repo.one("SELECT * FROM transfers WHERE transfer_id = ?", [transfer_id])
+        assert row is not None
+        view = _transfer_view(row)
+        if idempotency:
+            idempotency.remember(repo, 201, view)
+        return view
+
+    return db.write(work)
+
+
+def receive_transfer(db: Database, transfer_id: str, actor: Actor) -> TransferView:
+    def work(repo: LifecycleRepo) -> TransferView:
+        row = repo.one("SELECT * FROM transfers WHERE transfer_id = ?", [transfer_id])
+        if row is None:
+            raise NotFound(f"no transfer {transfer_id!r}")
+        _own_node(actor, row["to_node"])
+        if row["status"] != "in_transit":
+            raise Conflict(f"transfer {transfer_id} is '{row['status']}'; already received")
+        repo.change_stock(
+            row["to_node"],
+            row["sku"],
+            on_hand=row["qty"],
+            in_transit=-row["qty"],
+            kind="transfer_received",
+            reference=transfer_id,
+            actor=actor.name,
+        )
+        repo.exec(
+            "UPDATE transfers SET status = 'received', received_at = ? WHERE transfer_id = ?",
+            [now(), transfer_id],
+        )
+        found = repo.one("SELECT * FROM transfers WHERE transfer_id = ?", [transfer_id])
+        assert found is not None
+        return _transfer_view(found)
+
+    return db.write(work)
+
+
+def read_feed(body: bytes, content_type: str) -> pd.DataFrame:
+    """Parse a feed body: CSV (text/csv) or Parquet (application/vnd.apache.parquet)."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    try:
+        if kind in ("application/vnd.apache.parquet", "application/x-parquet"):
+            df = pd.read_parquet(io.BytesIO(body))
+        elif kind in ("text/csv", "application/csv", "text/plain"):
+            df = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False)
+        else:
+            raise InvalidInput(
+                [FieldError("content-type", "send text/csv or application/vnd.apache.parquet")],
+                "unsupported feed format",
+            )
+    except InvalidInput:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser failure is the sender's problem
+        raise InvalidInput([FieldError("body", f"cannot be read: {exc}"[:300])]) from None
+    missing = [c for c in FEED_COLUMNS if c not in df.columns]
+    if missing:
+        raise InvalidInput([FieldError(c, "column is missing") for c in missing])
+    if len(df) > MAX_FEED_ROWS:
+        raise InvalidInput([FieldError("body", f"at most {MAX_FEED_ROWS} rows per feed")])
+    return df.loc[:, list(FEED_COLUMNS)].astype(str)
+
+
+def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
+    """Apply every row or none: receipts add, adjustments add a signed delta, counts set."""
+    errors: list[FieldError] = []
+    rows: list[tuple[str, str, str, int]] = []
+    for i, (node_id, sku, kind, raw) in enumerate(df.itertuples(index=False), start=1):
+        try:
+            qty = int(str(raw).strip())
+        except ValueError:
+            errors.append(FieldError(f"row {i}.qty", f"not an integer: {str(raw)[:20]!r}"))
+            continue
+        if kind not in FEED_KINDS:
+            errors.append(FieldError(f"row {i}.kind", f"one of {', '.join(FEED_KINDS)}"))
+        elif kind == "receipt" and qty < 1:
+            errors.append(FieldError(f"row {i}.qty", "a receipt adds at least 1 unit"))
+        elif kind == "count" and qty < 0:
+            errors.append(FieldError(f"row {i}.qty", "a count is at least 0"))
+        elif abs(qty) > 100_000_000:
+            errors.append(FieldError(f"row {i}.qty", "too large"))
+        if actor.role is Role.NODE and node_id != actor.node_id:
+            errors.append(FieldError(f"row {i}.node_id", f"only {actor.node_id} for this key"))
+        rows.append((node_id, sku, kind, qty))
+    if errors:
+        raise InvalidInput(errors[:100], f"{len(errors)} bad row(s) in the feed; nothing applied")
+
+    def work(repo: LifecycleRepo) -> FeedResult:
+        nodes = {n["node_id"] for n in repo.nodes()}
+        skus = set(repo.items(r[1] for r in rows))
+        bad = [
+            FieldError(f"row {i}.{col}", f"unknown {col} {val!r}")
+            for i, (node_id, sku, _, _) in enumerate(rows, start=1)
+            for col, val, known in (("node_id", node_id, nodes), ("sku", sku, skus))
+            if val not in known
+        ]
+        if bad:
+            raise InvalidInput(bad[:100], f"{len(bad)} bad row(s) in the feed; nothing applied")
+        # Rows apply in file order per stock row; rows are visited in (node, sku) order.
+        order = sorted(range(len(rows)), key=lambda k: (rows[k][0], rows[k][1], k))
+        counts = {"receipt": 0, "adjustment": 0, "count": 0}
+        for k in order:
+            node_id, sku, kind, qty = rows[k]
+            row = repo.stock_row(node_id, sku) or {"on_hand": 0, "reserved": 0}
+            delta = qty - row["on_hand"] if kind == "count" else qty
+            if row["on_hand"] + delta < row["reserved"]:
+                raise InvalidInput(
+                    [
+                        FieldError(
+                            f"row {k + 1}.qty",
+                            f"would leave on hand below the "
+                            f"{row['reserved']} reserved unit(s) of {sku} at {node_id}",
+                        )
+                    ],
+                    "the feed would break promised stock; nothing applied",
+                )
+            repo.change_stock(node_id, sku, on_hand=delta, kind=f"feed:{kind}", actor=actor.name)
+            counts[kind] += 1
+        return FeedResult(
+            rows=len(rows),
+            receipts=counts["receipt"],
+            adjustments=counts["adjustment"] + counts["count"],
+        )
+
+    return db.write(work)
