@@ -32,9 +32,7 @@ def open_database(settings: Settings) -> Database:
     if interrupted:
         log.warning("%d sourcing run(s) were interrupted and marked failed", interrupted)
     admin.seed_keys(db, settings.api_keys)
-    if settings.bootstrap_admin and not db.read(
-        lambda r: r.scalar("SELECT count(*) FROM api_keys")
-    ):
+    if settings.bootstrap_admin and not db.read(lambda r: r.count_api_keys()):
         key = f"dom_admin_{secrets.token_urlsafe(18)}"
         admin.create_key(db, ApiKeyIn(role=Role.ADMIN, label="bootstrap-admin"), key=key)
         print(f"dom: no API keys yet; created admin key {key}  (header X-API-Key)", flush=True)

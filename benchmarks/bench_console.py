@@ -82,7 +82,7 @@ def build(path: Path, n_orders: int, captured: int, seed: int = 7) -> tuple[Data
             "service": "ground",
             "lines": [{"sku": s, "qty": 1} for s in rng.sample(skus, rng.choice((1, 2, 3)))],
         }
-        made.append(orders.capture(db, CaptureOrder.model_validate(body), CHANNEL)[1].order_id)
+        made.append(orders.capture(db, CaptureOrder.model_validate(body), CHANNEL).order_id)
     print(f"captured {captured} orders in {time.perf_counter() - t:.1f} s", flush=True)
     return db, {
         "batch_ids": [s["order_id"] for s in sample],

@@ -198,7 +198,7 @@ def explain_cmd(
         pk.add_column(col, justify="left" if col == "node" else "right")
     for p in packages.itertuples():
         pk.add_row(
-            p.node_id,
+            str(p.node_id),
             str(p.zone),
             str(p.units),
             f"{p.weight_lb:.1f}",
@@ -356,7 +356,7 @@ def serve_cmd(
     from api.settings import Settings
     from services import admin
 
-    settings = Settings(**({"db_path": db} if db else {}))
+    settings = Settings(db_path=db) if db else Settings()
     database = open_database(settings)
     if load is not None:
         batch_id = admin.load_batch_dir(database, load)

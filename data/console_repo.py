@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from data.lifecycle_repo import LifecycleRepo
+from data.repo_base import CursorRepo
 
 # Orders whose promise can still be missed: open, held or at the nodes.
 NOT_DONE = (
@@ -27,21 +27,16 @@ NOT_DONE = (
 OPEN_WORK = ("released", "picked", "packed", "ready_for_pickup")
 
 
-class ConsoleRepo:
-    """Named queries on the lifecycle repository's cursor (its transaction)."""
-
-    def __init__(self, repo: LifecycleRepo) -> None:
-        self.repo = repo
-        self.cur = repo.cur
-        self._dicts = repo.dicts
+class ConsoleRepo(CursorRepo):
+    """Named queries on the cursor of the caller's transaction."""
 
     def _column(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return [r[0] for r in self.repo.rows(sql, params)]
+        return [r[0] for r in self.rows(sql, params)]
 
     # -- control tower -------------------------------------------------------------
 
     def orders_by_status_channel(self, since: datetime) -> list[dict[str, Any]]:
-        return self._dicts(
+        return self.dicts(
             "SELECT status, channel, count(*) AS orders FROM orders WHERE created_at >= ? "
             "GROUP BY ALL ORDER BY status, channel",
             [since],
@@ -75,7 +70,7 @@ class ConsoleRepo:
             "FROM orders o LEFT JOIN order_headers h USING (order_id) "
         )
         if kind == "rejected":
-            return self._dicts(
+            return self.dicts(
                 "SELECT w.order_id, w.node_id, w.reject_reason, w.updated_at, o.status "
                 "FROM work_items w JOIN orders o USING (order_id) "
                 "WHERE w.reject_reason IS NOT NULL "
@@ -89,14 +84,14 @@ class ConsoleRepo:
                 [now],
             ),
         }[kind]
-        return self._dicts(
+        return self.dicts(
             f"{base} WHERE {where[0]} ORDER BY o.created_at, o.order_id LIMIT {int(limit)}",
             where[1],
         )
 
     def node_load(self) -> list[dict[str, Any]]:
         """Per node: capacity, units held for orders there, open work items."""
-        return self._dicts(
+        return self.dicts(
             f"""SELECT n.node_id, n.kind, n.zip, n.capacity_units,
                        coalesce(r.units, 0) AS held_units,
                        coalesce(w.items, 0) AS open_work_items
@@ -159,7 +154,7 @@ class ConsoleRepo:
                 f"(SELECT * FROM orders o WHERE {' AND '.join(conds)} {order} "
                 f"LIMIT {int(limit)}) o LEFT JOIN order_headers h USING (order_id)"
             )
-        return self._dicts(
+        return self.dicts(
             f"""SELECT o.order_id, o.status, o.channel, o.service, o.created_at,
                        o.created_at + to_days(o.due_days) AS promised_by,
                        h.customer_email, h.customer_name, h.phone, h.ship_city, h.ship_state
@@ -189,7 +184,7 @@ class ConsoleRepo:
         )
 
     def ledger(self, sku: str, limit: int) -> list[dict[str, Any]]:
-        return self._dicts(
+        return self.dicts(
             "SELECT occurred_at, node_id, kind, on_hand_delta, reserved_delta, "
             "in_transit_delta, reference, actor FROM inventory_ledger WHERE sku = ? "
             f"ORDER BY entry_id DESC LIMIT {int(limit)}",

@@ -134,7 +134,7 @@ def tower(db: Database, now: datetime | None = None) -> Tower:
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
 
     def work(repo: LifecycleRepo) -> tuple[list, dict[str, int], list]:
-        con = ConsoleRepo(repo)
+        con = ConsoleRepo(repo.cur)
         return (
             con.orders_by_status_channel(midnight),
             con.exception_counts(now),
@@ -150,7 +150,7 @@ def exception_orders(
     db: Database, kind: str, now: datetime | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     now = now or datetime.now(UTC)
-    return db.read(lambda r: ConsoleRepo(r).exception_orders(kind, now, limit))
+    return db.read(lambda r: ConsoleRepo(r.cur).exception_orders(kind, now, limit))
 
 
 def latest_run(db: Database) -> RunView | None:
@@ -164,7 +164,7 @@ def search_orders(db: Database, query: OrderSearch) -> list[dict[str, Any]]:
         return []  # nothing asked: the screen shows the search form, not 100k orders
 
     def work(repo: LifecycleRepo) -> list[dict[str, Any]]:
-        con = ConsoleRepo(repo)
+        con = ConsoleRepo(repo.cur)
         found: list[dict[str, Any]] = []
         for exact in (True, False):
             found = con.search_orders(
@@ -188,7 +188,7 @@ def order_page(db: Database, order_id: str) -> OrderPage:
     view = orders.get_order(db, order_id)  # NotFound for an unknown order
 
     def work(repo: LifecycleRepo) -> tuple[list[str], list[str]]:
-        con = ConsoleRepo(repo)
+        con = ConsoleRepo(repo.cur)
         return con.order_work_item_ids(order_id), con.order_return_ids(order_id)
 
     items, rmas = db.read(work)
@@ -219,7 +219,7 @@ def node_queue(db: Database, actor: Actor, node_id: str | None) -> dict[str, lis
 
 
 def returns_awaiting(db: Database, limit: int = 50) -> list[ReturnView]:
-    ids = db.read(lambda r: ConsoleRepo(r).returns_awaiting(limit))
+    ids = db.read(lambda r: ConsoleRepo(r.cur).returns_awaiting(limit))
     return [returns.get_return(db, i) for i in ids]
 
 
@@ -241,7 +241,7 @@ def sku_network(db: Database, sku: str) -> SkuNetwork:
     stock = inventory.list_stock(db, None, sku, 500, None).items
 
     def work(repo: LifecycleRepo) -> tuple[list, list]:
-        con = ConsoleRepo(repo)
+        con = ConsoleRepo(repo.cur)
         return con.node_load(), con.ledger(sku, 25)
 
     load, ledger = db.read(work)
@@ -249,7 +249,7 @@ def sku_network(db: Database, sku: str) -> SkuNetwork:
 
 
 def busiest_skus(db: Database, limit: int = 12) -> list[str]:
-    return db.read(lambda r: ConsoleRepo(r).busiest_skus(limit))
+    return db.read(lambda r: ConsoleRepo(r.cur).busiest_skus(limit))
 
 
 def statuses() -> list[str]:

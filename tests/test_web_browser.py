@@ -119,7 +119,7 @@ def walk(browser: "sync_api.Browser", base_url: str, shots: Path) -> Iterator[Wa
 def _capture(db: Database, email: str, lines: list[dict]) -> str:
     body = web_order(lines=lines)
     body["customer"] = {**body["customer"], "email": email}
-    _, view = orders.capture(db, CaptureOrder.model_validate(body), CHANNEL)
+    view = orders.capture(db, CaptureOrder.model_validate(body), CHANNEL)
     return view.order_id
 
 

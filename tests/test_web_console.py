@@ -41,7 +41,7 @@ def app(db: Database):  # type: ignore[no-untyped-def]
 def order_id(db: Database) -> str:
     body = web_order()
     body["customer"] = {**body["customer"], "phone": "617.555.0199"}
-    return orders.capture(db, CaptureOrder.model_validate(body), CHANNEL)[1].order_id
+    return orders.capture(db, CaptureOrder.model_validate(body), CHANNEL).order_id
 
 
 def client(app, key: str | None = None) -> TestClient:  # type: ignore[no-untyped-def]
@@ -295,7 +295,7 @@ def test_no_page_answers_500_to_junk_queries_or_forms(app, order_id: str) -> Non
 
 
 def test_junk_form_values_are_named_in_the_message(app, db: Database) -> None:  # type: ignore[no-untyped-def]
-    order_id = orders.capture(db, CaptureOrder.model_validate(web_order()), CHANNEL)[1].order_id
+    order_id = orders.capture(db, CaptureOrder.model_validate(web_order()), CHANNEL).order_id
     c = client(app, KEYS[Role.CUSTOMER_SERVICE])
     token = csrf_of(c)
     r = c.post(
@@ -324,7 +324,7 @@ def test_pickup_hand_over_then_a_return_received_at_another_node(app, db: Databa
 
     body = web_order(service="pickup", pickup_node_id="ST1", lines=[{"sku": "B", "qty": 1}])
     del body["ship_to"]
-    order_id = orders.capture(db, CaptureOrder.model_validate(body), CHANNEL)[1].order_id
+    order_id = orders.capture(db, CaptureOrder.model_validate(body), CHANNEL).order_id
     sourcing.run_sourcing(db, RunRequest(strategy="greedy", time_limit=1), ADMIN)
     sourcing.release(db, [order_id], ADMIN)
     (item,) = [
