@@ -28,6 +28,7 @@ from models.api import (
 from models.lifecycle import OrderStatus
 from models.lifecycle_errors import Unauthenticated
 from services import admin, fulfilment, orders, returns, sourcing
+from services.common import order_view
 
 EXCEPTIONS = ("backordered", "on_hold", "late", "rejected")
 SEARCH_LIMIT = 50
@@ -183,15 +184,20 @@ def search_orders(db: Database, query: OrderSearch) -> list[dict[str, Any]]:
 
 
 def order_page(db: Database, order_id: str) -> OrderPage:
-    """The order, its whole timeline, packages (work items with invoices), returns."""
+    """The order, its whole timeline, packages (work items with invoices), returns.
 
-    view = orders.get_order(db, order_id)  # NotFound for an unknown order
+    Order, packages and returns come from one read (one snapshot); the timeline
+    from the timeline use case, page by page.
+    """
 
-    def work(repo: LifecycleRepo) -> tuple[list[str], list[str]]:
+    def work(repo: LifecycleRepo) -> tuple[OrderView, list[WorkItemView], list[ReturnView]]:
+        view = order_view(repo, order_id)  # NotFound for an unknown order
         con = ConsoleRepo(repo.cur)
-        return con.order_work_item_ids(order_id), con.order_return_ids(order_id)
+        packages = [fulfilment.work_item_view(repo, w) for w in con.order_work_item_ids(order_id)]
+        rmas = [returns.return_view(repo, r) for r in con.order_return_ids(order_id)]
+        return view, packages, rmas
 
-    items, rmas = db.read(work)
+    view, packages, rmas = db.read(work)
     events: list[EventView] = []
     cursor = None
     while True:
@@ -200,14 +206,7 @@ def order_page(db: Database, order_id: str) -> OrderPage:
         cursor = page.next_cursor
         if not cursor or len(events) >= 2000:
             break
-    admin_actor = Actor(name="console", role=Role.ADMIN)
-    packages = [fulfilment.get_work_item(db, w, admin_actor) for w in items]
-    return OrderPage(
-        order=view,
-        events=events,
-        packages=packages,
-        returns=[returns.get_return(db, r) for r in rmas],
-    )
+    return OrderPage(order=view, events=events, packages=packages, returns=rmas)
 
 
 def node_queue(db: Database, actor: Actor, node_id: str | None) -> dict[str, list[WorkItemView]]:
