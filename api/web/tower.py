@@ -5,6 +5,7 @@ answers at once; the page then polls a small fragment every second that shows
 the run's phase, elapsed time against its limit, and its KPIs when applied.
 """
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
@@ -104,6 +105,7 @@ async def run_now(request: Request, session: Scheduler) -> HTMLResponse:
         message, status = problem_text(exc)
         return page(request, "_run_progress.html", session, status, error=message)
     if tracker.active:
+        latest = await run_in_threadpool(console.latest_run, request.app.state.db)
         return page(
             request,
             "_run_progress.html",
@@ -111,7 +113,7 @@ async def run_now(request: Request, session: Scheduler) -> HTMLResponse:
             409,
             error="a sourcing run started here is still in progress",
             tracker=tracker,
-            latest=console.latest_run(request.app.state.db),
+            latest=latest,
         )
     tracker.started, tracker.time_limit, tracker.strategy = time.time(), limit, strategy
     tracker.error = None
@@ -127,8 +129,8 @@ async def run_now(request: Request, session: Scheduler) -> HTMLResponse:
         daemon=True,
     )
     tracker.thread.start()
-    await run_in_threadpool(time.sleep, 0.2)  # let the run write its 'running' row
-    return progress(request, session)
+    await asyncio.sleep(0.2)  # let the run write its 'running' row
+    return await run_in_threadpool(progress, request, session)
 
 
 @router.get("/run/progress", response_class=HTMLResponse)
