@@ -366,3 +366,22 @@ def test_pickup_hand_over_then_a_return_received_at_another_node(app, db: Databa
     assert received.refund is not None and received.refund > 0
     order_page = agent.get(f"/console/orders/{order_id}").text
     assert rma in order_page and "received" in order_page
+
+
+def test_run_now_while_another_run_holds_the_lock_says_so(app, db: Database) -> None:  # type: ignore[no-untyped-def]
+    c = client(app, KEYS[Role.SCHEDULER])
+    token = csrf_of(c, "/console/tower")
+    with db.run_lock:  # a run started through the API is in progress
+        r = c.post(
+            "/console/tower/run",
+            data={"csrf_token": token, "strategy": "greedy", "time_limit": "1"},
+        )
+        assert r.status_code == 200
+        app.state.console_run.thread.join(timeout=10)
+    page = c.get("/console/tower/run/progress").text
+    assert "The run failed: a sourcing run is already in progress" in page
+    r = c.post(
+        "/console/tower/run",
+        data={"csrf_token": token, "strategy": "simplex", "time_limit": "1"},
+    )
+    assert r.status_code == 422 and "strategy: one of" in r.text
