@@ -9,6 +9,7 @@ server: any other request is aborted and fails the test (nothing from a CDN).
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -279,10 +280,16 @@ def test_scheduler_runs_sourcing_and_sees_the_kpis(walk: Walk, db: Database) -> 
     assert walk.page.url.endswith("/console/tower")
     walk.page.select_option("select[name=strategy]", "optimize")
     walk.page.fill("input[name=time_limit]", "3")
-    walk.page.click("button:has-text('Run sourcing now')")
-    walk.page.wait_for_selector("#run-progress .progress[data-state=running]", timeout=10000)
-    assert "Sourcing run in progress" in walk.page.inner_text("#run-progress")
-    walk.page.locator("#runs").screenshot(path=walk.shots / "tower-run-progress.png")
+    # The tiny batch plans in milliseconds: hold the run inside its apply for a
+    # moment so the live view is seen running (the crash test's hook).
+    db.on_apply = lambda run_id: time.sleep(2.5)
+    try:
+        walk.page.click("button:has-text('Run sourcing now')")
+        walk.page.wait_for_selector("#run-progress .progress[data-state=running]", timeout=10000)
+        assert "Sourcing run in progress" in walk.page.inner_text("#run-progress")
+        walk.page.locator("#runs").screenshot(path=walk.shots / "tower-run-progress.png")
+    finally:
+        db.on_apply = None
     done = walk.page.wait_for_selector(
         "#run-progress .progress.done", timeout=60000
     )  # polled every second by htmx
