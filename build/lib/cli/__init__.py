@@ -1,1 +1,0 @@
-"""The ``dom`` command: thin typer commands over library calls."""

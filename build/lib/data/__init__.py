@@ -1,1 +1,0 @@
-"""Data: reference geography, batch files, the DuckDB store and generators."""
