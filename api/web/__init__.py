@@ -6,6 +6,7 @@ from vendored assets. Pages call the same services as the JSON API; every
 asset is in ``static/`` (see ``static/vendor/README.md``), nothing from a CDN.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -24,31 +25,13 @@ def _login(request: Request, exc: Exception) -> Response:
     return auth.login_redirect(request)
 
 
-def _not_allowed(request: Request, exc: Exception) -> HTMLResponse:
-    return page(
-        request,
-        "forbidden.html",
-        current(request),
-        403,
-        message="this screen or action is not for your role",
-    )
+def _refusal(status: int, message: str) -> Callable[[Request, Exception], HTMLResponse]:
+    """An exception handler drawing the 'not allowed' page with this status and message."""
 
+    def handler(request: Request, exc: Exception) -> HTMLResponse:
+        return page(request, "forbidden.html", current(request), status, message=message)
 
-def _csrf(request: Request, exc: Exception) -> HTMLResponse:
-    return page(
-        request,
-        "forbidden.html",
-        current(request),
-        403,
-        message="the form was refused: its security token is missing or out of date; "
-        "reload the page and try again",
-    )
-
-
-def _bad_form(request: Request, exc: Exception) -> HTMLResponse:
-    return page(
-        request, "forbidden.html", current(request), 400, message="the form could not be read"
-    )
+    return handler
 
 
 def mount(app: FastAPI) -> None:
@@ -57,6 +40,15 @@ def mount(app: FastAPI) -> None:
     for router in ROUTERS:
         app.include_router(router)
     app.add_exception_handler(LoginRequired, _login)
-    app.add_exception_handler(NotAllowed, _not_allowed)
-    app.add_exception_handler(CsrfRefused, _csrf)
-    app.add_exception_handler(BadForm, _bad_form)
+    app.add_exception_handler(
+        NotAllowed, _refusal(403, "this screen or action is not for your role")
+    )
+    app.add_exception_handler(
+        CsrfRefused,
+        _refusal(
+            403,
+            "the form was refused: its security token is missing or out of date; "
+            "reload the page and try again",
+        ),
+    )
+    app.add_exception_handler(BadForm, _refusal(400, "the form could not be read"))

@@ -6,6 +6,7 @@ the pages show as a message (422) instead of a traceback.
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from models.lifecycle_errors import FieldError, InvalidInput
 
@@ -21,26 +22,25 @@ def text(data: Mapping[str, str], name: str, max_len: int = 200) -> str:
     return value
 
 
-def integer(data: Mapping[str, str], name: str, low: int, high: int) -> int:
+def _within(
+    data: Mapping[str, str], name: str, low: float, high: float, cast: type, noun: str
+) -> Any:
     raw = text(data, name, 20)
     try:
-        value = int(raw)
+        value = cast(raw)
     except ValueError:
-        raise InvalidInput([FieldError(name, f"a whole number, not {raw[:20]!r}")]) from None
-    if not low <= value <= high:
-        raise InvalidInput([FieldError(name, f"between {low} and {high}")])
-    return value
-
-
-def number(data: Mapping[str, str], name: str, low: float, high: float) -> float:
-    raw = text(data, name, 20)
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidInput([FieldError(name, f"a number, not {raw[:20]!r}")]) from None
+        raise InvalidInput([FieldError(name, f"{noun}, not {raw[:20]!r}")]) from None
     if not low <= value <= high:  # also refuses nan
         raise InvalidInput([FieldError(name, f"between {low:g} and {high:g}")])
     return value
+
+
+def integer(data: Mapping[str, str], name: str, low: int, high: int) -> int:
+    return int(_within(data, name, low, high, int, "a whole number"))
+
+
+def number(data: Mapping[str, str], name: str, low: float, high: float) -> float:
+    return float(_within(data, name, low, high, float, "a number"))
 
 
 def ident(value: str, name: str) -> str:
