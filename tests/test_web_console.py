@@ -385,3 +385,53 @@ def test_run_now_while_another_run_holds_the_lock_says_so(app, db: Database) -> 
         data={"csrf_token": token, "strategy": "simplex", "time_limit": "1"},
     )
     assert r.status_code == 422 and "strategy: one of" in r.text
+
+
+def test_tower_counts_each_exception_once() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from models.api import RejectRequest, RunRequest
+    from services import fulfilment, sourcing
+    from tests.lifecycle_fixtures import ADMIN
+
+    fresh = make_db()
+    try:
+
+        def capture(lines: list[dict], **extra: object) -> str:
+            body = web_order(lines=lines, **extra)
+            return orders.capture(fresh, CaptureOrder.model_validate(body), CHANNEL).order_id
+
+        short = capture([{"sku": "C", "qty": 5}])  # one unit of C in the network
+        held = capture([{"sku": "A", "qty": 1}], due_days=10)
+        orders.hold(fresh, held, "fraud check", ADMIN)
+        shipped = capture([{"sku": "A", "qty": 1}], due_days=10)
+        rejected = capture([{"sku": "A", "qty": 1}], due_days=10)
+        sourcing.run_sourcing(fresh, RunRequest(strategy="greedy", time_limit=1), ADMIN)
+        sourcing.release(fresh, [shipped, rejected], ADMIN)
+        items = {
+            w.order_id: w
+            for w in fulfilment.list_work_items(fresh, ADMIN, None, None, 50, None).items
+        }
+        node = Actor(name="dc", role=Role.NODE, node_id=items[rejected].node_id)
+        fulfilment.reject(
+            fresh, items[rejected].work_item_id, RejectRequest(reason="damaged"), node
+        )
+        now = datetime.now(UTC)
+        view = console.tower(fresh, now)
+        # short is due in 5 days: late only once a week has passed; the others in 10.
+        assert view.exceptions == {"backordered": 1, "on_hold": 1, "late": 0, "rejected": 1}
+        assert orders.get_order(fresh, short).status == "backordered"
+        later = console.tower(fresh, now + timedelta(days=7))
+        assert later.exceptions["late"] == 1
+        assert [
+            r["order_id"] for r in console.exception_orders(fresh, "late", now + timedelta(days=7))
+        ] == [short]
+        assert console.tower(fresh, now + timedelta(days=11)).exceptions["late"] == 4
+        assert sum(r["orders"] for r in view.today) == 4
+        assert {n.node_id: n.capacity_units > 0 for n in view.nodes} == {
+            "DC1": True,
+            "ST1": True,
+            "ST2": True,
+        }
+    finally:
+        fresh.close()
