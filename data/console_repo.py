@@ -25,6 +25,10 @@ NOT_DONE = (
     "ready_for_pickup",
 )
 OPEN_WORK = ("released", "picked", "packed", "ready_for_pickup")
+# An order due in N days is promised for the N-th day after its creation day (UTC);
+# it is late once that whole day has passed.
+PROMISED_DAY = "CAST(o.created_at AS DATE) + CAST(o.due_days AS INTEGER)"
+LATE_AFTER = "date_trunc('day', o.created_at) + to_days(CAST(o.due_days AS INTEGER) + 1)"
 
 
 class ConsoleRepo(CursorRepo):
@@ -44,11 +48,10 @@ class ConsoleRepo(CursorRepo):
 
     def exception_counts(self, now: datetime) -> dict[str, int]:
         row = self.cur.execute(
-            f"""SELECT count(*) FILTER (WHERE status = 'backordered'),
-                       count(*) FILTER (WHERE status = 'on_hold'),
-                       count(*) FILTER (WHERE status IN {NOT_DONE}
-                                        AND created_at + to_days(due_days) < ?)
-                FROM orders""",
+            f"""SELECT count(*) FILTER (WHERE o.status = 'backordered'),
+                       count(*) FILTER (WHERE o.status = 'on_hold'),
+                       count(*) FILTER (WHERE o.status IN {NOT_DONE} AND {LATE_AFTER} < ?)
+                FROM orders o""",
             [now],
         ).fetchone()
         rejected = self.cur.execute(
@@ -66,7 +69,7 @@ class ConsoleRepo(CursorRepo):
         """Oldest first: the orders behind one exception count."""
         base = (
             "SELECT o.order_id, o.status, o.channel, o.service, o.created_at, "
-            "o.created_at + to_days(o.due_days) AS promised_by, h.customer_email "
+            f"{PROMISED_DAY} AS promised_by, h.customer_email "
             "FROM orders o LEFT JOIN order_headers h USING (order_id) "
         )
         if kind == "rejected":
@@ -80,7 +83,7 @@ class ConsoleRepo(CursorRepo):
             "backordered": ("o.status = 'backordered'", []),
             "on_hold": ("o.status = 'on_hold'", []),
             "late": (
-                f"o.status IN {NOT_DONE} AND o.created_at + to_days(o.due_days) < ?",
+                f"o.status IN {NOT_DONE} AND {LATE_AFTER} < ?",
                 [now],
             ),
         }[kind]
@@ -156,7 +159,7 @@ class ConsoleRepo(CursorRepo):
             )
         return self.dicts(
             f"""SELECT o.order_id, o.status, o.channel, o.service, o.created_at,
-                       o.created_at + to_days(o.due_days) AS promised_by,
+                       {PROMISED_DAY} AS promised_by,
                        h.customer_email, h.customer_name, h.phone, h.ship_city, h.ship_state
                 FROM {source} {order} LIMIT {int(limit)}""",
             params,

@@ -8,7 +8,7 @@ load, one-row-per-order search, and an order's packages and returns.
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from data.console_repo import ConsoleRepo
@@ -89,10 +89,11 @@ class OrderPage:
     events: list[EventView]
     packages: list[WorkItemView]
     returns: list[ReturnView]
-    promised_by: datetime = field(init=False)
+    promised_by: date = field(init=False)
 
     def __post_init__(self) -> None:
-        promised = self.order.created_at + timedelta(days=self.order.due_days)
+        created = self.order.created_at.astimezone(UTC).date()
+        promised = created + timedelta(days=self.order.due_days)
         object.__setattr__(self, "promised_by", promised)
 
 

@@ -1,6 +1,6 @@
 """Templates, the navigation each role sees, and turning domain errors into messages."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,8 @@ def _money(value: Any) -> str:
 def _when(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d\u00a0%H:%M")  # never wrapped inside a date
+    if isinstance(value, date):
+        return value.isoformat()
     return "—" if value is None else str(value)
 
 
