@@ -3,9 +3,10 @@
 The cookie holds the key's SHA-256 (what the store keeps), a per-session CSRF
 token and nothing else, signed with ``DOM_WEB_SECRET`` (itsdangerous); it is
 HttpOnly and SameSite=Strict, so scripts cannot read it and other sites
-cannot send it. Each request looks the key up again, so a revoked key ends
-its sessions at once. Every POST must echo the session's CSRF token (form
-field ``csrf_token`` or header ``X-CSRF-Token``); the sign-in form uses a
+cannot send it. Each request looks the key up again (the repository caches a
+known key for a few seconds), so a revoked key ends its sessions within
+seconds. Every POST must echo the session's CSRF token (form field
+``csrf_token`` or header ``X-CSRF-Token``); the sign-in form uses a
 double-submit token from a short-lived cookie instead.
 """
 
