@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from data.atomic import atomic_folder
+from data.atomic import Layout, atomic_folder
 from data.columns import validate_table
 from data.geo import zip_table
 from models import SHIPPING_SERVICES, Batch, Service, Weights
@@ -26,6 +26,12 @@ BATCH_JSON = "batch.json"
 FORMATS = ("csv", "parquet")
 Format = Literal["csv", "parquet"]
 ZONES = range(2, 9)
+# What ``write_batch`` writes: a folder holding only these may be replaced by a new batch.
+BATCH_LAYOUT = Layout(
+    "batch",
+    BATCH_JSON,
+    frozenset({BATCH_JSON, *(f"{t}.{ext}" for t in TABLES for ext in FORMATS)}),
+)
 
 
 def _find_table_file(folder: Path, base: str, problems: list[Problem]) -> Path | None:
@@ -289,11 +295,16 @@ def check_references(
             )
 
 
-def write_batch(batch: Batch, folder: str | Path, fmt: Format = "csv") -> Path:
-    """Write a batch folder (tables in ``fmt``); returns the folder."""
+def write_batch(
+    batch: Batch, folder: str | Path, fmt: Format = "csv", *, force: bool = False
+) -> Path:
+    """Write a batch folder (tables in ``fmt``); returns the folder.
+
+    An existing folder is replaced only when it is a batch of ours (or empty),
+    or with ``force``; see ``data.atomic``."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {fmt!r}")
-    with atomic_folder(folder) as scratch:
+    with atomic_folder(folder, BATCH_LAYOUT, force=force) as scratch:
         _write_tables(batch, scratch, fmt)
     return Path(folder)
 

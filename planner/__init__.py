@@ -13,7 +13,7 @@ from collections.abc import Callable
 from models import Batch, Weights
 from models.errors import DomError
 from planner.baselines import plan_greedy, plan_nearest
-from planner.checker import Violation, check_plan
+from planner.checker import Violation, check_plan, known_rows
 from planner.cost import evaluate
 from planner.instance import Instance, build_instance
 from planner.mip import plan_mip
@@ -62,5 +62,6 @@ __all__ = [
     "build_instance",
     "check_plan",
     "evaluate",
+    "known_rows",
     "plan",
 ]

@@ -28,6 +28,17 @@ def available(batch: Batch) -> pd.Series:
     return pd.Series(avail.to_numpy(), index=pd.MultiIndex.from_frame(inv[["node_id", "sku"]]))
 
 
+def known_rows(batch: Batch, allocations: pd.DataFrame) -> pd.Series:
+    """Rows naming an order line and a node of the batch: the only ones a cost can use
+    (``check_plan`` reports the others)."""
+    keys = pd.MultiIndex.from_frame(allocations[["order_id", "line_no"]])
+    line_keys = pd.MultiIndex.from_frame(batch.order_lines[["order_id", "line_no"]])
+    return pd.Series(
+        keys.isin(line_keys) & allocations["node_id"].isin(batch.nodes["node_id"]).to_numpy(),
+        index=allocations.index,
+    )
+
+
 def check_plan(
     batch: Batch,
     allocations: pd.DataFrame,
@@ -43,7 +54,8 @@ def check_plan(
         if len(frame) > limit:
             out.append(Violation(rule, f"... and {len(frame) - limit} more"))
 
-    alloc = allocations
+    # ``row``: the data row of the plan file (after its header), to say where a bad id is.
+    alloc = allocations.reset_index(drop=True).assign(row=np.arange(1, len(allocations) + 1))
     lines = batch.order_lines[["order_id", "line_no", "sku", "qty"]]
     orders = batch.orders.set_index("order_id")
     nodes = batch.nodes.set_index("node_id")
@@ -55,13 +67,21 @@ def check_plan(
     add(
         "structure",
         keyed[keyed["_merge"] == "left_only"],
-        "order {order_id} line {line_no}: no such order line",
+        "allocations row {row}: order {order_id} line {line_no}: no such order line",
     )
     add(
         "structure",
         alloc[~alloc["node_id"].isin(nodes.index)],
-        "order {order_id} line {line_no}: unknown node {node_id}",
+        "allocations row {row}: order {order_id} line {line_no}: unknown node {node_id}",
     )
+    if unfilled is not None:
+        uf_rows = unfilled.reset_index(drop=True).assign(row=np.arange(1, len(unfilled) + 1))
+        uf_keyed = uf_rows.merge(lines, on=["order_id", "line_no"], how="left", indicator=True)
+        add(
+            "structure",
+            uf_keyed[uf_keyed["_merge"] == "left_only"],
+            "unfilled row {row}: order {order_id} line {line_no}: no such order line",
+        )
     keyed = keyed[keyed["_merge"] == "both"].drop(columns="_merge")
     keyed = keyed[keyed["node_id"].isin(nodes.index)]
 

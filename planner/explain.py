@@ -21,9 +21,9 @@ class LineChoice:
     sku: str
     qty: int
     sources: str  # "DC1 x2, ST4 x1" or "unfilled"
-    cost: float  # marginal cost of the line as planned (package cost shared by units)
+    cost: float  # the line's units at their nodes plus its unit share of each package's fixed cost
     next_node: str | None
-    next_extra: float | None  # next best's cost minus the chosen cost
+    next_extra: float | None  # next best's cost minus what moving the line away saves
     why_not: str
 
 
@@ -67,6 +67,7 @@ def explain_order(
         if rows.empty:
             sources = "unfilled"
             chosen_cost = q * float(inst.unfilled_unit_cost[line])
+            marginal = chosen_cost
             chosen_nodes: set[int] = set()
         else:
             sources = ", ".join(f"{r.node_id} x{r.qty}" for r in rows.itertuples())
@@ -75,10 +76,19 @@ def explain_order(
                 sources += f", {short} unfilled"
             chosen_nodes = {node_index[n] for n in rows["node_id"]}
             chosen_cost = short * float(inst.unfilled_unit_cost[line])
+            marginal = chosen_cost
             for r in rows.itertuples():
                 n = node_index[r.node_id]
-                alone = len(mine[mine["node_id"] == r.node_id]) == 1
-                chosen_cost += r.qty * float(unit[i, n]) + (float(fixed[n]) if alone else 0.0)
+                # The package's fixed cost (base rate, packing, lateness) is shared by its
+                # units, so that the lines' costs add up to the packages' costs.
+                # What moving the line saves is its marginal cost: the fixed cost only
+                # when the line is its package's only one.
+                at_node = mine[mine["node_id"] == r.node_id]
+                share = r.qty / int(at_node["qty"].sum())
+                chosen_cost += r.qty * float(unit[i, n]) + share * float(fixed[n])
+                marginal += r.qty * float(unit[i, n]) + (
+                    float(fixed[n]) if len(at_node) == 1 else 0.0
+                )
         # Next best: serve the whole line from one other node.
         open_cost = np.where(
             [n in opened for n in range(inst.n_nodes)], 0.0, fixed + (w.split if opened else 0.0)
@@ -97,22 +107,22 @@ def explain_order(
                     chosen_cost,
                     None,
                     None,
-                    "no other node may serve it or stocks it",
+                    "no other node can",
                 )
             )
             continue
         n = int(np.argmin(alt))
         reasons = []
         if left[n, s] < q:
-            reasons.append(f"stock: {max(0, int(left[n, s]))} left there after the plan")
+            reasons.append(f"stock: {max(0, int(left[n, s]))} left")
         if cap_left[n] < q:
-            reasons.append(f"capacity: {max(0, int(cap_left[n]))} units left")
+            reasons.append(f"capacity: {max(0, int(cap_left[n]))} left")
         if n not in opened and len(opened) >= limit:
             reasons.append(
                 "rule: ship-complete" if inst.ship_complete[o] else f"rule: max_packages {limit}"
             )
         if not reasons:
-            reasons.append("cost: dearer for the plan as a whole")
+            reasons.append("dearer overall")
         choices.append(
             LineChoice(
                 line_no,
@@ -121,7 +131,7 @@ def explain_order(
                 sources,
                 chosen_cost,
                 str(inst.node_ids[n]),
-                float(alt[n]) - chosen_cost,
+                float(alt[n]) - marginal,
                 "; ".join(reasons),
             )
         )

@@ -91,17 +91,18 @@ def test_bad_batch_is_one_red_error_with_exit_code_1(tmp_path: Path) -> None:
     assert not (tmp_path / "p").exists()  # nothing half-written
 
 
-def test_unknown_strategy(batch_dir: Path, tmp_path: Path) -> None:
+def test_unknown_strategy_is_refused_before_the_batch_is_read(tmp_path: Path) -> None:
+    # The batch does not exist: the strategy is refused while parsing, before any reading.
     result = runner.invoke(
-        app, ["plan", str(batch_dir), "--out", str(tmp_path / "p"), "-s", "magic"]
+        app, ["plan", str(tmp_path / "no-batch"), "--out", str(tmp_path / "p"), "-s", "magic"]
     )
-    assert result.exit_code == 1 and "unknown strategy 'magic'" in result.output
+    assert result.exit_code == 2
+    assert "'magic' is not one of 'optimize', 'greedy', 'nearest', 'mip'" in result.output
+    assert "no-batch" not in result.output
 
 
 def test_explain_names_the_next_best_node_and_why(tmp_path: Path, monkeypatch) -> None:
-    import cli.main
-
-    monkeypatch.setattr(cli.main.console, "width", 200)
+    monkeypatch.setenv("COLUMNS", "200")
     batch = write_batch(tiny_batch(), tmp_path / "tiny")
     out = tmp_path / "plan"
     assert runner.invoke(app, ["plan", str(batch), "--out", str(out), "-s", "mip"]).exit_code == 0
