@@ -186,7 +186,12 @@ def _print_explanation(
     from rich import box
     from rich.table import Table
 
-    pk = Table(title=f"Order {order_id}: packages", box=box.SIMPLE_HEAD, pad_edge=False)
+    pk = Table(
+        title=f"Order {order_id}: packages",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+    )
     for col in ("node", "zone", "units", "lb", "ship $", "handle $", "late d", "cost $"):
         pk.add_column(col, justify="left" if col == "node" else "right", no_wrap=True)
     package_total = 0.0
@@ -204,7 +209,9 @@ def _print_explanation(
             f"{cost:.2f}",
         )
     ui.out().print(pk)
-    lt = Table(title=f"Order {order_id}: lines", box=box.SIMPLE_HEAD, pad_edge=False)
+    lt = Table(
+        title=f"Order {order_id}: lines", box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0)
+    )
     for col in ("line", "sku", "from", "cost $", "next best", "extra $"):
         lt.add_column(col, no_wrap=True, justify="right" if "$" in col else "left")
     lt.add_column("why not", overflow="fold")
@@ -221,16 +228,17 @@ def _print_explanation(
     ui.out().print(lt)
     lines_total = sum(c.cost for c in lines)
     unfilled = lines_total - package_total
-    splits = w.split * max(0, len(packages) - 1)
+    extra = max(0, len(packages) - 1)
+    splits = w.split * extra
     ui.out().print(
         f"order cost {lines_total + splits:,.2f} = packages {package_total:,.2f}"
-        f" + unfilled {unfilled:,.2f} + splits {splits:,.2f}"
-        f" ({max(0, len(packages) - 1)} extra package(s) x {w.split:g})",
+        f" + unfilled {abs(unfilled) if abs(unfilled) < 0.005 else unfilled:,.2f}"
+        f" + splits {splits:,.2f} ({extra} x {w.split:g})",
         highlight=False,
     )
     ui.out().print(
-        "cost $: a line's share of its packages (units shared the fixed cost) plus its "
-        "unfilled penalty; extra $: what moving the whole line to the next best adds.",
+        "cost $: the line's share of its packages, plus its unfilled penalty\n"
+        "extra $: what moving the whole line to the next best node would add",
         style="dim",
         highlight=False,
     )

@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from data.atomic import Layout, atomic_folder
-from data.columns import validate_table
+from data.columns import plain, validate_table
 from data.geo import zip_table
 from models import SHIPPING_SERVICES, Batch, Service, Weights
 from models.batch import COLUMNS, TABLES
@@ -149,9 +149,11 @@ def _report(
 ) -> None:
     rows = np.flatnonzero(mask)
     for r in rows[:limit]:
-        problems.append(Problem(file, f"{message} (got {values.iloc[r]!r})", int(r) + 1, column))
+        value = plain(values.iloc[r])
+        problems.append(Problem(file, f"{message} (got {value!r})", int(r) + 1, column))
     if len(rows) > limit:
-        problems.append(Problem(file, f"{len(rows) - limit} more rows: {message}", None, column))
+        left = len(rows) - limit
+        problems.append(Problem(file, f"{left} more rows: {message}", None, column, count=left))
 
 
 def _unique(problems: list[Problem], df: pd.DataFrame, file: str, keys: list[str]) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from data.atomic import Layout, atomic_folder
+from data.columns import plain
 from models.errors import PlanValidationError, Problem
 
 PLAN_COLUMNS = {
@@ -77,7 +78,7 @@ def _read_table(folder: Path, name: str, problems: list[Problem]) -> pd.DataFram
                     Problem(
                         path.name,
                         f"must be a whole number >= "
-                        f"{1 if col == 'qty' else 0} (got {values.iloc[r]!r})",
+                        f"{1 if col == 'qty' else 0} (got {plain(values.iloc[r])!r})",
                         int(r) + 1,
                         col,
                     )
