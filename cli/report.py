@@ -42,7 +42,12 @@ def comparison_table(summaries: dict[str, PlanSummary]) -> Table:
     "vs greedy" is the change in total cost: -32.7 % is 32.7 % cheaper than greedy.
     Narrow columns without borders, so that it fits a terminal of 80 columns.
     """
-    table = Table(title="Strategies on the same batch", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(
+        title="Strategies on the same batch",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+    )
     for col in ("strategy", "total $", "vs greedy", "fill %", "pkg/order", "late d", "gap", "secs"):
         table.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=True)
     greedy = summaries.get("greedy")

@@ -49,7 +49,7 @@ def show(page: "Page", what: str, page_no: int) -> None:
     if not page.rows:
         ui.out().print(f"no {what}" + (f" on page {page_no}" if page.total else " in the store"))
         return
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0))
     for i, col in enumerate(page.columns):
         numeric = any(isinstance(r[i], int | float) and r[i] is not True for r in page.rows)
         table.add_column(col, justify="right" if numeric else "left", no_wrap=i == 0)
@@ -57,8 +57,8 @@ def show(page: "Page", what: str, page_no: int) -> None:
         table.add_row(*(_cell(v, c) for v, c in zip(row, page.columns, strict=True)))
     ui.out().print(table)
     last = page.offset + len(page.rows)
-    more = f"; next: --page {page_no + 1}" if page.has_more else ""
-    ui.out().print(f"{what} {page.offset + 1:,}-{last:,} of {page.total:,}{more}", highlight=False)
+    more = f"; next page: --page {page_no + 1}" if page.has_more else ""
+    ui.out().print(f"{what}: {page.offset + 1:,}-{last:,} of {page.total:,}{more}", highlight=False)
 
 
 def orders_cmd(
