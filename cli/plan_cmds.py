@@ -219,7 +219,7 @@ def _print_explanation(
         lt.add_row(
             str(c.line_no),
             c.sku,
-            c.sources,
+            c.sources.replace(", ", "\n"),  # one source per line: the column stays narrow
             f"{c.cost:.2f}",
             c.next_node or "-",
             "-" if c.next_extra is None else f"{c.next_extra:+.2f}",

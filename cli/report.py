@@ -44,6 +44,7 @@ def comparison_table(summaries: dict[str, PlanSummary]) -> Table:
     """
     table = Table(
         title="Strategies on the same batch",
+        caption="vs greedy: change in total cost (negative = cheaper than greedy)",
         box=box.SIMPLE_HEAD,
         show_edge=False,
         padding=(0, 1, 0, 0),
