@@ -56,17 +56,27 @@ def _page(
 def orders_page(
     store: Store, *, status: str | None = None, limit: int = 20, offset: int = 0
 ) -> Page:
-    """Orders by id: status, channel, service, lines and units, when created."""
+    """Orders by id: status, channel, service, lines and units ordered, when created.
+
+    ``order_lines`` holds only open demand (released lines leave it); the lifecycle's
+    ``line_state`` keeps every line ordered, so it counts where it has the order."""
     where, params = ("WHERE o.status = ?", [status]) if status else ("", [])
     return _page(
         store.con,
         f"""
+        WITH open_lines AS (
+            SELECT order_id, count(*) AS n, sum(qty) AS units FROM order_lines GROUP BY ALL
+        ), all_lines AS (
+            SELECT order_id, count(*) AS n, sum(ordered_qty - cancelled_qty) AS units
+            FROM line_state GROUP BY ALL
+        )
         SELECT o.order_id AS "order", o.status, o.channel, o.service,
-               count(l.line_no) AS lines, coalesce(sum(l.qty), 0) AS units,
+               coalesce(a.n, l.n, 0) AS lines, coalesce(a.units, l.units, 0) AS units,
                strftime(o.created_at, '%Y-%m-%d %H:%M') AS created
-        FROM orders o LEFT JOIN order_lines l USING (order_id)
+        FROM orders o
+        LEFT JOIN open_lines l USING (order_id) LEFT JOIN all_lines a USING (order_id)
         {where}
-        GROUP BY ALL ORDER BY o.order_id
+        ORDER BY o.order_id
         """,
         f"SELECT count(*) FROM orders o {where}",
         params,
