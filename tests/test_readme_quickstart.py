@@ -61,3 +61,22 @@ def test_the_quick_start_runs_and_prints_what_it_shows(tmp_path: Path) -> None:
         printed = {normal(line) for line in (run.stdout + run.stderr).splitlines()}
         missing = [line for line in shown if normal(line) and normal(line) not in printed]
         assert not missing, (command, missing, run.stdout)
+
+
+def test_the_api_walk_through_uses_the_served_port_and_real_routes() -> None:
+    import inspect
+
+    from api.app import create_app
+    from cli.serve_cmd import serve_cmd
+
+    text = (ROOT / "api" / "README.md").read_text()
+    port = inspect.signature(serve_cmd).parameters["port"].default
+    assert f"http://127.0.0.1:{port}" in text
+    schema = create_app().openapi()["paths"]
+    templates = [re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$") for p in schema]
+    calls = re.findall(r'curl -s[^\n]*?(?:-X (\w+) )?"\$B(/[^"?]*)', text)
+    assert len(calls) >= 6
+    for method, path in calls:
+        matching = [p for p, t in zip(schema, templates, strict=True) if t.match(path)]
+        assert matching, path
+        assert any((method or "GET").lower() in schema[p] for p in matching), (method, path)
