@@ -455,3 +455,39 @@ def test_output_folders_follow_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+
+
+def _imported_roots() -> set[str]:
+    import ast
+
+    roots: set[str] = set()
+    for path in ROOT.glob("*/**/*.py"):
+        if ".venv" in path.parts or "tests" in path.parts[len(ROOT.parts) :][:1]:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                roots.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                roots.add(node.module.split(".")[0])
+    return roots
+
+
+# Declared dependencies the code never imports by name, and what uses them.
+USED_THROUGH = {
+    "pyarrow": "pandas' Parquet engine (batch and plan files)",
+    "email-validator": "pydantic's EmailStr (models/api.py)",
+}
+IMPORT_NAME = {"pydantic-settings": "pydantic_settings", "email-validator": "email_validator"}
+
+
+def test_every_declared_dependency_is_used() -> None:
+    import re
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    imported = _imported_roots()
+    for requirement in declared:
+        name = re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0]
+        if name in USED_THROUGH:
+            continue
+        assert IMPORT_NAME.get(name, name) in imported, f"{name} is declared and never imported"
