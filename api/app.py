@@ -42,7 +42,7 @@ def open_database(settings: Settings, *, bootstrap: bool = True) -> Database:
 
 def bootstrap_admin_key(db: Database, settings: Settings) -> str | None:
     """With no API key at all, create an admin key and print it (once: only its hash is kept)."""
-    if not settings.bootstrap_admin or db.read(lambda r: r.scalar("SELECT count(*) FROM api_keys")):
+    if not settings.bootstrap_admin or db.read(lambda r: r.count_api_keys()):
         return None
     key = f"dom_admin_{secrets.token_urlsafe(18)}"
     admin.create_key(db, ApiKeyIn(role=Role.ADMIN, label="bootstrap-admin"), key=key)

@@ -3,14 +3,16 @@
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Response, Security
+from fastapi import Depends, Header, Path, Query, Request, Response, Security
 from fastapi.security import APIKeyHeader
+from pydantic import BaseModel
 
 from data.lifecycle_db import Database
 from models.api import Actor, Page, Role
 from models.enums import Channel
 from models.lifecycle_errors import FieldError, Forbidden, InvalidInput
 from services import admin
+from services.common import Idempotency
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Your API key.")
 
@@ -22,7 +24,7 @@ DEFAULT_CHANNEL: dict[Role, str | None] = {
 
 
 def get_db(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    return request.app.state.db
 
 
 DB = Annotated[Database, Depends(get_db)]
@@ -50,8 +52,6 @@ def allow(*roles: Role) -> Callable[..., Actor]:
 
 READERS = (Role.CHANNEL, Role.CUSTOMER_SERVICE, Role.SCHEDULER, Role.MERCHANDISER, Role.ANALYST)
 
-Limit = Annotated[int, "page size"]
-
 
 def paged(page: Page, request: Request, response: Response) -> Page:
     """Fill ``links`` (self, next) and the Link header from the page's cursor."""
@@ -74,5 +74,17 @@ IdempotencyKey = Annotated[
 ]
 
 
+# Every resource id in a path or query: the one pattern the store's ids match.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+Id = Annotated[str, Path(pattern=ID_PATTERN)]
+IdQuery = Annotated[str | None, Query(pattern=ID_PATTERN)]
+Cursor = Annotated[str | None, Query(max_length=400, pattern=r"^[A-Za-z0-9_-]*$")]
+
+
 def bad(field: str, message: str) -> InvalidInput:
     return InvalidInput([FieldError(field, message)])
+
+
+def creating(actor: Actor, route: str, key: str | None, body: BaseModel) -> Idempotency | None:
+    """The Idempotency-Key of a create (answered 201) by this caller on this route."""
+    return Idempotency.of(f"{actor.name}:{route}", key, body, 201)

@@ -27,6 +27,7 @@ import typer
 
 from data.geo import zip_table
 from data.lifecycle_db import Database
+from data.shared_sql import available
 from data.store import Store
 from models.api import Actor, CaptureOrder, Role, RunRequest
 from services import admin, orders, sourcing
@@ -51,8 +52,7 @@ def _bodies(db: Database, n: int, seed: int = 1) -> list[dict[str, Any]]:
         r[0]
         for r in db.read(
             lambda r: r.rows(
-                "SELECT sku FROM inventory GROUP BY sku "
-                "HAVING sum(on_hand - reserved - safety_stock) > 50 ORDER BY sku"
+                f"SELECT sku FROM inventory GROUP BY sku HAVING sum{available()} > 50 ORDER BY sku"
             )
         )
     ]
@@ -96,7 +96,7 @@ def capture_throughput(orders_n: int = 2000, threads: int = 8, path: Path | None
 
         def work(chunk: list[CaptureOrder]) -> None:
             for body in chunk:
-                _, view = orders.capture(db, body, ACTOR, idempotency_key=None)
+                view = orders.capture(db, body, ACTOR)
                 with lock:
                     statuses.append(view.status)
 

@@ -196,16 +196,18 @@ def _print_explanation(
         pk.add_column(col, justify="left" if col == "node" else "right", no_wrap=True)
     package_total = 0.0
     for p in packages.itertuples():
-        cost = w.shipping * p.shipping + w.handling * p.handling + w.late * p.late_days
+        shipping, handling = float(p.shipping), float(p.handling)  # type: ignore[arg-type]
+        late = float(p.late_days)  # type: ignore[arg-type]
+        cost = w.shipping * shipping + w.handling * handling + w.late * late
         package_total += cost
         pk.add_row(
-            p.node_id,
+            str(p.node_id),
             str(p.zone),
             str(p.units),
             f"{p.weight_lb:.1f}",
-            f"{p.shipping:.2f}",
-            f"{p.handling:.2f}",
-            f"{p.late_days:.0f}",
+            f"{shipping:.2f}",
+            f"{handling:.2f}",
+            f"{late:.0f}",
             f"{cost:.2f}",
         )
     ui.out().print(pk)

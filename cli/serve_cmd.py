@@ -65,7 +65,7 @@ def serve_cmd(
     from api.settings import Settings
 
     try:
-        settings = Settings(**({"db_path": db} if db else {}))
+        settings = Settings(db_path=db) if db else Settings()
     except (ValidationError, ValueError) as exc:
         raise StartupError(
             "the DOM_* settings are not valid: DOM_API_KEYS must be JSON like "

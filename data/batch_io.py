@@ -9,9 +9,10 @@ listing every problem with file, row and column: nothing is half-loaded.
 import json
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pydantic import ValidationError
 
@@ -109,8 +110,7 @@ def read_batch(folder: str | Path) -> Batch:
     for name in TABLES:
         base = Path(rate_card_file).stem if name == "rate_card" else name
         path = _find_table_file(folder, base, problems)
-        raw = _read_raw(path, problems) if path else None
-        if raw is None:
+        if path is None or (raw := _read_raw(path, problems)) is None:
             continue
         files[name] = path.name
         tables[name] = validate_table(raw, name, path.name, problems)
@@ -120,8 +120,9 @@ def read_batch(folder: str | Path) -> Batch:
     if problems:
         raise BatchValidationError(problems)
     assert batch_date is not None
+    frames: dict[str, Any] = tables
     return Batch(
-        batch_date=batch_date, weights=weights, rate_card_file=files["rate_card"], **tables
+        batch_date=batch_date, weights=weights, rate_card_file=files["rate_card"], **frames
     )
 
 
@@ -135,7 +136,8 @@ def batch_from_frames(
         check_references(tables, {n: n for n in TABLES}, problems)
     if problems:
         raise BatchValidationError(problems)
-    return Batch(batch_date=batch_date, weights=weights or Weights(), **tables)
+    found: dict[str, Any] = tables
+    return Batch(batch_date=batch_date, weights=weights or Weights(), **found)
 
 
 def _report(
@@ -169,119 +171,84 @@ def _unique(problems: list[Problem], df: pd.DataFrame, file: str, keys: list[str
     )
 
 
+# Keys that must be unique per table.
+UNIQUE_KEYS: dict[str, list[str]] = {
+    "nodes": ["node_id"],
+    "items": ["sku"],
+    "inventory": ["node_id", "sku"],
+    "orders": ["order_id"],
+    "order_lines": ["order_id", "line_no"],
+    "rate_card": ["service", "zone"],
+}
+
+# One rule across rows or tables: (table, column, rows that break it, message).
+Rule = tuple[str, str, npt.NDArray[np.bool_], str]
+
+
 def check_references(
     tables: dict[str, pd.DataFrame], files: dict[str, str], problems: list[Problem]
 ) -> None:
     """Rules across rows and tables: unique keys, references, ZIPs, pickup, rate card."""
-    nodes, items, inv = tables["nodes"], tables["items"], tables["inventory"]
-    orders, lines, rates = tables["orders"], tables["order_lines"], tables["rate_card"]
-    f = files
-    _unique(problems, nodes, f["nodes"], ["node_id"])
-    _unique(problems, items, f["items"], ["sku"])
-    _unique(problems, inv, f["inventory"], ["node_id", "sku"])
-    _unique(problems, orders, f["orders"], ["order_id"])
-    _unique(problems, lines, f["order_lines"], ["order_id", "line_no"])
-    _unique(problems, rates, f["rate_card"], ["service", "zone"])
+    for name, keys in UNIQUE_KEYS.items():
+        _unique(problems, tables[name], files[name], keys)
+    for name, column, bad, message in [*_reference_rules(tables), *_order_rules(tables)]:
+        _report(problems, files[name], column, bad, tables[name][column], message)
+    _check_rates(tables, files["rate_card"], problems)
 
-    zips = zip_table()
-    _report(
-        problems,
-        f["nodes"],
-        "zip",
-        ~zips.known(nodes["zip"].to_numpy(str)),
-        nodes["zip"],
-        "unknown US ZIP",
-    )
-    node_ids, skus = set(nodes["node_id"]), set(items["sku"])
-    _report(
-        problems,
-        f["inventory"],
-        "node_id",
-        ~inv["node_id"].isin(node_ids).to_numpy(),
-        inv["node_id"],
-        "unknown node_id",
-    )
-    _report(
-        problems,
-        f["inventory"],
-        "sku",
-        ~inv["sku"].isin(skus).to_numpy(),
-        inv["sku"],
-        "unknown sku",
-    )
-    _report(
-        problems,
-        f["order_lines"],
-        "order_id",
-        ~lines["order_id"].isin(set(orders["order_id"])).to_numpy(),
-        lines["order_id"],
-        "unknown order_id",
-    )
-    _report(
-        problems,
-        f["order_lines"],
-        "sku",
-        ~lines["sku"].isin(skus).to_numpy(),
-        lines["sku"],
-        "unknown sku",
-    )
-    _report(
-        problems,
-        f["orders"],
-        "order_id",
-        ~orders["order_id"].isin(set(lines["order_id"])).to_numpy(),
-        orders["order_id"],
-        "order has no lines",
-    )
 
+def _reference_rules(t: dict[str, pd.DataFrame]) -> list[Rule]:
+    """Node ZIPs exist; inventory and lines name known nodes, SKUs and orders."""
+    nodes, inv, orders, lines = t["nodes"], t["inventory"], t["orders"], t["order_lines"]
+    node_ids, skus = set(nodes["node_id"]), set(t["items"]["sku"])
+    return [
+        ("nodes", "zip", ~zip_table().known(nodes["zip"].to_numpy(str)), "unknown US ZIP"),
+        ("inventory", "node_id", ~inv["node_id"].isin(node_ids).to_numpy(), "unknown node_id"),
+        ("inventory", "sku", ~inv["sku"].isin(skus).to_numpy(), "unknown sku"),
+        (
+            "order_lines",
+            "order_id",
+            ~lines["order_id"].isin(set(orders["order_id"])).to_numpy(),
+            "unknown order_id",
+        ),
+        ("order_lines", "sku", ~lines["sku"].isin(skus).to_numpy(), "unknown sku"),
+        (
+            "orders",
+            "order_id",
+            ~orders["order_id"].isin(set(lines["order_id"])).to_numpy(),
+            "order has no lines",
+        ),
+    ]
+
+
+def _order_rules(t: dict[str, pd.DataFrame]) -> list[Rule]:
+    """Pickup orders name a pickup-enabled node and no ZIP; shipped ones a known ZIP."""
+    nodes, orders = t["nodes"], t["orders"]
+    node_ids = set(nodes["node_id"])
+    pickup_nodes = set(nodes.loc[nodes["pickup_enabled"], "node_id"])
     pickup = (orders["service"] == Service.PICKUP.value).to_numpy()
     has_zip = (orders["ship_zip"] != "").to_numpy()
     has_node = (orders["pickup_node_id"] != "").to_numpy()
-    fo = f["orders"]
-    _report(
-        problems,
-        fo,
-        "pickup_node_id",
-        pickup & ~has_node,
-        orders["pickup_node_id"],
-        "required when service is pickup",
-    )
-    _report(
-        problems,
-        fo,
-        "pickup_node_id",
-        ~pickup & has_node,
-        orders["pickup_node_id"],
-        "only allowed when service is pickup",
-    )
-    _report(
-        problems,
-        fo,
-        "ship_zip",
-        ~pickup & ~has_zip,
-        orders["ship_zip"],
-        "required for shipping services",
-    )
-    zip_known = zips.known(orders["ship_zip"].to_numpy(str))
-    _report(problems, fo, "ship_zip", has_zip & ~zip_known, orders["ship_zip"], "unknown US ZIP")
-    pickup_nodes = set(nodes.loc[nodes["pickup_enabled"], "node_id"])
-    _report(
-        problems,
-        fo,
-        "pickup_node_id",
-        has_node & ~orders["pickup_node_id"].isin(node_ids).to_numpy(),
-        orders["pickup_node_id"],
-        "unknown node_id",
-    )
-    _report(
-        problems,
-        fo,
-        "pickup_node_id",
-        has_node & orders["pickup_node_id"].isin(node_ids - pickup_nodes).to_numpy(),
-        orders["pickup_node_id"],
-        "node is not pickup_enabled",
-    )
+    zip_known = zip_table().known(orders["ship_zip"].to_numpy(str))
+    node = orders["pickup_node_id"]
+    return [
+        ("orders", "pickup_node_id", pickup & ~has_node, "required when service is pickup"),
+        ("orders", "pickup_node_id", ~pickup & has_node, "only allowed when service is pickup"),
+        ("orders", "ship_zip", ~pickup & ~has_zip, "required for shipping services"),
+        ("orders", "ship_zip", has_zip & ~zip_known, "unknown US ZIP"),
+        ("orders", "pickup_node_id", has_node & ~node.isin(node_ids).to_numpy(), "unknown node_id"),
+        (
+            "orders",
+            "pickup_node_id",
+            has_node & node.isin(node_ids - pickup_nodes).to_numpy(),
+            "node is not pickup_enabled",
+        ),
+    ]
 
+
+def _check_rates(t: dict[str, pd.DataFrame], file: str, problems: list[Problem]) -> None:
+    """Every shipping service the orders use has a rate in every zone."""
+    orders, rates = t["orders"], t["rate_card"]
+    pickup = orders["service"] == Service.PICKUP.value
     used = set(orders.loc[~pickup, "service"]) & {s.value for s in SHIPPING_SERVICES}
     have = set(zip(rates["service"], rates["zone"], strict=True))
     for service in sorted(used):
@@ -289,7 +256,7 @@ def check_references(
         if missing:
             problems.append(
                 Problem(
-                    f["rate_card"],
+                    file,
                     f"no rate for service {service!r} in "
                     f"zone(s) {missing}; orders use this service",
                     column="zone",

@@ -243,10 +243,3 @@ def sample_zip_rows(rng: np.random.Generator, n: int, rural_share: float = 0.15)
     all_rows = delivery_zip_rows()
     rows[rural] = all_rows[rng.integers(0, len(all_rows), int(rural.sum()))]
     return rows
-
-
-def sample_zips(
-    rng: np.random.Generator, n: int, rural_share: float = 0.15
-) -> npt.NDArray[np.str_]:
-    """Like ``sample_zip_rows`` but the 5-digit ZIP strings."""
-    return zip_table().zips[sample_zip_rows(rng, n, rural_share)]

@@ -270,7 +270,7 @@ def _items(rng: np.random.Generator, n_skus: int) -> _Items:
         sku=_ids("SKU-", n_skus, 6),
         weight_lb=weight,
         price=price.round(2),
-        popularity=popularity,
+        popularity=np.asarray(popularity, dtype=np.float64),
         by_rank=np.argsort(rank).astype(np.int64),
     )
 

@@ -12,7 +12,6 @@ bounded number of attempts instead of starving.
 """
 
 import contextlib
-import os
 import queue
 import random
 import threading
@@ -25,7 +24,7 @@ import duckdb
 
 from data.lifecycle_repo import LifecycleRepo
 from data.store import Store
-from models.lifecycle_errors import Busy
+from models.lifecycle_errors import Busy, WriteConflict
 
 T = TypeVar("T")
 
@@ -37,7 +36,7 @@ MAX_BACKOFF_S = 0.05
 
 def is_conflict(exc: BaseException) -> bool:
     """A write-write conflict (retry it), as opposed to a real error."""
-    if isinstance(exc, duckdb.TransactionException):
+    if isinstance(exc, duckdb.TransactionException | WriteConflict):
         return True
     text = str(exc)
     return isinstance(exc, duckdb.Error) and ("Conflict" in text or "conflict" in text)
@@ -90,6 +89,10 @@ class _Gate:
 class Database:
     """The service's handle on its store: a cursor pool and retrying transactions."""
 
+    # Test hook: called with the run id inside a sourcing run's apply transaction,
+    # just before it commits (the crash test stops the process there).
+    on_apply: Callable[[str], None] | None = None
+
     def __init__(self, store: Store) -> None:
         self.store = store
         self._pool: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
@@ -99,8 +102,6 @@ class Database:
         self.contention_lock = threading.Lock()
         # One sourcing run at a time; bulk loads on the main connection share it.
         self.run_lock = threading.Lock()
-        # Fault injection for the crash test: seconds to sleep inside a run's apply.
-        self.apply_pause_s = float(os.environ.get("DOM_TEST_APPLY_PAUSE", "0") or 0)
         self.conflicts = 0
         self.cache: dict[str, object] = {}
         self.gate = _Gate()

@@ -5,221 +5,31 @@ on the cursor it was given, so the caller's transaction covers all of them.
 Stock rows are always updated in (node_id, sku) order.
 """
 
-import json
-import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from itertools import count
-from typing import Any
+from typing import Any, cast
 
 import duckdb
-import pandas as pd
 
-_views = count(1)
-NODES_TTL_S = 5.0
+from data.repo_base import now, where
+from data.shared_sql import insert_events
+from data.sourcing_repo import SourcingRepo
+from data.stock_repo import StockRepo
+from data.work_repo import WorkRepo
+from models.lifecycle_errors import Conflict
+from models.orders import LineState, OrderRecord
+
 _SAME = object()  # marker: leave the column as it is
 
 
-def _json(value: Any) -> str:
-    def default(v: Any) -> Any:
-        if isinstance(v, Decimal):
-            return str(v)
-        if isinstance(v, datetime):
-            return v.isoformat()
-        if hasattr(v, "isoformat"):
-            return v.isoformat()
-        raise TypeError(f"not JSON: {type(v)}")
-
-    return json.dumps(value, default=default)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-class LifecycleRepo:
-    """Rows of orders, stock, work items, returns, runs, keys; one transaction."""
-
-    def __init__(self, cur: duckdb.DuckDBPyConnection, cache: dict[str, Any] | None = None) -> None:
-        self.cur = cur
-        # Process-wide cache of the (rarely changing) node table, shared by repos.
-        self.cache = cache if cache is not None else {}
-
-    # -- helpers ---------------------------------------------------------------------
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.cur.execute(sql, list(params)).fetchall()
-
-    def dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        res = self.cur.execute(sql, list(params))
-        names = [d[0] for d in res.description or ()]
-        return [dict(zip(names, r, strict=True)) for r in res.fetchall()]
-
-    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-        found = self.dicts(sql, params)
-        return found[0] if found else None
-
-    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self.cur.execute(sql, list(params)).fetchone()
-        return row[0] if row else None
-
-    def exec(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run a write; returns the rows it changed."""
-        row = self.cur.execute(sql, list(params)).fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
-
-    @contextmanager
-    def frame(self, df: pd.DataFrame) -> Iterator[str]:
-        """Expose a DataFrame to SQL on this cursor for the block (set-wise writes)."""
-        name = f"_lc_{next(_views)}"
-        self.cur.register(name, df)
-        try:
-            yield name
-        finally:
-            self.cur.unregister(name)
-
-    # -- network ---------------------------------------------------------------------
-
-    def items(self, skus: Iterable[str]) -> dict[str, dict[str, Any]]:
-        wanted = sorted(set(skus))
-        if not wanted:
-            return {}
-        rows = self.dicts(
-            "SELECT sku, weight_lb, price FROM items WHERE list_contains(?, sku)", [wanted]
-        )
-        return {r["sku"]: r for r in rows}
-
-    def node(self, node_id: str) -> dict[str, Any] | None:
-        return self.one("SELECT * EXCLUDE (seq) FROM nodes WHERE node_id = ?", [node_id])
-
-    def nodes(self) -> list[dict[str, Any]]:
-        """All nodes; cached for NODES_TTL_S (batch loads clear the cache)."""
-        hit = self.cache.get("nodes")
-        if hit is not None and time.monotonic() - hit[0] < NODES_TTL_S:
-            return hit[1]  # type: ignore[no-any-return]
-        rows = self.dicts("SELECT * EXCLUDE (seq) FROM nodes ORDER BY node_id")
-        self.cache["nodes"] = (time.monotonic(), rows)
-        return rows
-
-    def availability(self, nodes: Sequence[str], skus: Sequence[str]) -> dict[tuple[str, str], int]:
-        """Units that may still be promised per (node, sku), for these nodes and SKUs."""
-        if not nodes or not skus:
-            return {}
-        rows = self.rows(
-            "SELECT node_id, sku, on_hand - reserved - safety_stock FROM inventory "
-            "WHERE list_contains(?, sku) AND list_contains(?, node_id)",
-            [sorted(set(skus)), sorted(set(nodes))],
-        )
-        return {(n, s): int(a) for n, s, a in rows}
-
-    def reserve_stock(self, node_id: str, sku: str, qty: int) -> bool:
-        """Reserve ``qty`` more units if they are available; False if they are not."""
-        changed = self.exec(
-            "UPDATE inventory SET reserved = reserved + ? WHERE node_id = ? AND sku = ? "
-            "AND on_hand - reserved - safety_stock >= ?",
-            [qty, node_id, sku, qty],
-        )
-        return changed == 1
-
-    def unreserve_stock(self, node_id: str, sku: str, qty: int, consume: bool = False) -> None:
-        """Give back ``qty`` reserved units; ``consume`` also takes them off hand (shipped)."""
-        on_hand = qty if consume else 0
-        self.exec(
-            "UPDATE inventory SET reserved = reserved - ?, on_hand = on_hand - ? "
-            "WHERE node_id = ? AND sku = ?",
-            [qty, on_hand, node_id, sku],
-        )
-
-    def stock_row(self, node_id: str, sku: str) -> dict[str, Any] | None:
-        return self.one(
-            "SELECT node_id, sku, on_hand, reserved, safety_stock, in_transit "
-            "FROM inventory WHERE node_id = ? AND sku = ?",
-            [node_id, sku],
-        )
-
-    def ensure_stock_row(self, node_id: str, sku: str) -> None:
-        self.exec(
-            "INSERT INTO inventory (node_id, sku, on_hand, reserved, safety_stock, in_transit, "
-            "seq) SELECT ?, ?, 0, 0, 0, 0, coalesce(max(seq) + 1, 0) FROM inventory "
-            "ON CONFLICT (node_id, sku) DO NOTHING",
-            [node_id, sku],
-        )
-
-    def change_stock(
-        self,
-        node_id: str,
-        sku: str,
-        *,
-        on_hand: int = 0,
-        reserved: int = 0,
-        in_transit: int = 0,
-        safety_stock: int | None = None,
-        kind: str,
-        reference: str | None = None,
-        actor: str | None = None,
-    ) -> None:
-        """Apply deltas to one stock row and write the ledger entry; CHECKs keep it >= 0."""
-        self.ensure_stock_row(node_id, sku)
-        self.exec(
-            "UPDATE inventory SET on_hand = on_hand + ?, reserved = reserved + ?, "
-            "in_transit = in_transit + ?, safety_stock = coalesce(?, safety_stock) "
-            "WHERE node_id = ? AND sku = ?",
-            [on_hand, reserved, in_transit, safety_stock, node_id, sku],
-        )
-        self.ledger(node_id, sku, kind, on_hand, reserved, in_transit, reference, actor)
-
-    def ledger(
-        self,
-        node_id: str,
-        sku: str,
-        kind: str,
-        on_hand: int = 0,
-        reserved: int = 0,
-        in_transit: int = 0,
-        reference: str | None = None,
-        actor: str | None = None,
-    ) -> None:
-        self.exec(
-            "INSERT INTO inventory_ledger (node_id, sku, kind, on_hand_delta, reserved_delta, "
-            "in_transit_delta, reference, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [node_id, sku, kind, on_hand, reserved, in_transit, reference, actor],
-        )
-
-    def add_damaged(self, node_id: str, sku: str, qty: int) -> None:
-        self.exec(
-            "INSERT INTO damaged_stock VALUES (?, ?, ?) "
-            "ON CONFLICT (node_id, sku) DO UPDATE SET qty = damaged_stock.qty + excluded.qty",
-            [node_id, sku, qty],
-        )
-
-    def stock_page(
-        self, node_id: str | None, sku: str | None, after: tuple[str, str] | None, limit: int
-    ) -> list[dict[str, Any]]:
-        conds, params = ["true"], []
-        if node_id:
-            conds.append("i.node_id = ?")
-            params.append(node_id)
-        if sku:
-            conds.append("i.sku = ?")
-            params.append(sku)
-        if after:
-            conds.append("(i.node_id, i.sku) > (?, ?)")
-            params.extend(after)
-        return self.dicts(
-            f"""SELECT i.node_id, i.sku, i.on_hand, i.reserved, i.safety_stock, i.in_transit,
-                   greatest(0, i.on_hand - i.reserved - i.safety_stock) AS available,
-                   coalesce(d.qty, 0) AS damaged
-                FROM inventory i LEFT JOIN damaged_stock d USING (node_id, sku)
-                WHERE {" AND ".join(conds)} ORDER BY i.node_id, i.sku LIMIT {int(limit)}""",
-            params,
-        )
+class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo):
+    """The order service's repository, on one cursor inside one transaction: orders,
+    idempotency keys, promotions and API keys here; stock, work and runs in the mixins."""
 
     # -- orders ----------------------------------------------------------------------
 
-    def order_row(self, order_id: str) -> dict[str, Any] | None:
-        return self.one(
+    def order_row(self, order_id: str) -> OrderRecord | None:
+        row = self.one(
             """SELECT o.order_id, o.channel, o.ship_zip, o.service, o.due_days, o.ship_complete,
                       o.max_packages, o.pickup_node_id, o.status, o.created_at,
                       h.customer_email, h.customer_name, h.phone, h.ship_name, h.ship_line1,
@@ -231,11 +41,13 @@ class LifecycleRepo:
                WHERE o.order_id = ?""",
             [order_id],
         )
+        return cast(OrderRecord | None, row)
 
-    def line_states(self, order_id: str) -> list[dict[str, Any]]:
-        return self.dicts(
+    def line_states(self, order_id: str) -> list[LineState]:
+        rows = self.dicts(
             "SELECT * FROM line_state WHERE order_id = ? ORDER BY line_no", [order_id]
         )
+        return cast(list[LineState], rows)
 
     def reservations(self, order_id: str, released: bool | None = None) -> list[dict[str, Any]]:
         cond = "" if released is None else f" AND released = {'true' if released else 'false'}"
@@ -245,7 +57,14 @@ class LifecycleRepo:
             [order_id],
         )
 
-    def insert_order(self, o: dict[str, Any]) -> None:
+    def insert_order(self, o: OrderRecord) -> None:
+        """Write a new order's header rows; Conflict if its id is taken."""
+        try:
+            self._insert_order(o)
+        except duckdb.ConstraintException:
+            raise Conflict(f"order {o['order_id']!r} already exists") from None
+
+    def _insert_order(self, o: OrderRecord) -> None:
         self.exec(
             "INSERT INTO orders (order_id, channel, ship_zip, service, due_days, ship_complete, "
             "max_packages, pickup_node_id, status, created_at, source, seq) "
@@ -286,7 +105,7 @@ class LifecycleRepo:
         if not lines:
             return
         values = ", ".join(["(?, ?, ?, ?)"] * len(lines))
-        flat = [v for no, sku, qty, _ in lines for v in (order_id, no, sku, qty)]
+        flat: list[Any] = [v for no, sku, qty, _ in lines for v in (order_id, no, sku, qty)]
         self.exec(
             "INSERT INTO order_lines (order_id, line_no, sku, qty, seq) "
             f"SELECT v.*, (SELECT coalesce(max(seq) + 1, 0) FROM order_lines) "
@@ -406,43 +225,14 @@ class LifecycleRepo:
         to_status: str | None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        self.exec(
-            "INSERT INTO order_events (order_id, occurred_at, actor, channel, event_type, "
-            "from_status, to_status, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                order_id,
-                now(),
-                actor,
-                channel,
-                event_type,
-                from_status,
-                to_status,
-                None if details is None else _json(details),
-            ],
-        )
+        self.add_events(order_id, [(event_type, actor, channel, from_status, to_status, details)])
 
     def add_events(self, order_id: str, events: list[tuple[Any, ...]]) -> None:
         """Several events at once: (event_type, actor, channel, from, to, details)."""
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(events))
         at = now()
-        flat = [
-            v
-            for kind, actor, channel, old, new, details in events
-            for v in (
-                order_id,
-                at,
-                actor,
-                channel,
-                kind,
-                old,
-                new,
-                None if details is None else _json(details),
-            )
-        ]
-        self.exec(
-            "INSERT INTO order_events (order_id, occurred_at, actor, channel, event_type, "
-            f"from_status, to_status, details) VALUES {values}",
-            flat,
+        insert_events(
+            self.cur,
+            [(order_id, at, who, ch, kind, old, new, d) for kind, who, ch, old, new, d in events],
         )
 
     def events(self, order_id: str, after: int, limit: int) -> list[dict[str, Any]]:
@@ -465,28 +255,20 @@ class LifecycleRepo:
         limit: int,
     ) -> list[str]:
         """Order ids, newest first, keyset-paginated on (created_at, order_id)."""
-        conds, params = ["true"], []
-        if email:
-            conds.append("lower(h.customer_email) = lower(?)")
-            params.append(email)
-        if status:
-            conds.append("o.status = ?")
-            params.append(status)
-        if channel:
-            conds.append("o.channel = ?")
-            params.append(channel)
-        if created_from:
-            conds.append("o.created_at >= ?")
-            params.append(created_from)
-        if created_to:
-            conds.append("o.created_at < ? + INTERVAL 1 DAY")
-            params.append(created_to)
-        if after:
-            conds.append("(o.created_at, o.order_id) < (CAST(? AS TIMESTAMPTZ), ?)")
-            params.extend(after)
+        cond, params = where(
+            [
+                ("lower(h.customer_email) = lower(?)", email),
+                ("o.status = ?", status),
+                ("o.channel = ?", channel),
+                ("o.created_at >= ?", created_from),
+                ("o.created_at < ? + INTERVAL 1 DAY", created_to),
+            ],
+            after,
+            "(o.created_at, o.order_id) < (CAST(? AS TIMESTAMPTZ), ?)",
+        )
         rows = self.rows(
             f"""SELECT o.order_id FROM orders o LEFT JOIN order_headers h USING (order_id)
-                WHERE {" AND ".join(conds)}
+                WHERE {cond}
                 ORDER BY o.created_at DESC, o.order_id DESC LIMIT {int(limit)}""",
             params,
         )
@@ -547,141 +329,20 @@ class LifecycleRepo:
             == 1
         )
 
-    # -- work items ------------------------------------------------------------------
-
-    def work_item(self, work_item_id: str) -> dict[str, Any] | None:
-        return self.one("SELECT * FROM work_items WHERE work_item_id = ?", [work_item_id])
-
-    def work_item_lines(self, work_item_id: str) -> list[dict[str, Any]]:
-        return self.dicts(
-            "SELECT line_no, sku, qty FROM work_item_lines WHERE work_item_id = ? ORDER BY line_no",
-            [work_item_id],
-        )
-
-    def work_statuses(self, order_id: str) -> list[str]:
-        return [
-            r[0] for r in self.rows("SELECT status FROM work_items WHERE order_id = ?", [order_id])
-        ]
-
-    def insert_work_item(
-        self, work_item_id: str, order_id: str, node_id: str, kind: str, lines: list[tuple]
-    ) -> None:
+    def add_promotion(self, p: dict[str, Any]) -> None:
+        """A new promotion (code, kind, value, min_spend, starts_on, ends_on,
+        usage_limit, active)."""
+        cols = ("code", "kind", "value", "min_spend", "starts_on", "ends_on", "usage_limit")
         self.exec(
-            "INSERT INTO work_items (work_item_id, order_id, node_id, kind, status) "
-            "VALUES (?, ?, ?, ?, 'released')",
-            [work_item_id, order_id, node_id, kind],
-        )
-        for line_no, sku, qty in lines:
-            self.exec(
-                "INSERT INTO work_item_lines VALUES (?, ?, ?, ?, ?)",
-                [work_item_id, order_id, line_no, sku, qty],
-            )
-
-    def update_work_item(self, work_item_id: str, **columns: Any) -> None:
-        sets = ", ".join(f"{k} = ?" for k in columns)
-        self.exec(
-            f"UPDATE work_items SET {sets}, updated_at = ? WHERE work_item_id = ?",
-            [*columns.values(), now(), work_item_id],
+            f"INSERT INTO promotions ({', '.join(cols)}, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [*(p[c] for c in cols), p["active"]],
         )
 
-    def work_page(
-        self, node_id: str | None, status: str | None, after: tuple[str, str] | None, limit: int
-    ) -> list[str]:
-        conds, params = ["true"], []
-        if node_id:
-            conds.append("node_id = ?")
-            params.append(node_id)
-        if status:
-            conds.append("status = ?")
-            params.append(status)
-        if after:
-            conds.append("(created_at, work_item_id) > (CAST(? AS TIMESTAMPTZ), ?)")
-            params.extend(after)
-        rows = self.rows(
-            f"SELECT work_item_id FROM work_items WHERE {' AND '.join(conds)} "
-            f"ORDER BY created_at, work_item_id LIMIT {int(limit)}",
-            params,
-        )
-        return [r[0] for r in rows]
-
-    def invoice_for_work_item(self, work_item_id: str) -> dict[str, Any] | None:
-        return self.one("SELECT * FROM invoices WHERE work_item_id = ?", [work_item_id])
-
-    def invoice_lines(self, invoice_id: str) -> list[dict[str, Any]]:
-        return self.dicts(
-            "SELECT line_no, sku, qty, unit_price, discount, net, tax FROM invoice_lines "
-            "WHERE invoice_id = ? ORDER BY line_no",
-            [invoice_id],
-        )
-
-    def invoiced(self, order_id: str) -> dict[int, tuple[int, Decimal, Decimal]]:
-        """Per line: units, net and tax invoiced so far."""
-        rows = self.rows(
-            "SELECT line_no, sum(qty), sum(net), sum(tax) FROM invoice_lines "
-            "WHERE order_id = ? GROUP BY line_no",
-            [order_id],
-        )
-        return {int(r[0]): (int(r[1]), Decimal(r[2]), Decimal(r[3])) for r in rows}
-
-    def insert_invoice(self, inv: dict[str, Any], lines: list[dict[str, Any]]) -> None:
-        self.exec(
-            "INSERT INTO invoices (invoice_id, order_id, work_item_id, subtotal, discount, "
-            "shipping, tax, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                inv["invoice_id"],
-                inv["order_id"],
-                inv["work_item_id"],
-                inv["subtotal"],
-                inv["discount"],
-                inv["shipping"],
-                inv["tax"],
-                inv["total"],
-            ],
-        )
-        for ln in lines:
-            self.exec(
-                "INSERT INTO invoice_lines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    inv["invoice_id"],
-                    inv["order_id"],
-                    ln["line_no"],
-                    ln["sku"],
-                    ln["qty"],
-                    ln["unit_price"],
-                    ln["discount"],
-                    ln["net"],
-                    ln["tax"],
-                ],
-            )
-
-    def has_invoice(self, order_id: str) -> bool:
-        return bool(self.scalar("SELECT count(*) FROM invoices WHERE order_id = ?", [order_id]))
-
-    # -- returns ---------------------------------------------------------------------
-
-    def return_row(self, return_id: str) -> dict[str, Any] | None:
-        return self.one("SELECT * FROM returns WHERE return_id = ?", [return_id])
-
-    def return_lines(self, return_id: str) -> list[dict[str, Any]]:
-        return self.dicts(
-            "SELECT line_no, sku, qty, condition, refund FROM return_lines "
-            "WHERE return_id = ? ORDER BY line_no",
-            [return_id],
-        )
-
-    def authorized_qty(self, order_id: str) -> dict[int, int]:
-        """Units per line in returns authorised but not yet received."""
-        rows = self.rows(
-            "SELECT l.line_no, sum(l.qty) FROM return_lines l JOIN returns r USING (return_id) "
-            "WHERE r.order_id = ? AND r.status = 'authorized' GROUP BY l.line_no",
-            [order_id],
-        )
-        return {int(a): int(b) for a, b in rows}
-
-    # -- sourcing runs ---------------------------------------------------------------
-
-    def run_row(self, run_id: str) -> dict[str, Any] | None:
-        return self.one("SELECT * FROM sourcing_runs WHERE run_id = ?", [run_id])
+    def update_promotion(self, code: str, changes: dict[str, Any]) -> None:
+        """Set the given columns (names from PromotionPatch's fields) of a promotion."""
+        if changes:
+            sets = ", ".join(f"{k} = ?" for k in changes)
+            self.exec(f"UPDATE promotions SET {sets} WHERE code = ?", [*changes.values(), code])
 
     # -- api keys --------------------------------------------------------------------
 
@@ -689,6 +350,9 @@ class LifecycleRepo:
         return self.one(
             "SELECT role, node_id, label FROM api_keys WHERE key_hash = ? AND active", [key_hash]
         )
+
+    def count_api_keys(self) -> int:
+        return int(self.scalar("SELECT count(*) FROM api_keys"))
 
     def put_api_key(self, key_hash: str, role: str, node_id: str | None, label: str | None) -> None:
         self.exec(

@@ -37,7 +37,6 @@ OPEN = frozenset({S.CREATED, S.VALIDATED, S.SOURCED, S.BACKORDERED})
 PLANNABLE = OPEN
 # Statuses whose work is at the nodes; the order's status follows its work items.
 IN_FULFILMENT = frozenset({S.RELEASED, S.PICKED, S.PACKED, S.SHIPPED, S.READY_FOR_PICKUP})
-FINAL = frozenset({S.CANCELLED, S.RETURNED})
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CREATED: frozenset({S.VALIDATED, S.SOURCED, S.BACKORDERED, S.ON_HOLD, S.CANCELLED}),

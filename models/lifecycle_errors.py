@@ -75,3 +75,11 @@ class Forbidden(DomError):
 
 class Busy(DomError):
     """Too much contention right now; nothing was written, retry shortly."""
+
+
+class WriteConflict(Busy):
+    """A concurrent writer moved what this transaction decided on.
+
+    ``Database.write`` rolls back and runs the work again; only if every attempt
+    conflicts does the caller see it (as Busy: retry shortly).
+    """

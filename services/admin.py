@@ -5,6 +5,7 @@ API keys are stored hashed (SHA-256): a leaked database does not leak keys.
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -54,16 +55,18 @@ def create_key(db: Database, req: ApiKeyIn, key: str | None = None) -> ApiKeyVie
     return ApiKeyView(key=key, role=req.role, node_id=req.node_id, label=req.label)
 
 
+def _put_key(
+    key_hash: str, role: str, node_id: str | None, label: str
+) -> Callable[[LifecycleRepo], None]:
+    return lambda repo: repo.put_api_key(key_hash, role, node_id, label)
+
+
 def seed_keys(db: Database, keys: dict[str, str]) -> None:
     """Keys from settings: ``{key: role}`` or ``{key: "node:NODE_ID"}``."""
     for key, spec in keys.items():
         role, _, node = spec.partition(":")
         label = f"{role}{'@' + node if node else ''}"
-        db.write(
-            lambda r, k=key, ro=role, n=node, lb=label: r.put_api_key(
-                hash_key(k), Role(ro).value, n or None, lb
-            )
-        )
+        db.write(_put_key(hash_key(key), Role(role).value, node or None, label))
 
 
 def _promo_view(row: dict) -> PromotionView:
@@ -79,20 +82,7 @@ def create_promotion(db: Database, req: PromotionIn) -> PromotionView:
     def work(repo: LifecycleRepo) -> PromotionView:
         if repo.promotion(req.code) is not None:
             raise Conflict(f"promotion {req.code} already exists")
-        repo.exec(
-            "INSERT INTO promotions (code, kind, value, min_spend, starts_on, ends_on, "
-            "usage_limit, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                req.code,
-                req.kind.value,
-                req.value,
-                req.min_spend,
-                req.starts_on,
-                req.ends_on,
-                req.usage_limit,
-                req.active,
-            ],
-        )
+        repo.add_promotion(req.model_dump(mode="python") | {"kind": req.kind.value})
         row = repo.promotion(req.code)
         assert row is not None
         return _promo_view(row)
@@ -109,11 +99,7 @@ def patch_promotion(db: Database, code: str, req: PromotionPatch) -> PromotionVi
         merged = {**row, **changes}
         if merged["ends_on"] and merged["starts_on"] and merged["ends_on"] < merged["starts_on"]:
             raise InvalidInput([FieldError("ends_on", "is before starts_on")])
-        if changes:
-            sets = ", ".join(f"{k} = ?" for k in changes)
-            repo.exec(
-                f"UPDATE promotions SET {sets} WHERE code = ?", [*changes.values(), row["code"]]
-            )
+        repo.update_promotion(row["code"], changes)
         found = repo.promotion(code)
         assert found is not None
         return _promo_view(found)

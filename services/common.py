@@ -4,10 +4,8 @@ demand, recording a status change as an event, and ids."""
 import hashlib
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-import duckdb
 import numpy as np
 from pydantic import BaseModel
 
@@ -25,7 +23,8 @@ from models.api import (
 from models.commerce import Promotion, quote
 from models.enums import Service
 from models.lifecycle import OrderStatus, check_transition
-from models.lifecycle_errors import IdempotencyMismatch, NotFound
+from models.lifecycle_errors import IdempotencyMismatch, NotFound, WriteConflict
+from models.orders import LineState, OrderRecord
 from models.reservation import Hold, Need, choose_reservation, sorted_holds
 
 
@@ -33,20 +32,22 @@ from models.reservation import Hold, Need, choose_reservation, sorted_holds
 class Idempotency:
     """An Idempotency-Key for one caller and route, with the hash of the request body.
 
-    Checked and remembered inside the create's own transaction, so a retry sees
+    Built by the API (which knows the route and the status it answers with);
+    checked and remembered inside the create's own transaction, so a retry sees
     either nothing (and creates) or the first response (and replays it).
     """
 
     scope: str
     key: str
     request_hash: str
+    status: int
 
     @staticmethod
-    def of(actor: Actor, route: str, key: str | None, body: BaseModel) -> "Idempotency | None":
+    def of(scope: str, key: str | None, body: BaseModel, status: int) -> "Idempotency | None":
         if not key:
             return None
         digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-        return Idempotency(f"{actor.name}:{route}", key, digest)
+        return Idempotency(scope, key, digest, status)
 
     def replay(self, repo: LifecycleRepo) -> str | None:
         """The first response's JSON, or None; IdempotencyMismatch for another body."""
@@ -59,15 +60,15 @@ class Idempotency:
             )
         return str(stored["response"])
 
-    def remember(self, repo: LifecycleRepo, status: int, body: BaseModel) -> None:
-        repo.remember(self.scope, self.key, self.request_hash, status, body.model_dump_json())
+    def remember(self, repo: LifecycleRepo, body: BaseModel) -> None:
+        repo.remember(self.scope, self.key, self.request_hash, self.status, body.model_dump_json())
 
 
 def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def load_order(repo: LifecycleRepo, order_id: str) -> dict[str, Any]:
+def load_order(repo: LifecycleRepo, order_id: str) -> OrderRecord:
     order = repo.order_row(order_id)
     if order is None:
         raise NotFound(f"no order {order_id!r}")
@@ -86,20 +87,20 @@ def promotion_of(repo: LifecycleRepo, code: str | None) -> Promotion | None:
     return None if row is None else Promotion.model_validate(row)
 
 
-def order_state(order: dict[str, Any]) -> str | None:
+def order_state(order: OrderRecord) -> str | None:
     """The state whose tax applies: the ship-to state, else the pickup store's."""
-    if order.get("ship_state"):
-        return str(order["ship_state"]).upper()
-    if order.get("ship_zip"):
-        return zip_table().state_of(order["ship_zip"])
+    if state := order.get("ship_state"):
+        return state.upper()
+    if zip5 := order.get("ship_zip"):
+        return zip_table().state_of(zip5)
     return None
 
 
-def order_quote(repo: LifecycleRepo, order: dict[str, Any], lines: list[dict[str, Any]]) -> Any:
+def order_quote(repo: LifecycleRepo, order: OrderRecord, lines: list[LineState]) -> Any:
     """The order's price on its current (uncancelled) quantities."""
     state = order_state(order)
-    if state is None and order.get("pickup_node_id"):
-        node = repo.node(order["pickup_node_id"])
+    if state is None and (pickup := order.get("pickup_node_id")):
+        node = repo.node(pickup)
         state = zip_table().state_of(node["zip"]) if node else None
     priced = [
         (ls["line_no"], ls["sku"], ls["ordered_qty"] - ls["cancelled_qty"], ls["unit_price"])
@@ -146,7 +147,7 @@ def order_view(repo: LifecycleRepo, order_id: str) -> OrderView:
     )
 
 
-def order_header(order: dict[str, Any]) -> dict[str, Any]:
+def order_header(order: OrderRecord) -> dict[str, Any]:
     """The OrderView fields that come straight from the order row."""
     ship_to = None
     if order["ship_zip"]:
@@ -209,7 +210,7 @@ def candidate_nodes(
 
 def reserve_open_demand(
     repo: LifecycleRepo,
-    order: dict[str, Any],
+    order: OrderRecord,
     needs: list[Need],
     exclude: frozenset[str] = frozenset(),
     released: bool = False,
@@ -237,7 +238,7 @@ def reserve_open_demand(
     for node_id, sku, qty in sorted_holds(holds):
         if not repo.reserve_stock(node_id, sku, qty):
             # Our snapshot said it was there; only a concurrent writer explains it: retry.
-            raise duckdb.TransactionException(f"Conflict: stock of {sku} at {node_id} moved")
+            raise WriteConflict(f"stock of {sku} at {node_id} moved")
     repo.add_reservations(
         order["order_id"], [(h.line_no, h.node_id, h.sku, h.qty) for h in holds], released
     )
@@ -270,7 +271,3 @@ def move(
         check_transition(current, target, f"order {order_id}")
         repo.set_status(order_id, target)
     repo.add_event(order_id, event_type, actor.name, actor.channel, current, target.value, details)
-
-
-def money_str(value: Decimal) -> str:
-    return f"{value:.2f}"

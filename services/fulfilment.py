@@ -31,6 +31,7 @@ from models.lifecycle import (
     work_item_next,
 )
 from models.lifecycle_errors import FieldError, Forbidden, InvalidInput, NotFound
+from models.orders import WorkItemRecord
 from models.reservation import Need
 from services.common import load_order, move, new_id, order_quote, reserve_open_demand
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
@@ -39,7 +40,7 @@ S = OrderStatus
 W = WorkItemStatus
 
 
-def _visible(item: dict[str, Any] | None, work_item_id: str, actor: Actor) -> dict[str, Any]:
+def _visible(item: WorkItemRecord | None, work_item_id: str, actor: Actor) -> WorkItemRecord:
     """A node associate sees only their node's work; others see none of a missing one."""
     if item is None:
         raise NotFound(f"no work item {work_item_id!r}")
@@ -66,8 +67,11 @@ def work_item_view(repo: LifecycleRepo, work_item_id: str) -> WorkItemView:
             tax=inv["tax"],
             total=inv["total"],
         )
+    fields: dict[str, Any] = {
+        k: v for k, v in item.items() if k in WorkItemView.model_fields and k != "lines"
+    }
     return WorkItemView(
-        **{k: item[k] for k in WorkItemView.model_fields if k in item and k != "lines"},
+        **fields,
         lines=[WorkLine(**ln) for ln in repo.work_item_lines(work_item_id)],
         invoice=invoice,
     )
@@ -163,7 +167,7 @@ def act(
 
 
 def _consume(
-    repo: LifecycleRepo, item: dict[str, Any], lines: list[dict[str, Any]], actor: Actor
+    repo: LifecycleRepo, item: WorkItemRecord, lines: list[dict[str, Any]], actor: Actor
 ) -> None:
     """The units leave the building: off hand and off reserved, in (node, sku) order."""
     per_sku: dict[str, int] = {}
@@ -183,7 +187,7 @@ def _consume(
         )
 
 
-def _invoice(repo: LifecycleRepo, item: dict[str, Any], lines: list[dict[str, Any]]) -> str:
+def _invoice(repo: LifecycleRepo, item: WorkItemRecord, lines: list[dict[str, Any]]) -> str:
     """Bill what left: line prices, the promotion's share, shipping once, tax."""
     order = load_order(repo, item["order_id"])
     q = order_quote(repo, order, repo.line_states(item["order_id"]))
@@ -216,100 +220,114 @@ def reject(db: Database, work_item_id: str, req: RejectRequest, actor: Actor) ->
         work_item_next(
             WorkAction.REJECT, item["status"], item["kind"] == "pickup", f"work item {work_item_id}"
         )
-        order_id, node_id = item["order_id"], item["node_id"]
         lines = {ln["line_no"]: ln for ln in repo.work_item_lines(work_item_id)}
-        wanted = {ln: v["qty"] for ln, v in lines.items()}
-        if req.lines is not None:
-            errors = []
-            wanted = {}
-            for i, lq in enumerate(req.lines):
-                have = lines.get(lq.line_no)
-                if have is None:
-                    errors.append(FieldError(f"lines.{i}.line_no", "not a line of this work item"))
-                elif not 1 <= lq.qty <= have["qty"]:
-                    errors.append(FieldError(f"lines.{i}.qty", f"between 1 and {have['qty']}"))
-                else:
-                    wanted[lq.line_no] = wanted.get(lq.line_no, 0) + lq.qty
-            if errors or not wanted:
-                raise InvalidInput(errors or [FieldError("lines", "nothing to reject")])
-        per_sku: dict[str, int] = {}
-        for line_no, qty in wanted.items():
-            sku = lines[line_no]["sku"]
-            per_sku[sku] = per_sku.get(sku, 0) + qty
-            repo.take_released(order_id, line_no, node_id, qty)
-            repo.update_line_state(order_id, line_no, released_qty=-qty)
-            left = lines[line_no]["qty"] - qty
-            if left:
-                repo.exec(
-                    "UPDATE work_item_lines SET qty = ? WHERE work_item_id = ? AND line_no = ?",
-                    [left, work_item_id, line_no],
-                )
-            else:
-                repo.exec(
-                    "DELETE FROM work_item_lines WHERE work_item_id = ? AND line_no = ?",
-                    [work_item_id, line_no],
-                )
-        for sku, qty in sorted(per_sku.items()):
-            # Short pick: the units are not there. Damaged: they go to the damaged bucket.
-            # Other: the stock is right but the node cannot do it; only the hold is released.
-            gone = qty if req.reason in ("short_pick", "damaged") else 0
-            repo.change_stock(
-                node_id,
-                sku,
-                on_hand=-gone,
-                reserved=-qty,
-                kind=f"reject:{req.reason}",
-                reference=work_item_id,
-                actor=actor.name,
-            )
-            if req.reason == "damaged":
-                repo.add_damaged(node_id, sku, qty)
+        wanted = _rejected_qty(req, lines)
+        _give_back(repo, item, lines, wanted, req.reason, actor)
         whole = sum(wanted.values()) == sum(v["qty"] for v in lines.values())
         repo.update_work_item(
             work_item_id,
             reject_reason=req.reason,
             **({"status": W.REJECTED.value} if whole else {}),
         )
-        order = load_order(repo, order_id)
-        needs = [Need(ln, lines[ln]["sku"], q) for ln, q in sorted(wanted.items())]
-        holds = reserve_open_demand(repo, order, needs, exclude=frozenset({node_id}), released=True)
         details: dict[str, Any] = {
             "work_item_id": work_item_id,
-            "node_id": node_id,
+            "node_id": item["node_id"],
             "reason": req.reason,
             "lines": [[ln, q] for ln, q in sorted(wanted.items())],
         }
-        if holds is not None:
-            # Re-sourced at once: a new work item per node, already released.
-            by_node: dict[str, list[tuple[int, str, int]]] = {}
-            for h in holds:
-                by_node.setdefault(h.node_id, []).append((h.line_no, h.sku, h.qty))
-                repo.update_line_state(order_id, h.line_no, released_qty=h.qty)
-            new_items = []
-            for node, rows in sorted(by_node.items()):
-                wid = new_id("wi")
-                repo.insert_work_item(wid, order_id, node, item["kind"], rows)
-                new_items.append(wid)
-            details["resourced_to"] = new_items
-            repo.bump_version(order_id)
-            repo.add_event(
-                order_id,
-                "work_item_rejected",
-                actor.name,
-                actor.channel,
-                order["status"],
-                order["status"],
-                details,
-            )
-            _sync_order(repo, order_id, actor, "resourced", {"work_items": new_items})
-        else:
-            for ln, q in wanted.items():
-                have = next((r["qty"] for r in repo.open_lines(order_id) if r["line_no"] == ln), 0)
-                repo.set_open_qty(order_id, ln, lines[ln]["sku"], have + q)
-            repo.bump_version(order_id)
-            move(
-                repo, order_id, order["status"], S.BACKORDERED, actor, "work_item_rejected", details
-            )
+        _resource(repo, item, lines, wanted, details, actor)
         return work_item_view(repo, work_item_id)
 
     return db.write(work)
+
+
+def _rejected_qty(req: RejectRequest, lines: dict[int, dict[str, Any]]) -> dict[int, int]:
+    """Units rejected per line: the lines asked for, else the whole work item."""
+    if req.lines is None:
+        return {ln: v["qty"] for ln, v in lines.items()}
+    errors = []
+    wanted: dict[int, int] = {}
+    for i, lq in enumerate(req.lines):
+        have = lines.get(lq.line_no)
+        if have is None:
+            errors.append(FieldError(f"lines.{i}.line_no", "not a line of this work item"))
+        elif not 1 <= lq.qty <= have["qty"]:
+            errors.append(FieldError(f"lines.{i}.qty", f"between 1 and {have['qty']}"))
+        else:
+            wanted[lq.line_no] = wanted.get(lq.line_no, 0) + lq.qty
+    if errors or not wanted:
+        raise InvalidInput(errors or [FieldError("lines", "nothing to reject")])
+    return wanted
+
+
+def _give_back(
+    repo: LifecycleRepo,
+    item: WorkItemRecord,
+    lines: dict[int, dict[str, Any]],
+    wanted: dict[int, int],
+    reason: str,
+    actor: Actor,
+) -> None:
+    """Take the rejected units off the work item and its holds; fix the node's stock."""
+    work_item_id, order_id, node_id = item["work_item_id"], item["order_id"], item["node_id"]
+    per_sku: dict[str, int] = {}
+    for line_no, qty in wanted.items():
+        sku = lines[line_no]["sku"]
+        per_sku[sku] = per_sku.get(sku, 0) + qty
+        repo.take_released(order_id, line_no, node_id, qty)
+        repo.update_line_state(order_id, line_no, released_qty=-qty)
+        repo.set_work_line_qty(work_item_id, line_no, lines[line_no]["qty"] - qty)
+    for sku, qty in sorted(per_sku.items()):
+        # Short pick: the units are not there. Damaged: they go to the damaged bucket.
+        # Other: the stock is right but the node cannot do it; only the hold is released.
+        gone = qty if reason in ("short_pick", "damaged") else 0
+        repo.change_stock(
+            node_id,
+            sku,
+            on_hand=-gone,
+            reserved=-qty,
+            kind=f"reject:{reason}",
+            reference=work_item_id,
+            actor=actor.name,
+        )
+        if reason == "damaged":
+            repo.add_damaged(node_id, sku, qty)
+
+
+def _resource(
+    repo: LifecycleRepo,
+    item: WorkItemRecord,
+    lines: dict[int, dict[str, Any]],
+    wanted: dict[int, int],
+    details: dict[str, Any],
+    actor: Actor,
+) -> None:
+    """Reserve the rejected units elsewhere (new work items, released) or backorder them."""
+    order_id = item["order_id"]
+    order = load_order(repo, order_id)
+    needs = [Need(ln, lines[ln]["sku"], q) for ln, q in sorted(wanted.items())]
+    exclude = frozenset({item["node_id"]})
+    holds = reserve_open_demand(repo, order, needs, exclude=exclude, released=True)
+    if holds is None:
+        open_qty = {r["line_no"]: r["qty"] for r in repo.open_lines(order_id)}
+        for ln, q in wanted.items():
+            repo.set_open_qty(order_id, ln, lines[ln]["sku"], open_qty.get(ln, 0) + q)
+        repo.bump_version(order_id)
+        move(repo, order_id, order["status"], S.BACKORDERED, actor, "work_item_rejected", details)
+        return
+    by_node: dict[str, list[tuple[int, str, int]]] = {}
+    for h in holds:
+        by_node.setdefault(h.node_id, []).append((h.line_no, h.sku, h.qty))
+        repo.update_line_state(order_id, h.line_no, released_qty=h.qty)
+    new_items = []
+    for node, rows in sorted(by_node.items()):
+        wid = new_id("wi")
+        repo.insert_work_item(wid, order_id, node, item["kind"], rows)
+        new_items.append(wid)
+    details["resourced_to"] = new_items
+    repo.bump_version(order_id)
+    status = order["status"]
+    repo.add_event(
+        order_id, "work_item_rejected", actor.name, actor.channel, status, status, details
+    )
+    _sync_order(repo, order_id, actor, "resourced", {"work_items": new_items})

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from data.lifecycle_db import Database
-from data.lifecycle_repo import LifecycleRepo, now
+from data.lifecycle_repo import LifecycleRepo
 from models.api import (
     Actor,
     Adjustment,
@@ -158,12 +158,7 @@ def transfer(
             raise InvalidInput(errors)
         for node_id in sorted((req.from_node_id, req.to_node_id)):
             if node_id == req.from_node_id:
-                taken = repo.exec(
-                    "UPDATE inventory SET on_hand = on_hand - ? WHERE node_id = ? AND sku = ? "
-                    "AND on_hand - reserved - safety_stock >= ?",
-                    [req.qty, req.from_node_id, req.sku, req.qty],
-                )
-                if not taken:
+                if not repo.take_available(node_id, req.sku, req.qty):
                     raise Conflict(
                         f"{req.from_node_id} has fewer than {req.qty} available "
                         f"unit(s) of {req.sku}"
@@ -180,16 +175,12 @@ def transfer(
                     reference=transfer_id,
                     actor=actor.name,
                 )
-        repo.exec(
-            "INSERT INTO transfers (transfer_id, sku, from_node, to_node, qty, status) "
-            "VALUES (?, ?, ?, ?, ?, 'in_transit')",
-            [transfer_id, req.sku, req.from_node_id, req.to_node_id, req.qty],
-        )
-        row = repo.one("SELECT * FROM transfers WHERE transfer_id = ?", [transfer_id])
+        repo.add_transfer(transfer_id, req.sku, req.from_node_id, req.to_node_id, req.qty)
+        row = repo.transfer(transfer_id)
         assert row is not None
         view = _transfer_view(row)
         if idempotency:
-            idempotency.remember(repo, 201, view)
+            idempotency.remember(repo, view)
         return view
 
     return db.write(work)
@@ -197,7 +188,7 @@ def transfer(
 
 def receive_transfer(db: Database, transfer_id: str, actor: Actor) -> TransferView:
     def work(repo: LifecycleRepo) -> TransferView:
-        row = repo.one("SELECT * FROM transfers WHERE transfer_id = ?", [transfer_id])
+        row = repo.transfer(transfer_id)
         if row is None:
             raise NotFound(f"no transfer {transfer_id!r}")
         _own_node(actor, row["to_node"])
@@ -212,11 +203,8 @@ def receive_transfer(db: Database, transfer_id: str, actor: Actor) -> TransferVi
             reference=transfer_id,
             actor=actor.name,
         )
-        repo.exec(
-            "UPDATE transfers SET status = 'received', received_at = ? WHERE transfer_id = ?",
-            [now(), transfer_id],
-        )
-        found = repo.one("SELECT * FROM transfers WHERE transfer_id = ?", [transfer_id])
+        repo.mark_transfer_received(transfer_id)
+        found = repo.transfer(transfer_id)
         assert found is not None
         return _transfer_view(found)
 

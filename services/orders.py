@@ -5,12 +5,9 @@ Each use case validates first (nothing written), then does all its writes in
 one ``Database.write`` transaction, which may run again after a conflict.
 """
 
-import hashlib
 from datetime import date
 from decimal import Decimal
 from typing import Any
-
-import duckdb
 
 from data.geo import zip_table
 from data.lifecycle_db import Database
@@ -40,14 +37,15 @@ from models.lifecycle import (
 from models.lifecycle_errors import (
     Conflict,
     FieldError,
-    IdempotencyMismatch,
     InvalidInput,
     OutOfStock,
     PreconditionFailed,
     PreconditionRequired,
 )
+from models.orders import LineState, OrderRecord
 from models.reservation import Hold, Need
 from services.common import (
+    Idempotency,
     load_order,
     move,
     new_id,
@@ -124,129 +122,123 @@ def _capture_errors(
     return errors, items
 
 
-def _hash(cmd: Any) -> str:
-    return hashlib.sha256(cmd.model_dump_json().encode()).hexdigest()
-
-
-def _replay(stored: dict[str, Any], request_hash: str, key: str) -> tuple[int, OrderView]:
-    if stored["request_hash"] != request_hash:
-        raise IdempotencyMismatch(
-            f"Idempotency-Key {key!r} was already used with a different request body"
-        )
-    return int(stored["status_code"]), OrderView.model_validate_json(stored["response"])
-
-
 def capture(
     db: Database,
     cmd: CaptureOrder,
     actor: Actor,
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
     today: date | None = None,
-) -> tuple[int, OrderView]:
+) -> OrderView:
     """Validate, then create the order and reserve its stock in one transaction.
 
-    Returns (status code, order): 201 when created, the first response again
-    when the same Idempotency-Key comes back with the same body.
+    With an Idempotency-Key seen before (same body), the first order comes back.
     """
     today = today or date.today()
-    request_hash = _hash(cmd)
-    scope = f"{actor.name}:POST /orders"
-    if idempotency_key:
-        stored = db.read(lambda r: r.idempotent(scope, idempotency_key))
-        if stored:
-            return _replay(stored, request_hash, idempotency_key)
+    if idempotency and (first := db.read(idempotency.replay)):
+        return OrderView.model_validate_json(first)
     errors, items = db.read(lambda r: _capture_errors(r, cmd, today))
     if errors:
         raise InvalidInput(errors, "the order is not valid")
-    order_id = cmd.order_id or new_id("ord")
-    who = actor.model_copy(update={"channel": cmd.channel.value})
-
+    order = _order_row(cmd, cmd.order_id or new_id("ord"))
     lines = [
         (i + 1, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
         for i, ln in enumerate(cmd.lines)
     ]
-    needs = [Need(no, sku, qty) for no, sku, qty, _ in lines]
-    promo = cmd.promo_code.upper() if cmd.promo_code else None
-    addr = cmd.ship_to
+    who = actor.model_copy(update={"channel": cmd.channel.value})
     # The state machine is checked here once: a capture walks created -> validated
     # (-> backordered) inside one transaction and is written with its last status.
     check_transition(S.CREATED, S.VALIDATED)
     check_transition(S.VALIDATED, S.BACKORDERED)
 
-    def work(repo: LifecycleRepo) -> tuple[int, OrderView]:
-        if idempotency_key:
-            stored = repo.idempotent(scope, idempotency_key)
-            if stored:
-                return _replay(stored, request_hash, idempotency_key)
-        order = {
-            "order_id": order_id,
-            "channel": cmd.channel.value,
-            "ship_zip": addr.zip if addr else None,
-            "service": cmd.service.value,
-            "due_days": cmd.due_days if cmd.due_days is not None else DEFAULT_DUE_DAYS[cmd.service],
-            "ship_complete": cmd.ship_complete,
-            "max_packages": cmd.max_packages,
-            "pickup_node_id": cmd.pickup_node_id,
-            "customer_email": cmd.customer.email,
-            "customer_name": cmd.customer.name,
-            "phone": cmd.customer.phone,
-            "ship_name": addr.name if addr else None,
-            "ship_line1": addr.line1 if addr else None,
-            "ship_city": addr.city if addr else None,
-            "ship_state": addr.state.upper() if addr else None,
-            "promo_code": promo,
-            "created_at": now(),
-        }
-        holds = reserve_open_demand(repo, order, needs)
-        if holds is None and not cmd.allow_backorder:
-            skus = sorted({n.sku for n in needs})
-            raise OutOfStock(
-                "not enough available stock to reserve the whole order "
-                f"(SKUs {', '.join(skus)}); nothing was created",
-                skus,
-            )
-        if promo and not repo.use_promotion(promo):
-            raise InvalidInput([FieldError("promo_code", f"promotion {promo} has been used up")])
-        order["status"] = (S.VALIDATED if holds is not None else S.BACKORDERED).value
-        try:
-            repo.insert_order(order)
-        except duckdb.ConstraintException:
-            raise Conflict(f"order {order_id!r} already exists") from None
-        repo.insert_lines(order_id, lines)
-        created = {"lines": len(lines), "units": sum(ln[2] for ln in lines), "promo_code": promo}
-        events: list[tuple[Any, ...]] = [
-            ("created", who.name, who.channel, None, S.CREATED.value, created),
-            ("validated", who.name, who.channel, S.CREATED.value, S.VALIDATED.value, None),
-        ]
-        if holds is None:
-            reason = {"reason": "not enough available stock at capture"}
-            events.append(
-                (
-                    "backordered",
-                    who.name,
-                    who.channel,
-                    S.VALIDATED.value,
-                    S.BACKORDERED.value,
-                    reason,
-                )
-            )
-        else:
-            held = {"holds": [[h.line_no, h.node_id, h.qty] for h in holds]}
-            events.append(
-                ("reserved", who.name, who.channel, S.VALIDATED.value, S.VALIDATED.value, held)
-            )
-        repo.add_events(order_id, events)
-        view = _new_order_view(repo, order, lines, holds or [], promotion_of(repo, promo))
-        if idempotency_key:
-            repo.remember(scope, idempotency_key, request_hash, 201, view.model_dump_json())
-        return 201, view
+    def work(repo: LifecycleRepo) -> OrderView:
+        if idempotency and (first := idempotency.replay(repo)):
+            return OrderView.model_validate_json(first)
+        view = _create(repo, cmd, {**order, "created_at": now()}, lines, who)
+        if idempotency:
+            idempotency.remember(repo, view)
+        return view
 
     return db.write(work)
 
 
+def _order_row(cmd: CaptureOrder, order_id: str) -> OrderRecord:
+    """The order header as stored, from the capture command."""
+    addr = cmd.ship_to
+    return {
+        "order_id": order_id,
+        "channel": cmd.channel.value,
+        "ship_zip": addr.zip if addr else None,
+        "service": cmd.service.value,
+        "due_days": cmd.due_days if cmd.due_days is not None else DEFAULT_DUE_DAYS[cmd.service],
+        "ship_complete": cmd.ship_complete,
+        "max_packages": cmd.max_packages,
+        "pickup_node_id": cmd.pickup_node_id,
+        "customer_email": cmd.customer.email,
+        "customer_name": cmd.customer.name,
+        "phone": cmd.customer.phone,
+        "ship_name": addr.name if addr else None,
+        "ship_line1": addr.line1 if addr else None,
+        "ship_city": addr.city if addr else None,
+        "ship_state": addr.state.upper() if addr else None,
+        "promo_code": cmd.promo_code.upper() if cmd.promo_code else None,
+    }
+
+
+def _create(
+    repo: LifecycleRepo,
+    cmd: CaptureOrder,
+    order: OrderRecord,
+    lines: list[tuple[int, str, int, Decimal]],
+    who: Actor,
+) -> OrderView:
+    """Reserve, then write the order, its lines and its first events."""
+    needs = [Need(no, sku, qty) for no, sku, qty, _ in lines]
+    holds = reserve_open_demand(repo, order, needs)
+    if holds is None and not cmd.allow_backorder:
+        skus = sorted({n.sku for n in needs})
+        raise OutOfStock(
+            "not enough available stock to reserve the whole order "
+            f"(SKUs {', '.join(skus)}); nothing was created",
+            skus,
+        )
+    promo = order["promo_code"]
+    if promo and not repo.use_promotion(promo):
+        raise InvalidInput([FieldError("promo_code", f"promotion {promo} has been used up")])
+    order["status"] = (S.VALIDATED if holds is not None else S.BACKORDERED).value
+    repo.insert_order(order)
+    repo.insert_lines(order["order_id"], lines)
+    repo.add_events(order["order_id"], _capture_events(who, lines, holds, promo))
+    return _new_order_view(repo, order, lines, holds or [], promotion_of(repo, promo))
+
+
+def _capture_events(
+    who: Actor,
+    lines: list[tuple[int, str, int, Decimal]],
+    holds: list[Hold] | None,
+    promo: str | None,
+) -> list[tuple[Any, ...]]:
+    """created, validated, then reserved (with the holds) or backordered."""
+    created = {"lines": len(lines), "units": sum(ln[2] for ln in lines), "promo_code": promo}
+    events: list[tuple[Any, ...]] = [
+        ("created", who.name, who.channel, None, S.CREATED.value, created),
+        ("validated", who.name, who.channel, S.CREATED.value, S.VALIDATED.value, None),
+    ]
+    if holds is None:
+        reason = {"reason": "not enough available stock at capture"}
+        events.append(
+            ("backordered", who.name, who.channel, S.VALIDATED.value, S.BACKORDERED.value, reason)
+        )
+    else:
+        held = {"holds": [[h.line_no, h.node_id, h.qty] for h in holds]}
+        events.append(
+            ("reserved", who.name, who.channel, S.VALIDATED.value, S.VALIDATED.value, held)
+        )
+    return events
+
+
 def _new_order_view(
     repo: LifecycleRepo,
-    order: dict[str, Any],
+    order: OrderRecord,
     lines: list[tuple[int, str, int, Decimal]],
     holds: list[Hold],
     promo: Promotion | None,
@@ -339,7 +331,7 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def _check_if_match(order: dict[str, Any], if_match: str | None, required: bool) -> None:
+def _check_if_match(order: OrderRecord, if_match: str | None, required: bool) -> None:
     if if_match is None:
         if required:
             raise PreconditionRequired(
@@ -355,7 +347,7 @@ def _check_if_match(order: dict[str, Any], if_match: str | None, required: bool)
 
 
 def _resource(
-    repo: LifecycleRepo, order: dict[str, Any], actor: Actor, event_details: dict[str, Any]
+    repo: LifecycleRepo, order: OrderRecord, actor: Actor, event_details: dict[str, Any]
 ) -> str:
     """Re-reserve an open order's demand after a change; returns the new status."""
     release_reservations(repo, order["order_id"])
@@ -381,75 +373,9 @@ def change(
         _check_if_match(order, if_match, required=True)
         require(Command.CHANGE, order["status"], f"order {order_id}")
         states = {s["line_no"]: s for s in repo.line_states(order_id)}
-        errors: list[FieldError] = []
-        new_qty: dict[int, int] = {}
-        for i, lc in enumerate(cmd.lines or []):
-            s = states.get(lc.line_no)
-            if s is None:
-                errors.append(FieldError(f"lines.{i}.line_no", f"order has no line {lc.line_no}"))
-            elif s["released_qty"] > 0:
-                raise Conflict(
-                    f"line {lc.line_no} of order {order_id} is already released to a node; "
-                    "it cannot be changed"
-                )
-            else:
-                new_qty[lc.line_no] = lc.qty
-        items = repo.items(ln.sku for ln in cmd.add_lines or [])
-        for i, ln in enumerate(cmd.add_lines or []):
-            if ln.sku not in items:
-                errors.append(FieldError(f"add_lines.{i}.sku", f"unknown SKU {ln.sku!r}"))
-        service = Service(order["service"])
-        if cmd.service is not None and (cmd.service is Service.PICKUP) != (
-            service is Service.PICKUP
-        ):
-            errors.append(
-                FieldError("service", "cannot switch between pickup and delivery; cancel instead")
-            )
-        if cmd.ship_to is not None:
-            if service is Service.PICKUP:
-                errors.append(FieldError("ship_to", "pickup orders have no ship-to address"))
-            else:
-                errors.extend(_address_errors(cmd.ship_to, "ship_to"))
-        if errors:
-            raise InvalidInput(errors, "the change is not valid")
-        diff: dict[str, Any] = {}
-        for line_no, qty in new_qty.items():
-            s = states[line_no]
-            active = s["ordered_qty"] - s["cancelled_qty"]
-            if qty == active:
-                continue
-            diff[f"line {line_no} qty"] = [active, qty]
-            if qty == 0:
-                repo.update_line_state(order_id, line_no, cancelled_qty=active)
-            else:
-                repo.update_line_state(order_id, line_no, ordered_qty=qty - active)
-            repo.set_open_qty(order_id, line_no, s["sku"], qty)
-        next_no = max(states, default=0) + 1
-        added = [
-            (next_no + i, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
-            for i, ln in enumerate(cmd.add_lines or [])
-        ]
-        if added:
-            repo.insert_lines(order_id, added)
-            diff["added lines"] = [[no, sku, qty] for no, sku, qty, _ in added]
-        header: dict[str, Any] = {}
-        if cmd.ship_to is not None:
-            a = cmd.ship_to
-            repo.update_order(order_id, ship_zip=a.zip)
-            header.update(
-                ship_name=a.name, ship_line1=a.line1, ship_city=a.city, ship_state=a.state.upper()
-            )
-            diff["ship_to"] = a.model_dump()
-            order["ship_zip"] = a.zip
-        if cmd.service is not None and cmd.service is not service:
-            repo.update_order(order_id, service=cmd.service.value)
-            diff["service"] = [service.value, cmd.service.value]
-            order["service"] = cmd.service.value
-        if cmd.due_days is not None:
-            repo.update_order(order_id, due_days=cmd.due_days)
-            diff["due_days"] = [order["due_days"], cmd.due_days]
-        if cmd.reason:
-            diff["reason"] = cmd.reason
+        new_qty, items = _checked_change(repo, order, states, cmd)
+        diff = _change_lines(repo, order_id, states, new_qty, cmd, items)
+        header = _change_header(repo, order, cmd, diff)
         status = _resource(repo, order, actor, diff)
         target = status
         if order["status"] == S.ON_HOLD and status != S.CANCELLED:
@@ -460,6 +386,104 @@ def change(
         return order_view(repo, order_id)
 
     return db.write(work)
+
+
+def _checked_change(
+    repo: LifecycleRepo,
+    order: OrderRecord,
+    states: dict[int, LineState],
+    cmd: ChangeOrder,
+) -> tuple[dict[int, int], dict[str, dict[str, Any]]]:
+    """(new quantity per changed line, the added lines' items), or every error at once."""
+    errors: list[FieldError] = []
+    new_qty: dict[int, int] = {}
+    for i, lc in enumerate(cmd.lines or []):
+        s = states.get(lc.line_no)
+        if s is None:
+            errors.append(FieldError(f"lines.{i}.line_no", f"order has no line {lc.line_no}"))
+        elif s["released_qty"] > 0:
+            raise Conflict(
+                f"line {lc.line_no} of order {order['order_id']} is already released to a node; "
+                "it cannot be changed"
+            )
+        else:
+            new_qty[lc.line_no] = lc.qty
+    items = repo.items(ln.sku for ln in cmd.add_lines or [])
+    for i, ln in enumerate(cmd.add_lines or []):
+        if ln.sku not in items:
+            errors.append(FieldError(f"add_lines.{i}.sku", f"unknown SKU {ln.sku!r}"))
+    pickup = Service(order["service"]) is Service.PICKUP
+    if cmd.service is not None and (cmd.service is Service.PICKUP) != pickup:
+        errors.append(
+            FieldError("service", "cannot switch between pickup and delivery; cancel instead")
+        )
+    if cmd.ship_to is not None:
+        if pickup:
+            errors.append(FieldError("ship_to", "pickup orders have no ship-to address"))
+        else:
+            errors.extend(_address_errors(cmd.ship_to, "ship_to"))
+    if errors:
+        raise InvalidInput(errors, "the change is not valid")
+    return new_qty, items
+
+
+def _change_lines(
+    repo: LifecycleRepo,
+    order_id: str,
+    states: dict[int, LineState],
+    new_qty: dict[int, int],
+    cmd: ChangeOrder,
+    items: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """New quantities and added lines written; what changed, for the event."""
+    diff: dict[str, Any] = {}
+    for line_no, qty in new_qty.items():
+        s = states[line_no]
+        active = s["ordered_qty"] - s["cancelled_qty"]
+        if qty == active:
+            continue
+        diff[f"line {line_no} qty"] = [active, qty]
+        if qty == 0:
+            repo.update_line_state(order_id, line_no, cancelled_qty=active)
+        else:
+            repo.update_line_state(order_id, line_no, ordered_qty=qty - active)
+        repo.set_open_qty(order_id, line_no, s["sku"], qty)
+    next_no = max(states, default=0) + 1
+    added = [
+        (next_no + i, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
+        for i, ln in enumerate(cmd.add_lines or [])
+    ]
+    if added:
+        repo.insert_lines(order_id, added)
+        diff["added lines"] = [[no, sku, qty] for no, sku, qty, _ in added]
+    return diff
+
+
+def _change_header(
+    repo: LifecycleRepo, order: OrderRecord, cmd: ChangeOrder, diff: dict[str, Any]
+) -> dict[str, Any]:
+    """Address, service and due days written (``order`` and ``diff`` follow); the
+    header columns still to set with the version bump."""
+    order_id, service = order["order_id"], Service(order["service"])
+    header: dict[str, Any] = {}
+    if cmd.ship_to is not None:
+        a = cmd.ship_to
+        repo.update_order(order_id, ship_zip=a.zip)
+        header.update(
+            ship_name=a.name, ship_line1=a.line1, ship_city=a.city, ship_state=a.state.upper()
+        )
+        diff["ship_to"] = a.model_dump()
+        order["ship_zip"] = a.zip
+    if cmd.service is not None and cmd.service is not service:
+        repo.update_order(order_id, service=cmd.service.value)
+        diff["service"] = [service.value, cmd.service.value]
+        order["service"] = cmd.service.value
+    if cmd.due_days is not None:
+        repo.update_order(order_id, due_days=cmd.due_days)
+        diff["due_days"] = [order["due_days"], cmd.due_days]
+    if cmd.reason:
+        diff["reason"] = cmd.reason
+    return header
 
 
 def cancel(

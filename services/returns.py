@@ -6,10 +6,11 @@ DC, whatever node shipped it. Sellable units go back on that node's shelf
 billed for those units (their net price after the promotion, plus tax).
 """
 
+from decimal import Decimal
 from typing import Any
 
 from data.lifecycle_db import Database
-from data.lifecycle_repo import LifecycleRepo, now
+from data.lifecycle_repo import LifecycleRepo
 from models.api import Actor, ReceiveReturn, ReturnLineView, ReturnRequest, ReturnView, Role
 from models.commerce import ZERO, refund_amount
 from models.lifecycle import Command, OrderStatus, require
@@ -65,19 +66,15 @@ def authorize(
         if errors:
             raise InvalidInput(errors, "the return is not valid")
         return_id = new_id("rma")
-        repo.exec(
-            "INSERT INTO returns (return_id, order_id, status, channel) "
-            "VALUES (?, ?, 'authorized', ?)",
-            [return_id, order_id, actor.channel],
+        repo.add_return(
+            return_id,
+            order_id,
+            actor.channel,
+            [(no, states[no]["sku"], qty) for no, qty in sorted(asked.items())],
         )
-        for line_no, qty in sorted(asked.items()):
-            repo.exec(
-                "INSERT INTO return_lines (return_id, line_no, sku, qty) VALUES (?, ?, ?, ?)",
-                [return_id, line_no, states[line_no]["sku"], qty],
-            )
         repo.bump_version(order_id)
         if idempotency:
-            idempotency.remember(repo, 201, return_view(repo, return_id))
+            idempotency.remember(repo, return_view(repo, return_id))
         repo.add_event(
             order_id,
             "return_authorized",
@@ -96,6 +93,59 @@ def authorize(
     return db.write(work)
 
 
+def _conditions(req: ReceiveReturn, lines: dict[int, dict[str, Any]]) -> dict[int, str]:
+    """Each line's condition: as given, else sellable."""
+    condition = {ln: "sellable" for ln in lines}
+    errors = []
+    for i, c in enumerate(req.conditions or []):
+        if c.line_no not in lines:
+            errors.append(FieldError(f"conditions.{i}.line_no", "not a line of this return"))
+        condition[c.line_no] = c.condition
+    if errors:
+        raise InvalidInput(errors, "the return receipt is not valid")
+    return condition
+
+
+def _take_back(
+    repo: LifecycleRepo,
+    return_id: str,
+    order_id: str,
+    node_id: str,
+    lines: dict[int, dict[str, Any]],
+    condition: dict[int, str],
+    actor: Actor,
+) -> tuple[Decimal, list[list[Any]]]:
+    """Restock (or set aside as damaged) each line and grade its refund; the total
+    refund and per-line details for the event."""
+    invoiced = repo.invoiced(order_id)
+    states = {s["line_no"]: s for s in repo.line_states(order_id)}
+    total = ZERO
+    details: list[list[Any]] = []
+    for line_no, ln in sorted(lines.items()):
+        qty = ln["qty"]
+        n, net, tax = invoiced.get(line_no, (0, ZERO, ZERO))
+        # Refund at the invoice's per-unit value; earlier refunds of this line count.
+        earlier = states[line_no]["returned_qty"]
+        refund = refund_amount(n, net, tax, earlier + qty) - refund_amount(n, net, tax, earlier)
+        total += refund
+        repo.grade_return_line(return_id, line_no, condition[line_no], refund)
+        repo.update_line_state(order_id, line_no, returned_qty=qty)
+        if condition[line_no] == "sellable":
+            repo.change_stock(
+                node_id,
+                ln["sku"],
+                on_hand=qty,
+                kind="return",
+                reference=return_id,
+                actor=actor.name,
+            )
+        else:
+            repo.add_damaged(node_id, ln["sku"], qty)
+            repo.ledger(node_id, ln["sku"], "return:damaged", 0, 0, 0, return_id, actor.name)
+        details.append([line_no, qty, condition[line_no], str(refund)])
+    return total, details
+
+
 def receive(db: Database, return_id: str, req: ReceiveReturn, actor: Actor) -> ReturnView:
     """The units arrive at a node: restock or damage them, refund from the invoice."""
     if actor.role is Role.NODE and req.node_id != actor.node_id:
@@ -111,57 +161,15 @@ def receive(db: Database, return_id: str, req: ReceiveReturn, actor: Actor) -> R
         if node is None:
             raise InvalidInput([FieldError("node_id", f"unknown node {req.node_id!r}")])
         lines = {ln["line_no"]: ln for ln in repo.return_lines(return_id)}
-        condition = {ln: "sellable" for ln in lines}
-        errors = []
-        for i, c in enumerate(req.conditions or []):
-            if c.line_no not in lines:
-                errors.append(FieldError(f"conditions.{i}.line_no", "not a line of this return"))
-            condition[c.line_no] = c.condition
-        if errors:
-            raise InvalidInput(errors, "the return receipt is not valid")
+        condition = _conditions(req, lines)
         order_id = row["order_id"]
-        invoiced = repo.invoiced(order_id)
-        states = {s["line_no"]: s for s in repo.line_states(order_id)}
-        total = ZERO
-        details: list[list[Any]] = []
-        for line_no, ln in sorted(lines.items()):
-            qty = ln["qty"]
-            n, net, tax = invoiced.get(line_no, (0, ZERO, ZERO))
-            # Refund at the invoice's per-unit value; earlier refunds of this line count.
-            earlier = states[line_no]["returned_qty"]
-            refund = refund_amount(n, net, tax, earlier + qty) - refund_amount(n, net, tax, earlier)
-            total += refund
-            repo.exec(
-                "UPDATE return_lines SET condition = ?, refund = ? "
-                "WHERE return_id = ? AND line_no = ?",
-                [condition[line_no], refund, return_id, line_no],
-            )
-            repo.update_line_state(order_id, line_no, returned_qty=qty)
-            if condition[line_no] == "sellable":
-                repo.change_stock(
-                    req.node_id,
-                    ln["sku"],
-                    on_hand=qty,
-                    kind="return",
-                    reference=return_id,
-                    actor=actor.name,
-                )
-            else:
-                repo.add_damaged(req.node_id, ln["sku"], qty)
-                repo.ledger(
-                    req.node_id, ln["sku"], "return:damaged", 0, 0, 0, return_id, actor.name
-                )
-            details.append([line_no, qty, condition[line_no], str(refund)])
-        repo.exec(
-            "UPDATE returns SET status = 'received', received_at = ?, node_id = ?, refund = ?, "
-            "channel = ? WHERE return_id = ?",
-            [now(), req.node_id, total, "store" if node["kind"] == "store" else "mail", return_id],
-        )
+        total, details = _take_back(repo, return_id, order_id, req.node_id, lines, condition, actor)
+        channel = "store" if node["kind"] == "store" else "mail"
+        repo.mark_return_received(return_id, req.node_id, total, channel)
         order = load_order(repo, order_id)
-        states = repo.line_states(order_id)
         everything_back = all(
             s["returned_qty"] == s["shipped_qty"] and s["released_qty"] == s["shipped_qty"]
-            for s in states
+            for s in repo.line_states(order_id)
         ) and not repo.open_lines(order_id)
         target = S.RETURNED if everything_back else order["status"]
         repo.bump_version(order_id)

@@ -24,7 +24,7 @@ import pandas as pd
 
 import planner
 from data.lifecycle_db import Database
-from data.lifecycle_repo import LifecycleRepo, _json, now
+from data.lifecycle_repo import LifecycleRepo, now
 from models import Weights
 from models.api import Actor, Page, ReleaseResult, RunRequest, RunView
 from models.lifecycle import PLANNABLE, OrderStatus, check_transition
@@ -68,15 +68,8 @@ def list_runs(db: Database, limit: int, cursor: str | None) -> Page[RunView]:
     after = decode_cursor(cursor, 2)
 
     def work(repo: LifecycleRepo) -> Page[RunView]:
-        cond, params = "true", []
-        if after:
-            cond = "(started_at, run_id) < (CAST(? AS TIMESTAMPTZ), ?)"
-            params = [str(after[0]), str(after[1])]
-        rows = repo.dicts(
-            f"SELECT * FROM sourcing_runs WHERE {cond} "
-            f"ORDER BY started_at DESC, run_id DESC LIMIT {limit + 1}",
-            params,
-        )
+        page = (str(after[0]), str(after[1])) if after else None
+        rows = repo.run_page(page, limit + 1)
         items = [_run_view(r) for r in rows[:limit]]
         nxt = None
         if len(rows) > limit:
@@ -88,14 +81,7 @@ def list_runs(db: Database, limit: int, cursor: str | None) -> Page[RunView]:
 
 def recover_interrupted_runs(db: Database) -> int:
     """Runs left 'running' by a killed process never applied anything: mark them failed."""
-    return db.write(
-        lambda r: r.exec(
-            "UPDATE sourcing_runs SET status = 'failed', finished_at = ?, "
-            "error = 'interrupted: the service stopped before the run was applied' "
-            "WHERE status = 'running'",
-            [now()],
-        )
-    )
+    return db.write(lambda r: r.fail_interrupted_runs())
 
 
 def _snapshot(db: Database, weights: Weights | None) -> tuple[Any, pd.DataFrame, dict[str, int]]:
@@ -104,21 +90,7 @@ def _snapshot(db: Database, weights: Weights | None) -> tuple[Any, pd.DataFrame,
 
     def holds(repo: LifecycleRepo) -> tuple[pd.DataFrame, dict[str, int]]:
         repo.adopt_orders()
-        versions = dict(
-            repo.rows(
-                "SELECT o.order_id, h.version FROM orders o JOIN order_headers h "
-                "USING (order_id) WHERE list_contains(?, o.status) "
-                "AND EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id)",
-                [statuses],
-            )
-        )
-        held = repo.cur.execute(
-            "SELECT r.order_id, r.node_id, r.sku, r.qty FROM reservations r "
-            "JOIN orders o USING (order_id) WHERE NOT r.released "
-            "AND list_contains(?, o.status)",
-            [statuses],
-        ).df()
-        return held, versions
+        return repo.held_by_status(statuses), repo.order_versions(statuses, with_lines=True)
 
     held, versions = db.write(holds)
     # The store's own connection: only runs and bulk loads use it, under run_lock.
@@ -144,7 +116,7 @@ def _snapshot(db: Database, weights: Weights | None) -> tuple[Any, pd.DataFrame,
         weights=batch.weights if weights is None else weights,
         rate_card_file=batch.rate_card_file,
     )
-    return planned, held, {k: int(v) for k, v in versions.items()}
+    return planned, held, versions
 
 
 def run_sourcing(db: Database, req: RunRequest, actor: Actor) -> RunView:
@@ -170,16 +142,8 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
     run_id = new_id("run")
     weights = req.weights
     db.write(
-        lambda r: r.exec(
-            "INSERT INTO sourcing_runs (run_id, status, strategy, time_limit, weights, actor) "
-            "VALUES (?, 'running', ?, ?, ?, ?)",
-            [
-                run_id,
-                strategy,
-                req.time_limit,
-                _json((weights or Weights()).model_dump()),
-                actor.name,
-            ],
+        lambda r: r.start_run(
+            run_id, strategy, req.time_limit, (weights or Weights()).model_dump(), actor.name
         )
     )
     try:
@@ -201,13 +165,7 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
         )
     except BaseException as exc:
         message = f"{type(exc).__name__}: {exc}"[:2000]
-        db.write(
-            lambda r: r.exec(
-                "UPDATE sourcing_runs SET status = 'failed', finished_at = ?, error = ? "
-                "WHERE run_id = ?",
-                [now(), message, run_id],
-            )
-        )
+        db.write(lambda r: r.fail_run(run_id, message))
         raise
     return get_run(db, run_id)
 
@@ -225,147 +183,88 @@ def _apply(
     plan_seconds: float,
 ) -> None:
     """Swap the planned orders' reservations for the plan's, in one transaction."""
-    statuses = sorted(s.value for s in PLANNABLE)
-    current = dict(
-        repo.rows(
-            "SELECT o.order_id, h.version FROM orders o JOIN order_headers h USING (order_id) "
-            "WHERE list_contains(?, o.status)",
-            [statuses],
-        )
-    )
+    current = repo.order_versions([s.value for s in PLANNABLE])
     keep = {o for o, v in versions.items() if current.get(o) == v}
-    skipped = len(versions) - len(keep)
-    sku_of = batch.order_lines.set_index(["order_id", "line_no"])["sku"]
-    a = alloc[alloc["order_id"].isin(keep)].copy()
-    a["sku"] = sku_of.reindex(pd.MultiIndex.from_frame(a[["order_id", "line_no"]])).to_numpy()
+    a = _planned_holds(alloc, batch, keep)
     ordered = {
         (o, int(n)): int(q)
         for o, n, q in batch.order_lines[["order_id", "line_no", "qty"]].itertuples(index=False)
         if o in keep
     }
     # Room per stock row now: free stock plus what the kept orders hold there.
-    old = repo.cur.execute(
-        "SELECT node_id, sku, sum(qty) AS qty FROM reservations "
-        "WHERE NOT released AND list_contains(?, order_id) GROUP BY ALL",
-        [sorted(keep)],
-    ).df()
-    old_held = {(n, s): int(q) for n, s, q in old.itertuples(index=False)}
+    old_held = repo.held_per_stock_row(keep)
     rows = set(old_held) | set(zip(a["node_id"], a["sku"], strict=True))
-    free = _free_stock(repo, rows)
-    room = {k: free.get(k, 0) + old_held.get(k, 0) for k in rows}
-    a, trimmed = _fit(a, room, batch)
-    # Stock rows: reserved += new - old, in (node_id, sku) order.
-    new_held = a.groupby(["node_id", "sku"])["qty"].sum().to_dict() if len(a) else {}
-    deltas = sorted(
+    free = repo.free_stock(rows)
+    a, trimmed = _fit(a, {k: free.get(k, 0) + old_held.get(k, 0) for k in rows}, batch)
+    new_held = _units(a, ["node_id", "sku"])
+    deltas = [
         (k, int(new_held.get(k, 0)) - old_held.get(k, 0)) for k in set(new_held) | set(old_held)
-    )
-    deltas = [(k, d) for k, d in deltas if d]
-    if deltas:
-        frame = pd.DataFrame(
-            {
-                "node_id": [k[0] for k, _ in deltas],
-                "sku": [k[1] for k, _ in deltas],
-                "delta": [d for _, d in deltas],
-            }
-        )
-        with repo.frame(frame) as view:
-            repo.exec(
-                f"UPDATE inventory SET reserved = inventory.reserved + d.delta FROM {view} d "
-                "WHERE inventory.node_id = d.node_id AND inventory.sku = d.sku"
-            )
-    keep_frame = pd.DataFrame({"order_id": sorted(keep)}, dtype=object)
-    with repo.frame(keep_frame) as kv:
-        repo.exec(
-            "DELETE FROM reservations WHERE NOT released "
-            f"AND order_id IN (SELECT order_id FROM {kv})"
-        )
-    if len(a):
-        res = a[["order_id", "line_no", "node_id", "sku", "qty"]].reset_index(drop=True)
-        with repo.frame(res) as rv:
-            repo.exec(
-                "INSERT INTO reservations (order_id, line_no, node_id, sku, qty, released, run_id) "
-                f"SELECT order_id, line_no, node_id, sku, qty, false, ? FROM {rv}",
-                [run_id],
-            )
-    # Order statuses: fully allocated -> sourced, else backordered.
-    got = a.groupby(["order_id", "line_no"])["qty"].sum().to_dict() if len(a) else {}
+    ]
+    repo.shift_reserved([(k, d) for k, d in deltas if d])
+    repo.replace_holds(sorted(keep), a, run_id)
+    got = _units(a, ["order_id", "line_no"])
     short = {o for (o, n), q in ordered.items() if got.get((o, n), 0) < q}
-    status_rows = repo.rows(
-        "SELECT order_id, status FROM orders WHERE list_contains(?, order_id)", [sorted(keep)]
-    )
+    _move_planned(repo, keep, short, run_id, actor)
+    plan_id = _save_plan(repo, run_id, batch, a, ordered, got, summary)
+    kpis = _kpis(summary, len(keep), len(versions) - len(keep), trimmed, len(short), plan_seconds)
+    repo.finish_run(run_id, plan_id, len(keep), kpis, batch.weights.model_dump())
+    if db.on_apply is not None:
+        db.on_apply(run_id)  # test hook: the crash test stops the process here
+
+
+def _planned_holds(alloc: pd.DataFrame, batch: Any, keep: set[str]) -> pd.DataFrame:
+    """The plan's allocations of the kept orders, with each line's SKU."""
+    sku_of = batch.order_lines.set_index(["order_id", "line_no"])["sku"]
+    a = alloc[alloc["order_id"].isin(keep)].copy()
+    a["sku"] = sku_of.reindex(pd.MultiIndex.from_frame(a[["order_id", "line_no"]])).to_numpy()
+    return a
+
+
+def _move_planned(
+    repo: LifecycleRepo, keep: set[str], short: set[str], run_id: str, actor: Actor
+) -> None:
+    """Fully allocated orders become sourced, the others backordered."""
     changes = []
-    for order_id, status in status_rows:
+    for order_id, status in sorted(repo.statuses_of(keep).items()):
         target = S.BACKORDERED if order_id in short else S.SOURCED
         check_transition(status, target, f"order {order_id}")
         changes.append((order_id, status, target.value))
-    if changes:
-        frame = pd.DataFrame(changes, columns=["order_id", "from_status", "to_status"])
-        frame["details"] = _json({"run_id": run_id})
-        frame["occurred_at"] = now()
-        with repo.frame(frame) as cv:
-            repo.exec(
-                f"UPDATE orders SET status = c.to_status FROM {cv} c "
-                "WHERE orders.order_id = c.order_id"
-            )
-            repo.exec(
-                f"UPDATE order_headers SET version = version + 1, updated_at = now() FROM {cv} c "
-                "WHERE order_headers.order_id = c.order_id"
-            )
-            repo.exec(
-                "INSERT INTO order_events (order_id, occurred_at, actor, channel, event_type, "
-                "from_status, to_status, details) SELECT order_id, occurred_at, ?, NULL, "
-                f"CASE WHEN to_status = 'sourced' THEN 'sourced' ELSE 'backordered' END, "
-                f"from_status, to_status, CAST(details AS JSON) FROM {cv}",
-                [actor.name],
-            )
-    plan_id = _save_plan(repo, run_id, batch, a, ordered, got, summary)
-    kpis = _kpis(summary, len(keep), skipped, trimmed, len(short), plan_seconds)
-    repo.exec(
-        "UPDATE sourcing_runs SET status = 'applied', finished_at = ?, plan_id = ?, "
-        "orders_planned = ?, kpis = ?, weights = ? WHERE run_id = ?",
-        [now(), plan_id, len(keep), _json(kpis), _json(batch.weights.model_dump()), run_id],
-    )
-    if db.apply_pause_s:
-        time.sleep(db.apply_pause_s)  # fault injection: the crash test kills us here
+    kinds = {S.SOURCED.value: "sourced", S.BACKORDERED.value: "backordered"}
+    repo.move_orders(changes, kinds, actor.name, {"run_id": run_id})
 
 
-def _free_stock(repo: LifecycleRepo, rows: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    if not rows:
+def _units(a: pd.DataFrame, keys: list[str]) -> dict[Any, int]:
+    """Allocated units per key tuple, e.g. per (node_id, sku)."""
+    if not len(a):
         return {}
-    frame = pd.DataFrame(sorted(rows), columns=["node_id", "sku"])
-    with repo.frame(frame) as view:
-        found = repo.rows(
-            "SELECT i.node_id, i.sku, i.on_hand - i.reserved - i.safety_stock "
-            f"FROM inventory i JOIN {view} v USING (node_id, sku)"
-        )
-    return {(n, s): max(0, int(f)) for n, s, f in found}
+    return {k: int(q) for k, q in a.groupby(keys)["qty"].sum().items()}
 
 
 def _fit(a: pd.DataFrame, room: dict[tuple[str, str], int], batch: Any) -> tuple[pd.DataFrame, int]:
     """Trim allocations that no longer fit the stock (a capture took it meanwhile)."""
-    if not len(a):
-        return a, 0
-    need = a.groupby(["node_id", "sku"])["qty"].sum().to_dict()
+    need = _units(a, ["node_id", "sku"])
     if all(q <= room.get(k, 0) for k, q in need.items()):
         return a, 0
     complete = set(batch.orders.loc[batch.orders["ship_complete"], "order_id"])
     left = dict(room)
-    kept: list[tuple] = []
+    cols = ["order_id", "line_no", "node_id", "qty", "sku"]
+    rows_of: dict[str, list[tuple[Any, ...]]] = {}
+    for row in zip(*(a[c].tolist() for c in cols), strict=True):
+        rows_of.setdefault(row[0], []).append(row)
+    kept: list[tuple[Any, ...]] = []
     trimmed = 0
-    for order_id, group in a.groupby("order_id", sort=False):
-        rows = list(group.itertuples(index=False))
-        fits = all(left.get((r.node_id, r.sku), 0) >= r.qty for r in rows)
+    for order_id, rows in rows_of.items():
+        fits = all(left.get((n, s), 0) >= q for _, _, n, q, s in rows)
         if not fits and order_id in complete:
             trimmed += 1
             continue
-        for r in rows:
-            take = min(r.qty, left.get((r.node_id, r.sku), 0))
+        for o, line_no, n, q, s in rows:
+            take = min(q, left.get((n, s), 0))
             if take > 0:
-                left[(r.node_id, r.sku)] -= take
-                kept.append((r.order_id, r.line_no, r.node_id, take, r.sku))
+                left[(n, s)] -= take
+                kept.append((o, line_no, n, take, s))
         trimmed += 0 if fits else 1
-    out = pd.DataFrame(kept, columns=["order_id", "line_no", "node_id", "qty", "sku"])
-    return out, trimmed
+    return pd.DataFrame(kept, columns=cols), trimmed
 
 
 def _save_plan(
@@ -378,45 +277,21 @@ def _save_plan(
     summary: Any,
 ) -> str:
     plan_id = f"plan-{run_id}"
-    total = float(summary.total) if summary is not None else 0.0
-    repo.exec(
-        "INSERT INTO plans (plan_id, strategy, batch_date, weights, summary, total, lower_bound, "
-        "gap, wall_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            plan_id,
-            summary.strategy if summary is not None else "none",
-            batch.batch_date,
-            _json(batch.weights.model_dump()),
-            _json(summary.model_dump(mode="json") if summary is not None else {"total": 0.0}),
-            total,
-            None if summary is None else summary.lower_bound,
-            None if summary is None else summary.gap,
-            None if summary is None else summary.wall_seconds,
-        ],
+    allocations = a.groupby(["order_id", "line_no", "node_id"], as_index=False, sort=False).agg(
+        qty=("qty", "sum")
     )
-    if len(a):
-        rows = a.groupby(["order_id", "line_no", "node_id"], as_index=False, sort=False)[
-            "qty"
-        ].sum()
-        rows["seq"] = range(len(rows))
-        with repo.frame(rows) as view:
-            repo.exec(
-                "INSERT INTO plan_allocations (plan_id, order_id, line_no, node_id, qty, seq) "
-                f"SELECT ?, order_id, line_no, node_id, qty, seq FROM {view}",
-                [plan_id],
-            )
     short = [
         (o, n, q - got.get((o, n), 0)) for (o, n), q in ordered.items() if got.get((o, n), 0) < q
     ]
-    if short:
-        frame = pd.DataFrame(short, columns=["order_id", "line_no", "qty"])
-        frame["seq"] = range(len(frame))
-        with repo.frame(frame) as view:
-            repo.exec(
-                "INSERT INTO plan_unfilled (plan_id, order_id, line_no, qty, seq) "
-                f"SELECT ?, order_id, line_no, qty, seq FROM {view}",
-                [plan_id],
-            )
+    repo.save_plan(
+        plan_id,
+        summary.strategy if summary is not None else "none",
+        batch.batch_date,
+        batch.weights.model_dump(),
+        summary.model_dump(mode="json") if summary is not None else {"total": 0.0},
+        allocations,
+        pd.DataFrame(short, columns=["order_id", "line_no", "qty"]),
+    )
     return plan_id
 
 
@@ -456,89 +331,56 @@ def release(db: Database, order_ids: list[str] | None, actor: Actor) -> ReleaseR
     """Turn sourced orders' reservations into work items, one per (order, node)."""
 
     def work(repo: LifecycleRepo) -> ReleaseResult:
-        if order_ids is None:
-            ids = [r[0] for r in repo.rows("SELECT order_id FROM orders WHERE status = 'sourced'")]
-        else:
-            found = dict(
-                repo.rows(
-                    "SELECT order_id, status FROM orders WHERE list_contains(?, order_id)",
-                    [sorted(set(order_ids))],
-                )
-            )
-            errors = [
-                FieldError(f"order_ids.{i}", f"unknown order {o!r}")
-                for i, o in enumerate(order_ids)
-                if o not in found
-            ]
-            errors += [
-                FieldError(f"order_ids.{i}", f"order {o} is '{found[o]}', not 'sourced'")
-                for i, o in enumerate(order_ids)
-                if o in found and found[o] != S.SOURCED
-            ]
-            if errors:
-                raise InvalidInput(errors, "some orders cannot be released")
-            ids = sorted(set(order_ids))
+        ids = repo.orders_in(S.SOURCED) if order_ids is None else _releasable(repo, order_ids)
         if not ids:
             return ReleaseResult(orders=0, work_items=[])
-        held = repo.cur.execute(
-            "SELECT r.order_id, r.line_no, r.node_id, r.sku, r.qty, o.service "
-            "FROM reservations r JOIN orders o USING (order_id) "
-            "WHERE NOT r.released AND list_contains(?, r.order_id) "
-            "ORDER BY r.order_id, r.node_id, r.line_no",
-            [ids],
-        ).fetchall()
-        groups: dict[tuple[str, str], list[tuple]] = defaultdict(list)
-        service: dict[str, str] = {}
-        for order_id, line_no, node_id, sku, qty, svc in held:
-            groups[(order_id, node_id)].append((line_no, sku, qty))
-            service[order_id] = svc
-        items, lines = [], []
-        for (order_id, node_id), rows in groups.items():
-            wid = new_id("wi")
-            kind = "pickup" if service[order_id] == "pickup" else "ship"
-            items.append((wid, order_id, node_id, kind))
-            merged: dict[int, list] = {}
-            for line_no, sku, qty in rows:
-                merged.setdefault(line_no, [line_no, sku, 0])[2] += qty
-            lines += [(wid, order_id, ln, sku, q) for ln, sku, q in merged.values()]
-        wi = pd.DataFrame(items, columns=["work_item_id", "order_id", "node_id", "kind"])
-        wl = pd.DataFrame(lines, columns=["work_item_id", "order_id", "line_no", "sku", "qty"])
-        ids_frame = pd.DataFrame({"order_id": ids}, dtype=object)
-        at = now()
-        with repo.frame(wi) as wv, repo.frame(wl) as lv, repo.frame(ids_frame) as iv:
-            repo.exec(
-                "INSERT INTO work_items (work_item_id, order_id, node_id, kind, status, "
-                f"created_at, updated_at) SELECT *, 'released', ?, ? FROM {wv}",
-                [at, at],
-            )
-            repo.exec(f"INSERT INTO work_item_lines SELECT * FROM {lv}")
-            repo.exec(
-                "UPDATE line_state SET released_qty = released_qty + r.qty FROM "
-                f"(SELECT order_id, line_no, sum(qty) AS qty FROM {lv} GROUP BY ALL) r "
-                "WHERE line_state.order_id = r.order_id AND line_state.line_no = r.line_no"
-            )
-            repo.exec(
-                "UPDATE reservations SET released = true "
-                f"WHERE order_id IN (SELECT order_id FROM {iv})"
-            )
-            repo.exec(f"DELETE FROM order_lines WHERE order_id IN (SELECT order_id FROM {iv})")
-            repo.exec(
-                "UPDATE orders SET status = 'released' "
-                f"WHERE order_id IN (SELECT order_id FROM {iv})"
-            )
-            repo.exec(
-                "UPDATE order_headers SET version = version + 1, updated_at = ? "
-                f"WHERE order_id IN (SELECT order_id FROM {iv})",
-                [at],
-            )
-            repo.exec(
-                "INSERT INTO order_events (order_id, occurred_at, actor, channel, event_type, "
-                "from_status, to_status, details) SELECT i.order_id, ?, ?, NULL, 'released', "
-                "'sourced', 'released', CAST(json_object('work_items', w.ids) AS JSON) "
-                f"FROM {iv} i JOIN (SELECT order_id, list(work_item_id ORDER BY work_item_id) "
-                f"AS ids FROM {wv} GROUP BY ALL) w USING (order_id)",
-                [at, actor.name],
-            )
+        items, lines = _work_items(repo.holds_to_release(ids))
+        repo.release_orders(
+            ids,
+            pd.DataFrame(items, columns=["work_item_id", "order_id", "node_id", "kind"]),
+            pd.DataFrame(lines, columns=["work_item_id", "order_id", "line_no", "sku", "qty"]),
+            actor.name,
+            now(),
+        )
         return ReleaseResult(orders=len(ids), work_items=sorted(w[0] for w in items))
 
     return db.write(work, exclusive=True)
+
+
+def _releasable(repo: LifecycleRepo, order_ids: list[str]) -> list[str]:
+    """The orders asked for, if every one of them exists and is sourced."""
+    found = repo.statuses_of(order_ids)
+    errors = [
+        FieldError(f"order_ids.{i}", f"unknown order {o!r}")
+        for i, o in enumerate(order_ids)
+        if o not in found
+    ]
+    errors += [
+        FieldError(f"order_ids.{i}", f"order {o} is '{found[o]}', not 'sourced'")
+        for i, o in enumerate(order_ids)
+        if o in found and found[o] != S.SOURCED
+    ]
+    if errors:
+        raise InvalidInput(errors, "some orders cannot be released")
+    return sorted(set(order_ids))
+
+
+def _work_items(
+    held: list[tuple[Any, ...]],
+) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, int, str, int]]]:
+    """One work item per (order, node) of the holds, its lines merged per order line."""
+    groups: dict[tuple[str, str], list[tuple[int, str, int]]] = defaultdict(list)
+    service: dict[str, str] = {}
+    for order_id, line_no, node_id, sku, qty, svc in held:
+        groups[(order_id, node_id)].append((line_no, sku, qty))
+        service[order_id] = svc
+    items, lines = [], []
+    for (order_id, node_id), rows in groups.items():
+        wid = new_id("wi")
+        kind = "pickup" if service[order_id] == "pickup" else "ship"
+        items.append((wid, order_id, node_id, kind))
+        merged: dict[int, list[Any]] = {}
+        for line_no, sku, qty in rows:
+            merged.setdefault(line_no, [line_no, sku, 0])[2] += qty
+        lines += [(wid, order_id, ln, sku, q) for ln, sku, q in merged.values()]
+    return items, lines

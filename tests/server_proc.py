@@ -25,7 +25,12 @@ def free_port() -> int:
 class Server:
     """One ``dom serve`` subprocess on a DuckDB file; stopped gently or killed."""
 
-    def __init__(self, db_path: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        extra_env: dict[str, str] | None = None,
+        module: str = "cli.main",
+    ) -> None:
         self.db_path = db_path
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -40,7 +45,7 @@ class Server:
             [
                 sys.executable,
                 "-m",
-                "cli.main",
+                module,
                 "serve",
                 "--db",
                 str(db_path),

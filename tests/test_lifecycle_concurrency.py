@@ -72,7 +72,7 @@ def test_threads_race_for_the_last_units(tmp_path: Path) -> None:
                 lines.append({"sku": "C", "qty": 1})
             body = web_order(lines=lines, allow_backorder=bool(k % 2), order_id=f"race-{n}-{k}")
             try:
-                _, view = orders.capture(db, CaptureOrder.model_validate(body), actor)
+                view = orders.capture(db, CaptureOrder.model_validate(body), actor)
                 result = view.status
             except OutOfStock:
                 result = "refused"
@@ -117,9 +117,7 @@ def test_captures_race_a_sourcing_run(tmp_path: Path) -> None:
         while not stop.is_set() and k < 40:
             body = web_order(lines=[{"sku": "AB"[k % 2], "qty": 1}], order_id=f"run-{n}-{k}")
             try:
-                captured.append(
-                    orders.capture(db, CaptureOrder.model_validate(body), actor)[1].status
-                )
+                captured.append(orders.capture(db, CaptureOrder.model_validate(body), actor).status)
             except BaseException as exc:  # noqa: BLE001
                 errors.append(exc)
                 return

@@ -68,7 +68,7 @@ def test_sigkill_during_sourcing_run_loses_nothing(tmp_path: Path) -> None:
     path = tmp_path / "crash.duckdb"
     _prepare(path)
     # The run pauses inside its apply transaction, just before COMMIT: kill it there.
-    server = Server(path, {"DOM_TEST_APPLY_PAUSE": "30"})
+    server = Server(path, module="tests.serve_paused")
     http = httpx.Client(base_url=server.url, headers=server.headers(), timeout=60)
     ids = []
     for i in range(12):

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from api.deps import DB, READERS, allow, paged
+from api.deps import DB, READERS, Cursor, allow, paged
 from api.problems import PROBLEMS
 from models.api import (
     Actor,
@@ -33,7 +33,7 @@ def list_promotions(
     response: Response,
     actor: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=400, pattern=r"^[A-Za-z0-9_-]*$")] = None,
+    cursor: Cursor = None,
 ) -> Page[PromotionView]:
     return paged(admin.list_promotions(db, limit, cursor), request, response)
 

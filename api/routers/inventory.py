@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from api.deps import DB, READERS, IdempotencyKey, allow, paged
+from api.deps import DB, READERS, Cursor, Id, IdempotencyKey, IdQuery, allow, creating, paged
 from api.problems import PROBLEMS
 from models.api import (
     Actor,
@@ -18,11 +18,8 @@ from models.api import (
     TransferView,
 )
 from services import inventory
-from services.common import Idempotency
 
 router = APIRouter(prefix="/inventory", tags=["inventory"], responses=PROBLEMS)
-Ident = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-IdentQ = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 Reader = Annotated[Actor, Depends(allow(*READERS, Role.NODE))]
 Mover = Annotated[Actor, Depends(allow(Role.MERCHANDISER, Role.NODE))]
 MAX_FEED_BYTES = 64 * 1024 * 1024
@@ -34,16 +31,16 @@ def list_stock(
     request: Request,
     response: Response,
     actor: Reader,
-    node_id: IdentQ = None,
-    sku: IdentQ = None,
+    node_id: IdQuery = None,
+    sku: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=400, pattern=r"^[A-Za-z0-9_-]*$")] = None,
+    cursor: Cursor = None,
 ) -> Page[StockView]:
     return paged(inventory.list_stock(db, node_id, sku, limit, cursor), request, response)
 
 
 @router.get("/{node_id}/{sku}", summary="One stock position")
-def get_stock(node_id: Ident, sku: Ident, db: DB, actor: Reader) -> StockView:
+def get_stock(node_id: Id, sku: Id, db: DB, actor: Reader) -> StockView:
     return inventory.stock(db, node_id, sku)
 
 
@@ -61,12 +58,12 @@ def adjustment(body: Adjustment, db: DB, actor: Mover) -> StockView:
 def transfer(
     body: TransferIn, db: DB, actor: Mover, idempotency_key: IdempotencyKey = None
 ) -> TransferView:
-    key = Idempotency.of(actor, "POST /inventory/transfers", idempotency_key, body)
+    key = creating(actor, "POST /inventory/transfers", idempotency_key, body)
     return inventory.transfer(db, body, actor, key)
 
 
 @router.post("/transfers/{transfer_id}/receive", summary="A transfer arrived")
-def receive_transfer(transfer_id: Ident, db: DB, actor: Mover) -> TransferView:
+def receive_transfer(transfer_id: Id, db: DB, actor: Mover) -> TransferView:
     return inventory.receive_transfer(db, transfer_id, actor)
 
 

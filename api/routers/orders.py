@@ -3,9 +3,9 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from api.deps import DB, READERS, IdempotencyKey, allow, paged
+from api.deps import DB, READERS, Cursor, Id, IdempotencyKey, allow, creating, paged
 from api.problems import PROBLEMS
 from models.api import (
     Actor,
@@ -23,12 +23,9 @@ from models.api import (
 )
 from models.lifecycle import OrderStatus
 from services import orders, returns
-from services.common import Idempotency
 
 router = APIRouter(prefix="/orders", tags=["orders"], responses=PROBLEMS)
 R = Role
-OrderId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-Cursor = Annotated[str | None, Query(max_length=400, pattern=r"^[A-Za-z0-9_-]*$")]
 LimitQ = Annotated[int, Query(ge=1, le=500)]
 Plain = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 IfMatch = Annotated[str | None, Header(max_length=200, pattern=r"^[\x20-\x7e]*$")]
@@ -51,14 +48,10 @@ def capture(
     db: DB,
     response: Response,
     actor: Capturer,
-    idempotency_key: Annotated[
-        str | None,
-        Header(max_length=200, pattern=r"^[\x21-\x7e]+$", description="Retry-safe key."),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> OrderView:
     """Same Idempotency-Key and body: the first response again; another body: 409."""
-    status, view = orders.capture(db, body, actor, idempotency_key)
-    response.status_code = status
+    view = orders.capture(db, body, actor, creating(actor, "POST /orders", idempotency_key, body))
     response.headers["Location"] = f"/orders/{view.order_id}"
     return _etag(response, view)
 
@@ -88,7 +81,7 @@ def search(
 
 
 @router.get("/{order_id}", summary="One order with its lines, holds and totals")
-def get(order_id: OrderId, db: DB, response: Response, actor: Reader) -> OrderView:
+def get(order_id: Id, db: DB, response: Response, actor: Reader) -> OrderView:
     return _etag(response, orders.get_order(db, order_id))
 
 
@@ -98,7 +91,7 @@ def get(order_id: OrderId, db: DB, response: Response, actor: Reader) -> OrderVi
     responses={412: {"description": "ETag mismatch"}, 428: {"description": "If-Match missing"}},
 )
 def change(
-    order_id: OrderId,
+    order_id: Id,
     body: ChangeOrder,
     db: DB,
     response: Response,
@@ -110,7 +103,7 @@ def change(
 
 @router.post("/{order_id}/cancel", summary="Cancel an order or some units of its lines")
 def cancel(
-    order_id: OrderId,
+    order_id: Id,
     body: CancelOrder,
     db: DB,
     response: Response,
@@ -121,20 +114,18 @@ def cancel(
 
 
 @router.post("/{order_id}/hold", summary="Put an open order on hold")
-def hold(
-    order_id: OrderId, body: HoldOrder, db: DB, response: Response, actor: Service
-) -> OrderView:
+def hold(order_id: Id, body: HoldOrder, db: DB, response: Response, actor: Service) -> OrderView:
     return _etag(response, orders.hold(db, order_id, body.reason, actor))
 
 
 @router.post("/{order_id}/release-hold", summary="Release an order's hold")
-def unhold(order_id: OrderId, db: DB, response: Response, actor: Service) -> OrderView:
+def unhold(order_id: Id, db: DB, response: Response, actor: Service) -> OrderView:
     return _etag(response, orders.unhold(db, order_id, actor))
 
 
 @router.get("/{order_id}/events", summary="The order's timeline, oldest first")
 def events(
-    order_id: OrderId,
+    order_id: Id,
     db: DB,
     request: Request,
     response: Response,
@@ -147,11 +138,11 @@ def events(
 
 @router.post("/{order_id}/returns", status_code=201, summary="Authorise a return")
 def authorize_return(
-    order_id: OrderId,
+    order_id: Id,
     body: ReturnRequest,
     db: DB,
     actor: Returner,
     idempotency_key: IdempotencyKey = None,
 ) -> ReturnView:
-    key = Idempotency.of(actor, f"POST /orders/{order_id}/returns", idempotency_key, body)
+    key = creating(actor, f"POST /orders/{order_id}/returns", idempotency_key, body)
     return returns.authorize(db, order_id, body, actor, key)

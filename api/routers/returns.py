@@ -2,27 +2,26 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
-from api.deps import DB, READERS, allow
+from api.deps import DB, READERS, Id, allow
 from api.problems import PROBLEMS
 from models.api import Actor, ReceiveReturn, ReturnView, Role
 from services import returns
 
 router = APIRouter(prefix="/returns", tags=["returns"], responses=PROBLEMS)
-ReturnId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 
 
 @router.get("/{return_id}", summary="One return authorisation")
 def get(
-    return_id: ReturnId, db: DB, actor: Annotated[Actor, Depends(allow(*READERS, Role.NODE))]
+    return_id: Id, db: DB, actor: Annotated[Actor, Depends(allow(*READERS, Role.NODE))]
 ) -> ReturnView:
     return returns.get_return(db, return_id)
 
 
 @router.post("/{return_id}/receive", summary="Receive returned units at a DC or any store")
 def receive(
-    return_id: ReturnId,
+    return_id: Id,
     body: ReceiveReturn,
     db: DB,
     actor: Annotated[Actor, Depends(allow(Role.NODE, Role.CUSTOMER_SERVICE))],

@@ -2,17 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import DB, allow, paged
+from api.deps import DB, Cursor, Id, allow, paged
 from api.problems import PROBLEMS
 from models.api import Actor, Page, ReleaseRequest, ReleaseResult, Role, RunRequest, RunView
 from services import sourcing
 
 router = APIRouter(prefix="/sourcing", tags=["sourcing"], responses=PROBLEMS)
 Scheduler = Annotated[Actor, Depends(allow(Role.SCHEDULER))]
-RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 
 
 @router.post("/runs", status_code=201, summary="Plan and apply a sourcing run")
@@ -30,14 +29,14 @@ def list_runs(
     response: Response,
     actor: Annotated[Actor, Depends(allow(Role.SCHEDULER, Role.ANALYST, Role.MERCHANDISER))],
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
-    cursor: Annotated[str | None, Query(max_length=400, pattern=r"^[A-Za-z0-9_-]*$")] = None,
+    cursor: Cursor = None,
 ) -> Page[RunView]:
     return paged(sourcing.list_runs(db, limit, cursor), request, response)
 
 
 @router.get("/runs/{run_id}", summary="A run: status, weights, KPIs")
 def get_run(
-    run_id: RunId,
+    run_id: Id,
     db: DB,
     actor: Annotated[Actor, Depends(allow(Role.SCHEDULER, Role.ANALYST, Role.MERCHANDISER))],
 ) -> RunView:

@@ -11,7 +11,6 @@ thread (or request) its own ``Store`` or use ``con.cursor()``.
 """
 
 import json
-import math
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from data.shared_sql import insert_events, insert_plan, to_json
 from data.store.schema import OPEN_STATUSES, ensure_schema
 from models import Batch, Weights
 from models.batch import COLUMNS
@@ -146,27 +146,6 @@ def default_db_path() -> Path:
     return Path(os.environ.get(DB_PATH_ENV) or DEFAULT_DB_PATH)
 
 
-def _json(value: Any) -> str:
-    """JSON text for DuckDB's JSON type: NaN/inf are not JSON, so they become null."""
-
-    def clean(v: Any) -> Any:
-        if isinstance(v, BaseModel):
-            return clean(v.model_dump(mode="json"))
-        if isinstance(v, Mapping):
-            return {str(k): clean(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [clean(x) for x in v]
-        if isinstance(v, float | np.floating) and not math.isfinite(v):
-            return None
-        if isinstance(v, np.generic):
-            return v.item()
-        if isinstance(v, date | datetime):
-            return v.isoformat()
-        return v
-
-    return json.dumps(clean(value), allow_nan=False)
-
-
 def _as_dict(value: Mapping[str, Any] | BaseModel | None) -> dict[str, Any]:
     if value is None:
         return {}
@@ -188,10 +167,6 @@ def _canonical(df: pd.DataFrame, dtypes: Mapping[str, str]) -> pd.DataFrame:
     if not isinstance(df.index, pd.RangeIndex) or df.index.start != 0:
         df = df.reset_index(drop=True)
     return df
-
-
-def _float_or_none(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 class Store:
@@ -442,7 +417,7 @@ class Store:
             raise StoreError(f"orders: pickup at a node that is not pickup_enabled: {ids}")
 
     def _record_batch(self, batch: Batch, batch_id: str, source: str | None) -> None:
-        weights = _json(batch.weights)
+        weights = to_json(batch.weights)
         self.con.execute(
             "INSERT INTO batches (batch_id, batch_date, weights, rate_card_file, source, "
             "n_orders, n_lines) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -474,7 +449,7 @@ class Store:
         """Remember a small JSON fact about the store."""
         self.con.execute(
             "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [key, _json(value)],
+            [key, to_json(value)],
         )
 
     def get_meta(self, key: str, default: Any = None) -> Any:
@@ -569,40 +544,27 @@ class Store:
         if "total" not in summary_dict:
             raise StoreError("plans: summary has no 'total'")
         plan_id = plan_id or f"plan-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-        parts = {
-            "plan_allocations": (allocations, _ALLOCATION_DTYPES),
-            "plan_unfilled": (unfilled, _UNFILLED_DTYPES),
-        }
+        for table, (df, dtypes) in (
+            ("plan_allocations", (allocations, _ALLOCATION_DTYPES)),
+            ("plan_unfilled", (unfilled, _UNFILLED_DTYPES)),
+        ):
+            missing = [c for c in dtypes if c not in df.columns]
+            if missing:
+                raise StoreError(f"{table}: plan table lacks column(s) {missing}")
         with self.transaction():
-            self._execute(
-                "plans",
-                "INSERT INTO plans (plan_id, strategy, batch_date, weights, summary, total, "
-                "lower_bound, gap, wall_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
+            try:
+                insert_plan(
+                    self.con,
                     plan_id,
                     strategy,
                     batch_date,
-                    _json(weights),
-                    _json(summary_dict),
-                    _float_or_none(summary_dict["total"]),
-                    _float_or_none(summary_dict.get("lower_bound")),
-                    _float_or_none(summary_dict.get("gap")),
-                    _float_or_none(summary_dict.get("wall_seconds")),
-                ],
-            )
-            for table, (df, dtypes) in parts.items():
-                missing = [c for c in dtypes if c not in df.columns]
-                if missing:
-                    raise StoreError(f"{table}: plan table lacks column(s) {missing}")
-                frame = df.loc[:, list(dtypes)].reset_index(drop=True)
-                frame["seq"] = np.arange(len(frame), dtype=np.int64)
-                names = ", ".join([*dtypes, "seq"])
-                with self._registered(frame) as view:
-                    self._execute(
-                        table,
-                        f"INSERT INTO {table} (plan_id, {names}) SELECT ?, {names} FROM {view}",
-                        [plan_id],
-                    )
+                    weights,
+                    summary_dict,
+                    allocations,
+                    unfilled,
+                )
+            except duckdb.Error as exc:
+                raise StoreError(f"plans: {exc}") from exc
         return plan_id
 
     def load_plan(self, plan_id: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
@@ -652,26 +614,12 @@ class Store:
     ) -> int:
         """Append one event to an order's log; returns its event_id (increasing)."""
         at = at or datetime.now(UTC)
+        event = (order_id, at, actor, channel, event_type, from_status, to_status, details)
         try:
-            row = self.con.execute(
-                "INSERT INTO order_events (order_id, occurred_at, actor, channel, event_type, "
-                "from_status, to_status, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "RETURNING event_id",
-                [
-                    order_id,
-                    at,
-                    actor,
-                    channel,
-                    event_type,
-                    from_status,
-                    to_status,
-                    None if details is None else _json(details),
-                ],
-            ).fetchone()
+            (event_id,) = insert_events(self.con, [event])
         except duckdb.Error as exc:
             raise StoreError(f"order_events: {exc}") from exc
-        assert row is not None
-        return int(row[0])
+        return event_id
 
     def events(self, order_id: str) -> list[OrderEvent]:
         """An order's events, oldest first."""
@@ -681,8 +629,8 @@ class Store:
             [order_id],
         ).fetchall()
         return [
-            OrderEvent(*row[:8], details=None if row[8] is None else json.loads(row[8]))
-            for row in rows
+            OrderEvent(e, o, at, who, ch, kind, old, new, None if d is None else json.loads(d))
+            for e, o, at, who, ch, kind, old, new, d in rows
         ]
 
     # -- small queries ---------------------------------------------------------------
