@@ -32,7 +32,7 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def main(
+def _root(
     version: Annotated[
         bool | None,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -56,5 +56,10 @@ for name, command in (
     app.command(name)(friendly_errors(command))
 
 
-if __name__ == "__main__":  # pragma: no cover
+def main() -> None:
+    """The console entry point (also for ``python -m cli.main``)."""
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
