@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from models import Weights
-    from planner.explain import LineChoice
+    from planner.core.explain import LineChoice
 
 BatchArg = Annotated[
     Path, typer.Argument(metavar="BATCH", help="Batch folder (batch.json and its tables).")
@@ -159,7 +159,7 @@ def explain_cmd(
     from models import Weights
     from models.errors import PlanValidationError, Problem
     from planner import build_instance, known_rows
-    from planner.explain import explain_order
+    from planner.core.explain import explain_order
 
     allocations, _, summary = read_plan(plan_dir)
     source = batch_dir or summary.get("batch_path")

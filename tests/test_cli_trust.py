@@ -423,7 +423,7 @@ def test_strategy_names_and_time_limit_in_help_match_the_planner(
 ) -> None:
     import planner
     from cli.options import DEFAULT_STRATEGY, STRATEGY_NAMES
-    from planner.optimize import DEFAULT_TIME_LIMIT
+    from planner.optimize.solver import DEFAULT_TIME_LIMIT
 
     assert sorted(STRATEGY_NAMES) == sorted(planner.STRATEGIES)
     assert DEFAULT_STRATEGY == planner.DEFAULT_STRATEGY
