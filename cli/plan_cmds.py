@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli import ui
+from cli.interrupt import run_interruptible
 from cli.options import (
     DEFAULT_STRATEGY,
     ForceOpt,
@@ -23,7 +24,8 @@ from cli.ui import progress_bar, stage
 if TYPE_CHECKING:
     import pandas as pd
 
-    from models import Weights
+    from models import Batch, Weights
+    from planner import PlanResult
     from planner.core.explain import LineChoice
 
 BatchArg = Annotated[
@@ -52,7 +54,6 @@ def plan_cmd(
     from data.atomic import check_target
     from data.batch_io import read_batch
     from data.plan_io import PLAN_LAYOUT, write_plan
-    from planner import plan
 
     # Refused before minutes of planning, not after.
     check_target(out, PLAN_LAYOUT, force=force, inputs=[batch_dir])
@@ -61,14 +62,55 @@ def plan_cmd(
             batch = read_batch(batch_dir)
         weights = parse_weights(weight, batch.weights)
         with stage(progress, f"planning {len(batch.orders):,} orders with {strategy}"):
-            result = plan(batch, strategy, time_limit, weights)
+            result, stopped = _plan(batch, strategy, time_limit, weights)
         with stage(progress, f"writing {out}"):
             summary = result.summary.model_dump(mode="json")
             summary["batch_path"] = str(batch_dir.resolve())
+            if stopped:
+                summary["stopped_by_user"] = True
             write_plan(
                 out, result.allocations, result.unfilled, summary, force=force, inputs=[batch_dir]
             )
     ui.out().print(kpi_table(result.summary))
+    if stopped:
+        ui.err().print(
+            f"[yellow]stopped by Ctrl-C after {result.summary.wall_seconds:.1f} s:[/yellow] "
+            f"{out} holds the best feasible plan found so far (the gap says how far from "
+            "the best it may be)",
+            highlight=False,
+        )
+
+
+def _plan(
+    batch: "Batch", strategy: str, time_limit: float | None, weights: "Weights"
+) -> tuple["PlanResult", bool]:
+    """The plan, and whether Ctrl-C stopped it early.
+
+    The optimizer runs with a budget whose ``stop()`` the first Ctrl-C calls: it returns
+    its best feasible plan within about a second. Other strategies stop on Ctrl-C with
+    nothing written (greedy and nearest take seconds; mip cannot be stopped early)."""
+    import time
+
+    from planner import PlanResult, build_instance, plan
+    from planner.optimize.solver import budget_for, plan_optimize
+
+    if strategy != "optimize":
+        return plan(batch, strategy, time_limit, weights), False
+    started = time.perf_counter()
+    inst = build_instance(batch, weights)
+    budget = budget_for(inst, time_limit)
+    outcome = run_interruptible(
+        lambda: plan_optimize(inst, budget=budget),
+        budget.stop,
+        on_stop=lambda: ui.err().print(
+            "[yellow]Ctrl-C: stopping; the best plan so far will be written "
+            "(Ctrl-C again to abort)[/yellow]"
+        ),
+    )
+    result = outcome.result
+    wall = time.perf_counter() - started  # like planner.plan: indexing included
+    summary = result.summary.model_copy(update={"wall_seconds": wall})
+    return PlanResult(result.allocations, result.unfilled, summary), outcome.stopped
 
 
 def check_cmd(
