@@ -491,3 +491,32 @@ def test_every_declared_dependency_is_used() -> None:
         if name in USED_THROUGH:
             continue
         assert IMPORT_NAME.get(name, name) in imported, f"{name} is declared and never imported"
+
+
+# -- 10. explain's costs add up ---------------------------------------------------------
+
+
+def test_explain_line_costs_add_up_to_the_plans_total() -> None:
+    from planner import build_instance, evaluate, plan
+    from planner.core.explain import explain_order
+    from tests.random_batch import random_batch
+
+    batch = random_batch(60, 8, 30, seed=4, supply=0.7)
+    result = plan(batch, "greedy")
+    inst = build_instance(batch)
+    w = inst.weights
+    whole = 0.0
+    for order_id in batch.orders["order_id"]:
+        packages, lines = explain_order(inst, result.allocations, str(order_id))
+        package_cost = float(
+            (
+                w.shipping * packages["shipping"]
+                + w.handling * packages["handling"]
+                + w.late * packages["late_days"]
+            ).sum()
+        )
+        unfilled_lines = sum(c.cost for c in lines if c.sources == "unfilled")
+        # Lines that got units share their packages' cost whole (plus any short units).
+        assert sum(c.cost for c in lines) >= package_cost + unfilled_lines - 1e-6
+        whole += sum(c.cost for c in lines) + w.split * max(0, len(packages) - 1)
+    assert whole == pytest.approx(evaluate(batch, result.allocations).total, rel=1e-9)
