@@ -19,7 +19,8 @@ def generate_cmd(
         Path | None, typer.Option(metavar="FILE", help="Load straight into this DuckDB file.")
     ] = None,
     orders: Annotated[
-        int, typer.Option("--orders", "-n", min=1, max=5_000_000, metavar="N")
+        int,
+        typer.Option("--orders", "-n", min=1, max=5_000_000, metavar="N", help="Orders to make."),
     ] = 10_000,
     seed: Annotated[int, typer.Option(metavar="S", help="Same seed, same batch.")] = 7,
     nodes: Annotated[
@@ -72,8 +73,10 @@ def generate_cmd(
 
 
 def demo_cmd(
-    orders: Annotated[int, typer.Option("--orders", "-n", min=1, metavar="N")] = 5_000,
-    seed: Annotated[int, typer.Option(metavar="S")] = 7,
+    orders: Annotated[
+        int, typer.Option("--orders", "-n", min=1, metavar="N", help="Orders to make.")
+    ] = 5_000,
+    seed: Annotated[int, typer.Option(metavar="S", help="Same seed, same batch.")] = 7,
     db: Annotated[
         Path | None,
         typer.Option(metavar="FILE", help="[default: WORKDIR/dom.duckdb, made afresh]"),
