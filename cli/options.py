@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 StrategyName = Literal["optimize", "greedy", "nearest", "mip"]
 STRATEGY_NAMES: tuple[str, ...] = get_args(StrategyName)
 DEFAULT_STRATEGY: StrategyName = "optimize"
-DEFAULT_OPTIMIZE_SECONDS = 60  # planner.optimize.DEFAULT_TIME_LIMIT, said in --help
+DEFAULT_OPTIMIZE_SECONDS = 60  # planner.optimize.solver.DEFAULT_TIME_LIMIT, in --help
 
 StrategyOpt = Annotated[
     StrategyName,
