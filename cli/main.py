@@ -1,7 +1,8 @@
 """``dom``: generate batches, plan them, check any plan, look into the store, serve the API.
 
 Thin typer commands over library calls, one module per group (``plan_cmds``,
-``batch_cmds``, ``store_cmds``, ``serve_cmd``). Each is wrapped by
+``batch_cmds``, ``store_cmds``, ``serve_cmd``; the ``scenario`` and ``weights``
+sub-apps). Each is wrapped by
 ``cli.errors.friendly_errors``: a user's mistake is one red message and exit 1.
 Modules imported here load only typer and rich; the planner, pandas and
 OR-Tools load inside the commands that use them, so ``dom --help`` is quick.
@@ -12,6 +13,8 @@ from typing import Annotated
 import typer
 
 from cli import batch_cmds, plan_cmds, serve_cmd, store_cmds
+from cli import scenario as _scenario  # light sub-apps: heavy imports inside their commands
+from cli import weights as _weights
 from cli.errors import friendly_errors
 
 app = typer.Typer(
@@ -54,6 +57,8 @@ for name, command in (
     ("serve", serve_cmd.serve_cmd),
 ):
     app.command(name)(friendly_errors(command))
+app.add_typer(_scenario.app, name="scenario")
+app.add_typer(_weights.app, name="weights")
 
 
 def main() -> None:

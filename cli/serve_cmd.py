@@ -80,13 +80,15 @@ def serve_cmd(
         try:
             _seed(database, load, seed_demo)
             bootstrap_admin_key(database, settings)
-            ui.out().print(f"serving {settings.db_path} on http://{host}:{port} (docs at /docs)")
-            config = uvicorn.Config(
-                create_app(settings, database), host=host, port=port, log_level=log_level
-            )
-            uvicorn.Server(config).run(sockets=[sock])
-        finally:
+        except BaseException:
             database.close()
+            raise
+        ui.out().print(f"serving {settings.db_path} on http://{host}:{port} (docs at /docs)")
+        # The app's lifespan closes (checkpoints) the store, also on SIGTERM: uvicorn
+        # re-raises that signal after shutting down, so nothing after run() would run.
+        app = create_app(settings, database, close_db=True)
+        config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
 

@@ -24,15 +24,18 @@ class OutputPathError(DomError):
 
 @dataclass(frozen=True)
 class Layout:
-    """What a folder of ours holds: ``marker`` always, and nothing but ``names``."""
+    """What a folder of ours holds: ``marker`` always, and nothing but ``names`` (when
+    given; a report of many files says it is ours by its marker alone)."""
 
     what: str  # "batch", "plan": said in messages
     marker: str
-    names: frozenset[str]
+    names: frozenset[str] | None = None
 
     def owns(self, folder: Path) -> bool:
         entries = list(folder.iterdir())
-        return any(e.name == self.marker for e in entries) and all(
+        if not any(e.name == self.marker for e in entries):
+            return False
+        return self.names is None or all(
             e.is_file() and not e.is_symlink() and e.name in self.names for e in entries
         )
 

@@ -5,7 +5,7 @@ Each use case validates first (nothing written), then does all its writes in
 one ``Database.write`` transaction, which may run again after a conflict.
 """
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -158,7 +158,8 @@ def capture(
             idempotency.remember(repo, view)
         return view
 
-    return db.write(work)
+    # Captures are many and small: committed in groups, each caller answered after.
+    return db.write_grouped(work)
 
 
 def _order_row(cmd: CaptureOrder, order_id: str) -> OrderRecord:
@@ -284,7 +285,7 @@ def get_order(db: Database, order_id: str) -> OrderView:
 
 def list_orders(db: Database, query: OrderQuery, limit: int, cursor: str | None) -> Page[OrderView]:
     limit = max(1, min(limit, MAX_LIMIT))
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(cursor, datetime, str)
 
     def work(repo: LifecycleRepo) -> Page[OrderView]:
         ids = repo.order_page(
@@ -308,7 +309,7 @@ def list_orders(db: Database, query: OrderQuery, limit: int, cursor: str | None)
 
 def timeline(db: Database, order_id: str, limit: int, cursor: str | None) -> Page[EventView]:
     limit = max(1, min(limit, MAX_LIMIT))
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, int)
 
     def work(repo: LifecycleRepo) -> Page[EventView]:
         load_order(repo, order_id)

@@ -22,6 +22,7 @@ Deliberate choices:
 - Timestamps are TIMESTAMPTZ: instants, whatever the server's time zone.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -60,7 +61,8 @@ class Migration:
 
     version: int
     description: str
-    statements: tuple[str, ...]
+    # A statement may depend on the data: a callable gets the connection, returns SQL.
+    statements: tuple[str | Callable[[duckdb.DuckDBPyConnection], str], ...]
 
 
 V1 = Migration(
@@ -218,7 +220,42 @@ V1 = Migration(
 # Migration 2 belongs to the order-lifecycle service; its SQL lives in its own module.
 V2 = Migration(version=2, description=LIFECYCLE_DESCRIPTION, statements=LIFECYCLE_STATEMENTS)
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2)
+# Row order (``seq``) of tables written concurrently, from sequences: ``max(seq) + 1``
+# inside an INSERT repeats when two transactions run it at once. Each sequence
+# starts above the rows already there.
+SEQUENCED = ("orders", "order_lines", "inventory")
+
+
+def sequence_of(table: str) -> str:
+    return f"seq_{table}"
+
+
+def _create_sequence(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
+    def sql(con: duckdb.DuckDBPyConnection) -> str:
+        row = con.execute(f"SELECT coalesce(max(seq) + 1, 0) FROM {table}").fetchone()
+        start = int(row[0]) if row else 0
+        return f"CREATE SEQUENCE {sequence_of(table)} START {start} MINVALUE 0"
+
+    return sql
+
+
+V3 = Migration(
+    version=3,
+    description="sequences for the row order of orders, order lines and stock rows; "
+    "indexes for the service's point reads",
+    statements=(
+        *(_create_sequence(t) for t in SEQUENCED),
+        # DuckDB uses an index for equality (and IN lists) on its leading column
+        # only: (node_id, sku) and (order_id, line_no) keys do not serve "this
+        # SKU's stock" or "this order's lines", which scanned 600k and 180k rows
+        # per capture and per order read (100k orders: 0.58 s -> 5 ms, 16 -> 4 ms).
+        "CREATE INDEX inventory_by_sku ON inventory (sku)",
+        "CREATE INDEX line_state_by_order ON line_state (order_id)",
+        "CREATE INDEX order_lines_by_order ON order_lines (order_id)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3)
 LATEST_VERSION: int = MIGRATIONS[-1].version
 
 
@@ -276,7 +313,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> in
         con.begin()
         try:
             for statement in migration.statements:
-                con.execute(statement)
+                con.execute(statement if isinstance(statement, str) else statement(con))
             con.execute(
                 "INSERT INTO schema_version (version, description) VALUES (?, ?)",
                 [migration.version, migration.description],
