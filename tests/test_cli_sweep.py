@@ -60,6 +60,8 @@ COMMANDS = (
     "plans --db {X}",
     "serve --port 18292 --db {X}",
     "serve --port 18293 --db {store} --load {X}",
+    "scenario run {X} --out {new}",
+    "weights list --db {X}",
 )
 
 # Inputs that are valid for a command (it would just run, or serve for ever).
@@ -73,6 +75,7 @@ VALID = {
     ("demo -n 5 --time-limit 1 --workdir {X}", "empty-dir"),
     ("demo -n 5 --time-limit 1 --workdir {X}", "junk-dir"),  # adds its own subfolders
     ("serve --port 18292 --db {X}", "missing"),
+    ("weights list --db {X}", "missing"),  # a new, empty store
 }
 
 
