@@ -17,6 +17,7 @@ from api import problems
 from api.routers import admin as admin_routes
 from api.routers import inventory, orders, returns, sourcing, weights, work_items
 from api.settings import Settings
+from api.web import mount as mount_console
 from data.lifecycle_db import Database
 from data.store import Store
 from models.api import ApiKeyIn, Role
@@ -89,6 +90,8 @@ def create_app(
             "problem+json. Authenticate with an API key in `X-API-Key`."
         ),
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from the console, on vendored assets
+        redoc_url=None,
     )
     app.state.db = db
     app.state.settings = settings
@@ -104,6 +107,7 @@ def create_app(
         admin_routes.auth,
     ):
         app.include_router(router)
+    mount_console(app)
 
     @app.get("/health", tags=["health"], summary="Liveness and the store's path")
     def health() -> dict[str, str]:
