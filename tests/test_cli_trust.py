@@ -481,6 +481,7 @@ USED_THROUGH = {
     "python-multipart": "FastAPI's form parsing (the web console's forms)",
     "uvloop": "uvicorn's event loop, chosen when installed (dom serve)",
     "httptools": "uvicorn's HTTP parser, chosen when installed (dom serve)",
+    "tzdata": "zoneinfo's time zones where the system has none (promise/calendar.py)",
 }
 IMPORT_NAME = {
     "pydantic-settings": "pydantic_settings",
