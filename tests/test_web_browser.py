@@ -18,6 +18,7 @@ import pytest
 from data.lifecycle_db import Database
 from models.api import Actor, CaptureOrder, Role, RunRequest
 from services import fulfilment, orders, sourcing
+from services import promise as promising
 from tests.lifecycle_fixtures import ADMIN, KEYS, NODE_KEYS, make_db, web_order
 from tests.web_server import serve
 
@@ -167,6 +168,27 @@ def test_customer_service_changes_a_quantity_and_sees_the_timeline(
     assert ordered == "3"
     assert orders.get_order(db, first).lines[0].ordered_qty == 3
     walk.snap("cs-order")
+
+
+def test_customer_service_takes_a_delivery_promise_for_a_cart(walk: Walk, db: Database) -> None:
+    walk.sign_in(KEYS[Role.CUSTOMER_SERVICE])
+    walk.page.click("nav a:has-text('Delivery promise')")
+    assert walk.page.locator("h1").inner_text() == "Delivery promise for a new order"
+    walk.page.fill("input[name=sku_1]", "A")
+    walk.page.fill("input[name=qty_1]", "2")
+    walk.page.fill("input[name=sku_2]", "B")
+    walk.page.fill("input[name=zip]", "02139")
+    walk.page.click("button:has-text('Get delivery options')")
+    walk.page.wait_for_load_state()
+    promise_id = walk.page.locator(".promise-id").inner_text()
+    shown = walk.page.locator("table.options tbody tr").first.locator(".delivery-date")
+    # The id on the page is a live hold in the service; its first option's date is shown.
+    held = promising.index_of(db).claim(promise_id)
+    promising.index_of(db).unclaim(promise_id)
+    assert [ln.sku for ln in held.lines] == ["A", "B"] and held.ship_zip == "02139"
+    assert shown.inner_text() == held.options[0].delivery_date.isoformat()
+    assert walk.page.locator("table.options tbody tr").count() == len(held.options) >= 1
+    walk.snap("cs-promise")
 
 
 def test_a_stale_page_is_told_the_order_moved_on(walk: Walk, db: Database) -> None:

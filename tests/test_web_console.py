@@ -242,6 +242,14 @@ BODIES: list[tuple[str, bytes]] = [
         b"strategy=nope&time_limit=nan&node_id=X&sku=&delta=--1&condition=x&csrf_token=TOKEN",
     ),
     ("application/x-www-form-urlencoded", b"line_no=1&qty=2&version=1&" + b"a=b&" * 400),
+    (
+        "application/x-www-form-urlencoded",
+        b"sku_1=A&qty_1=1e309&sku_2=%00&qty_2=-5&sku_3=NOPE&qty_3=1&zip=99999&csrf_token=TOKEN",
+    ),
+    (
+        "application/x-www-form-urlencoded",
+        b"sku_1=A&qty_1=1&sku_2=A&qty_2=1&zip=00000&csrf_token=TOKEN",
+    ),
     ("multipart/form-data; boundary=xx", b"--xx\r\nContent-Disposition: form-data\r\n\r\nbroken"),
     ("multipart/form-data", b"no boundary at all"),
     ("application/json", b'{"csrf_token": "TOKEN"}'),
@@ -290,7 +298,7 @@ def test_no_page_answers_500_to_junk_queries_or_forms(app, order_id: str) -> Non
                     )
                     assert r.status_code < 500, (path, body[:80], r.text[:300])
                     seen += 1
-    assert len(_console_routes()) == 23 and seen > 300
+    assert len(_console_routes()) == 25 and seen > 300
     assert c.get("/console/tower").status_code == 200  # still signed in: every route was hit
 
 
@@ -315,6 +323,12 @@ def test_junk_form_values_are_named_in_the_message(app, db: Database) -> None:  
         },
     )
     assert r.status_code == 422 and "ZIP 02139 is in MA, not CA" in r.text
+    cart = {"csrf_token": token, "sku_1": "A", "qty_1": "2", "sku_2": "B", "qty_2": "lots"}
+    r = c.post("/console/promise", data={**cart, "zip": "1234"})
+    assert r.status_code == 422
+    assert "qty_2: a whole number, not &#39;lots&#39;; zip: five digits" in r.text
+    r = c.post("/console/promise", data={**cart, "qty_2": "1", "sku_2": "NOPE", "zip": "02139"})
+    assert r.status_code == 422 and "sku_2: unknown SKU &#39;NOPE&#39;" in r.text
 
 
 def test_pickup_hand_over_then_a_return_received_at_another_node(app, db: Database) -> None:  # type: ignore[no-untyped-def]

@@ -13,12 +13,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.web import auth, docs, node, orders, stock, tower
+from api.web import auth, docs, node, orders, promise, stock, tower
 from api.web.render import page
 from api.web.session import BadForm, CsrfRefused, LoginRequired, NotAllowed, current
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (docs.router, auth.router, tower.router, orders.router, stock.router, node.router)
+ROUTERS = (
+    docs.router,
+    auth.router,
+    tower.router,
+    orders.router,
+    promise.router,
+    stock.router,
+    node.router,
+)
 
 
 def _login(request: Request, exc: Exception) -> Response:

@@ -29,6 +29,7 @@ CSP = (
 SCREENS: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("Control tower", "/console/tower", (R.SCHEDULER, R.ANALYST)),
     ("Orders", "/console/orders", (R.CUSTOMER_SERVICE,)),
+    ("Delivery promise", "/console/promise", (R.CUSTOMER_SERVICE,)),
     ("Inventory", "/console/inventory", (R.MERCHANDISER, R.ANALYST)),
     ("Node work", "/console/node", (R.NODE,)),
 )
