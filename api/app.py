@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.routers import admin as admin_routes
+from api.routers import appointments as appointment_routes
 from api.routers import inventory, orders, returns, sourcing, work_items
 from api.routers import promise as promise_routes
 from api.settings import Settings
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         returns.router,
         admin_routes.promotions,
         admin_routes.auth,
+        appointment_routes.router,
     ):
         app.include_router(router)
 

@@ -98,9 +98,10 @@ def find_slots(
                 continue
             stops = booked.get((crew.crew_id, day), ())
             for ws, we in windows:
-                if Slot(crew.crew_id, crew.node_id, day, ws, we, day).starts_at(
-                    depot.calendar
-                ) < earliest_start:
+                if (
+                    Slot(crew.crew_id, crew.node_id, day, ws, we, day).starts_at(depot.calendar)
+                    < earliest_start
+                ):
                     continue
                 stop = Stop("new", visit.lat, visit.lon, ws, we, visit.need.minutes)
                 ins = best_insertion(crew, depot, stops, stop, travel)

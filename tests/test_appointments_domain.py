@@ -24,8 +24,9 @@ H = 60
 
 def crew(skills: set[str] | None = None, start: int = 8 * H, end: int = 18 * H, **kw) -> Crew:
     regions = kw.pop("regions", EVERY_DAY)
-    return Crew(kw.pop("crew_id", "C1"), "N1", frozenset(skills or {"install"}), start, end,
-                regions)
+    return Crew(
+        kw.pop("crew_id", "C1"), "N1", frozenset(skills or {"install"}), start, end, regions
+    )
 
 
 def stop(lat: float, ws: int, we: int, minutes: int, name: str = "s") -> Stop:
@@ -63,8 +64,9 @@ def test_shift_end_is_respected():
     assert best_insertion(short, DEPOT, [], stop(41.0, 8 * H, 12 * H, 121), HOUR_PER_DEGREE) is None
 
 
-def _slots(crews, *, first=date(2026, 12, 21), days=7, booked=None, ready=None, need=None,
-           earliest=None):
+def _slots(
+    crews, *, first=date(2026, 12, 21), days=7, booked=None, ready=None, need=None, earliest=None
+):
     visit = Visit("100", 40.0, -74.0, need or Need(frozenset({"install"}), 60))
     return find_slots(
         visit,
@@ -80,9 +82,10 @@ def _slots(crews, *, first=date(2026, 12, 21), days=7, booked=None, ready=None, 
 
 
 def test_crew_without_the_skill_is_never_offered():
-    slots = _slots([crew({"assembly"}, crew_id="ASM"), crew({"install", "assembly"},
-                                                             crew_id="BOTH")],
-                   need=Need(frozenset({"install", "assembly"}), 60))
+    slots = _slots(
+        [crew({"assembly"}, crew_id="ASM"), crew({"install", "assembly"}, crew_id="BOTH")],
+        need=Need(frozenset({"install", "assembly"}), 60),
+    )
     assert slots and {s.crew_id for s in slots} == {"BOTH"}
     assert _slots([crew({"assembly"})]) == []
 
@@ -123,11 +126,12 @@ def test_ready_date_from_another_node_and_no_slot_before_it():
     depots = {"N1": DEPOT, "N2": other}
     now = datetime(2026, 12, 7, 10, 0, tzinfo=NY)  # Monday, before the 14:00 cut-off
     stock = {("N2", "SOFA"): 1, ("N1", "LAMP"): 5}
-    ready = ready_date("N1", {"SOFA": 1, "LAMP": 1}, stock, depots, {"N2": 1},
-                       lambda a, b: 2, now)
+    ready = ready_date("N1", {"SOFA": 1, "LAMP": 1}, stock, depots, {"N2": 1}, lambda a, b: 2, now)
     # N2 starts Monday, ships after 1 working day (Tue 8), 2 carrier days (Thu 10), staged: Fri 11.
     assert ready == date(2026, 12, 11)
-    assert ready_date("N1", {"LAMP": 1}, stock, depots, {}, lambda a, b: 2, now) == date(2026, 12, 7)
+    assert ready_date("N1", {"LAMP": 1}, stock, depots, {}, lambda a, b: 2, now) == date(
+        2026, 12, 7
+    )
     assert ready_date("N1", {"TV": 1}, stock, depots, {}, lambda a, b: 2, now) is None
     slots = _slots([crew()], first=date(2026, 12, 7), days=7, ready={"N1": ready}, earliest=now)
     assert min(s.day for s in slots) == date(2026, 12, 11)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from data.appointments_schema import APPOINTMENTS_DESCRIPTION, APPOINTMENTS_STATEMENTS
 from data.lifecycle_schema import LIFECYCLE_DESCRIPTION, LIFECYCLE_STATEMENTS
 from models.errors import DomError
 
@@ -242,7 +243,9 @@ V3 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3)
+V4 = Migration(version=4, description=APPOINTMENTS_DESCRIPTION, statements=APPOINTMENTS_STATEMENTS)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4)
 LATEST_VERSION: int = MIGRATIONS[-1].version
 
 
