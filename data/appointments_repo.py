@@ -205,3 +205,11 @@ class AppointmentsRepo(CursorRepo):
             "AND (? IS NULL OR node_id = ?) ORDER BY node_id, day",
             [first, last, node_id, node_id],
         )
+
+    def nodes_with_bookings(self, day: date) -> list[str]:
+        rows = self.rows(
+            "SELECT DISTINCT node_id FROM appointments WHERE status = 'booked' AND day = ? "
+            "ORDER BY node_id",
+            [day],
+        )
+        return [r[0] for r in rows]

@@ -500,3 +500,78 @@ def capacity(
     db: Database, first: date, last: date, node_id: str | None = None
 ) -> list[dict[str, Any]]:
     return db.read(lambda r: AppointmentsRepo(r.cur, r.cache).capacity(first, last, node_id))
+
+
+# -- routing a day ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayRoutes:
+    node_id: str
+    day: date
+    result: Any  # appointments.routing.Result
+    crews: int
+    appointments: int
+
+
+def route_day(db: Database, day: date, node_id: str, time_limit_s: float = 10.0) -> DayRoutes:
+    """Plan the node's crews' day with the routing solver; write the order and the work items.
+
+    The solve runs outside any transaction; the write checks that the day's bookings
+    are still the ones routed (a booking meanwhile: Conflict, route again)."""
+    from appointments.routing import DayData, Params, solve
+
+    def read(r: LifecycleRepo) -> tuple[DayData, set[str]]:
+        a = AppointmentsRepo(r.cur, r.cache)
+        all_depots = depots(r)
+        if node_id not in all_depots:
+            raise NotFound(f"node_id: node {node_id!r} does not exist (or has no known ZIP)")
+        crews = [c for c in a.crews() if c.node_id == node_id]
+        booked = a.booked_stops([c.crew_id for c in crews], day, day)
+        data = DayData(day, all_depots[node_id], crews, {c: s for (c, _), s in booked.items()})
+        return data, {s.appointment_id for stops in booked.values() for s in stops}
+
+    data, ids = db.read(read)
+    result = solve(data, Params(time_limit_s=time_limit_s))
+    crews = {c.crew_id: c for c in data.crews}
+
+    def write(r: LifecycleRepo) -> None:
+        a = AppointmentsRepo(r.cur, r.cache)
+        now_booked = a.booked_stops(list(crews), day, day)
+        if {s.appointment_id for stops in now_booked.values() for s in stops} != ids:
+            raise Conflict(f"bookings at {node_id} on {day} changed while routing; route again")
+        if result.solved:
+            for route in result.routes:
+                a.set_sequence(
+                    route.crew_id, day, [(s.appointment_id, s.start) for s in route.stops]
+                )
+                if route.stops or (route.crew_id, day) in now_booked:
+                    a.touch_crew_day(route.crew_id, day, node_id, route.drive_minutes)
+        a.save_routes(
+            day,
+            node_id,
+            [
+                {
+                    "crew_id": rt.crew_id,
+                    "stops": [
+                        {
+                            "appointment_id": s.appointment_id,
+                            "start": s.start,
+                            "window": [s.window_start, s.window_end],
+                        }
+                        for s in rt.stops
+                    ],
+                    "drive_minutes": rt.drive_minutes,
+                    "insertion_drive_minutes": rt.insertion_drive_minutes,
+                }
+                for rt in result.routes
+                if rt.stops
+            ],
+        )
+
+    db.write(write)
+    return DayRoutes(node_id, day, result, len(data.crews), len(ids))
+
+
+def nodes_with_bookings(db: Database, day: date) -> list[str]:
+    return db.read(lambda r: AppointmentsRepo(r.cur, r.cache).nodes_with_bookings(day))

@@ -142,3 +142,27 @@ def test_slot_times_are_local_to_the_node():
     (first, *_) = _slots([crew()], days=1)
     assert first.starts_at(CAL) == datetime(2026, 12, 21, 8, 0, tzinfo=NY)
     assert first.starts_at(CAL).utcoffset() == timedelta(hours=-5)
+
+
+def test_routing_keeps_windows_respects_skills_and_cuts_the_zigzag():
+    from appointments.routing import DayData, Params, solve
+
+    wide = (8 * H, 20 * H)
+    a = crew({"install"}, crew_id="A", end=20 * H)
+    b = crew({"assembly"}, crew_id="B", end=20 * H)
+    booked = {
+        "A": [
+            Stop("far1", 42.0, -74.0, *wide, 30, frozenset({"install"}), "100"),
+            Stop("near", 41.0, -74.0, *wide, 30, frozenset({"install"}), "100"),
+            Stop("far2", 42.0, -74.0, *wide, 30, frozenset({"install"}), "100"),
+        ]
+    }
+    day = date(2026, 12, 21)
+    result = solve(DayData(day, DEPOT, [a, b], booked), Params(1.0, HOUR_PER_DEGREE))
+    assert result.solved
+    assert result.insertion_drive_minutes == 120 + 60 + 60 + 120  # 40 -> 42 -> 41 -> 42 -> 40
+    assert result.drive_minutes == 60 + 60 + 0 + 120  # 40 -> 41 -> 42 -> 42 -> 40
+    routes = {r.crew_id: r for r in result.routes}
+    assert routes["B"].stops == []  # B lacks the skill
+    assert [s.appointment_id for s in routes["A"].stops][0] == "near"
+    assert all(s.window_start <= s.start <= s.window_end for s in routes["A"].stops)
