@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from cli.appointments import app as appointments_app
 from data.batch_io import read_batch, write_batch
 from data.plan_io import read_plan, write_plan
 from models import PlanSummary, Weights
@@ -26,6 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Distributed order management: sourcing planner and tools.",
 )
+app.add_typer(appointments_app, name="appointments")
 console = Console()
 err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])

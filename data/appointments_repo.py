@@ -213,3 +213,16 @@ class AppointmentsRepo(CursorRepo):
             [day],
         )
         return [r[0] for r in rows]
+
+    def bulk_book(self, appointments: pd.DataFrame, crew_days: pd.DataFrame) -> None:
+        """Set-wise load of already-routed bookings (migration from another system,
+        benchmarks): ``appointments`` has the table's columns, ``crew_days`` crew_id, day,
+        node_id, drive_minutes."""
+        with self.frame(appointments) as view:
+            names = ", ".join(appointments.columns)
+            self.exec(f"INSERT INTO appointments ({names}) SELECT {names} FROM {view}")
+        with self.frame(crew_days) as view:
+            self.exec(
+                "INSERT INTO crew_days (crew_id, day, node_id, drive_minutes) "
+                f"SELECT crew_id, day, node_id, drive_minutes FROM {view}"
+            )

@@ -117,6 +117,10 @@ def depots(r: LifecycleRepo) -> dict[str, Depot]:
     return out
 
 
+def depots_of(db: Database) -> dict[str, Depot]:
+    return db.read(depots)
+
+
 def _ground_transit(r: LifecycleRepo) -> dict[int, int]:
     hit = r.cache.get("appointment_transit")
     if hit is None:
