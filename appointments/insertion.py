@@ -65,35 +65,59 @@ def _latest(crew: Crew, stops: Sequence[Stop], legs: Sequence[int]) -> list[int]
     return latest
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A crew's booked day, ready for many insertion checks (one per window asked)."""
+
+    crew: Crew
+    points: list[tuple[float, float]]  # node, stops..., node
+    stops: Sequence[Stop]
+    legs: list[int]
+    latest: list[int]
+    free_at: list[int]  # when the crew can leave point i (node: shift start); -1: late
+    travel: Travel
+
+
+def prepare(crew: Crew, depot: Depot, stops: Sequence[Stop], travel: Travel) -> Prepared:
+    legs = _legs(depot, stops, travel)
+    points = [(depot.lat, depot.lon), *((s.lat, s.lon) for s in stops), (depot.lat, depot.lon)]
+    free_at = [crew.shift_start]
+    for i, s in enumerate(stops):
+        begin = max(free_at[-1] + legs[i], s.window_start) if free_at[-1] >= 0 else -1
+        free_at.append(begin + s.minutes if 0 <= begin <= s.window_end else -1)
+    return Prepared(crew, points, stops, legs, _latest(crew, stops, legs), free_at, travel)
+
+
+def insert(day: Prepared, new: Stop) -> Insertion | None:
+    """The cheapest position (least added drive) for ``new`` keeping every window and the
+    shift; None if there is none."""
+    stops, legs, latest, travel = day.stops, day.legs, day.latest, day.travel
+    best: Insertion | None = None
+    for i in range(len(stops) + 1):
+        done = day.free_at[i]
+        if done < 0:
+            break  # the given route is already late here; nothing later fits
+        to_new = travel.minutes(*day.points[i], new.lat, new.lon)
+        start = max(done + to_new, new.window_start)
+        if start > new.window_end:
+            break  # later positions only start later
+        from_new = travel.minutes(new.lat, new.lon, *day.points[i + 1])
+        arrive_next = start + new.minutes + from_new
+        # The next stop starts at max(arrival, its window start); it must not be late.
+        next_ok = (
+            arrive_next <= latest[i]
+            if i == len(stops)
+            else max(arrive_next, stops[i].window_start) <= latest[i]
+        )
+        if next_ok:
+            added = to_new + from_new - legs[i]
+            if best is None or added < best.added_drive:
+                best = Insertion(i, start, added)
+    return best
+
+
 def best_insertion(
     crew: Crew, depot: Depot, stops: Sequence[Stop], new: Stop, travel: Travel
 ) -> Insertion | None:
-    """The cheapest position (least added drive) for ``new`` keeping every window and the
-    shift; None if there is none. ``stops`` must be feasible in their order."""
-    legs = _legs(depot, stops, travel)
-    latest = _latest(crew, stops, legs)
-    points = [(depot.lat, depot.lon), *((s.lat, s.lon) for s in stops), (depot.lat, depot.lon)]
-    best: Insertion | None = None
-    done = crew.shift_start  # when the crew is free to leave the previous point
-    for i in range(len(stops) + 1):
-        prev, nxt = points[i], points[i + 1]
-        to_new = travel.minutes(*prev, new.lat, new.lon)
-        start = max(done + to_new, new.window_start)
-        if start <= new.window_end:
-            from_new = travel.minutes(new.lat, new.lon, *nxt)
-            arrive_next = start + new.minutes + from_new
-            # The next stop starts at max(arrival, its window start); it must not be late.
-            next_ok = (
-                arrive_next <= latest[i]
-                if i == len(stops)
-                else max(arrive_next, stops[i].window_start) <= latest[i]
-            )
-            if next_ok:
-                added = to_new + from_new - legs[i]
-                if best is None or added < best.added_drive:
-                    best = Insertion(i, start, added)
-        if i < len(stops):
-            done = max(done + legs[i], stops[i].window_start) + stops[i].minutes
-            if done - stops[i].minutes > stops[i].window_end:
-                return best  # the given route is already late here; nothing later fits
-    return best
+    """``insert`` for a single check: the cheapest feasible position of ``new``."""
+    return insert(prepare(crew, depot, stops, travel), new)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from appointments.insertion import best_insertion
+from appointments.insertion import insert, prepare
 from appointments.model import SLOTS, Crew, Depot, Need, Slot, Stop
 from appointments.travel import Travel
 from promise.calendar import delivery_day
@@ -96,7 +96,7 @@ def find_slots(
                 continue
             if not depot.calendar.working_day(day):
                 continue
-            stops = booked.get((crew.crew_id, day), ())
+            plan = prepare(crew, depot, booked.get((crew.crew_id, day), ()), travel)
             for ws, we in windows:
                 if (
                     Slot(crew.crew_id, crew.node_id, day, ws, we, day).starts_at(depot.calendar)
@@ -104,7 +104,7 @@ def find_slots(
                 ):
                     continue
                 stop = Stop("new", visit.lat, visit.lon, ws, we, visit.need.minutes)
-                ins = best_insertion(crew, depot, stops, stop, travel)
+                ins = insert(plan, stop)
                 if ins is None:
                     continue
                 held = best.get((ws, we))

@@ -8,6 +8,7 @@ that a schedule that fits in whole minutes fits in reality too.
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 EARTH_RADIUS_MI = 3958.8  # the same radius as data.geo
 
@@ -26,4 +27,10 @@ class Travel:
         return 2 * EARTH_RADIUS_MI * math.asin(math.sqrt(min(1.0, a))) * self.road_factor
 
     def minutes(self, lat1: float, lon1: float, lat2: float, lon2: float) -> int:
-        return math.ceil(self.miles(lat1, lon1, lat2, lon2) / self.speed_mph * 60 - 1e-9)
+        return _minutes(self, lat1, lon1, lat2, lon2)
+
+
+@lru_cache(maxsize=500_000)
+def _minutes(travel: Travel, lat1: float, lon1: float, lat2: float, lon2: float) -> int:
+    """Cached: slot searches ask for the same legs of booked days again and again."""
+    return math.ceil(travel.miles(lat1, lon1, lat2, lon2) / travel.speed_mph * 60 - 1e-9)

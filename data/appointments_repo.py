@@ -18,6 +18,7 @@ from data.repo_base import CursorRepo, now
 from models.lifecycle_errors import WriteConflict
 
 CREWS_CACHE = "appointment_crews"
+SERVICES_CACHE = "appointment_item_services"
 
 
 def _skills(text: str) -> frozenset[str]:
@@ -30,22 +31,47 @@ class AppointmentsRepo(CursorRepo):
     # -- services an item needs ------------------------------------------------------
 
     def item_services(self, skus: Iterable[str]) -> dict[str, Service]:
-        wanted = sorted(set(skus))
-        if not wanted:
-            return {}
+        """The services of these SKUs (the whole small table is cached until written)."""
+        every = self.cache.get(SERVICES_CACHE)
+        if every is None:
+            rows = self.rows("SELECT sku, service, skill, minutes FROM item_services")
+            every = {r[0]: Service(r[0], r[1], r[2], int(r[3])) for r in rows}
+            self.cache[SERVICES_CACHE] = every
+        return {s: every[s] for s in set(skus) if s in every}
+
+    def order_visit(
+        self, order_id: str
+    ) -> tuple[str, dict[str, int], dict[tuple[str, str], int]] | None:
+        """One read for a slot search: the order's ship ZIP, open units per SKU (ordered -
+        cancelled) and its reserved units per (node, SKU); None if there is no such order."""
         rows = self.rows(
-            "SELECT sku, service, skill, minutes FROM item_services WHERE list_contains(?, sku)",
-            [wanted],
+            "SELECT 'line', o.ship_zip, l.sku, l.ordered_qty - l.cancelled_qty "
+            "FROM orders o JOIN line_state l USING (order_id) WHERE o.order_id = ? "
+            "UNION ALL SELECT r.node_id, NULL, r.sku, r.qty FROM reservations r "
+            "WHERE r.order_id = ?",
+            [order_id, order_id],
         )
-        return {r[0]: Service(r[0], r[1], r[2], int(r[3])) for r in rows}
+        if not rows:
+            return None
+        ship_zip, lines, held = "", {}, {}
+        for kind, zip_code, sku, qty in rows:
+            if kind == "line":
+                ship_zip = zip_code or ""
+                if qty > 0:
+                    lines[sku] = lines.get(sku, 0) + int(qty)
+            else:
+                held[(kind, sku)] = held.get((kind, sku), 0) + int(qty)
+        return ship_zip, lines, held
 
     def put_item_services(self, services: Sequence[Service]) -> None:
+        self.cache.pop(SERVICES_CACHE, None)
         for s in services:
             self.exec("DELETE FROM item_services WHERE sku = ?", [s.sku])
             self.exec(
                 "INSERT INTO item_services (sku, service, skill, minutes) VALUES (?, ?, ?, ?)",
                 [s.sku, s.service, s.skill, s.minutes],
             )
+        self.cache.pop(SERVICES_CACHE, None)
 
     # -- crews -----------------------------------------------------------------------
 

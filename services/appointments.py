@@ -27,7 +27,7 @@ from appointments.model import (
 )
 from appointments.slots import Visit, find_slots, ready_date
 from appointments.travel import Travel
-from data.appointments_repo import CREWS_CACHE, AppointmentsRepo
+from data.appointments_repo import CREWS_CACHE, SERVICES_CACHE, AppointmentsRepo
 from data.geo import zip_table, zip_timezone, zone_of_miles
 from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo
@@ -140,27 +140,20 @@ def _visit_zip(zip_code: str | None, field: str) -> tuple[str, float, float]:
     return zip_code, float(table.lat[idx]), float(table.lon[idx])
 
 
-def _order_lines(r: LifecycleRepo, order_id: str) -> tuple[str, dict[str, int], dict]:
-    order = r.order_row(order_id)
-    if order is None:
+def _order_lines(
+    a: AppointmentsRepo, order_id: str
+) -> tuple[str, dict[str, int], dict[tuple[str, str], int]]:
+    found = a.order_visit(order_id)
+    if found is None:
         raise NotFound(f"order_id: order {order_id!r} does not exist")
-    lines: dict[str, int] = {}
-    for ls in r.line_states(order_id):
-        qty = int(ls["ordered_qty"]) - int(ls["cancelled_qty"])
-        if qty > 0:
-            lines[ls["sku"]] = lines.get(ls["sku"], 0) + qty
-    held: dict[tuple[str, str], int] = {}
-    for res in r.reservations(order_id):
-        key = (res["node_id"], res["sku"])
-        held[key] = held.get(key, 0) + int(res["qty"])
-    return order["ship_zip"] or "", lines, held
+    return found
 
 
 def _context(r: LifecycleRepo, req: SlotRequest, now: datetime) -> _Context:
     a = AppointmentsRepo(r.cur, r.cache)
     held: dict[tuple[str, str], int] = {}
     if req.order_id:
-        ship_zip, lines, held = _order_lines(r, req.order_id)
+        ship_zip, lines, held = _order_lines(a, req.order_id)
         zip_code, lat, lon = _visit_zip(req.zip or ship_zip, "order_id")
         where = "order_id"
     else:
@@ -498,6 +491,7 @@ def list_crews(db: Database, node_id: str | None = None) -> list[Crew]:
 
 def put_item_services(db: Database, services: Sequence[Service]) -> None:
     db.write(lambda r: AppointmentsRepo(r.cur, r.cache).put_item_services(services))
+    db.cache.pop(SERVICES_CACHE, None)
 
 
 def capacity(
