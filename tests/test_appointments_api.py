@@ -18,7 +18,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from appointments.model import Crew, Service
+from data.appointments_repo import AppointmentsRepo
 from data.lifecycle_db import Database
+from data.store import Store
 from models.api import CaptureOrder, Role
 from services import appointments as svc
 from services import orders
@@ -242,3 +244,60 @@ def test_pools_are_edited_by_merchandisers_only(client: TestClient):
     assert (
         client.delete("/appointments/crews/NY-2", headers=h(Role.MERCHANDISER)).status_code == 204
     )
+
+
+def test_route_day_writes_work_items_and_the_capacity_view_adds_up(tmp_path):
+    from typer.testing import CliRunner
+
+    from appointments.travel import Travel
+    from cli.main import app
+    from data.geo import zip_table
+
+    path = str(tmp_path / "appt.duckdb")
+    db = make_db(path)
+    setup_pool(db, end=20 * H)  # a 12-hour shift: both 150-minute visits fit
+    day = working_day(3)
+    for window in ((12 * H, 16 * H), MORNING):
+        svc.book(db, svc.SlotRequest(order_id=new_order(db)), day, window, ADMIN)
+    db.close()
+    runner = CliRunner()
+    out = runner.invoke(
+        app, ["appointments", "route", "--date", day.isoformat(), "--db", path, "--time-limit", "1"]
+    )
+    assert out.exit_code == 0, out.output
+    assert "DC1" in out.output
+    db = Database(Store(path))
+    try:
+        (route,) = db.read(lambda r: AppointmentsRepo(r.cur, r.cache).crew_routes(day))
+        assert route["crew_id"] == "NY-1"
+        assert [s["window"] for s in route["stops"]] == [[8 * H, 12 * H], [12 * H, 16 * H]]
+        t = zip_table()
+        (a,), (b,) = (t.index_of([z]) for z in ("10001", "10003"))
+        leg = Travel().minutes(t.lat[a], t.lon[a], t.lat[b], t.lon[b])
+        back = Travel().minutes(t.lat[b], t.lon[b], t.lat[a], t.lon[a])
+        assert route["drive_minutes"] == leg + back  # out, 0 between the two, back
+        (cap,) = svc.capacity(db, day, day)
+        assert cap["node_id"] == "DC1" and cap["appointments"] == 2
+        assert cap["service_hours"] == 5.0 and cap["shift_hours"] == 12.0
+        assert cap["drive_hours"] == round((leg + back) / 60, 2)
+        assert cap["utilisation"] == round((300 + leg + back) / 720, 4)
+    finally:
+        db.close()
+
+
+def test_pool_files_load_and_bad_cells_are_named(tmp_path):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    (tmp_path / "crews.csv").write_text(
+        "crew_id,node_id,skills,shift_start,shift_end\nC1,DC1,install assembly,08:00,18:00\n"
+        "C2,DC1,install,19:00,18:00\n"
+    )
+    (tmp_path / "crew_regions.csv").write_text("crew_id,weekday,zip3\nC1,mon,100\nC1,funday,100\n")
+    out = CliRunner().invoke(
+        app, ["appointments", "load", str(tmp_path), "--db", str(tmp_path / "x.duckdb")]
+    )
+    assert out.exit_code == 1
+    assert "crew_regions.csv row 2 column 'weekday'" in out.output
+    assert "crews.csv row 2" in out.output
