@@ -284,7 +284,9 @@ def http(seconds: float = 15.0, concurrency: int = 32) -> dict[str, Any]:
     }
 
 
-def kept(orders_n: int = 5_000, time_limit: float = 60.0, clients: int = 8) -> dict[str, Any]:
+def kept(
+    orders_n: int = 5_000, time_limit: float = 60.0, clients: int = 8, late: float | None = None
+) -> dict[str, Any]:
     """A simulated day: orders captured through the API quoting live promises, then
     one sourcing run with the default optimizer; the run's "promises kept" KPI."""
     import httpx
@@ -343,16 +345,21 @@ def kept(orders_n: int = 5_000, time_limit: float = 60.0, clients: int = 8) -> d
                 t.join()
             capture_s = time.perf_counter() - started
             with httpx.Client(base_url=server.url, timeout=3600) as http:
+                req: dict[str, Any] = {"time_limit": time_limit}
+                if late is not None:  # the store's weights, lateness priced differently
+                    req["weights"] = {"late": late}
                 run = http.post(
                     "/sourcing/runs",
-                    json={"time_limit": time_limit},
+                    json=req,
                     headers={"X-API-Key": ADMIN_KEY},
                 ).json()
         finally:
             server.stop()
     k = run.get("kpis") or {}
     return {
-        "what": "promises kept, simulated day (optimize)",
+        "what": "promises kept, simulated day (optimize"
+        + ("" if late is None else f", late weight {late:g}")
+        + ")",
         "orders": outcome.get("201", 0),
         "capture_outcomes": outcome,
         "capture_s": round(capture_s, 1),
@@ -435,8 +442,8 @@ def http_cmd(seconds: float = 15.0, concurrency: int = 32) -> None:
 
 
 @cli.command("kept")
-def kept_cmd(orders: int = 5_000, time_limit: float = 60.0) -> None:
-    print(json.dumps(kept(orders, time_limit)))
+def kept_cmd(orders: int = 5_000, time_limit: float = 60.0, late: float | None = None) -> None:
+    print(json.dumps(kept(orders, time_limit, late=late)))
 
 
 @cli.command("all")

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import duckdb
 import pandas as pd
 
+from data.repo_base import CursorRepo
 from models import Weights
 
 
@@ -23,13 +23,10 @@ class NetworkSnapshot:
     weights: Weights
 
 
-class PromiseRepo:
+class PromiseRepo(CursorRepo):
     """Named reads and writes of promising; one cursor, the caller's transaction."""
 
-    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
-        self.cur = cur
-
-    def snapshot(self) -> NetworkSnapshot:
+    def promise_snapshot(self) -> NetworkSnapshot:
         nodes = self.cur.execute(
             "SELECT node_id, kind, zip, ship_enabled, pickup_enabled, capacity_units, pick_cost, "
             "pack_cost, processing_days, coalesce(cutoff_hour, 14) AS cutoff_hour, "
@@ -50,21 +47,6 @@ class PromiseRepo:
         weights = Weights.model_validate(json.loads(row[0])["weights"]) if row else Weights()
         return NetworkSnapshot(nodes, items, stock, rates, weights)
 
-    def stock_rows(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int]]:
-        """(available, reserved) of some stock rows, as this transaction sees them."""
-        if not keys:
-            return {}
-        frame = pd.DataFrame(keys, columns=["node_id", "sku"])
-        self.cur.register("_promise_keys", frame)
-        try:
-            rows = self.cur.execute(
-                "SELECT i.node_id, i.sku, i.on_hand - i.reserved - i.safety_stock, i.reserved "
-                "FROM inventory i JOIN _promise_keys k USING (node_id, sku)"
-            ).fetchall()
-        finally:
-            self.cur.unregister("_promise_keys")
-        return {(n, s): (int(a), int(r)) for n, s, a, r in rows}
-
     def record_order_promise(
         self,
         order_id: str,
@@ -74,21 +56,30 @@ class PromiseRepo:
         promised_at: datetime,
         packages: list[dict[str, Any]],
     ) -> None:
-        self.cur.execute(
+        self.exec(
             "INSERT INTO order_promises (order_id, promise_id, service, promised_date, "
             "promised_at, packages) VALUES (?, ?, ?, ?, ?, ?)",
             [order_id, promise_id, service, promised_date, promised_at, json.dumps(packages)],
         )
 
-    def order_promises(self, order_ids: list[str]) -> pd.DataFrame:
-        """Promised orders among ``order_ids``: id, service, promised date, ship ZIP."""
-        frame = pd.DataFrame({"order_id": pd.Series(order_ids, dtype=object)})
-        self.cur.register("_promise_orders", frame)
-        try:
-            return self.cur.execute(
-                "SELECT p.order_id, p.promise_id, p.service, p.promised_date, p.promised_at, "
-                "o.ship_zip FROM order_promises p JOIN orders o USING (order_id) "
-                "WHERE p.order_id IN (SELECT order_id FROM _promise_orders)"
-            ).df()
-        finally:
-            self.cur.unregister("_promise_orders")
+    def order_promises(self, order_ids: list[str]) -> list[tuple[str, str, date, str, datetime]]:
+        """Promised orders among ``order_ids``: (id, service, promised date, ship ZIP,
+        promised at)."""
+        frame = pd.DataFrame({"order_id": pd.Series(sorted(order_ids), dtype=object)})
+        with self.frame(frame) as view:
+            rows = self.rows(
+                "SELECT p.order_id, p.service, p.promised_date, o.ship_zip, p.promised_at "
+                "FROM order_promises p JOIN orders o USING (order_id) "
+                f"WHERE p.order_id IN (SELECT order_id FROM {view}) ORDER BY p.order_id"
+            )
+        return [(str(o), str(s), d, str(z), at) for o, s, d, z, at in rows]
+
+    def capture_times(self, order_ids: list[str]) -> dict[str, datetime]:
+        """When each order was captured (first come, first served at a node)."""
+        frame = pd.DataFrame({"order_id": pd.Series(sorted(order_ids), dtype=object)})
+        with self.frame(frame) as view:
+            rows = self.rows(
+                f"SELECT order_id, created_at FROM orders WHERE order_id IN "
+                f"(SELECT order_id FROM {view})"
+            )
+        return {str(o): at for o, at in rows}

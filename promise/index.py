@@ -18,6 +18,7 @@ package costs are the planner's (``planner.cost``), with the store's weights.
 import heapq
 import threading
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -67,7 +68,7 @@ class Package:
     delivery_date: date
     shipping: float
     handling: float
-    planner_days: int  # processing + transit days: the planner's due_days for this package
+    planner_days: int  # processing + backlog + transit days: the planner's due_days for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,16 +186,18 @@ class PromiseIndex:
         if (idx < 0).any():
             raise InvalidInput([FieldError("nodes.zip", "a node's ZIP is not a known US ZIP")])
         self.lat, self.lon = table.lat[idx], table.lon[idx]
+        settings = zip(
+            nodes["zip"].astype(str).tolist(),
+            nodes["cutoff_hour"].astype(int).tolist(),
+            *(
+                nodes[c].astype(str).tolist()
+                for c in ("closed_weekdays", "holiday_calendar", "closed_dates", "open_dates")
+            ),
+            strict=True,
+        )
         self.calendars = [
-            NodeCalendar.from_settings(
-                zip_timezone(str(r.zip)) or "America/New_York",
-                int(r.cutoff_hour),
-                str(r.closed_weekdays),
-                str(r.holiday_calendar),
-                str(r.closed_dates),
-                str(r.open_dates),
-            )
-            for r in nodes.itertuples(index=False)
+            NodeCalendar.from_settings(zip_timezone(z) or "America/New_York", h, *rest)
+            for z, h, *rest in settings
         ]
         items = snap.items.reset_index(drop=True)
         self.skus: list[str] = [str(s) for s in items["sku"]]
@@ -216,12 +219,20 @@ class PromiseIndex:
         self.base = np.full((len(SERVICES), 9), np.nan)
         self.per_lb = np.full((len(SERVICES), 9), np.nan)
         self.transit = np.full((len(SERVICES), 9), -1, np.int64)
-        for rr in snap.rate_card.itertuples(index=False):
-            if rr.service in SERVICES:
-                s = SERVICES.index(rr.service)
-                self.base[s, rr.zone] = rr.base
-                self.per_lb[s, rr.zone] = rr.per_lb
-                self.transit[s, rr.zone] = min(int(rr.transit_days), MAX_TRANSIT)
+        rc = snap.rate_card
+        for service, zone, base, per_lb, transit in zip(
+            rc["service"].astype(str).tolist(),
+            rc["zone"].astype(int).tolist(),
+            rc["base"].astype(float).tolist(),
+            rc["per_lb"].astype(float).tolist(),
+            rc["transit_days"].astype(int).tolist(),
+            strict=True,
+        ):
+            if service in SERVICES:
+                s = SERVICES.index(service)
+                self.base[s, zone] = base
+                self.per_lb[s, zone] = per_lb
+                self.transit[s, zone] = min(transit, MAX_TRANSIT)
         self.backlog = np.zeros(len(self.node_ids), np.int64)
         self.ship_off = np.zeros(len(self.node_ids), np.int64)
         self.lock = threading.RLock()
@@ -234,7 +245,7 @@ class PromiseIndex:
 
     # -- keeping in step with the store ------------------------------------------------
 
-    def apply(self, deltas: dict[tuple[str, str], tuple[int, int]]) -> None:
+    def apply(self, deltas: Mapping[tuple[str, str], Sequence[int]]) -> None:
         """Committed stock changes: per (node, sku), (change in available, in reserved)."""
         with self.lock:
             touched = set()
@@ -351,6 +362,16 @@ class PromiseIndex:
                     out[(node_id, sku)] = int(self.held[r, c])
             return out
 
+    def all_held(self) -> dict[tuple[str, str], int]:
+        """Every (node, sku) row live promises hold units of, with the units."""
+        with self.lock:
+            self._expire(_as_now(None).timestamp())
+            r, c = np.nonzero(self.held > 0)
+            return {
+                (self.node_ids[j], self.skus[i]): int(self.held[i, j])
+                for i, j in zip(r.tolist(), c.tolist(), strict=True)
+            }
+
     def claim(self, promise_id: str, now: datetime | None = None) -> Promise:
         """Reserve a live promise for one order; PromiseExpired if it is gone or taken."""
         now = _as_now(now)
@@ -372,7 +393,7 @@ class PromiseIndex:
                 hold.claimed = False
 
     def consume(
-        self, promise_id: str, deltas: dict[tuple[str, str], tuple[int, int]] | None = None
+        self, promise_id: str, deltas: Mapping[tuple[str, str], Sequence[int]] | None = None
     ) -> None:
         """The order's reservation committed: drop the hold and apply the stock change together."""
         with self.lock:
@@ -477,11 +498,11 @@ class PromiseIndex:
         """One option per service, all services' arrays at once ([service, line, node])."""
         deliv = self._deliveries(dest)  # [service, node]
         cov = covers[None, :, :] & (deliv < NEVER)[:, None, :]
-        has = cov.any(axis=2)
+        has: npt.NDArray[np.bool_] = np.asarray(cov.any(axis=2))
         day = np.where(cov, deliv[:, None, :], NEVER).min(axis=2).max(axis=1)
         at_day = cov & (deliv <= day[:, None])[:, None, :]
         full = at_day.all(axis=1)
-        weight = self.weight[rows] * qty
+        weight: npt.NDArray[np.float64] = self.weight[rows] * qty
         total_weight, total_units = float(weight.sum()), int(qty.sum())
         w = self.weights
         out: list[Option | Unavailable] = []
@@ -578,7 +599,7 @@ class PromiseIndex:
                     delivery_date=self._date(deliv[c]),
                     shipping=round(ship, 2),
                     handling=round(hand, 2),
-                    planner_days=int(self.processing[c] + self.transit[s, zone]),
+                    planner_days=int(self.processing[c] + self.backlog[c] + self.transit[s, zone]),
                 )
             )
         shipping = sum(p.shipping for p in packages)

@@ -43,7 +43,9 @@ from models.lifecycle_errors import (
     PreconditionRequired,
 )
 from models.orders import LineState, OrderRecord
-from models.reservation import Hold, Need
+from models.reservation import Hold, Need, sorted_holds
+from promise.index import CartLine
+from services import promise as promising
 from services.common import (
     Idempotency,
     load_order,
@@ -149,16 +151,41 @@ def capture(
     # (-> backordered) inside one transaction and is written with its last status.
     check_transition(S.CREATED, S.VALIDATED)
     check_transition(S.VALIDATED, S.BACKORDERED)
+    claimed = _claim_promise(db, cmd)
+    if claimed is not None:
+        order["due_days"] = claimed.due_days  # the planner's days for the promised packages
 
     def work(repo: LifecycleRepo) -> OrderView:
         if idempotency and (first := idempotency.replay(repo)):
             return OrderView.model_validate_json(first)
-        view = _create(repo, cmd, {**order, "created_at": now()}, lines, who)
+        view = _create(repo, cmd, {**order, "created_at": now()}, lines, who, claimed)
         if idempotency:
             idempotency.remember(repo, view)
         return view
 
-    return db.write(work)
+    if claimed is None:
+        return db.write(work)
+    try:
+        view = db.write(work)
+    except BaseException:
+        promising.settle(db, claimed, used=False)
+        raise
+    promising.settle(db, claimed, used=True)
+    return view
+
+
+def _claim_promise(db: Database, cmd: CaptureOrder) -> promising.PromisedCapture | None:
+    """The quoted promise, claimed for this order (checked to be its own), or None."""
+    if cmd.promise is None:
+        return None
+    if cmd.service is Service.PICKUP:
+        raise InvalidInput([FieldError("promise", "pickup orders do not quote a promise")])
+    cart = [CartLine(ln.sku, ln.qty) for ln in cmd.lines]
+    ship_zip = cmd.ship_to.zip if cmd.ship_to else None
+    quote_ = cmd.promise
+    return promising.claim_for_order(
+        db, quote_.promise_id, quote_.fallback, cart, ship_zip, cmd.service.value
+    )
 
 
 def _order_row(cmd: CaptureOrder, order_id: str) -> OrderRecord:
@@ -190,10 +217,23 @@ def _create(
     order: OrderRecord,
     lines: list[tuple[int, str, int, Decimal]],
     who: Actor,
+    claimed: promising.PromisedCapture | None = None,
 ) -> OrderView:
-    """Reserve, then write the order, its lines and its first events."""
+    """Reserve (a quoted promise: what it held), then write the order, its lines,
+    its promise and its first events."""
     needs = [Need(no, sku, qty) for no, sku, qty, _ in lines]
-    holds = reserve_open_demand(repo, order, needs)
+    if claimed is None:
+        holds = reserve_open_demand(repo, order, needs)
+    else:
+        holds = _reserve_promised(repo, order, claimed)
+        repo.record_order_promise(
+            order["order_id"],
+            claimed.promise_id,
+            claimed.service,
+            claimed.promised_date,
+            claimed.promised_at,
+            claimed.packages,
+        )
     if holds is None and not cmd.allow_backorder:
         skus = sorted({n.sku for n in needs})
         raise OutOfStock(
@@ -209,6 +249,23 @@ def _create(
     repo.insert_lines(order["order_id"], lines)
     repo.add_events(order["order_id"], _capture_events(who, lines, holds, promo))
     return _new_order_view(repo, order, lines, holds or [], promotion_of(repo, promo))
+
+
+def _reserve_promised(
+    repo: LifecycleRepo, order: OrderRecord, claimed: promising.PromisedCapture
+) -> list[Hold]:
+    """Reserve exactly the units the promise held, stock rows in (node, sku) order."""
+    for node_id, sku, qty in sorted_holds(claimed.holds):
+        if not repo.reserve_stock(node_id, sku, qty):
+            raise OutOfStock(
+                f"the {qty} unit(s) of {sku} promised at {node_id} are no longer there "
+                f"(promise {claimed.promise_id}); nothing was created",
+                [sku],
+            )
+    repo.add_reservations(
+        order["order_id"], [(h.line_no, h.node_id, h.sku, h.qty) for h in claimed.holds]
+    )
+    return claimed.holds
 
 
 def _capture_events(

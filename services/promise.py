@@ -7,16 +7,19 @@ back, so no committed stock change falls between the snapshot and the index.
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pandas as pd
+
 from data.lifecycle_db import Database
-from data.promise_repo import PromiseRepo
+from data.lifecycle_repo import LifecycleRepo
 from models.lifecycle_errors import FieldError, InvalidInput, OutOfStock
 from models.promise import ListingRequest, PromiseRequest
 from models.reservation import Hold
+from promise.calendar import backlog_days
 from promise.index import (
     SERVICES,
     CartLine,
@@ -41,13 +44,14 @@ def index_of(db: Database) -> PromiseIndex:
         if isinstance(found, PromiseIndex):
             return found
         with db.gate.exclusive():
-            snap = db.read(lambda r: PromiseRepo(r.cur).snapshot())
+            snap = db.read(lambda r: r.promise_snapshot())
             index = PromiseIndex(snap)
             db.cache[INDEX_KEY] = index
+            db.on_stock_change = lambda changes: apply_committed(db, changes)
         return index
 
 
-def apply_committed(db: Database, deltas: dict[tuple[str, str], tuple[int, int]]) -> None:
+def apply_committed(db: Database, deltas: Mapping[tuple[str, str], Sequence[int]]) -> None:
     """A write committed these stock changes: the index (if built) follows them."""
     found = db.cache.get(INDEX_KEY)
     if isinstance(found, PromiseIndex) and deltas:
@@ -89,6 +93,7 @@ def promises_kept(
     allocations: list[tuple[str, int, str, int]],
     ordered: dict[tuple[str, int], int],
     captured_at: dict[str, datetime] | None = None,
+    before: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """Share of promised orders whose plan meets the promised date, and why the rest do not.
 
@@ -97,11 +102,13 @@ def promises_kept(
     qty) for every order of the run; ``ordered``: units per (order_id, line_no).
     Each package is dated by promise/README.md's rules for an order placed at its
     promise's instant, with the work ahead of it at its node: what the node held
-    before the run, plus the run's orders there captured earlier (first come, first
-    served; orders without a promise count as earlier). ``index`` must already hold
-    the run's reservations.
+    before the run (``before``, per node; default: the index's reserved units less
+    the run's), plus the run's orders there that go first: orders without a
+    promise, then promised ones by promised date (earliest due first, as nodes
+    wave their work by ship-by date), then by capture time.
     """
     at = {o: when for o, _, _, _, when in promised}
+    due = {o: d for o, _, d, _, _ in promised}
     first = datetime.min.replace(tzinfo=UTC)
     order_time = {**(captured_at or {}), **at}
     got: dict[tuple[str, int], int] = {}
@@ -111,16 +118,20 @@ def promises_kept(
         units_at[(node_id, order_id)] = units_at.get((node_id, order_id), 0) + qty
     # Work ahead of each (node, order): the node's reservations before the run + earlier orders.
     ahead: dict[tuple[str, str], int] = {}
-    per_node: dict[str, list[tuple[datetime, str, int]]] = {}
+    per_node: dict[str, list[tuple[date, datetime, str, int]]] = {}
     for (node_id, order_id), qty in units_at.items():
-        per_node.setdefault(node_id, []).append((order_time.get(order_id, first), order_id, qty))
+        key = (due.get(order_id, date.min), order_time.get(order_id, first))
+        per_node.setdefault(node_id, []).append((*key, order_id, qty))
     for node_id, rows in per_node.items():
         c = index.node_pos.get(node_id)
-        run_units = sum(q for _, _, q in rows)
-        before = 0 if c is None else max(0, int(index.reserved_node[c]) - run_units)
-        for _, order_id, qty in sorted(rows):
-            ahead[(node_id, order_id)] = before
-            before += qty
+        if before is not None:
+            queue = before.get(node_id, 0)
+        else:
+            run_units = sum(q for *_, q in rows)
+            queue = 0 if c is None else max(0, int(index.reserved_node[c]) - run_units)
+        for _, _, order_id, qty in sorted(rows):
+            ahead[(node_id, order_id)] = queue
+            queue += qty
     lines: dict[str, list[int]] = {}
     for order_id, line_no in ordered:
         lines.setdefault(order_id, []).append(line_no)
@@ -276,9 +287,57 @@ def settle(db: Database, claimed: PromisedCapture, used: bool) -> None:
         found.unclaim(claimed.promise_id)
 
 
-def held_units(
-    db: Database,
-) -> Callable[[list[tuple[str, str]]], dict[tuple[str, str], int]] | None:
-    """What live promises hold, for reservations that must not take held units."""
+def backlog_days_without(db: Database, held: pd.DataFrame) -> dict[str, int]:
+    """Per node, whole days of capacity taken by reservations other than ``held``
+    (node_id, sku, qty rows: the reservations a sourcing run is about to re-plan)."""
+    index = index_of(db)
+    out_of_run = index.reserved_node.copy()
+    if len(held):
+        per_node = held.groupby("node_id")["qty"].sum()
+        for node_id, qty in per_node.items():
+            c = index.node_pos.get(str(node_id))
+            if c is not None:
+                out_of_run[c] -= int(qty)
+    return {
+        node_id: backlog_days(int(out_of_run[c]), int(index.capacity[c]))
+        for c, node_id in enumerate(index.node_ids)
+        if index.capacity[c] > 0 and out_of_run[c] >= index.capacity[c]
+    }
+
+
+def held_in_all(db: Database) -> dict[tuple[str, str], int]:
+    """Every stock row's units held by live promises (for a sourcing run's snapshot)."""
     found = db.cache.get(INDEX_KEY)
-    return found.held_units if isinstance(found, PromiseIndex) else None
+    return found.all_held() if isinstance(found, PromiseIndex) else {}
+
+
+def held_in(cache: Mapping[str, object], keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Units live promises hold at these (node, sku) rows, from the process cache the
+    repositories share: reservations without a promise must not take them."""
+    found = cache.get(INDEX_KEY)
+    return found.held_units(keys) if isinstance(found, PromiseIndex) else {}
+
+
+def kept_in_run(
+    index: PromiseIndex,
+    repo: LifecycleRepo,
+    allocations: list[tuple[str, int, str, int]],
+    ordered: dict[tuple[str, int], int],
+    replaced: Mapping[tuple[str, str], int],
+) -> dict[str, Any]:
+    """ "Promises kept" of a sourcing run, inside its apply (before it commits).
+
+    ``replaced``: units the run's orders held per (node, sku) before the run; the
+    index does not have the run's own changes yet, so the work each node had before
+    the run is its reserved units less these."""
+    orders = sorted({o for o, _ in ordered})
+    promised = repo.order_promises(orders)
+    if not promised:
+        return {"promised_orders": 0, "promises_kept": None, "promises_broken": 0, "broken": []}
+    before: dict[str, int] = {}
+    for c, node_id in enumerate(index.node_ids):
+        before[node_id] = int(index.reserved_node[c])
+    for (node_id, _), qty in replaced.items():
+        before[node_id] = before.get(node_id, 0) - qty
+    captured = repo.capture_times(orders)
+    return promises_kept(index, promised, allocations, ordered, captured, before)

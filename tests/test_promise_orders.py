@@ -111,3 +111,15 @@ def test_a_sourcing_run_reports_promises_kept(client: TestClient) -> None:
     kpis = run.json()["kpis"]
     assert kpis["promised_orders"] == 2
     assert kpis["promises_kept"] == 1.0 and kpis["promises_broken"] == 0
+
+
+def test_a_sourcing_run_does_not_give_held_units_away(client: TestClient) -> None:
+    p = promise(client, [{"sku": "C", "qty": 1}])  # the one unit of C, held
+    r = client.post(
+        "/orders", json=web_order(lines=[{"sku": "C", "qty": 1}]), headers=h(Role.CHANNEL)
+    )
+    assert r.json()["status"] == "backordered"
+    run = client.post("/sourcing/runs", json={"strategy": "greedy"}, headers=h(Role.SCHEDULER))
+    assert run.json()["kpis"]["orders_backordered"] == 1
+    body = web_order(lines=[{"sku": "C", "qty": 1}], promise={"promise_id": p["promise_id"]})
+    assert client.post("/orders", json=body, headers=h(Role.CHANNEL)).status_code == 201
