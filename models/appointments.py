@@ -6,6 +6,7 @@ checked by ``services.appointments``, naming the field the same way.
 """
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -90,6 +91,24 @@ def appointment_view(row: dict) -> AppointmentView:
         stop_number=int(row["seq"]) + 1,
         planned_start=None if start is None else clock(int(start)),
     )
+
+
+class OrderAppointmentsView(BaseModel):
+    order_id: str
+    needs_appointment: bool = Field(description="A line needs a delivery or service visit.")
+    awaiting_appointment: bool = Field(description="Needs one and has none booked or done.")
+    appointments: list[AppointmentView]
+
+
+class OutcomeIn(BaseModel):
+    model_config = STRICT
+
+    outcome: Literal["done", "customer_absent", "failed"]
+
+
+class OutcomeView(BaseModel):
+    appointment: AppointmentView
+    next_slots: list[SlotView] = Field(description="New slots to offer after a missed visit.")
 
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -573,3 +573,59 @@ def route_day(db: Database, day: date, node_id: str, time_limit_s: float = 10.0)
 
 def nodes_with_bookings(db: Database, day: date) -> list[str]:
     return db.read(lambda r: AppointmentsRepo(r.cur, r.cache).nodes_with_bookings(day))
+
+
+# -- outcomes and the order's view --------------------------------------------------------
+
+OUTCOMES = {"done": "done", "customer_absent": "customer_absent", "failed": "failed"}
+
+
+def complete(
+    db: Database, appointment_id: str, outcome: str, actor: Actor, now: datetime | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Record a visit's outcome on the order's timeline; an absent customer or a failed
+    visit frees the crew's stop and comes back with new slots to offer."""
+    if outcome not in OUTCOMES:
+        raise bad("outcome", f"{outcome!r} is not one of {', '.join(OUTCOMES)}")
+
+    def work(r: LifecycleRepo) -> dict[str, Any]:
+        a = AppointmentsRepo(r.cur, r.cache)
+        row = a.appointment(appointment_id)
+        if row is None:
+            raise NotFound(f"appointment_id: appointment {appointment_id!r} does not exist")
+        if row["status"] != ACTIVE:
+            raise Conflict(f"appointment {appointment_id} is {row['status']}, not booked")
+        a.set_status(appointment_id, OUTCOMES[outcome])
+        r.add_event(
+            row["order_id"],
+            f"appointment_{outcome}",
+            actor.name,
+            actor.channel,
+            None,
+            None,
+            {"appointment_id": appointment_id, "day": row["day"].isoformat()},
+        )
+        found = a.appointment(appointment_id)
+        assert found is not None
+        return found
+
+    row = db.write(work)
+    again: list[dict[str, Any]] = []
+    if outcome != "done":
+        at = now or datetime.now(UTC)
+        again = _next_slots(db, SlotRequest(order_id=row["order_id"]), at, at.date())
+    return row, again
+
+
+def order_status(db: Database, order_id: str) -> tuple[bool, list[dict[str, Any]]]:
+    """(the order has a line needing a service, its appointments newest last)."""
+
+    def work(r: LifecycleRepo) -> tuple[bool, list[dict[str, Any]]]:
+        a = AppointmentsRepo(r.cur, r.cache)
+        found = a.order_visit(order_id)
+        if found is None:
+            raise NotFound(f"order_id: order {order_id!r} does not exist")
+        needs = Need.of(found[1], a.item_services(found[1])) is not None
+        return needs, a.order_appointments(order_id)
+
+    return db.read(work)

@@ -301,3 +301,33 @@ def test_pool_files_load_and_bad_cells_are_named(tmp_path):
     assert out.exit_code == 1
     assert "crew_regions.csv row 2 column 'weekday'" in out.output
     assert "crews.csv row 2" in out.output
+
+
+def test_awaiting_flag_and_a_failed_visit_offers_new_slots(db: Database, client: TestClient):
+    oid = new_order(db)
+    status = client.get(f"/appointments/orders/{oid}", headers=h(Role.CUSTOMER_SERVICE)).json()
+    assert status["needs_appointment"] and status["awaiting_appointment"]
+    plain = new_order(db, lines=[{"sku": "A", "qty": 1}])
+    other = client.get(f"/appointments/orders/{plain}", headers=h(Role.CUSTOMER_SERVICE)).json()
+    assert not other["needs_appointment"] and not other["awaiting_appointment"]
+    day = working_day(3)
+    aid = client.post(
+        "/appointments",
+        json={"order_id": oid, "day": day.isoformat(), "window": "08:00-12:00"},
+        headers=h(Role.CHANNEL),
+    ).json()["appointment_id"]
+    status = client.get(f"/appointments/orders/{oid}", headers=h(Role.CUSTOMER_SERVICE)).json()
+    assert not status["awaiting_appointment"]
+    failed = client.post(
+        f"/appointments/{aid}/complete",
+        json={"outcome": "failed"},
+        headers=h(Role.CUSTOMER_SERVICE),
+    )
+    assert failed.status_code == 200, failed.text
+    assert failed.json()["appointment"]["status"] == "failed" and failed.json()["next_slots"]
+    status = client.get(f"/appointments/orders/{oid}", headers=h(Role.CUSTOMER_SERVICE)).json()
+    assert status["awaiting_appointment"]
+    bad = client.post(
+        f"/appointments/{aid}/complete", json={"outcome": "maybe"}, headers=h(Role.CUSTOMER_SERVICE)
+    )
+    assert field_problem(bad) == "outcome"

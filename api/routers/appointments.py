@@ -16,6 +16,9 @@ from models.appointments import (
     CrewIn,
     CrewView,
     ItemServiceIn,
+    OrderAppointmentsView,
+    OutcomeIn,
+    OutcomeView,
     SlotsView,
     SlotView,
     Window,
@@ -31,6 +34,7 @@ POOL_EDITORS = (Role.MERCHANDISER,)
 Reader = Annotated[Actor, Depends(allow(*READERS))]
 Booker = Annotated[Actor, Depends(allow(*BOOKERS))]
 Editor = Annotated[Actor, Depends(allow(*POOL_EDITORS))]
+Visitor = Annotated[Actor, Depends(allow(Role.NODE, Role.CUSTOMER_SERVICE))]
 
 
 def _cart(text: str | None) -> dict[str, int] | None:
@@ -118,6 +122,18 @@ def capacity(
     return [CapacityView(**r) for r in rows]
 
 
+@router.get("/orders/{order_id}", summary="An order's appointments; is it awaiting one?")
+def for_order(db: DB, _: Reader, order_id: Id) -> OrderAppointmentsView:
+    needs, rows = svc.order_status(db, order_id)
+    views = [appointment_view(r) for r in rows]
+    return OrderAppointmentsView(
+        order_id=order_id,
+        needs_appointment=needs,
+        awaiting_appointment=needs and not any(v.status in ("booked", "done") for v in views),
+        appointments=views,
+    )
+
+
 @router.get("/{appointment_id}", summary="One appointment")
 def get_appointment(db: DB, _: Reader, appointment_id: Id) -> AppointmentView:
     return appointment_view(svc.appointment(db, appointment_id))
@@ -127,6 +143,15 @@ def get_appointment(db: DB, _: Reader, appointment_id: Id) -> AppointmentView:
 def reschedule(db: DB, who: Booker, appointment_id: Id, body: Window) -> AppointmentView:
     row = svc.reschedule(db, appointment_id, body.day, parse_window(body.window), who)
     return appointment_view(row)
+
+
+@router.post(
+    "/{appointment_id}/complete",
+    summary="A visit's outcome (done, customer_absent, failed); the latter two offer new slots",
+)
+def complete(db: DB, who: Visitor, appointment_id: Id, body: OutcomeIn) -> OutcomeView:
+    row, again = svc.complete(db, appointment_id, body.outcome, who)
+    return OutcomeView(appointment=appointment_view(row), next_slots=[SlotView(**s) for s in again])
 
 
 @router.post("/{appointment_id}/cancel", summary="Cancel an appointment (frees its slot)")
