@@ -96,7 +96,8 @@ def network(n_skus: int = 60) -> Any:
 def working_days(first: date, n: int) -> list[date]:
     import holidays
 
-    out, d = [], first
+    out: list[date] = []
+    d = first
     while len(out) < n:
         if d.weekday() < 5 and d not in holidays.US():
             out.append(d)

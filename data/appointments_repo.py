@@ -53,7 +53,9 @@ class AppointmentsRepo(CursorRepo):
         )
         if not rows:
             return None
-        ship_zip, lines, held = "", {}, {}
+        ship_zip = ""
+        lines: dict[str, int] = {}
+        held: dict[tuple[str, str], int] = {}
         for kind, zip_code, sku, qty in rows:
             if kind == "line":
                 ship_zip = zip_code or ""
