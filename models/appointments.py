@@ -170,6 +170,21 @@ class ItemServiceIn(BaseModel):
     minutes: int = Field(ge=1, le=600, description="Minutes on site per unit.")
 
 
+class RouteStopView(BaseModel):
+    appointment_id: str
+    start: int = Field(description="Planned visit start, minutes after local midnight.")
+    window: list[int]
+
+
+class CrewRouteView(BaseModel):
+    crew_id: str
+    day: date
+    node_id: str
+    stops: list[RouteStopView]
+    drive_minutes: int
+    insertion_drive_minutes: int = Field(description="Drive of the insertion-only schedule.")
+
+
 class CapacityView(BaseModel):
     node_id: str
     day: date

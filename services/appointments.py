@@ -629,3 +629,7 @@ def order_status(db: Database, order_id: str) -> tuple[bool, list[dict[str, Any]
         return needs, a.order_appointments(order_id)
 
     return db.read(work)
+
+
+def crew_routes(db: Database, day: date, node_id: str | None = None) -> list[dict[str, Any]]:
+    return db.read(lambda r: AppointmentsRepo(r.cur, r.cache).crew_routes(day, node_id))

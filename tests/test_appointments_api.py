@@ -24,7 +24,7 @@ from data.store import Store
 from models.api import CaptureOrder, Role
 from services import appointments as svc
 from services import orders
-from tests.lifecycle_fixtures import ADMIN, KEYS, make_db, web_order
+from tests.lifecycle_fixtures import ADMIN, KEYS, NODE_KEYS, make_db, web_order
 
 PROBLEM = "application/problem+json"
 H = 60
@@ -276,6 +276,16 @@ def test_route_day_writes_work_items_and_the_capacity_view_adds_up(tmp_path):
         leg = Travel().minutes(t.lat[a], t.lon[a], t.lat[b], t.lon[b])
         back = Travel().minutes(t.lat[b], t.lon[b], t.lat[a], t.lon[a])
         assert route["drive_minutes"] == leg + back  # out, 0 between the two, back
+        with TestClient(create_app(Settings(bootstrap_admin=False), db)) as client:
+            listed = client.get(
+                "/appointments/routes",
+                params={"day": day.isoformat()},
+                headers={"X-API-Key": NODE_KEYS["DC1"]},
+            )
+        assert listed.status_code == 200, listed.text
+        assert [s["appointment_id"] for s in listed.json()[0]["stops"]] == [
+            s["appointment_id"] for s in route["stops"]
+        ]
         (cap,) = svc.capacity(db, day, day)
         assert cap["node_id"] == "DC1" and cap["appointments"] == 2
         assert cap["service_hours"] == 5.0 and cap["shift_hours"] == 12.0

@@ -14,6 +14,7 @@ from models.appointments import (
     BookingIn,
     CapacityView,
     CrewIn,
+    CrewRouteView,
     CrewView,
     ItemServiceIn,
     OrderAppointmentsView,
@@ -120,6 +121,11 @@ def capacity(
 ) -> list[CapacityView]:
     rows = svc.capacity(db, start, start + timedelta(days=days - 1), node_id)
     return [CapacityView(**r) for r in rows]
+
+
+@router.get("/routes", summary="A day's crew work items: ordered stops with planned starts")
+def routes(db: DB, _: Visitor, day: date, node_id: IdQuery = None) -> list[CrewRouteView]:
+    return [CrewRouteView(**r) for r in svc.crew_routes(db, day, node_id)]
 
 
 @router.get("/orders/{order_id}", summary="An order's appointments; is it awaiting one?")
