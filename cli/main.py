@@ -169,7 +169,7 @@ def check_cmd(
 
 
 def _total_mismatch() -> Any:
-    from planner.checker import Violation
+    from planner.core.checker import Violation
 
     return Violation("summary", "summary.json total differs from the contract's objective")
 
@@ -184,8 +184,8 @@ def explain_cmd(
     """Per line: the node chosen, its cost, and the next best node and why not."""
     from rich.table import Table
 
-    from planner.explain import explain_order
-    from planner.instance import build_instance
+    from planner.core.explain import explain_order
+    from planner.core.instance import build_instance
 
     allocations, _, summary = read_plan(plan_dir)
     source = batch_dir or summary.get("batch_path")

@@ -12,13 +12,13 @@ from collections.abc import Callable
 
 from models import Batch, Weights
 from models.errors import DomError
-from planner.baselines import plan_greedy, plan_nearest
-from planner.checker import Violation, check_plan
-from planner.cost import evaluate
-from planner.instance import Instance, build_instance
-from planner.mip import plan_mip
-from planner.optimize import plan_optimize
-from planner.result import PlanResult
+from planner.baselines.greedy import plan_greedy, plan_nearest
+from planner.baselines.mip import plan_mip
+from planner.core.checker import Violation, check_plan
+from planner.core.cost import evaluate
+from planner.core.instance import Instance, build_instance
+from planner.core.result import PlanResult
+from planner.optimize.solver import plan_optimize
 
 Strategy = Callable[[Instance, float | None], PlanResult]
 

@@ -12,7 +12,7 @@ avail - held). Per node: its calendar's ship day for an order placed now
 and costs. Per destination ZIP: zone and miles to every node, cached.
 
 The date rules are ``promise.calendar`` (contract: ``promise/README.md``); the
-package costs are the planner's (``planner.cost``), with the store's weights.
+package costs are the planner's (``planner.core.cost``), with the store's weights.
 """
 
 import heapq
@@ -30,7 +30,7 @@ from data.geo import haversine_miles, zip_table, zip_timezone, zone_of_miles
 from data.promise_repo import NetworkSnapshot
 from models import Weights
 from models.lifecycle_errors import Conflict, FieldError, InvalidInput
-from planner.cost import handling_cost, shipping_cost, weighted_total
+from planner.core.cost import handling_cost, shipping_cost, weighted_total
 from promise.calendar import NodeCalendar, add_carrier_days, backlog_days, carrier_day
 
 SERVICES: tuple[str, ...] = ("ground", "two_day", "next_day")

@@ -20,6 +20,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 import planner
@@ -132,12 +133,18 @@ def _with_backlog(db: Database, nodes: pd.DataFrame, held: pd.DataFrame) -> pd.D
     """Nodes whose processing days include the work they already have: whole days of
     capacity taken by reservations of orders outside this run. The planner's lateness
     then sees what a delivery promise sees (promise/README.md, rule 4), so it does not
-    move promised orders onto a node that is full for days."""
+    move promised orders onto a node that is full for days. Capacity is at least what
+    the run's orders hold at the node, so keeping them where they are stays feasible."""
     days = promising.backlog_days_without(db, held)
-    if not days:
-        return nodes
     extra = nodes["node_id"].map(days).fillna(0).astype("int64")
-    return nodes.assign(processing_days=nodes["processing_days"] + extra)
+    # Orders captured beyond a day's capacity ship later but stay sourced: a run never
+    # has less room at a node than the orders it re-plans already hold there.
+    holding = held.groupby("node_id")["qty"].sum() if len(held) else pd.Series(dtype="int64")
+    room = nodes["node_id"].map(holding).fillna(0).astype("int64")
+    return nodes.assign(
+        processing_days=nodes["processing_days"] + extra,
+        capacity_units=np.maximum(nodes["capacity_units"].to_numpy(np.int64), room.to_numpy()),
+    )
 
 
 def run_sourcing(db: Database, req: RunRequest, actor: Actor) -> RunView:

@@ -1,9 +1,9 @@
 """The Lagrangian bound with optimize's own budget and widening, for tests."""
 
-from planner.candidates import Group
-from planner.instance import Instance
-from planner.optimize import Settings
-from planner.pricing import FloatA, lagrangian_bound
+from planner.core.group import Group
+from planner.core.instance import Instance
+from planner.optimize.pricing.orders import FloatA, lagrangian_bound
+from planner.optimize.settings import Settings
 
 
 def bound_at(inst: Instance, groups: list[Group], lam: FloatA, mu: FloatA) -> float:

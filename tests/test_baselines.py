@@ -6,9 +6,9 @@ import pandas as pd
 
 from data.batch_io import batch_from_frames
 from models import COLUMNS
-from planner.baselines import plan_greedy, plan_nearest
-from planner.instance import build_instance
-from planner.optimize import solve
+from planner.baselines.greedy import plan_greedy, plan_nearest
+from planner.core.instance import build_instance
+from planner.optimize.solver import solve
 from tests.costs import plan_total
 from tests.tiny import rate_card
 

@@ -2,26 +2,30 @@
 master LP and the Lagrangian bound sit below the proven optimum, and the
 dive from the LP returns a plan that keeps every hard rule."""
 
-import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from planner import check_plan, lns
-from planner.candidates import build_groups, dropped_bound_at
-from planner.columns import Columns, best_singles, columns_from_plan, plan_cost
-from planner.dive import dive
-from planner.instance import build_instance
-from planner.master import solve_master
-from planner.mip import solve_mip
-from planner.optimize import Settings, _price, bound_fits, final_budget, solve
-from planner.pricing import price_groups
-from planner.primal import Flat
-from planner.result import Assignment, allocation_frames
-from planner.start import initial_columns, keeps_all_nodes
-from planner.subproblem import solve_group
+from planner import check_plan
+from planner.baselines.mip import solve_mip
+from planner.core.instance import build_instance
+from planner.core.plan import Plan
+from planner.core.result import allocation_frames
+from planner.optimize.candidates import build_groups, dropped_bound_at
+from planner.optimize.column_generation import price
+from planner.optimize.columns import Columns, best_singles, columns_from_plan, plan_cost
+from planner.optimize.final_bound import bound_fits, final_budget
+from planner.optimize.master import SolveOptions, solve_master
+from planner.optimize.plan import neighbourhood
+from planner.optimize.plan.dive import DiveOptions, dive
+from planner.optimize.pricing.orders import price_groups
+from planner.optimize.pricing.subproblem import solve_group
+from planner.optimize.settings import Settings
+from planner.optimize.solver import solve
+from planner.optimize.start import initial_columns, keeps_all_nodes
 from tests.bounds import bound_at
+from tests.clock import later
 from tests.costs import plan_total
 from tests.random_batch import random_batch
 
@@ -32,7 +36,7 @@ def tight():
     inst = build_instance(batch)
     assignment, _, optimal = solve_mip(inst, time_limit=60)
     assert optimal
-    return batch, inst, plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    return batch, inst, plan_total(inst, assignment)
 
 
 def _start(inst):
@@ -46,7 +50,7 @@ def test_every_column_costs_what_the_cost_model_says(tight) -> None:
     groups, pool, empty = _start(inst)
     for p in range(pool.size):
         sel = pool.ent_col == p
-        plan = Flat(pool.ent_line[sel], pool.ent_node[sel], pool.ent_qty[sel])
+        plan = Plan(pool.ent_line[sel], pool.ent_node[sel], pool.ent_qty[sel])
         others = empty.sum() - empty[pool.order[p]]  # every other order left unfilled
         assert plan_total(inst, plan) - others == pytest.approx(pool.cost[p], abs=1e-6)
 
@@ -70,9 +74,7 @@ def test_master_lp_and_lagrangian_bound_are_below_the_optimum(tight) -> None:
     scope = np.arange(inst.n_orders)
     for _ in range(30):
         m = solve_master(pool, inst.line_sku, empty, scope, inst.avail, inst.capacity)
-        new, *_ = _price(
-            inst, groups, m.lam, m.mu, m.ref, settings, time.perf_counter() + 30, exact=True
-        )
+        new = price(inst, groups, m.lam, m.mu, m.ref, settings, later(30), exact=True).columns
         if not new.size:
             break
         pool = pool.extend(new)
@@ -99,7 +101,7 @@ def test_pdlp_from_a_warm_start_solves_the_same_master(tight) -> None:
     for warm in (None, exact, earlier):
         m = solve_master(
             pool, inst.line_sku, empty, scope, inst.avail, inst.capacity,
-            solver_name="pdlp", params=tight_tol, warm=warm, time_limit=30,
+            SolveOptions(solver_name="pdlp", params=tight_tol, warm=warm, time_limit=30),
         )  # fmt: skip
         assert m.optimal
         assert m.value == pytest.approx(exact.value, rel=1e-4)
@@ -113,12 +115,12 @@ def test_dive_returns_a_plan_that_keeps_every_rule(tight) -> None:
         pool, inst.line_sku, empty, np.arange(inst.n_orders), inst.avail, inst.capacity
     )
 
-    def price(sub, lam, mu, ref):
-        return _price(inst, sub, lam, mu, ref, settings, time.perf_counter() + 30)[0]
+    def reprice(sub, lam, mu, ref):
+        return price(inst, sub, lam, mu, ref, settings, later(30)).columns
 
-    plan, open_orders = dive(inst, groups, pool, m, empty, price, time.perf_counter() + 30)
+    plan, open_orders = dive(inst, groups, pool, m, empty, reprice, later(30), DiveOptions())
     assert len(open_orders) == 0
-    alloc, unfilled = allocation_frames(inst, Assignment(plan.line, plan.node, plan.qty))
+    alloc, unfilled = allocation_frames(inst, plan)
     assert check_plan(batch, alloc, unfilled) == []
     assert plan_total(inst, plan) >= optimum - 1e-6
 
@@ -128,9 +130,7 @@ def test_heuristic_path_alone_is_feasible_and_bounded(tight) -> None:
     # No exact finish of any kind: column generation, dive, repair, local search.
     out = solve(inst, 30, Settings(exact_up_to=0, neighbourhood=0))
     total = plan_total(inst, out.plan)
-    alloc, unfilled = allocation_frames(
-        inst, Assignment(out.plan.line, out.plan.node, out.plan.qty)
-    )
+    alloc, unfilled = allocation_frames(inst, out.plan)
     assert check_plan(batch, alloc, unfilled) == []
     assert out.bound <= optimum + 1e-6 <= total + 2e-6
 
@@ -150,9 +150,7 @@ def test_large_batch_path_starts_from_prices_without_an_lp_and_stays_valid(
     out = solve(inst, 30, settings)
     for note in notes:
         assert any(n.startswith(note) for n in out.notes)
-    alloc, unfilled = allocation_frames(
-        inst, Assignment(out.plan.line, out.plan.node, out.plan.qty)
-    )
+    alloc, unfilled = allocation_frames(inst, out.plan)
     assert check_plan(batch, alloc, unfilled) == []
     zero = bound_at(inst, build_groups(inst, inst.n_nodes), *(np.zeros(inst.avail.shape),
                     np.zeros(inst.n_nodes)))  # fmt: skip
@@ -238,18 +236,16 @@ def test_neighbourhood_resolve_keeps_every_rule_and_gains_what_it_says(tight) ->
     m = solve_master(
         pool, inst.line_sku, empty, np.arange(inst.n_orders), inst.avail, inst.capacity
     )
-    seeds = lns.seed_order(inst, pool, m, start.plan, empty)
+    seeds = neighbourhood.seed_order(inst, pool, m, start.plan, empty)
     assert sorted(seeds.tolist()) == list(range(inst.n_orders))  # every order once
-    scope = lns.around(inst, pool, start.plan, seeds[:3], 12)
+    scope = neighbourhood.around(inst, pool, start.plan, seeds[:3], 12)
     assert set(seeds[:3].tolist()) <= set(scope.tolist()) and len(scope) <= 12
-    whole = lns.resolve(inst, pool.extend(columns_from_plan(inst, start.plan)), start.plan,
-                        empty, np.arange(inst.n_orders), 30)  # fmt: skip
+    more = pool.extend(columns_from_plan(inst, start.plan))
+    whole = neighbourhood.resolve(inst, more, start.plan, empty, np.arange(inst.n_orders), 30)
     assert whole is not None
-    for out in (lns.resolve(inst, pool, start.plan, empty, scope, 30), whole):
+    for out in (neighbourhood.resolve(inst, pool, start.plan, empty, scope, 30), whole):
         assert out is not None and out.gain >= 0
-        alloc, unfilled = allocation_frames(
-            inst, Assignment(out.plan.line, out.plan.node, out.plan.qty)
-        )
+        alloc, unfilled = allocation_frames(inst, out.plan)
         assert check_plan(batch, alloc, unfilled) == []
         assert plan_total(inst, out.plan) == pytest.approx(
             plan_total(inst, start.plan) - out.gain, abs=1e-6
@@ -303,15 +299,18 @@ def test_the_probe_runs_only_while_the_plan_keeps_enough_time() -> None:
 
 
 def test_a_small_batchs_final_bound_gets_what_leaves_the_plan_its_share() -> None:
+    S = Settings()
     # Deadline 4.6 s, the plan keeps 0.75 s, a pricing pass took 0.2 s, budget 0.5 s.
     # Small batch (trim): 1.5 passes are kept for the pricing, the exact part gets the rest.
-    assert final_budget(2.5, 4.6, 0.2, 0.5, 0.75, trim=True) == 0.5  # all of it fits
-    assert final_budget(3.25, 4.6, 0.2, 0.5, 0.75, trim=True) == pytest.approx(0.3)  # cut
-    assert final_budget(3.5, 4.6, 0.2, 0.5, 0.75, trim=True) == 0.0  # 0.05 s: not run
+    assert final_budget(2.5, 4.6, 0.2, 0.5, 0.75, trim=True, settings=S) == 0.5  # all of it fits
+    assert final_budget(3.25, 4.6, 0.2, 0.5, 0.75, trim=True, settings=S) == pytest.approx(
+        0.3
+    )  # cut
+    assert final_budget(3.5, 4.6, 0.2, 0.5, 0.75, trim=True, settings=S) == 0.0  # 0.05 s: not run
     # Large batch: two passes and the whole budget (0.9 s) must fit before the plan's 0.75 s.
-    assert final_budget(2.5, 4.6, 0.2, 0.5, 0.75, trim=False) == 0.5  # 2.1 s left
-    assert final_budget(3.0, 4.6, 0.2, 0.5, 0.75, trim=False) == 0.0  # 1.6 s left
-    assert final_budget(3.0, 4.6, 0.2, 0.5, 0.75, trim=True) == 0.5  # a small one runs
+    assert final_budget(2.5, 4.6, 0.2, 0.5, 0.75, trim=False, settings=S) == 0.5  # 2.1 s left
+    assert final_budget(3.0, 4.6, 0.2, 0.5, 0.75, trim=False, settings=S) == 0.0  # 1.6 s left
+    assert final_budget(3.0, 4.6, 0.2, 0.5, 0.75, trim=True, settings=S) == 0.5  # a small one runs
 
 
 def test_small_networks_keep_every_node_while_pricing_every_pair_stays_cheap() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from data.geo import haversine_miles, zone_between, zone_of_miles
 from models import Weights
-from planner.cost import evaluate, package_table
+from planner.core.cost import evaluate, package_table
 from tests.tiny import HAND_PLAN, allocations, tiny_batch
 
 

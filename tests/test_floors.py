@@ -7,8 +7,8 @@ import pandas as pd
 
 from data.batch_io import batch_from_frames
 from models import COLUMNS
-from planner.candidates import build_groups, dropped_bound_at
-from planner.instance import build_instance
+from planner.core.instance import build_instance
+from planner.optimize.candidates import build_groups, dropped_bound_at
 from tests.tiny import rate_card
 
 

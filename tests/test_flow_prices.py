@@ -6,10 +6,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from planner import flow_prices as flow_prices_module
-from planner.candidates import Group, build_groups
-from planner.columns import columns_from_plan
-from planner.flow_prices import (
+from planner.baselines.mip import solve_mip
+from planner.core.group import Group
+from planner.core.instance import Instance, build_instance
+from planner.core.plan import Plan
+from planner.optimize.candidates import build_groups
+from planner.optimize.columns import columns_from_plan
+from planner.optimize.prices import flow as flow_prices_module
+from planner.optimize.prices.flow import (
     FlowPrices,
     _candidate_arcs,
     _halves,
@@ -18,14 +22,12 @@ from planner.flow_prices import (
     flow_prices,
     with_cheaper_arcs,
 )
-from planner.instance import Instance, build_instance
-from planner.mip import solve_mip
-from planner.optimize import solve
-from planner.pricing import bound_of, price_groups
-from planner.primal import Flat
-from planner.settings import Settings
-from planner.start import _keeping_rules, _prices_from_flow, begin, best_between
+from planner.optimize.pricing.orders import bound_of, price_groups
+from planner.optimize.settings import Settings
+from planner.optimize.solver import solve
+from planner.optimize.start import _keeping_rules, _prices_from_flow, begin, best_between
 from tests.bounds import bound_at
+from tests.clock import budget
 from tests.costs import plan_total
 from tests.random_batch import random_batch
 from tests.tiny import dc, ny_ground_instance, tiny_batch
@@ -38,7 +40,7 @@ def _between(fp: FlowPrices, t: float) -> tuple[np.ndarray, np.ndarray]:
 def _proven_optimum(inst: Instance) -> float:
     assignment, _, optimal = solve_mip(inst, time_limit=60)
     assert optimal
-    return plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    return plan_total(inst, assignment)
 
 
 def _until_none_lacking(
@@ -174,12 +176,12 @@ def test_every_dual_between_the_lowest_and_highest_bounds_between_flow_and_optim
     assert at[0.5] > max(at[0.0], at[1.0])
     # The start keeps the highest duals (its first columns are made there); the end of
     # a run whose rounds never beat them looks between.
-    start = begin(inst, Settings(), 60.0, [])
+    start = begin(inst, Settings(), budget(60.0), [])
     assert start.bound == pytest.approx(
         bound_of(inst, price_groups(inst, groups, fp.lam, fp.mu), fp.lam, fp.mu)
     )
     notes: list[str] = []
-    bound, lam, _ = best_between(inst, start, Settings().bound_widen_by, notes)
+    bound, lam, _ = best_between(inst, start, Settings().bound_widen_by, budget(), notes)
     assert start.bound < bound <= at[0.5] + 1e-6
     assert np.allclose(lam, _between(fp, 0.5)[0])
     assert "0.50 of the way up" in notes[0]
@@ -254,10 +256,10 @@ def test_the_halves_duals_at_their_lowest_are_each_halfs(monkeypatch) -> None:
 
 def test_the_probe_goes_on_to_the_lowest_when_halfway_gains() -> None:
     inst = build_instance(random_batch(40, 6, 30, seed=3, supply=0.6))
-    start = begin(inst, Settings(), 60.0, [])
+    start = begin(inst, Settings(), budget(60.0), [])
     assert start.low is not None
     notes: list[str] = []
-    bound, lam, mu = best_between(inst, start, Settings().bound_widen_by, notes)
+    bound, lam, mu = best_between(inst, start, Settings().bound_widen_by, budget(), notes)
     assert "0.00 of the way up" in notes[0]
     assert np.allclose(lam, start.low[0]) and np.allclose(mu, start.low[1])
     assert bound > start.bound
@@ -268,7 +270,7 @@ def test_a_run_whose_rounds_never_beat_the_flow_returns_the_probes_bound_and_pri
     # and pricing every order at the prices the run returns gives it again.
     inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
     settings = Settings(max_rounds=0, exact_up_to=0)
-    start = begin(inst, settings, 60.0, [])
+    start = begin(inst, settings, budget(60.0), [])
     out = solve(inst, 60.0, settings)
     assert any("between the flow's highest and lowest" in n for n in out.notes)
     assert out.bound > start.bound + 1e-6
@@ -286,7 +288,7 @@ def test_the_start_keeps_no_lowest_duals_when_zero_prices_bound_better() -> None
         all_nodes_up_to=1, candidates=1, single_line_candidates=1, flow_arcs_per_line=0
     )
     inst, _ = _three_dcs_one_a_each()
-    start = begin(inst, settings, 60.0, [])
+    start = begin(inst, settings, budget(60.0), [])
     assert start.low is None
     assert not start.lam.any() and not start.mu.any()
 
@@ -385,12 +387,12 @@ def test_a_split_flow_gains_arcs_from_both_halves(monkeypatch) -> None:
 def test_the_start_solves_the_flow_again_when_its_bound_falls_below_the_flow() -> None:
     inst, groups = _three_dcs_one_a_each()
     notes: list[str] = []
-    found = _prices_from_flow(inst, groups, np.zeros(inst.n_orders), Settings(), notes)
+    found = _prices_from_flow(inst, groups, np.zeros(inst.n_orders), Settings(), budget(), notes)
     assert found.bound == pytest.approx(18.0)
     assert found.flow_value == pytest.approx(18.0)
     assert any("arcs its prices lacked" in n for n in notes)
     off = _prices_from_flow(
-        inst, groups, np.zeros(inst.n_orders), Settings(flow_arcs_per_line=0), []
+        inst, groups, np.zeros(inst.n_orders), Settings(flow_arcs_per_line=0), budget(), []
     )
     assert off.flow_value == pytest.approx(120.0)
 
@@ -422,14 +424,14 @@ def test_the_flows_allocation_joins_the_columns_only_where_it_keeps_the_order_ru
     inst = build_instance(tiny_batch())
     dc1, st1 = 0, 1
     # O1 from two nodes (no limit), O3 one line only (one package), O5 split over two nodes.
-    split = Flat(np.array([0, 1, 3, 6, 7]), np.array([dc1, st1, dc1, dc1, st1]),
+    split = Plan(np.array([0, 1, 3, 6, 7]), np.array([dc1, st1, dc1, dc1, st1]),
                  np.array([2, 1, 1, 1, 1]))  # fmt: skip
     kept = _keeping_rules(inst, columns_from_plan(inst, split))
     assert sorted(inst.order_ids[kept.order]) == ["O1", "O3"]
     # O5 from one node but only one of its lines: not ship-complete either.
-    partial = Flat(np.array([6]), np.array([dc1]), np.array([1]))
+    partial = Plan(np.array([6]), np.array([dc1]), np.array([1]))
     assert _keeping_rules(inst, columns_from_plan(inst, partial)).size == 0
-    whole = Flat(np.array([6, 7]), np.array([dc1, dc1]), np.array([1, 1]))
+    whole = Plan(np.array([6, 7]), np.array([dc1, dc1]), np.array([1, 1]))
     assert list(inst.order_ids[_keeping_rules(inst, columns_from_plan(inst, whole)).order]) == [
         "O5"
     ]

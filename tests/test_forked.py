@@ -1,4 +1,4 @@
-"""Work in a forked child (planner.forked): its answer comes back, its failure is
+"""Work in a forked child (planner.optimize.prices.forked): its answer comes back, its failure is
 reported instead of raised, a stuck child is stopped, and where no child may be
 started (a daemonic worker) the caller is told so and does the work itself."""
 
@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from planner import forked
+from planner.optimize.prices import forked
 
 
 def test_a_child_returns_what_it_computed() -> None:

@@ -5,10 +5,11 @@ import pytest
 
 import planner
 from planner import check_plan, evaluate
-from planner.instance import build_instance
-from planner.mip import solve_mip
-from planner.optimize import Settings, solve
-from planner.result import allocation_frames
+from planner.baselines.mip import solve_mip
+from planner.core.instance import build_instance
+from planner.core.result import allocation_frames
+from planner.optimize.settings import Settings
+from planner.optimize.solver import solve
 from tests.bounds import bound_at
 from tests.random_batch import random_batch
 from tests.tiny import tiny_batch
@@ -65,7 +66,7 @@ def test_lagrangian_bound_at_zero_prices_is_below_any_plan(small) -> None:
     inst = build_instance(small)
     import numpy as np
 
-    from planner.candidates import build_groups
+    from planner.optimize.candidates import build_groups
 
     groups = build_groups(inst, 4)  # heavy pruning: the dropped-node floor must keep it valid
     bound = bound_at(inst, groups, np.zeros(inst.avail.shape), np.zeros(inst.n_nodes))

@@ -1,19 +1,18 @@
 """Prices found without an LP (short SKUs, clearing): the bounds they give are exact by
 hand on small cases and never above a known optimum."""
 
-import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from planner.candidates import build_groups
-from planner.clearing import _clearing_regret, clearing_prices
-from planner.instance import build_instance
-from planner.mip import solve_mip
-from planner.pricing import lagrangian_bound, order_shares
-from planner.primal import Flat
-from planner.scarce import price_short_skus, short_skus
+from planner.baselines.mip import solve_mip
+from planner.core.instance import build_instance
+from planner.optimize.candidates import build_groups
+from planner.optimize.prices.clearing import _clearing_regret, clearing_prices
+from planner.optimize.prices.scarce import price_short_skus, short_skus
+from planner.optimize.pricing.orders import lagrangian_bound, order_shares
+from tests.clock import later
 from tests.costs import plan_total
 from tests.random_batch import random_batch
 from tests.tiny import dc, ny_ground_instance
@@ -44,7 +43,7 @@ def test_the_price_of_a_short_sku_lifts_the_bound_to_the_hand_optimum() -> None:
     groups = build_groups(inst, inst.n_nodes)
     shares = _shares_at_zero(inst, groups)
     assert shares.sum() == pytest.approx(12.0)
-    found = price_short_skus(inst, groups, shares, time.perf_counter() + 60, passes=40)
+    found = price_short_skus(inst, groups, shares, later(), passes=40)
     assert found is not None and found.orders == 2  # O3 holds no A: not re-priced
     assert list(found.short) == list(short_skus(inst))
     assert found.bound == pytest.approx(118.0, abs=1e-6)
@@ -59,10 +58,7 @@ def test_no_short_sku_means_nothing_to_price() -> None:
     inst = replace(inst, avail=plenty)
     assert not len(short_skus(inst))
     groups = build_groups(inst, inst.n_nodes)
-    assert (
-        price_short_skus(inst, groups, _shares_at_zero(inst, groups), time.perf_counter() + 60)
-        is None
-    )
+    assert price_short_skus(inst, groups, _shares_at_zero(inst, groups), later()) is None
 
 
 def test_short_sku_prices_bound_between_zero_prices_and_the_optimum() -> None:
@@ -70,10 +66,10 @@ def test_short_sku_prices_bound_between_zero_prices_and_the_optimum() -> None:
     assert len(short_skus(inst)) > 0
     assignment, _, optimal = solve_mip(inst, time_limit=60)
     assert optimal
-    optimum = plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    optimum = plan_total(inst, assignment)
     groups = build_groups(inst, 3)  # pruned: the floors must keep the bound valid
     shares = _shares_at_zero(inst, groups)
-    found = price_short_skus(inst, groups, shares, time.perf_counter() + 60)
+    found = price_short_skus(inst, groups, shares, later())
     assert found is not None
     assert shares.sum() < found.bound <= optimum + 1e-6
     short = np.zeros(len(inst.sku_ids), bool)
@@ -117,7 +113,7 @@ def test_a_clearing_step_prices_the_contested_unit_at_the_takers_regret() -> Non
     groups = build_groups(inst, inst.n_nodes)
     zero = np.zeros(inst.avail.shape)
     frozen = np.zeros(len(inst.sku_ids), bool)
-    found = clearing_prices(inst, groups, zero, 8.0, frozen, time.perf_counter() + 60, passes=3)
+    found = clearing_prices(inst, groups, zero, 8.0, frozen, later(), passes=3)
     a = list(inst.sku_ids).index("A")
     assert found.passes == 3 and found.best_pass == 2
     assert found.bound == pytest.approx(10.99)
@@ -129,15 +125,13 @@ def test_clearing_prices_bound_validly_from_the_short_skus_prices() -> None:
     inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
     assignment, _, optimal = solve_mip(inst, time_limit=60)
     assert optimal
-    optimum = plan_total(inst, Flat(assignment.line, assignment.node, assignment.qty))
+    optimum = plan_total(inst, assignment)
     groups = build_groups(inst, 3)
     shares = _shares_at_zero(inst, groups)
-    scarce = price_short_skus(inst, groups, shares, time.perf_counter() + 60)
+    scarce = price_short_skus(inst, groups, shares, later())
     assert scarce is not None
     frozen = scarce.lam[0] > 0
-    found = clearing_prices(
-        inst, groups, scarce.lam, scarce.bound, frozen, time.perf_counter() + 60, passes=6
-    )
+    found = clearing_prices(inst, groups, scarce.lam, scarce.bound, frozen, later(), passes=6)
     assert found.best_pass > 0  # the clearing improved on the short SKUs' prices
     assert scarce.bound < found.bound <= optimum + 1e-6
     assert (found.lam[:, frozen] == scarce.lam[:, frozen]).all()  # short SKUs untouched
@@ -150,8 +144,8 @@ def test_clearing_prices_bound_validly_from_the_short_skus_prices() -> None:
 def _loose_at_flow_prices(inst):
     """The orders whose three-package floor is below their best one- or two-node choice,
     at the flow's prices: what the exact pricing has to solve."""
-    from planner.flow_prices import flow_prices
-    from planner.pricing import price_groups
+    from planner.optimize.prices.flow import flow_prices
+    from planner.optimize.pricing.orders import price_groups
 
     groups = build_groups(inst, inst.n_nodes)
     fp = flow_prices(inst, groups)
@@ -170,7 +164,7 @@ def test_the_lp_relaxation_bounds_loose_orders_between_their_floor_and_their_opt
     # Seed 2: three orders whose floor for three packages is below their best pair. Their
     # LP relaxation (packages fractional) is a lower bound on each one's exact optimum,
     # and here well above the floors (1,883.88 -> 1,911.34; exact 1,914.34).
-    from planner.exact_pricing import relaxed_values, solve_exact
+    from planner.optimize.pricing.exact import relaxed_values, solve_exact
 
     inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
     _, fp, parts, floors = _loose_at_flow_prices(inst)
@@ -189,7 +183,7 @@ def test_when_scip_cannot_prove_in_time_the_bound_takes_the_lp_relaxation(monkey
     # SCIP proving nothing (and the three-node enumeration after it giving only the
     # floors): the loose orders' shares come from their LP relaxation, ~$27 above the
     # floors (seed 2, as above) and at most the exact shares.
-    from planner import pricing
+    from planner.optimize.pricing import orders as pricing
 
     inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
     groups, fp, _, _ = _loose_at_flow_prices(inst)

@@ -1,7 +1,6 @@
 """Rescue: an order is served whole from one node by moving a flexible order's units
 elsewhere, exactly when that pays, and the plan stays feasible."""
 
-import time
 from datetime import date
 
 import numpy as np
@@ -10,15 +9,16 @@ import pytest
 
 from data.batch_io import batch_from_frames
 from models import COLUMNS
-from planner.baselines import _plan_sequential
-from planner.candidates import build_groups
-from planner.checker import check_plan
-from planner.instance import build_instance
-from planner.primal import Flat
-from planner.rescue import rescue
-from planner.result import Assignment, allocation_frames
-from planner.settings import Settings
-from planner.start import initial_columns
+from planner.baselines.greedy import _plan_sequential
+from planner.core.checker import check_plan
+from planner.core.instance import build_instance
+from planner.core.plan import Plan
+from planner.core.result import allocation_frames
+from planner.optimize.candidates import build_groups
+from planner.optimize.plan.rescue import rescue
+from planner.optimize.settings import Settings
+from planner.optimize.start import initial_columns
+from tests.clock import later
 from tests.costs import plan_total
 from tests.random_batch import random_batch
 from tests.tiny import rate_card
@@ -71,18 +71,18 @@ def _free_value(inst) -> np.ndarray:
     return initial_columns(inst, build_groups(inst, inst.n_nodes), Settings())[1]
 
 
-def _plan(inst, at: dict[str, str]) -> Flat:
+def _plan(inst, at: dict[str, str]) -> Plan:
     """Each order in ``at`` wholly from the node named (one line per order)."""
     line = [int(np.flatnonzero(inst.order_ids == o)[0]) for o in at]
     node = [int(np.flatnonzero(inst.node_ids == n)[0]) for n in at.values()]
-    return Flat(np.array(line), np.array(node), inst.line_qty[line])
+    return Plan(np.array(line), np.array(node), inst.line_qty[line])
 
 
-def _f_at_dc1(inst) -> Flat:
+def _f_at_dc1(inst) -> Plan:
     return _plan(inst, {"F": "DC1"})
 
 
-def _by_order(inst, plan: Flat) -> dict[str, tuple[str, int]]:
+def _by_order(inst, plan: Plan) -> dict[str, tuple[str, int]]:
     return {
         str(inst.order_ids[inst.line_order[ln]]): (str(inst.node_ids[nd]), int(q))
         for ln, nd, q in zip(plan.line, plan.node, plan.qty, strict=True)
@@ -93,7 +93,7 @@ def test_a_flexible_order_moves_so_the_ship_complete_order_is_served() -> None:
     inst = _instance(st1_stock=1)
     plan = _f_at_dc1(inst)
     assert plan_total(inst, plan) == pytest.approx(4 + 220)
-    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
+    rescued = rescue(inst, plan, _free_value(inst), later(LATER))
     assert _by_order(inst, rescued) == {"F": ("ST1", 1), "S": ("DC1", 2)}
     assert plan_total(inst, rescued) == pytest.approx(6.5 + 5)
 
@@ -101,7 +101,7 @@ def test_a_flexible_order_moves_so_the_ship_complete_order_is_served() -> None:
 def test_nothing_moves_when_the_units_have_nowhere_to_go() -> None:
     inst = _instance(st1_stock=0)  # F can go nowhere else
     plan = _f_at_dc1(inst)
-    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
+    rescued = rescue(inst, plan, _free_value(inst), later(LATER))
     # Leaving F unfilled (110) to serve S (5) costs 115 < 224: that is the cheaper plan.
     assert _by_order(inst, rescued) == {"S": ("DC1", 2)}
     assert plan_total(inst, rescued) == pytest.approx(110 + 5)
@@ -110,7 +110,7 @@ def test_nothing_moves_when_the_units_have_nowhere_to_go() -> None:
 def test_ship_complete_holders_are_not_split() -> None:
     inst = _instance(st1_stock=1, flexible_ship_complete=True)
     plan = _f_at_dc1(inst)
-    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
+    rescued = rescue(inst, plan, _free_value(inst), later(LATER))
     assert _by_order(inst, rescued) == {"F": ("DC1", 1)}
 
 
@@ -121,7 +121,7 @@ def test_an_order_sent_far_gets_its_node_back_when_the_holder_can_move() -> None
     inst = _batch({"DC1": 1, "ST1": 1}, [("G", "10001", False, 1), ("H", "02139", False, 1)])
     plan = _plan(inst, {"G": "ST1", "H": "DC1"})
     assert plan_total(inst, plan) == pytest.approx(6.5 + 5)
-    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
+    rescued = rescue(inst, plan, _free_value(inst), later(LATER))
     assert _by_order(inst, rescued) == {"G": ("DC1", 1), "H": ("ST1", 1)}
     assert plan_total(inst, rescued) == pytest.approx(4 + 5.5)
 
@@ -132,8 +132,8 @@ def test_rescue_keeps_the_plan_feasible_and_makes_it_cheaper(seed: int) -> None:
     # move can serve in each of these batches.
     inst = build_instance(random_batch(120, 8, 20, seed=seed, supply=0.5))
     a = _plan_sequential(inst, by_distance=True)
-    plan = Flat(a.line, a.node, a.qty)
-    rescued = rescue(inst, plan, _free_value(inst), time.perf_counter() + LATER)
-    alloc, unfilled = allocation_frames(inst, Assignment(rescued.line, rescued.node, rescued.qty))
+    plan = Plan(a.line, a.node, a.qty)
+    rescued = rescue(inst, plan, _free_value(inst), later(LATER))
+    alloc, unfilled = allocation_frames(inst, rescued)
     assert check_plan(inst.batch, alloc, unfilled) == []
     assert plan_total(inst, rescued) < plan_total(inst, plan) - 1

@@ -12,7 +12,7 @@ import pandas as pd
 
 from data.batch_io import batch_from_frames
 from models import COLUMNS, Batch, Weights
-from planner.instance import Instance, build_instance
+from planner.core.instance import Instance, build_instance
 
 
 def rate_card() -> pd.DataFrame:

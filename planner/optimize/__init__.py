@@ -1,0 +1,1 @@
+"""The default strategy: column generation and price-and-branch (``planner.optimize.solver``)."""

@@ -1,0 +1,220 @@
+"""The default strategy: column generation on the Dantzig-Wolfe master, price-and-branch.
+
+Orders interact only through stock (rule 1) and node capacity (rule 2), so the
+batch is "pick one way to serve each order" under those rows (``optimize.master``).
+
+1. Start (``optimize.start``): candidate nodes per order, pruned safely
+   (``optimize.candidates``); first columns, including a feasible plan's (priced
+   repair at zero prices); L(0) or L at prices found without an LP: the per-unit
+   flow's duals (``prices.flow``), or on the largest batches short SKUs
+   (``prices.scarce``) and clearing (``prices.clearing``).
+2. Column generation (``optimize.column_generation``): the master LP (GLOP, or PDLP
+   on large batches) gives prices; every order's own choice is solved exactly at them
+   (``optimize.pricing``), which yields new columns and the Lagrangian bound
+   L(lam, mu) = sum over orders of their priced optimum (floors for dropped nodes)
+   - lam . avail - mu . capacity, valid for any prices >= 0.
+3. Final bound (``optimize.final_bound``): the exact pricing at the best LP prices, or
+   the probe between the flow's duals. It runs before the plan, which then has every
+   second to the deadline.
+4. Plan (``_plan``): dive from the LP (``plan.dive``), priced repair of the orders it
+   left open (``plan.repair``), orders served whole by moving others out of the way
+   (``plan.rescue``), local search (``plan.local_search``), then the restricted master
+   as a MIP (SCIP) over neighbourhoods of the LP's fractional orders
+   (``plan.neighbourhood``).
+5. Exact finish: batches of at most ``exact_up_to`` orders get the exact MIP in the
+   time left (``baselines.mip``).
+
+Every share of the time limit and every deadline lives in one ``Budget``
+(``optimize.budget``); its ``stop()`` ends every step early with the best plan so far.
+"""
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.baselines.mip import solve_mip
+from planner.core.group import Group
+from planner.core.instance import Instance
+from planner.core.plan import Plan
+from planner.core.result import PlanResult, finish
+from planner.optimize.budget import Budget, Deadline
+from planner.optimize.column_generation import Search, column_generation, lp_solver, price
+from planner.optimize.columns import Columns, plan_cost
+from planner.optimize.final_bound import final_bound
+from planner.optimize.master import MasterResult
+from planner.optimize.plan import neighbourhood
+from planner.optimize.plan.dive import WHOLE, DiveOptions, dive
+from planner.optimize.plan.local_search import local_search
+from planner.optimize.plan.repair import priced_repair
+from planner.optimize.plan.rescue import rescue
+from planner.optimize.settings import Settings
+from planner.optimize.start import Start, begin
+
+FloatA = npt.NDArray[np.float64]
+DEFAULT_TIME_LIMIT = 60.0
+
+
+@dataclass
+class Outcome:
+    plan: Plan
+    bound: float
+    lp_value: float
+    rounds: int
+    notes: list[str]
+    optimal: bool = False
+    prices: tuple[FloatA, FloatA] | None = None  # (lam, mu) the Lagrangian bound was taken
+    # at (a small batch's exact MIP may raise the bound past it)
+
+
+def solve(
+    inst: Instance,
+    time_limit: float | None = None,
+    settings: Settings | None = None,
+    budget: Budget | None = None,
+) -> Outcome:
+    """Plan and bound (see the module docstring for the method). ``budget`` (made here
+    from ``time_limit`` when not given) lets a caller stop the solve or drive its clock."""
+    settings = settings or (budget.settings if budget is not None else Settings())
+    small = inst.n_orders <= settings.simplex_up_to
+    if budget is None:
+        limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
+        budget = Budget(limit, settings, small)
+    notes: list[str] = []
+    start = begin(inst, settings, budget, notes)
+    search = column_generation(inst, start, settings, budget, notes)
+    bound_started = budget.now()
+    bound, lam, mu = final_bound(inst, start, search, settings, budget, small, notes)
+    budget.borrow(budget.now() - bound_started)
+    plan = _plan(inst, start, search, settings, budget, notes)
+    total = plan_cost(inst, plan)
+    notes.append(f"plan {total:,.2f} {budget.after()}")
+    plan, bound, optimal = _exact_finish(inst, plan, total, bound, settings, budget, notes)
+    lp_value = search.master.value if search.master is not None else float("nan")
+    return Outcome(plan, bound, lp_value, search.rounds, notes, optimal, (lam, mu))
+
+
+def _plan(
+    inst: Instance,
+    start: Start,
+    search: Search,
+    settings: Settings,
+    budget: Budget,
+    notes: list[str],
+) -> Plan:
+    """Dive from the LP (or keep the seed), rescue and local search, then neighbourhood
+    search on the restricted master."""
+    groups, pool, master = search.groups, search.pool, search.master
+    plan = start.seed
+    if master is not None:
+        # The dive continues column generation on what is left; it gets a share of the
+        # time, the neighbourhood search the rest.
+        dive_end = budget.part_of_rest(settings.dive_share, budget.deadline)
+        margin = settings.dive_margin * start.repair_seconds
+        dived = _dive_and_repair(inst, groups, pool, master, budget.until(dive_end - margin),
+                                 settings)  # fmt: skip
+        dived_total = plan_cost(inst, dived)
+        notes.append(f"dive and repair {dived_total:,.2f} {budget.after()}")
+        if dived_total < plan_cost(inst, plan):
+            plan = dived
+    # Rescue and local search share the time left before the neighbourhood search.
+    rescue_end = budget.until(budget.part_of_rest(settings.rescue_share, budget.deadline))
+    plan = rescue(inst, plan, start.free_value, rescue_end, settings.rescue_nodes)
+    notes.append(f"rescue (moves that serve orders whole) {plan_cost(inst, plan):,.2f} "
+                 f"{budget.after()}")  # fmt: skip
+    free = [start.free_value[g.orders] for g in groups]
+    plan = local_search(inst, groups, plan, free, budget.plan_deadline(), settings.improve_passes)
+    notes.append(f"local search {plan_cost(inst, plan):,.2f} {budget.after()}")
+    if master is None or settings.neighbourhood <= 0:
+        return plan
+    plan = neighbourhood.search(
+        inst, pool, master, plan, inst.order_unfilled_cost, budget.plan_deadline(), settings,
+        notes,
+    )  # fmt: skip
+    # The re-solves keep their columns whole: stock they freed may still serve a line.
+    no_pending = [np.zeros(0, np.int64)] * len(groups)
+    return _repair(inst, groups, master, plan, no_pending, settings)
+
+
+def _dive_and_repair(
+    inst: Instance,
+    groups: list[Group],
+    pool: Columns,
+    master: MasterResult,
+    deadline: Deadline,
+    settings: Settings,
+) -> Plan:
+    """Dive from the LP; orders still open when time runs out get priced repair."""
+
+    # The dive re-prices on less stock: vectorised pricing only (no exact MIP).
+    quick = replace(settings, exact_pricing_up_to=0)
+
+    def reprice(sub: list[Group], lam: FloatA, mu: FloatA, ref: FloatA) -> Columns:
+        return price(inst, sub, lam, mu, ref, quick, deadline).columns
+
+    solver, params = lp_solver(inst, settings)
+    options = DiveOptions(
+        steps=settings.dive_steps, rounds=settings.dive_rounds, lean=settings.dive_lean,
+        solver_name=solver, params=params,
+        # PDLP stops near, not at, a vertex: an order at 0.99 on one column is whole.
+        whole_at=WHOLE if solver == "glop" else 1 - 10 * settings.pdlp_tolerance,
+        simplex_up_to=settings.simplex_up_to,
+    )  # fmt: skip
+    empty = inst.order_unfilled_cost
+    plan, open_orders = dive(inst, groups, pool, master, empty, reprice, deadline, options)
+    pending_mask = np.zeros(inst.n_orders, bool)
+    pending_mask[open_orders] = True
+    pending = [np.flatnonzero(pending_mask[g.orders]) for g in groups]
+    return _repair(inst, groups, master, plan, pending, settings)
+
+
+def _repair(
+    inst: Instance,
+    groups: list[Group],
+    master: MasterResult,
+    plan: Plan,
+    pending: list[npt.NDArray[np.int64]],
+    settings: Settings,
+) -> Plan:
+    """Priced repair at the LP's prices: the ``pending`` rows of each group placed on
+    the stock ``plan`` leaves."""
+    return priced_repair(
+        inst, groups, master.lam, master.mu, pending=pending, plan=plan,
+        rounds=settings.repair_rounds,
+    )  # fmt: skip
+
+
+def _exact_finish(
+    inst: Instance,
+    plan: Plan,
+    total: float,
+    bound: float,
+    settings: Settings,
+    budget: Budget,
+    notes: list[str],
+) -> tuple[Plan, float, bool]:
+    """Small batch: the exact model may close the gap in the time left."""
+    remaining = budget.plan_deadline().left()
+    gap_open = total - bound > 1e-6 * total
+    if inst.n_orders > settings.exact_up_to or remaining <= 0 or not gap_open:
+        return plan, bound, False
+    mip_plan, mip_bound, optimal = solve_mip(inst, remaining, interruptible=budget.interruptible)
+    if len(mip_plan.line) and plan_cost(inst, mip_plan) < total:
+        plan = mip_plan
+    if mip_bound is not None:
+        bound = max(bound, mip_bound)
+    notes.append("exact MIP: " + ("optimal" if optimal else "stopped at the time limit"))
+    return plan, bound, optimal
+
+
+def plan_optimize(
+    inst: Instance, time_limit: float | None = None, budget: Budget | None = None
+) -> PlanResult:
+    """The optimizer as a strategy; ``budget`` lets a caller stop it (Ctrl-C)."""
+    started = time.perf_counter()
+    out = solve(inst, time_limit, budget=budget)
+    return finish(
+        inst, out.plan, "optimize", started,
+        lower_bound=out.bound, proven_optimal=out.optimal, notes=out.notes,
+    )  # fmt: skip
