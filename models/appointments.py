@@ -6,14 +6,16 @@ checked by ``services.appointments``, naming the field the same way.
 """
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from appointments.model import SLOTS, AppointmentRuleError, Crew, clock, parse_clock, slot_of
 from models.api import STRICT, Id
 
 WINDOW_PATTERN = r"^\d{2}:\d{2}-\d{2}:\d{2}$"
+# Skills are stored space-separated, so a skill is one word.
+Skill = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
 WINDOWS = ", ".join(f"{clock(a)}-{clock(b)}" for a, b in SLOTS)
 
 
@@ -118,7 +120,7 @@ class CrewIn(BaseModel):
     model_config = STRICT
 
     node_id: Id
-    skills: list[str] = Field(min_length=1, max_length=20)
+    skills: list[Skill] = Field(min_length=1, max_length=20)
     shift_start: str = Field(pattern=r"^\d{2}:\d{2}$", examples=["08:00"])
     shift_end: str = Field(pattern=r"^\d{2}:\d{2}$", examples=["18:00"])
     regions: dict[str, list[str]] = Field(
@@ -166,7 +168,7 @@ class ItemServiceIn(BaseModel):
     model_config = STRICT
 
     service: str = Field(min_length=1, max_length=64, examples=["install"])
-    skill: str = Field(min_length=1, max_length=64, examples=["install"])
+    skill: Skill = Field(examples=["install"])
     minutes: int = Field(ge=1, le=600, description="Minutes on site per unit.")
 
 
