@@ -92,6 +92,12 @@ def test_slots_book_and_the_day_is_full_then_cancel_frees_it(db: Database, clien
     assert body["skills"] == ["install"] and body["minutes_on_site"] == 150
     # 08-12 only: the shift ends at noon, so a later window cannot start and finish.
     assert [s["window"] for s in body["slots"]] == ["08:00-12:00"]
+    cart = client.get(
+        "/appointments/slots",
+        params={"cart": "B:1", "zip": "10003", "start": day.isoformat(), "days": 1},
+        headers=h(Role.CHANNEL),
+    )
+    assert cart.json()["slots"] == body["slots"]  # a cart to the same ZIP: the same offer
     assert body["slots"][0]["starts_at"].endswith("-05:00") or body["slots"][0][
         "starts_at"
     ].endswith("-04:00")
