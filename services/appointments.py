@@ -32,8 +32,10 @@ from data.geo import zip_table, zip_timezone, zone_of_miles
 from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo
 from models.api import Actor
+from models.appointments import AppointmentView, appointment_view
 from models.lifecycle_errors import Conflict, FieldError, InvalidInput, NotFound
 from promise.calendar import NodeCalendar
+from services.common import Idempotency
 
 TRAVEL = Travel()
 DEPOTS_CACHE = "appointment_depots"
@@ -299,7 +301,10 @@ def _book_in(
     actor: Actor,
     now: datetime,
     replacing: str | None = None,
-) -> dict[str, Any]:
+    idempotency: Idempotency | None = None,
+) -> AppointmentView:
+    if idempotency and (first := idempotency.replay(r)):
+        return AppointmentView.model_validate_json(first)
     a = AppointmentsRepo(r.cur, r.cache)
     assert req.order_id
     active = [x for x in a.order_appointments(req.order_id) if x["status"] == ACTIVE]
@@ -356,7 +361,10 @@ def _book_in(
     )
     found = a.appointment(aid)
     assert found is not None
-    return found
+    view = appointment_view(found)
+    if idempotency:
+        idempotency.remember(r, view)
+    return view
 
 
 def _release(
@@ -409,12 +417,16 @@ def book(
     actor: Actor,
     now: datetime | None = None,
     replacing: str | None = None,
-) -> dict[str, Any]:
-    """Hold the slot for the order, atomically; SlotTaken (with next slots) if it is gone."""
+    idempotency: Idempotency | None = None,
+) -> AppointmentView:
+    """Hold the slot for the order, atomically; SlotTaken (with next slots) if it is gone.
+    With an Idempotency-Key seen before (same body), the first booking comes back."""
     at = now or datetime.now(UTC)
+    if idempotency and (first := db.read(idempotency.replay)):
+        return AppointmentView.model_validate_json(first)
     _check_slot(day, window, req, at)
     try:
-        return db.write(lambda r: _book_in(r, req, day, window, actor, at, replacing))
+        return db.write(lambda r: _book_in(r, req, day, window, actor, at, replacing, idempotency))
     except SlotTaken as exc:
         raise SlotTaken(str(exc), _next_slots(db, req, at, day)) from None
 
@@ -426,7 +438,7 @@ def reschedule(
     window: tuple[int, int],
     actor: Actor,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> AppointmentView:
     row = db.read(lambda r: AppointmentsRepo(r.cur, r.cache).appointment(appointment_id))
     if row is None:
         raise NotFound(f"appointment_id: appointment {appointment_id!r} does not exist")

@@ -101,12 +101,12 @@ def test_slots_book_and_the_day_is_full_then_cancel_frees_it(db: Database, clien
     assert body["slots"][0]["starts_at"].endswith("-05:00") or body["slots"][0][
         "starts_at"
     ].endswith("-04:00")
-    booked = client.post(
-        "/appointments",
-        json={"order_id": first, "day": day.isoformat(), "window": "08:00-12:00"},
-        headers=h(Role.CHANNEL),
-    )
+    booking = {"order_id": first, "day": day.isoformat(), "window": "08:00-12:00"}
+    retry = {**h(Role.CHANNEL), "Idempotency-Key": "book-first-1"}
+    booked = client.post("/appointments", json=booking, headers=retry)
     assert booked.status_code == 201, booked.text
+    # A retry with the same key and body gets the same booking, not a second one.
+    assert client.post("/appointments", json=booking, headers=retry).json() == booked.json()
     aid = booked.json()["appointment_id"]
     assert booked.json()["crew_id"] == "NY-1" and booked.json()["stop_number"] == 1
     # The crew's day is full now: no slot that day for the second order, a 409 with next slots.

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import DB, READERS, Id, IdQuery, allow, bad
+from api.deps import DB, READERS, Id, IdempotencyKey, IdQuery, allow, bad, creating
 from api.problems import PROBLEMS
 from appointments.model import MAX_SEARCH_DAYS, Service
 from models.api import Actor, Role
@@ -76,12 +76,24 @@ def slots(
     status_code=201,
     summary="Book a slot for an order (409 lists the next free slots if it is gone)",
 )
-def book(db: DB, who: Booker, body: BookingIn, response: Response) -> AppointmentView:
-    row = svc.book(
-        db, svc.SlotRequest(order_id=body.order_id), body.day, parse_window(body.window), who
+def book(
+    db: DB,
+    who: Booker,
+    body: BookingIn,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> AppointmentView:
+    """Same Idempotency-Key and body: the first booking again; another body: 409."""
+    view = svc.book(
+        db,
+        svc.SlotRequest(order_id=body.order_id),
+        body.day,
+        parse_window(body.window),
+        who,
+        idempotency=creating(who, "POST /appointments", idempotency_key, body),
     )
-    response.headers["Location"] = f"/appointments/{row['appointment_id']}"
-    return appointment_view(row)
+    response.headers["Location"] = f"/appointments/{view.appointment_id}"
+    return view
 
 
 @router.get("/crews", summary="The resource pools: crews, skills, shifts, regions")
@@ -147,8 +159,7 @@ def get_appointment(db: DB, _: Reader, appointment_id: Id) -> AppointmentView:
 
 @router.post("/{appointment_id}/reschedule", summary="Move an appointment to another slot")
 def reschedule(db: DB, who: Booker, appointment_id: Id, body: Window) -> AppointmentView:
-    row = svc.reschedule(db, appointment_id, body.day, parse_window(body.window), who)
-    return appointment_view(row)
+    return svc.reschedule(db, appointment_id, body.day, parse_window(body.window), who)
 
 
 @router.post(
