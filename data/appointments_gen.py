@@ -11,6 +11,7 @@ metro; the sectors rotate through the week. Heavy SKUs get a service: the
 heaviest need two-person delivery, then install, then assembly.
 """
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -85,7 +86,7 @@ def generate_pools(
                 )
             )
     by_weight = sorted(skus, key=lambda s: -s[1])
-    chosen = by_weight[: int(len(by_weight) * service_share)]
+    chosen = by_weight[: math.ceil(len(by_weight) * service_share)]
     services = []
     for i, (sku, _) in enumerate(chosen):
         service, skill, minutes = SERVICES[
