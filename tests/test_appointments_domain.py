@@ -166,3 +166,21 @@ def test_routing_keeps_windows_respects_skills_and_cuts_the_zigzag():
     assert routes["B"].stops == []  # B lacks the skill
     assert [s.appointment_id for s in routes["A"].stops][0] == "near"
     assert all(s.window_start <= s.start <= s.window_end for s in routes["A"].stops)
+
+
+def test_generated_pools_cover_every_region_each_working_day():
+    from data.appointments_gen import generate_pools, nearest_zip3
+
+    regions = nearest_zip3(40.7506, -73.9972, 30)  # around ZIP 10001
+    assert len(regions) == 30 and "100" in regions
+    crews, services = generate_pools(
+        [("NY1", "10001")], [("SOFA", 150.0), ("TV", 40.0), ("LAMP", 3.0)], 40, 30, 4, 0.5
+    )
+    assert len(crews) == 40 and {c.node_id for c in crews} == {"NY1"}
+    for wd in range(6):  # Monday to Saturday: every region has a crew
+        assert set().union(*(c.regions[wd] for c in crews)) == set(regions)
+    assert all(6 not in c.regions for c in crews)  # no Sunday work
+    assert [(s.sku, s.skill) for s in services] == [
+        ("SOFA", "two_person_delivery"),
+        ("TV", "assembly"),
+    ]
