@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from api import problems
 from api.routers import admin as admin_routes
 from api.routers import appointments as appointment_routes
-from api.routers import inventory, orders, returns, sourcing, work_items
+from api.routers import inventory, orders, returns, sourcing, weights, work_items
 from api.routers import promise as promise_routes
 from api.settings import Settings
 from data.lifecycle_db import Database
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         sourcing.router,
         work_items.router,
         returns.router,
+        weights.router,
         admin_routes.promotions,
         admin_routes.auth,
         appointment_routes.router,

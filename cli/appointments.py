@@ -1,33 +1,16 @@
 """``dom appointments ...``: pools in, routes out. Thin commands over services.appointments;
 heavy imports (the store, OR-Tools) happen inside the commands so ``dom --help`` stays fast."""
 
-import functools
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from models.errors import DomError
+from cli.subapp import console, friendly
 
 app = typer.Typer(no_args_is_help=True, help="Delivery and service appointments.")
-console = Console()
-F = TypeVar("F", bound=Callable[..., Any])
 DbOpt = Annotated[Path | None, typer.Option("--db", help="DuckDB store (default: DOM_DB_PATH).")]
-
-
-def _errors(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except DomError as exc:
-            Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _open(db: Path | None) -> Any:
@@ -39,7 +22,7 @@ def _open(db: Path | None) -> Any:
 
 
 @app.command("load")
-@_errors
+@friendly
 def load(
     folder: Annotated[
         Path,
@@ -64,7 +47,7 @@ def load(
 
 
 @app.command("generate")
-@_errors
+@friendly
 def generate(
     out: Annotated[Path, typer.Argument(help="Folder to write the pool CSVs to.")],
     crews_per_node: Annotated[int, typer.Option(min=1, max=200)] = 8,
@@ -90,7 +73,7 @@ def generate(
 
 
 @app.command("route")
-@_errors
+@friendly
 def route(
     day: Annotated[str, typer.Option("--date", help="Day to route, YYYY-MM-DD.")],
     node: Annotated[str | None, typer.Option("--node", help="One node (default: all).")] = None,
