@@ -8,7 +8,10 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from data.repo_base import CursorRepo, now, where
+import pandas as pd
+
+from data import stock_feed
+from data.repo_base import CursorRepo, marks, now, where
 from data.shared_sql import AVAILABLE, available
 
 NODES_TTL_S = 5.0
@@ -24,7 +27,7 @@ class StockRepo(CursorRepo):
         if not wanted:
             return {}
         rows = self.dicts(
-            "SELECT sku, weight_lb, price FROM items WHERE list_contains(?, sku)", [wanted]
+            f"SELECT sku, weight_lb, price FROM items WHERE sku IN ({marks(wanted)})", wanted
         )
         return {r["sku"]: r for r in rows}
 
@@ -44,12 +47,14 @@ class StockRepo(CursorRepo):
         """Units that may still be promised per (node, sku), for these nodes and SKUs."""
         if not nodes or not skus:
             return {}
+        wanted = sorted(set(skus))
+        # An IN list on sku uses its index (migration 3); the nodes are filtered here.
         rows = self.rows(
-            f"SELECT node_id, sku, {AVAILABLE} FROM inventory "
-            "WHERE list_contains(?, sku) AND list_contains(?, node_id)",
-            [sorted(set(skus)), sorted(set(nodes))],
+            f"SELECT node_id, sku, {AVAILABLE} FROM inventory WHERE sku IN ({marks(wanted)})",
+            wanted,
         )
-        return {(n, s): int(a) for n, s, a in rows}
+        keep = set(nodes)
+        return {(n, s): int(a) for n, s, a in rows if n in keep}
 
     def reserve_stock(self, node_id: str, sku: str, qty: int) -> bool:
         """Reserve ``qty`` more units if they are available; False if they are not."""
@@ -82,10 +87,22 @@ class StockRepo(CursorRepo):
     def ensure_stock_row(self, node_id: str, sku: str) -> None:
         self.exec(
             "INSERT INTO inventory (node_id, sku, on_hand, reserved, safety_stock, in_transit, "
-            "seq) SELECT ?, ?, 0, 0, 0, 0, coalesce(max(seq) + 1, 0) FROM inventory "
+            "seq) VALUES (?, ?, 0, 0, 0, 0, nextval('seq_inventory')) "
             "ON CONFLICT (node_id, sku) DO NOTHING",
             [node_id, sku],
         )
+
+    def feed_errors(
+        self, df: pd.DataFrame, only_node: str | None
+    ) -> tuple[int, list[stock_feed.FeedProblem]]:
+        """Every bad row of a bulk feed (how many, the first hundred); writes nothing."""
+        return stock_feed.feed_errors(self.cur, df, only_node)
+
+    def apply_feed(
+        self, df: pd.DataFrame, actor: str
+    ) -> tuple[dict[str, int], list[stock_feed.FeedProblem]]:
+        """Apply a checked feed set-wise: rows per kind, or the rows short of reserved."""
+        return stock_feed.apply_feed(self.cur, df, actor)
 
     def change_stock(
         self,

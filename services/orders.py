@@ -5,7 +5,7 @@ Each use case validates first (nothing written), then does all its writes in
 one ``Database.write`` transaction, which may run again after a conflict.
 """
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -164,9 +164,9 @@ def capture(
         return view
 
     if claimed is None:
-        return db.write(work)
+        return db.write_grouped(work)
     try:
-        view = db.write(work)
+        view = db.write_grouped(work)
     except BaseException:
         promising.settle(db, claimed, used=False)
         raise
@@ -341,7 +341,7 @@ def get_order(db: Database, order_id: str) -> OrderView:
 
 def list_orders(db: Database, query: OrderQuery, limit: int, cursor: str | None) -> Page[OrderView]:
     limit = max(1, min(limit, MAX_LIMIT))
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(cursor, datetime, str)
 
     def work(repo: LifecycleRepo) -> Page[OrderView]:
         ids = repo.order_page(
@@ -365,7 +365,7 @@ def list_orders(db: Database, query: OrderQuery, limit: int, cursor: str | None)
 
 def timeline(db: Database, order_id: str, limit: int, cursor: str | None) -> Page[EventView]:
     limit = max(1, min(limit, MAX_LIMIT))
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, int)
 
     def work(repo: LifecycleRepo) -> Page[EventView]:
         load_order(repo, order_id)

@@ -22,6 +22,7 @@ Deliberate choices:
 - Timestamps are TIMESTAMPTZ: instants, whatever the server's time zone.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -61,7 +62,8 @@ class Migration:
 
     version: int
     description: str
-    statements: tuple[str, ...]
+    # A statement may depend on the data: a callable gets the connection, returns SQL.
+    statements: tuple[str | Callable[[duckdb.DuckDBPyConnection], str], ...]
 
 
 V1 = Migration(
@@ -78,7 +80,7 @@ V1 = Migration(
         """
         CREATE TABLE batches (
             batch_id TEXT PRIMARY KEY,
-            loaded_at TIMESTAMPTZ  DEFAULT current_timestamp,
+            loaded_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
             batch_date DATE NOT NULL,
             weights JSON NOT NULL,
             rate_card_file TEXT NOT NULL,
@@ -114,9 +116,9 @@ V1 = Migration(
             {_id("node_id")},
             {_id("sku")},
             {_nonneg_int("on_hand")},
-            reserved BIGINT  DEFAULT 0 CHECK (reserved >= 0),
-            safety_stock BIGINT  DEFAULT 0 CHECK (safety_stock >= 0),
-            in_transit BIGINT  DEFAULT 0 CHECK (in_transit >= 0),
+            reserved BIGINT NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+            safety_stock BIGINT NOT NULL DEFAULT 0 CHECK (safety_stock >= 0),
+            in_transit BIGINT NOT NULL DEFAULT 0 CHECK (in_transit >= 0),
             seq BIGINT NOT NULL,
             PRIMARY KEY (node_id, sku)
         )
@@ -139,11 +141,11 @@ V1 = Migration(
             ship_zip TEXT CHECK (ship_zip IS NULL OR {_ZIP_OK.format(c="ship_zip")}),
             service TEXT NOT NULL CHECK (service IN {_SERVICES}),
             {_nonneg_int("due_days")},
-            ship_complete BOOLEAN  DEFAULT false,
+            ship_complete BOOLEAN NOT NULL DEFAULT false,
             max_packages BIGINT CHECK (max_packages IS NULL OR max_packages >= 1),
             pickup_node_id TEXT CHECK (pickup_node_id IS NULL OR length(pickup_node_id) >= 1),
-            status TEXT  DEFAULT '{CREATED_STATUS}' CHECK (length(status) >= 1),
-            created_at TIMESTAMPTZ  DEFAULT current_timestamp,
+            status TEXT NOT NULL DEFAULT '{CREATED_STATUS}' CHECK (length(status) >= 1),
+            created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
             batch_id TEXT,
             source TEXT,
             seq BIGINT NOT NULL,
@@ -164,7 +166,7 @@ V1 = Migration(
         """
         CREATE TABLE plans (
             plan_id TEXT PRIMARY KEY,
-            created_at TIMESTAMPTZ  DEFAULT current_timestamp,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
             strategy TEXT NOT NULL CHECK (length(strategy) >= 1),
             batch_date DATE NOT NULL,
             weights JSON NOT NULL,
@@ -203,7 +205,7 @@ V1 = Migration(
         CREATE TABLE order_events (
             event_id BIGINT PRIMARY KEY DEFAULT nextval('order_event_id'),
             {_id("order_id")},
-            occurred_at TIMESTAMPTZ  DEFAULT current_timestamp,
+            occurred_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
             actor TEXT NOT NULL CHECK (length(actor) >= 1),
             channel TEXT,
             event_type TEXT NOT NULL CHECK (length(event_type) >= 1),
@@ -219,9 +221,44 @@ V1 = Migration(
 # Migration 2 belongs to the order-lifecycle service; its SQL lives in its own module.
 V2 = Migration(version=2, description=LIFECYCLE_DESCRIPTION, statements=LIFECYCLE_STATEMENTS)
 
-# Node calendars for delivery promises (promise/README.md); old rows get the defaults.
+# Row order (``seq``) of tables written concurrently, from sequences: ``max(seq) + 1``
+# inside an INSERT repeats when two transactions run it at once. Each sequence
+# starts above the rows already there.
+SEQUENCED = ("orders", "order_lines", "inventory")
+
+
+def sequence_of(table: str) -> str:
+    return f"seq_{table}"
+
+
+def _create_sequence(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
+    def sql(con: duckdb.DuckDBPyConnection) -> str:
+        row = con.execute(f"SELECT coalesce(max(seq) + 1, 0) FROM {table}").fetchone()
+        start = int(row[0]) if row else 0
+        return f"CREATE SEQUENCE {sequence_of(table)} START {start} MINVALUE 0"
+
+    return sql
+
+
 V3 = Migration(
     version=3,
+    description="sequences for the row order of orders, order lines and stock rows; "
+    "indexes for the service's point reads",
+    statements=(
+        *(_create_sequence(t) for t in SEQUENCED),
+        # DuckDB uses an index for equality (and IN lists) on its leading column
+        # only: (node_id, sku) and (order_id, line_no) keys do not serve "this
+        # SKU's stock" or "this order's lines", which scanned 600k and 180k rows
+        # per capture and per order read (100k orders: 0.58 s -> 5 ms, 16 -> 4 ms).
+        "CREATE INDEX inventory_by_sku ON inventory (sku)",
+        "CREATE INDEX line_state_by_order ON line_state (order_id)",
+        "CREATE INDEX order_lines_by_order ON order_lines (order_id)",
+    ),
+)
+
+# Node calendars for delivery promises (promise/README.md); old rows get the defaults.
+V4 = Migration(
+    version=4,
     description="delivery promises: node calendars, order promises",
     statements=(
         "ALTER TABLE nodes ADD COLUMN cutoff_hour BIGINT DEFAULT 14",
@@ -243,9 +280,9 @@ V3 = Migration(
     ),
 )
 
-V4 = Migration(version=4, description=APPOINTMENTS_DESCRIPTION, statements=APPOINTMENTS_STATEMENTS)
+V5 = Migration(version=5, description=APPOINTMENTS_DESCRIPTION, statements=APPOINTMENTS_STATEMENTS)
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4)
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5)
 LATEST_VERSION: int = MIGRATIONS[-1].version
 
 
@@ -293,7 +330,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> in
             CREATE TABLE IF NOT EXISTS schema_version (
                 version INTEGER PRIMARY KEY,
                 description TEXT NOT NULL,
-                applied_at TIMESTAMPTZ  DEFAULT current_timestamp
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
             )
             """
         )
@@ -303,7 +340,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> in
         con.begin()
         try:
             for statement in migration.statements:
-                con.execute(statement)
+                con.execute(statement if isinstance(statement, str) else statement(con))
             con.execute(
                 "INSERT INTO schema_version (version, description) VALUES (?, ?)",
                 [migration.version, migration.description],
