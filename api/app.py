@@ -19,6 +19,7 @@ from api.routers import appointments as appointment_routes
 from api.routers import inventory, orders, returns, sourcing, weights, work_items
 from api.routers import promise as promise_routes
 from api.settings import Settings
+from api.web import mount as mount_console
 from data.lifecycle_db import Database
 from data.store import Store
 from models.api import ApiKeyIn, Role
@@ -81,6 +82,8 @@ def create_app(
             "problem+json. Authenticate with an API key in `X-API-Key`."
         ),
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from the console, on vendored assets
+        redoc_url=None,
     )
     app.state.db = db
     app.state.settings = settings
@@ -99,6 +102,7 @@ def create_app(
         appointment_routes.router,
     ):
         app.include_router(router)
+    mount_console(app)
 
     @app.get("/health", tags=["health"], summary="Liveness and the store's path")
     def health() -> dict[str, str]:
