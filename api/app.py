@@ -30,18 +30,30 @@ log = logging.getLogger("dom.api")
 THREADS = 256
 
 
-def open_database(settings: Settings) -> Database:
-    """Open (and migrate) the store, recover from a crash, seed keys from settings."""
+def open_database(settings: Settings, *, bootstrap: bool = True) -> Database:
+    """Open (and migrate) the store, recover from a crash, seed keys from settings.
+
+    ``bootstrap=False`` leaves the one-time admin key to ``bootstrap_admin_key``, for a
+    caller with more start-up steps that may fail: the key is shown once, so it is
+    made last."""
     db = Database(Store(settings.db_path))
     interrupted = admin.start(db)
     if interrupted:
         log.warning("%d sourcing run(s) were interrupted and marked failed", interrupted)
     admin.seed_keys(db, settings.api_keys)
-    if settings.bootstrap_admin and not db.read(lambda r: r.count_api_keys()):
-        key = f"dom_admin_{secrets.token_urlsafe(18)}"
-        admin.create_key(db, ApiKeyIn(role=Role.ADMIN, label="bootstrap-admin"), key=key)
-        print(f"dom: no API keys yet; created admin key {key}  (header X-API-Key)", flush=True)
+    if bootstrap:
+        bootstrap_admin_key(db, settings)
     return db
+
+
+def bootstrap_admin_key(db: Database, settings: Settings) -> str | None:
+    """With no API key at all, create an admin key and print it (once: only its hash is kept)."""
+    if not settings.bootstrap_admin or db.read(lambda r: r.count_api_keys()):
+        return None
+    key = f"dom_admin_{secrets.token_urlsafe(18)}"
+    admin.create_key(db, ApiKeyIn(role=Role.ADMIN, label="bootstrap-admin"), key=key)
+    print(f"dom: no API keys yet; created admin key {key}  (header X-API-Key)", flush=True)
+    return key
 
 
 def create_app(

@@ -36,7 +36,7 @@ def run_cmd(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from data.atomic import atomic_folder
+    from data.atomic import Layout, atomic_folder, check_target
     from data.scenario_tables import save_scenario_run
     from scenarios import report
     from scenarios.executor import make_executor
@@ -45,8 +45,8 @@ def run_cmd(
     from scenarios.storage import frames_for_db, resolve_profiles
 
     spec = load_spec(spec_file)  # refused here, before anything runs
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise SpecError(f"{out} exists and is not a scenario report folder; choose another --out")
+    report_layout = Layout("scenario report", MARKER)
+    check_target(out, report_layout, inputs=[spec_file.parent])
     scenarios = resolve_profiles(spec.resolved(), store)
     try:
         ex = make_executor(executor, workers)
@@ -71,7 +71,7 @@ def run_cmd(
             on_world=lambda seed: progress.advance(world),
         )
         charts = progress.add_task("charts and report", total=1)
-        with atomic_folder(out) as scratch:
+        with atomic_folder(out, report_layout, inputs=[spec_file.parent]) as scratch:
             (scratch / MARKER).write_text(run_id + "\n")
             report.write_tables(result, scratch)
             data = report.write_charts(result, scratch)

@@ -16,8 +16,8 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import ValidationError
 
-from data.atomic import atomic_folder
-from data.columns import validate_table
+from data.atomic import Layout, atomic_folder
+from data.columns import plain, validate_table
 from data.geo import zip_table
 from models import SHIPPING_SERVICES, Batch, Service, Weights
 from models.batch import TABLES, all_columns
@@ -27,6 +27,12 @@ BATCH_JSON = "batch.json"
 FORMATS = ("csv", "parquet")
 Format = Literal["csv", "parquet"]
 ZONES = range(2, 9)
+# What ``write_batch`` writes: a folder holding only these may be replaced by a new batch.
+BATCH_LAYOUT = Layout(
+    "batch",
+    BATCH_JSON,
+    frozenset({BATCH_JSON, *(f"{t}.{ext}" for t in TABLES for ext in FORMATS)}),
+)
 
 
 def _find_table_file(folder: Path, base: str, problems: list[Problem]) -> Path | None:
@@ -147,9 +153,11 @@ def _report(
 ) -> None:
     rows = np.flatnonzero(mask)
     for r in rows[:limit]:
-        problems.append(Problem(file, f"{message} (got {values.iloc[r]!r})", int(r) + 1, column))
+        value = plain(values.iloc[r])
+        problems.append(Problem(file, f"{message} (got {value!r})", int(r) + 1, column))
     if len(rows) > limit:
-        problems.append(Problem(file, f"{len(rows) - limit} more rows: {message}", None, column))
+        left = len(rows) - limit
+        problems.append(Problem(file, f"{left} more rows: {message}", None, column, count=left))
 
 
 def _unique(problems: list[Problem], df: pd.DataFrame, file: str, keys: list[str]) -> None:
@@ -258,11 +266,16 @@ def _check_rates(t: dict[str, pd.DataFrame], file: str, problems: list[Problem])
             )
 
 
-def write_batch(batch: Batch, folder: str | Path, fmt: Format = "csv") -> Path:
-    """Write a batch folder (tables in ``fmt``); returns the folder."""
+def write_batch(
+    batch: Batch, folder: str | Path, fmt: Format = "csv", *, force: bool = False
+) -> Path:
+    """Write a batch folder (tables in ``fmt``); returns the folder.
+
+    An existing folder is replaced only when it is a batch of ours (or empty),
+    or with ``force``; see ``data.atomic``."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {fmt!r}")
-    with atomic_folder(folder) as scratch:
+    with atomic_folder(folder, BATCH_LAYOUT, force=force) as scratch:
         _write_tables(batch, scratch, fmt)
     return Path(folder)
 

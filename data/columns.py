@@ -34,6 +34,11 @@ FALSE_WORDS = frozenset({"false", "f", "0", "no", "n"})
 MAX_PROBLEMS_PER_COLUMN = 50
 
 
+def plain(value: Any) -> Any:
+    """A cell as the user wrote it: -3, not np.int64(-3), in messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 @dataclass(frozen=True)
 class ColumnRule:
     """What one column must hold."""
@@ -115,13 +120,12 @@ def coerce_column(
     def report(mask: pd.Series | np.ndarray, message: str) -> None:
         rows = np.flatnonzero(np.asarray(mask))
         for r in rows[:MAX_PROBLEMS_PER_COLUMN]:
-            value = col.iloc[r]
+            value = plain(col.iloc[r])
             problems.append(Problem(file, f"{message} (got {value!r})", int(r) + 1, rule.name))
         if len(rows) > MAX_PROBLEMS_PER_COLUMN:
+            left = len(rows) - MAX_PROBLEMS_PER_COLUMN
             problems.append(
-                Problem(
-                    file, f"{len(rows) - MAX_PROBLEMS_PER_COLUMN} more bad cells", None, rule.name
-                )
+                Problem(file, f"{left} more bad cells: {message}", None, rule.name, count=left)
             )
 
     if not rule.nullable:

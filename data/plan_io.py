@@ -5,13 +5,15 @@ file is a PlanValidationError naming the file, row and column.
 """
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from data.atomic import atomic_folder
+from data.atomic import Layout, atomic_folder
+from data.columns import plain
 from models.errors import PlanValidationError, Problem
 
 PLAN_COLUMNS = {
@@ -19,6 +21,12 @@ PLAN_COLUMNS = {
     "unfilled": ("order_id", "line_no", "qty"),
 }
 SUMMARY_JSON = "summary.json"
+# What ``write_plan`` writes: a folder holding only these may be replaced by a new plan.
+PLAN_LAYOUT = Layout(
+    "plan",
+    SUMMARY_JSON,
+    frozenset({SUMMARY_JSON, *(f"{t}.{e}" for t in PLAN_COLUMNS for e in ("csv", "parquet"))}),
+)
 
 
 def write_plan(
@@ -27,9 +35,15 @@ def write_plan(
     unfilled: pd.DataFrame,
     summary: dict[str, Any],
     fmt: str = "csv",
+    *,
+    force: bool = False,
+    inputs: Iterable[str | Path] = (),
 ) -> Path:
-    """Write the three plan files at once (a reader never sees a partial plan)."""
-    with atomic_folder(folder) as scratch:
+    """Write the three plan files at once (a reader never sees a partial plan).
+
+    An existing folder is replaced only when it is a plan of ours (or empty), or
+    with ``force``; never a file, ``.`` or an ``inputs`` folder (``data.atomic``)."""
+    with atomic_folder(folder, PLAN_LAYOUT, force=force, inputs=inputs) as scratch:
         for name, frame in (("allocations", allocations), ("unfilled", unfilled)):
             frame = frame.loc[:, list(PLAN_COLUMNS[name])]
             if fmt == "parquet":
@@ -64,7 +78,7 @@ def _read_table(folder: Path, name: str, problems: list[Problem]) -> pd.DataFram
                     Problem(
                         path.name,
                         f"must be a whole number >= "
-                        f"{1 if col == 'qty' else 0} (got {values.iloc[r]!r})",
+                        f"{1 if col == 'qty' else 0} (got {plain(values.iloc[r])!r})",
                         int(r) + 1,
                         col,
                     )

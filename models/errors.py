@@ -16,6 +16,7 @@ class Problem:
     message: str
     row: int | None = None
     column: str | None = None
+    count: int = 1  # bad cells this entry stands for ("250 more bad cells": 250)
 
     def __str__(self) -> str:
         where = self.file
@@ -31,9 +32,17 @@ class BatchValidationError(DomError):
 
     def __init__(self, problems: list[Problem], limit: int = 20) -> None:
         self.problems = problems
-        shown = "\n".join(f"  - {p}" for p in problems[:limit])
-        more = f"\n  ... and {len(problems) - limit} more" if len(problems) > limit else ""
-        super().__init__(f"{len(problems)} problem(s) in the batch:\n{shown}{more}")
+        total = sum(p.count for p in problems)
+        shown = problems[:limit]
+        lines = "\n".join(f"  - {p}" for p in shown)
+        left = total - sum(p.count for p in shown)
+        more = f"\n  ... and {left} more" if left else ""
+        rows = (
+            " (rows are data rows: row 1 is the line after the header)"
+            if any(p.row is not None for p in shown)
+            else ""
+        )
+        super().__init__(f"{total} problem(s) in the batch{rows}:\n{lines}{more}")
 
 
 class PlanValidationError(DomError):

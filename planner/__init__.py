@@ -14,7 +14,7 @@ from models import Batch, Weights
 from models.errors import DomError
 from planner.baselines.greedy import plan_greedy, plan_nearest
 from planner.baselines.mip import plan_mip
-from planner.core.checker import Violation, check_plan
+from planner.core.checker import Violation, check_plan, known_rows
 from planner.core.cost import evaluate
 from planner.core.instance import Instance, build_instance
 from planner.core.result import PlanResult
@@ -62,5 +62,6 @@ __all__ = [
     "build_instance",
     "check_plan",
     "evaluate",
+    "known_rows",
     "plan",
 ]

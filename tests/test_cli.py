@@ -1,6 +1,7 @@
 """The dom command end to end on files: plan, check, and clear errors."""
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -91,17 +92,18 @@ def test_bad_batch_is_one_red_error_with_exit_code_1(tmp_path: Path) -> None:
     assert not (tmp_path / "p").exists()  # nothing half-written
 
 
-def test_unknown_strategy(batch_dir: Path, tmp_path: Path) -> None:
+def test_unknown_strategy_is_refused_before_the_batch_is_read(tmp_path: Path) -> None:
+    # The batch does not exist: the strategy is refused while parsing, before any reading.
     result = runner.invoke(
-        app, ["plan", str(batch_dir), "--out", str(tmp_path / "p"), "-s", "magic"]
+        app, ["plan", str(tmp_path / "no-batch"), "--out", str(tmp_path / "p"), "-s", "magic"]
     )
-    assert result.exit_code == 1 and "unknown strategy 'magic'" in result.output
+    assert result.exit_code == 2
+    assert "'magic' is not one of 'optimize', 'greedy', 'nearest', 'mip'" in result.output
+    assert "no-batch" not in result.output
 
 
 def test_explain_names_the_next_best_node_and_why(tmp_path: Path, monkeypatch) -> None:
-    import cli.main
-
-    monkeypatch.setattr(cli.main.console, "width", 200)
+    monkeypatch.setenv("COLUMNS", "200")
     batch = write_batch(tiny_batch(), tmp_path / "tiny")
     out = tmp_path / "plan"
     assert runner.invoke(app, ["plan", str(batch), "--out", str(out), "-s", "mip"]).exit_code == 0
@@ -111,7 +113,8 @@ def test_explain_names_the_next_best_node_and_why(tmp_path: Path, monkeypatch) -
     # 2 (pack) + 1 (pick) + 3 + 0.5 (zone 3 ground, 1 lb) + 2 (split) - 1 (B's share at DC1).
     assert "ST1" in result.output and "+7.50" in result.output
     result = runner.invoke(app, ["explain", str(out), "O4"], terminal_width=200)
-    assert "ST2 x1, 1 unfilled" in result.output
+    # One source per line in the table: ST2 x1, then the unit left unfilled.
+    assert re.search(r"ST2 x1 .*\n\s+1 unfilled", result.output), result.output
     result = runner.invoke(app, ["explain", str(out), "NOPE"])
     assert result.exit_code == 1 and "not in this batch" in result.output
 

@@ -49,6 +49,8 @@ def solve_mip(
     if solver is None:  # pragma: no cover - every OR-Tools wheel ships HiGHS and SCIP
         raise RuntimeError(f"OR-Tools has no {solver_name} solver here")
     solver.SuppressOutput()
+    if solver_name == "HIGHS":  # SuppressOutput leaves HiGHS's banner on stdout
+        solver.SetSolverSpecificParametersAsString("log_to_console=false")
     if time_limit is not None:
         solver.SetTimeLimit(int(time_limit * 1000))
     w = inst.weights

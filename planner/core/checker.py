@@ -43,6 +43,15 @@ class _Report:
             self.found.append(Violation(rule, f"... and {len(frame) - self.limit} more"))
 
 
+def known_rows(batch: Batch, allocations: pd.DataFrame) -> "pd.Series[bool]":
+    """Rows naming an order line and a node of the batch: the only ones a cost can use
+    (``check_plan`` reports the others)."""
+    keys = pd.MultiIndex.from_frame(allocations[["order_id", "line_no"]])
+    line_keys = pd.MultiIndex.from_frame(batch.order_lines[["order_id", "line_no"]])
+    known = keys.isin(line_keys) & allocations["node_id"].isin(batch.nodes["node_id"]).to_numpy()
+    return pd.Series(known, index=allocations.index, dtype=bool)
+
+
 def check_plan(
     batch: Batch,
     allocations: pd.DataFrame,
@@ -66,6 +75,8 @@ def _structure(
     add = report.add
     lines = batch.order_lines[["order_id", "line_no", "sku", "qty"]]
     nodes = batch.nodes.set_index("node_id")
+    # ``row``: the data row of the plan file (after its header), to say where a bad id is.
+    alloc = alloc.reset_index(drop=True).assign(row=np.arange(1, len(alloc) + 1))
     add("structure", alloc[alloc["qty"] < 1], "order {order_id} line {line_no}: qty {qty} < 1")
     keyed = alloc.merge(
         lines, on=["order_id", "line_no"], how="left", suffixes=("", "_ordered"), indicator=True
@@ -73,13 +84,21 @@ def _structure(
     add(
         "structure",
         keyed[keyed["_merge"] == "left_only"],
-        "order {order_id} line {line_no}: no such order line",
+        "allocations row {row}: order {order_id} line {line_no}: no such order line",
     )
     add(
         "structure",
         alloc[~alloc["node_id"].isin(nodes.index)],
-        "order {order_id} line {line_no}: unknown node {node_id}",
+        "allocations row {row}: order {order_id} line {line_no}: unknown node {node_id}",
     )
+    if unfilled is not None:
+        rows = unfilled.reset_index(drop=True).assign(row=np.arange(1, len(unfilled) + 1))
+        named = rows.merge(lines, on=["order_id", "line_no"], how="left", indicator=True)
+        add(
+            "structure",
+            named[named["_merge"] == "left_only"],
+            "unfilled row {row}: order {order_id} line {line_no}: no such order line",
+        )
     keyed = keyed[keyed["_merge"] == "both"].drop(columns="_merge")
     keyed = keyed[keyed["node_id"].isin(nodes.index)]
 

@@ -24,9 +24,9 @@ class LineChoice:
     sku: str
     qty: int
     sources: str  # "DC1 x2, ST4 x1" or "unfilled"
-    cost: float  # marginal cost of the line as planned (package cost shared by units)
+    cost: float  # its units at their nodes plus its unit share of each package's fixed cost
     next_node: str | None
-    next_extra: float | None  # next best's cost minus the chosen cost
+    next_extra: float | None  # next best's cost minus what moving the line away saves
     why_not: str
 
 
@@ -77,27 +77,35 @@ class _Order:
         self.opened = {self.node_index[n] for n in mine["node_id"]}
         self.limit = int(inst.package_limit[o])
 
-    def chosen(self, i: int, line: int, line_no: int, q: int) -> tuple[str, float, set[int]]:
-        """Where the plan sourced the line, what that cost, and the nodes."""
+    def chosen(self, i: int, line: int, line_no: int, q: int) -> tuple[str, float, float, set[int]]:
+        """Where the plan sourced the line, its cost, its marginal cost, and the nodes.
+
+        The cost shares each package's fixed cost (base rate, packing, lateness) by
+        units, so that the lines' costs add up to the packages' costs. The marginal
+        cost, what moving the line away saves, has the fixed cost only when the line
+        is its package's only one."""
         inst, mine = self.inst, self.mine
         rows = mine[mine["line_no"] == line_no]
         if rows.empty:
-            return "unfilled", q * float(inst.unfilled_unit_cost[line]), set()
+            unfilled = q * float(inst.unfilled_unit_cost[line])
+            return "unfilled", unfilled, unfilled, set()
         sources = ", ".join(f"{r.node_id} x{r.qty}" for r in rows.itertuples())
         short = q - int(rows["qty"].sum())
         if short:
             sources += f", {short} unfilled"
-        cost = short * float(inst.unfilled_unit_cost[line])
+        cost = marginal = short * float(inst.unfilled_unit_cost[line])
         for node_id, qty in zip(rows["node_id"], rows["qty"].to_numpy(np.int64), strict=True):
             n = self.node_index[node_id]
-            alone = len(mine[mine["node_id"] == node_id]) == 1
-            cost += int(qty) * float(self.unit[i, n]) + (float(self.fixed[n]) if alone else 0.0)
-        return sources, cost, {self.node_index[n] for n in rows["node_id"]}
+            at_node = mine[mine["node_id"] == node_id]
+            units = int(qty) * float(self.unit[i, n])
+            cost += units + int(qty) / int(at_node["qty"].sum()) * float(self.fixed[n])
+            marginal += units + (float(self.fixed[n]) if len(at_node) == 1 else 0.0)
+        return sources, cost, marginal, {self.node_index[n] for n in rows["node_id"]}
 
     def line_choice(self, i: int, line: int) -> LineChoice:
         inst = self.inst
         line_no, s, q = int(inst.line_no[line]), int(inst.line_sku[line]), int(inst.line_qty[line])
-        sources, chosen_cost, chosen_nodes = self.chosen(i, line, line_no, q)
+        sources, chosen_cost, marginal, chosen_nodes = self.chosen(i, line, line_no, q)
         sku = str(inst.sku_ids[s])
         # Next best: serve the whole line from one other node.
         opened = [n in self.opened for n in range(inst.n_nodes)]
@@ -107,10 +115,10 @@ class _Order:
         alt[~np.isfinite(self.fixed)] = np.inf
         alt[inst.avail[:, s] == 0] = np.inf
         if not np.isfinite(alt).any():
-            why = "no other node may serve it or stocks it"
+            why = "no other node can"
             return LineChoice(line_no, sku, q, sources, chosen_cost, None, None, why)
         n = int(np.argmin(alt))
-        extra = float(alt[n]) - chosen_cost
+        extra = float(alt[n]) - marginal
         why = "; ".join(self.why_not(n, s, q))
         return LineChoice(line_no, sku, q, sources, chosen_cost, str(inst.node_ids[n]), extra, why)
 
@@ -118,12 +126,12 @@ class _Order:
         """Why the plan did not take node ``n`` for ``q`` units of SKU ``s``."""
         reasons = []
         if self.left[n, s] < q:
-            reasons.append(f"stock: {max(0, int(self.left[n, s]))} left there after the plan")
+            reasons.append(f"stock: {max(0, int(self.left[n, s]))} left")
         if self.cap_left[n] < q:
-            reasons.append(f"capacity: {max(0, int(self.cap_left[n]))} units left")
+            reasons.append(f"capacity: {max(0, int(self.cap_left[n]))} left")
         if n not in self.opened and len(self.opened) >= self.limit:
             ship_complete = self.inst.ship_complete[self.o]
             reasons.append(
                 "rule: ship-complete" if ship_complete else f"rule: max_packages {self.limit}"
             )
-        return reasons or ["cost: dearer for the plan as a whole"]
+        return reasons or ["dearer overall"]

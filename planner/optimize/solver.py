@@ -68,6 +68,15 @@ class Outcome:
     # at (a small batch's exact MIP may raise the bound past it)
 
 
+def budget_for(
+    inst: Instance, time_limit: float | None = None, settings: Settings | None = None
+) -> Budget:
+    """The budget ``solve`` would make: a caller makes it first to keep ``stop()`` at hand."""
+    settings = settings or Settings()
+    limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
+    return Budget(limit, settings, inst.n_orders <= settings.simplex_up_to)
+
+
 def solve(
     inst: Instance,
     time_limit: float | None = None,
@@ -79,8 +88,7 @@ def solve(
     settings = settings or (budget.settings if budget is not None else Settings())
     small = inst.n_orders <= settings.simplex_up_to
     if budget is None:
-        limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
-        budget = Budget(limit, settings, small)
+        budget = budget_for(inst, time_limit, settings)
     notes: list[str] = []
     start = begin(inst, settings, budget, notes)
     search = column_generation(inst, start, settings, budget, notes)

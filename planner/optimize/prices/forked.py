@@ -9,6 +9,7 @@ caller then does the work itself.
 """
 
 import multiprocessing as mp
+import signal
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -75,6 +76,9 @@ class Forked(Generic[T]):
 
 
 def _run(fn: Callable[[], object], send: Connection) -> None:
+    # Ctrl-C reaches the whole process group: the parent decides (its budget stops it),
+    # and a child killed by it would leave the parent to redo the work itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         send.send(("ok", fn()))
     except BaseException:  # noqa: BLE001 - reported to the parent, which carries on
