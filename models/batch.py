@@ -6,6 +6,7 @@ kept column-wise (pandas) in the canonical column order and dtypes below. Only
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 
 import pandas as pd
@@ -41,6 +42,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "rate_card": ("service", "zone", "base", "per_lb", "transit_days"),
 }
 TABLES: tuple[str, ...] = tuple(COLUMNS)
+# Columns a table may leave out (old batches stay valid); written only when they say something.
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"items": ("digital",)}
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,23 @@ class Batch:
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
+
+    @cached_property
+    def digital_skus(self) -> frozenset[str]:
+        """SKUs delivered electronically: never allocated, never unfilled, never costed."""
+        items = self.items
+        if "digital" not in items.columns:
+            return frozenset()
+        return frozenset(items.loc[items["digital"].to_numpy(bool), "sku"])
+
+    @cached_property
+    def physical_lines(self) -> pd.DataFrame:
+        """The order lines a plan must account for: every line but digital ones."""
+        digital = self.digital_skus
+        if not digital:
+            return self.order_lines
+        lines = self.order_lines
+        return lines[~lines["sku"].isin(digital).to_numpy()].reset_index(drop=True)
 
     def with_weights(self, weights: Weights) -> "Batch":
         """Same batch, other weights: how merchandisers try a what-if."""

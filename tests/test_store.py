@@ -132,6 +132,8 @@ def assert_batches_equal(got: Batch, want: Batch, sort: bool = False) -> None:
     assert got.weights == want.weights
     for name in TABLES:
         g, w = got.table(name), want.table(name)
+        if name == "items" and "digital" not in w:  # a frame built without the optional column
+            w = w.assign(digital=False)
         if sort:
             keys = list(w.columns[:2])
             g = g.sort_values(keys, ignore_index=True)

@@ -218,7 +218,47 @@ V1 = Migration(
 # Migration 2 belongs to the order-lifecycle service; its SQL lives in its own module.
 V2 = Migration(version=2, description=LIFECYCLE_DESCRIPTION, statements=LIFECYCLE_STATEMENTS)
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2)
+# Migration 3: drop-ship vendors and digital goods (contract: node kind `vendor`, item
+# column `digital`). DuckDB cannot alter a CHECK, so both tables are rebuilt.
+V3 = Migration(
+    version=3,
+    description="vendor nodes, digital items",
+    statements=(
+        f"""
+        CREATE TABLE nodes_v3 (
+            {_id("node_id")} PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('dc', 'store', 'vendor')),
+            zip TEXT NOT NULL CHECK ({_ZIP_OK.format(c="zip")}),
+            ship_enabled BOOLEAN NOT NULL,
+            pickup_enabled BOOLEAN NOT NULL,
+            {_nonneg_int("capacity_units")},
+            {_nonneg_float("pick_cost")},
+            {_nonneg_float("pack_cost")},
+            {_nonneg_int("processing_days")},
+            seq BIGINT NOT NULL,
+            CHECK (kind <> 'vendor' OR NOT pickup_enabled)
+        )
+        """,
+        "INSERT INTO nodes_v3 SELECT * FROM nodes",
+        "DROP TABLE nodes",
+        "ALTER TABLE nodes_v3 RENAME TO nodes",
+        f"""
+        CREATE TABLE items_v3 (
+            {_id("sku")} PRIMARY KEY,
+            weight_lb DOUBLE NOT NULL CHECK (weight_lb >= 0 AND isfinite(weight_lb)),
+            {_nonneg_float("price")},
+            seq BIGINT NOT NULL,
+            digital BOOLEAN NOT NULL DEFAULT false,
+            CHECK (digital OR weight_lb > 0)
+        )
+        """,
+        "INSERT INTO items_v3 (sku, weight_lb, price, seq) SELECT sku, weight_lb, price, seq FROM items",
+        "DROP TABLE items",
+        "ALTER TABLE items_v3 RENAME TO items",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3)
 LATEST_VERSION: int = MIGRATIONS[-1].version
 
 

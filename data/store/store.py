@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from data.shared_sql import insert_events, insert_plan, to_json
 from data.store.schema import OPEN_STATUSES, ensure_schema
 from models import Batch, Weights
-from models.batch import COLUMNS
+from models.batch import COLUMNS, OPTIONAL_COLUMNS
 from models.errors import DomError
 
 MEMORY = ":memory:"
@@ -49,7 +49,7 @@ _DTYPES: dict[str, dict[str, str]] = {
         "pack_cost": "float64",
         "processing_days": "int64",
     },
-    "items": {"sku": "object", "weight_lb": "float64", "price": "float64"},
+    "items": {"sku": "object", "weight_lb": "float64", "price": "float64", "digital": "bool"},
     "inventory": {
         "node_id": "object",
         "sku": "object",
@@ -88,6 +88,11 @@ _NETWORK_KEYS: dict[str, tuple[str, ...]] = {
 }
 # Columns written as NULL when the batch holds "" (absent).
 _EMPTY_IS_NULL = frozenset({"ship_zip", "pickup_node_id"})
+
+
+def _columns(table: str) -> tuple[str, ...]:
+    """Every column the store keeps for a batch table, optional ones included."""
+    return (*COLUMNS[table], *OPTIONAL_COLUMNS.get(table, ()))
 
 
 class StoreError(DomError):
@@ -286,14 +291,16 @@ class Store:
         return batch_id
 
     def _insert_sql(self, table: str, view: str, extra: Mapping[str, str]) -> str:
-        columns = list(COLUMNS[table])
+        columns = list(_columns(table))
         exprs = [f"nullif({c}, '')" if c in _EMPTY_IS_NULL else c for c in columns]
         names = ", ".join([*columns, *extra])
         values = ", ".join([*exprs, *extra.values()])
         return f"INSERT INTO {table} ({names}) SELECT {values} FROM {view}"
 
     def _with_seq(self, table: str, df: pd.DataFrame) -> pd.DataFrame:
-        columns: dict[str, Any] = {c: df[c].array for c in COLUMNS[table]}
+        columns: dict[str, Any] = {
+            c: df[c].array if c in df else np.zeros(len(df), dtype=bool) for c in _columns(table)
+        }
         columns["seq"] = np.arange(len(df), dtype=np.int64) + self._next_seq(table)
         return pd.DataFrame(columns, copy=False)
 
@@ -316,7 +323,7 @@ class Store:
 
     def _upsert(self, table: str, keys: Sequence[str], df: pd.DataFrame) -> None:
         frame = self._with_seq(table, df)
-        updates = [c for c in (*COLUMNS[table], "seq") if c not in keys]
+        updates = [c for c in (*_columns(table), "seq") if c not in keys]
         sets = ", ".join(f"{c} = excluded.{c}" for c in updates)
         with self._registered(frame) as view:
             # ON CONFLICT DO UPDATE silently keeps one of two input rows with one key.
@@ -514,7 +521,7 @@ class Store:
 
     def _select(self, table: str, where: str = "", params: Sequence[Any] = ()) -> pd.DataFrame:
         columns = [
-            f"coalesce({c}, '') AS {c}" if c in _EMPTY_IS_NULL else c for c in COLUMNS[table]
+            f"coalesce({c}, '') AS {c}" if c in _EMPTY_IS_NULL else c for c in _columns(table)
         ]
         sql = f"SELECT {', '.join(columns)} FROM {table}"
         if where:
