@@ -145,7 +145,9 @@ def _report(
 ) -> None:
     rows = np.flatnonzero(mask)
     for r in rows[:limit]:
-        problems.append(Problem(file, f"{message} (got {values.iloc[r]!r})", int(r) + 1, column))
+        value = values.iloc[r]
+        value = value.item() if isinstance(value, np.generic) else value  # True, not np.True_
+        problems.append(Problem(file, f"{message} (got {value!r})", int(r) + 1, column))
     if len(rows) > limit:
         problems.append(Problem(file, f"{len(rows) - limit} more rows: {message}", None, column))
 

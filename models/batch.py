@@ -6,8 +6,8 @@ kept column-wise (pandas) in the canonical column order and dtypes below. Only
 """
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 
 import pandas as pd
 

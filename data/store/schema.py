@@ -252,7 +252,8 @@ V3 = Migration(
             CHECK (digital OR weight_lb > 0)
         )
         """,
-        "INSERT INTO items_v3 (sku, weight_lb, price, seq) SELECT sku, weight_lb, price, seq FROM items",
+        "INSERT INTO items_v3 (sku, weight_lb, price, seq) "
+        "SELECT sku, weight_lb, price, seq FROM items",
         "DROP TABLE items",
         "ALTER TABLE items_v3 RENAME TO items",
     ),
