@@ -90,13 +90,16 @@ def _digital_lines(
     keyed = keyed.reset_index().merge(lines, on=["order_id", "line_no"])
     digital = keyed[keyed["sku"].isin(batch.digital_skus).to_numpy()].sort_values("row")
     file = next((f.name for f in folder.glob(f"{name}.*")), f"{name}.csv")
-    for row in digital.head(20).itertuples(index=False):
+    head = digital.head(20)
+    for r, order_id, line_no, sku in zip(
+        head["row"].tolist(), head["order_id"], head["line_no"], head["sku"], strict=True
+    ):
         problems.append(
             Problem(
                 file,
-                f"order {row.order_id} line {row.line_no} is digital sku {row.sku}: "
+                f"order {order_id} line {line_no} is digital sku {sku}: "
                 "delivered electronically, it is never allocated nor unfilled",
-                int(row.row) + 1,
+                int(r) + 1,
                 "line_no",
             )
         )
