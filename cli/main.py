@@ -236,6 +236,8 @@ def generate_cmd(
     tightness: Annotated[float, typer.Option(min=0.05, help="Supply vs demand; 1 = tight.")] = 1.0,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
     batch_date: Annotated[str | None, typer.Option(help="ISO date; default today.")] = None,
+    vendors: Annotated[int, typer.Option(min=0, max=500, help="Drop-ship vendors to add.")] = 0,
+    digital: Annotated[float, typer.Option(min=0, max=1, help="Share of SKUs digital.")] = 0.0,
 ) -> None:
     """Generate a realistic batch on real US geography, to a folder and/or the store."""
     from data.generator import generate_batch
@@ -248,8 +250,9 @@ def generate_cmd(
     with progress_bar() as progress:
         with stage(progress, f"generating {orders:,} orders (seed {seed})"):
             batch = generate_batch(
-                orders, seed=seed, nodes=nodes, skus=skus, batch_date=day, tightness=tightness
-            )
+                orders, seed=seed, nodes=nodes, skus=skus, batch_date=day, tightness=tightness,
+                vendors=vendors, digital_share=digital,
+            )  # fmt: skip
         if out is not None:
             with stage(progress, f"writing {out} ({fmt})"):
                 write_batch(batch, out, fmt)  # type: ignore[arg-type]
