@@ -24,7 +24,8 @@ class StockRepo(CursorRepo):
         if not wanted:
             return {}
         rows = self.dicts(
-            "SELECT sku, weight_lb, price FROM items WHERE list_contains(?, sku)", [wanted]
+            "SELECT sku, weight_lb, price, digital FROM items WHERE list_contains(?, sku)",
+            [wanted],
         )
         return {r["sku"]: r for r in rows}
 

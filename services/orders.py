@@ -5,6 +5,7 @@ Each use case validates first (nothing written), then does all its writes in
 one ``Database.write`` transaction, which may run again after a conflict.
 """
 
+from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -56,6 +57,7 @@ from services.common import (
     reserve_open_demand,
     totals_of,
 )
+from services.digital import deliver_digital
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 DEFAULT_DUE_DAYS: dict[Service, int] = {
@@ -150,10 +152,12 @@ def capture(
     check_transition(S.CREATED, S.VALIDATED)
     check_transition(S.VALIDATED, S.BACKORDERED)
 
+    digital = {sku for sku, item in items.items() if item.get("digital")}
+
     def work(repo: LifecycleRepo) -> OrderView:
         if idempotency and (first := idempotency.replay(repo)):
             return OrderView.model_validate_json(first)
-        view = _create(repo, cmd, {**order, "created_at": now()}, lines, who)
+        view = _create(repo, cmd, {**order, "created_at": now()}, lines, who, digital)
         if idempotency:
             idempotency.remember(repo, view)
         return view
@@ -190,9 +194,11 @@ def _create(
     order: OrderRecord,
     lines: list[tuple[int, str, int, Decimal]],
     who: Actor,
+    digital: Collection[str] = (),
 ) -> OrderView:
-    """Reserve, then write the order, its lines and its first events."""
-    needs = [Need(no, sku, qty) for no, sku, qty, _ in lines]
+    """Reserve, then write the order, its lines and its first events; digital lines are
+    delivered at once (``services.digital``) and reserve nothing."""
+    needs = [Need(no, sku, qty) for no, sku, qty, _ in lines if sku not in digital]
     holds = reserve_open_demand(repo, order, needs)
     if holds is None and not cmd.allow_backorder:
         skus = sorted({n.sku for n in needs})
@@ -208,7 +214,26 @@ def _create(
     repo.insert_order(order)
     repo.insert_lines(order["order_id"], lines)
     repo.add_events(order["order_id"], _capture_events(who, lines, holds, promo))
-    return _new_order_view(repo, order, lines, holds or [], promotion_of(repo, promo))
+    delivered = [(no, sku, qty) for no, sku, qty, _ in lines if sku in digital]
+    if deliver_digital(repo, order["order_id"], delivered, who, order["status"]) and not needs:
+        # Nothing physical: the whole order was delivered at capture.
+        repo.set_status(order["order_id"], S.DELIVERED.value)
+        order["status"] = S.DELIVERED.value
+    view = _new_order_view(repo, order, lines, holds or [], promotion_of(repo, promo))
+    return _digital_delivered(view, {no for no, _, _ in delivered})
+
+
+def _digital_delivered(view: OrderView, line_nos: set[int]) -> OrderView:
+    """The captured view with its digital lines shown delivered (nothing left open)."""
+    if not line_nos:
+        return view
+    lines = [
+        ln.model_copy(update={"open_qty": 0, "released_qty": ln.ordered_qty,
+                              "shipped_qty": ln.ordered_qty})
+        if ln.line_no in line_nos else ln
+        for ln in view.lines
+    ]  # fmt: skip
+    return view.model_copy(update={"lines": lines})
 
 
 def _capture_events(
