@@ -262,12 +262,18 @@ def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
 
     def work(repo: LifecycleRepo) -> FeedResult:
         nodes = {n["node_id"] for n in repo.nodes()}
-        skus = set(repo.items(r[1] for r in rows))
+        items = repo.items(r[1] for r in rows)
+        skus = set(items)
         bad = [
             FieldError(f"row {i}.{col}", f"unknown {col} {val!r}")
             for i, (node_id, sku, _, _) in enumerate(rows, start=1)
             for col, val, known in (("node_id", node_id, nodes), ("sku", sku, skus))
             if val not in known
+        ]
+        bad += [  # a digital SKU is delivered electronically: no node holds it
+            FieldError(f"row {i}.sku", f"{sku!r} is digital: it has no stock")
+            for i, (_, sku, _, _) in enumerate(rows, start=1)
+            if items.get(sku, {}).get("digital")
         ]
         if bad:
             raise InvalidInput(bad[:100], f"{len(bad)} bad row(s) in the feed; nothing applied")

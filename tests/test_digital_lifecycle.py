@@ -90,3 +90,13 @@ def test_an_all_digital_order_is_delivered_and_never_sourced(client: TestClient)
     run = client.post("/sourcing/runs", json={}, headers=h(Role.SCHEDULER))
     assert run.status_code == 201, run.text
     assert run.json()["status"] == "applied"
+
+
+def test_a_digital_sku_in_the_stock_feed_is_refused_naming_the_row(client: TestClient) -> None:
+    csv = "node_id,sku,kind,qty\nDC1,A,receipt,3\nDC1,G,receipt,5\n"
+    headers = {**h(Role.ADMIN), "content-type": "text/csv"}
+    r = client.post("/inventory/feed", content=csv, headers=headers)
+    assert r.status_code == 422, r.text
+    errors = r.json()["errors"]
+    assert errors == [{"field": "row 2.sku", "message": "'G' is digital: it has no stock"}]
+    assert [x for x in stock_rows(client) if x["sku"] == GIFT] == []

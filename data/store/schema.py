@@ -222,7 +222,7 @@ V2 = Migration(version=2, description=LIFECYCLE_DESCRIPTION, statements=LIFECYCL
 # column `digital`). DuckDB cannot alter a CHECK, so both tables are rebuilt.
 V3 = Migration(
     version=3,
-    description="vendor nodes, digital items",
+    description="vendor nodes, digital items, drop-ship work items",
     statements=(
         f"""
         CREATE TABLE nodes_v3 (
@@ -256,6 +256,27 @@ V3 = Migration(
         "SELECT sku, weight_lb, price, seq FROM items",
         "DROP TABLE items",
         "ALTER TABLE items_v3 RENAME TO items",
+        # Work items at a vendor are drop-ship purchase orders.
+        """
+        CREATE TABLE work_items_v3 (
+            work_item_id TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL,
+            node_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('ship', 'pickup', 'drop_ship')),
+            status TEXT NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+            updated_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+            carrier TEXT,
+            tracking_number TEXT,
+            weight_lb DOUBLE,
+            reject_reason TEXT
+        )
+        """,
+        "INSERT INTO work_items_v3 SELECT * FROM work_items",
+        "DROP TABLE work_items",
+        "ALTER TABLE work_items_v3 RENAME TO work_items",
+        "CREATE INDEX work_items_by_node ON work_items (node_id)",
+        "CREATE INDEX work_items_by_order ON work_items (order_id)",
     ),
 )
 
