@@ -156,7 +156,9 @@ class Database:
                 with gate, self.cursor() as cur:
                     cur.begin()
                     try:
-                        result = work(LifecycleRepo(cur, self.cache))
+                        repo = LifecycleRepo(cur, self.cache)
+                        result = work(repo)
+                        repo.refresh_alerts()  # alerts commit with the stock change
                         cur.commit()
                         return result
                     except BaseException as exc:

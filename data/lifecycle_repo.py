@@ -104,6 +104,7 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo):
         """New lines (line_no, sku, qty, unit_price): open demand and lifecycle state."""
         if not lines:
             return
+        self.touch(sku for _, sku, _, _ in lines)
         values = ", ".join(["(?, ?, ?, ?)"] * len(lines))
         flat: list[Any] = [v for no, sku, qty, _ in lines for v in (order_id, no, sku, qty)]
         self.exec(
@@ -122,6 +123,7 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo):
 
     def set_open_qty(self, order_id: str, line_no: int, sku: str, qty: int) -> None:
         """Open (unreleased, uncancelled) demand of a line; 0 removes it from planning."""
+        self.touch([sku])
         if qty <= 0:
             self.exec(
                 "DELETE FROM order_lines WHERE order_id = ? AND line_no = ?", [order_id, line_no]

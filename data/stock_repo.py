@@ -8,13 +8,14 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from data.repo_base import CursorRepo, now, where
+from data.alerts_repo import AlertRepo
+from data.repo_base import now, where
 from data.shared_sql import AVAILABLE, available
 
 NODES_TTL_S = 5.0
 
 
-class StockRepo(CursorRepo):
+class StockRepo(AlertRepo):
     """Nodes, items, stock rows and their ledger, damaged stock, transfers."""
 
     # -- network ---------------------------------------------------------------------
@@ -54,6 +55,7 @@ class StockRepo(CursorRepo):
 
     def reserve_stock(self, node_id: str, sku: str, qty: int) -> bool:
         """Reserve ``qty`` more units if they are available; False if they are not."""
+        self.touch([sku])
         changed = self.exec(
             "UPDATE inventory SET reserved = reserved + ? WHERE node_id = ? AND sku = ? "
             f"AND {AVAILABLE} >= ?",
@@ -64,6 +66,7 @@ class StockRepo(CursorRepo):
     def unreserve_stock(self, node_id: str, sku: str, qty: int, consume: bool = False) -> None:
         """Give back ``qty`` reserved units; ``consume`` also takes them off hand (shipped)."""
         on_hand = qty if consume else 0
+        self.touch([sku])
         self.exec(
             "UPDATE inventory SET reserved = reserved - ?, on_hand = on_hand - ? "
             "WHERE node_id = ? AND sku = ?",
@@ -100,6 +103,7 @@ class StockRepo(CursorRepo):
     ) -> None:
         """Apply deltas to one stock row and write the ledger entry; CHECKs keep it >= 0."""
         self.ensure_stock_row(node_id, sku)
+        self.touch([sku])
         self.exec(
             "UPDATE inventory SET on_hand = on_hand + ?, reserved = reserved + ?, "
             "in_transit = in_transit + ?, safety_stock = coalesce(?, safety_stock) "
@@ -151,6 +155,7 @@ class StockRepo(CursorRepo):
 
     def take_available(self, node_id: str, sku: str, qty: int) -> bool:
         """on_hand -= qty if that many units are available; False if not."""
+        self.touch([sku])
         return bool(
             self.exec(
                 "UPDATE inventory SET on_hand = on_hand - ? WHERE node_id = ? AND sku = ? "

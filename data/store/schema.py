@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from data.alerts_schema import ALERTS_DESCRIPTION, ALERTS_STATEMENTS
 from data.lifecycle_schema import LIFECYCLE_DESCRIPTION, LIFECYCLE_STATEMENTS
 from models.errors import DomError
 
@@ -280,7 +281,10 @@ V3 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3)
+# Migration 4 belongs to the stock alerts; its SQL lives in its own module.
+V4 = Migration(version=4, description=ALERTS_DESCRIPTION, statements=ALERTS_STATEMENTS)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4)
 LATEST_VERSION: int = MIGRATIONS[-1].version
 
 
