@@ -29,7 +29,7 @@ from services.common import Idempotency, new_id
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 FEED_COLUMNS = ("node_id", "sku", "kind", "qty")
-FEED_KINDS = ("receipt", "adjustment", "count")
+FEED_KINDS = ("receipt", "adjustment", "count", "reorder_point")
 MAX_FEED_ROWS = 200_000
 
 
@@ -252,6 +252,8 @@ def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
             errors.append(FieldError(f"row {i}.qty", "a receipt adds at least 1 unit"))
         elif kind == "count" and qty < 0:
             errors.append(FieldError(f"row {i}.qty", "a count is at least 0"))
+        elif kind == "reorder_point" and qty < 0:
+            errors.append(FieldError(f"row {i}.qty", "a reorder point is at least 0"))
         elif abs(qty) > 100_000_000:
             errors.append(FieldError(f"row {i}.qty", "too large"))
         if actor.role is Role.NODE and node_id != actor.node_id:
@@ -279,9 +281,13 @@ def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
             raise InvalidInput(bad[:100], f"{len(bad)} bad row(s) in the feed; nothing applied")
         # Rows apply in file order per stock row; rows are visited in (node, sku) order.
         order = sorted(range(len(rows)), key=lambda k: (rows[k][0], rows[k][1], k))
-        counts = {"receipt": 0, "adjustment": 0, "count": 0}
+        counts = {"receipt": 0, "adjustment": 0, "count": 0, "reorder_point": 0}
         for k in order:
             node_id, sku, kind, qty = rows[k]
+            if kind == "reorder_point":  # the alert threshold, not stock
+                repo.set_reorder_point(node_id, sku, qty)
+                counts[kind] += 1
+                continue
             row = repo.stock_row(node_id, sku) or {"on_hand": 0, "reserved": 0}
             delta = qty - row["on_hand"] if kind == "count" else qty
             if row["on_hand"] + delta < row["reserved"]:
