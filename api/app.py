@@ -14,7 +14,16 @@ from fastapi import FastAPI
 
 from api import problems
 from api.routers import admin as admin_routes
-from api.routers import alerts, drop_ship, inventory, orders, returns, sourcing, work_items
+from api.routers import (
+    alerts,
+    drop_ship,
+    exchanges,
+    inventory,
+    orders,
+    returns,
+    sourcing,
+    work_items,
+)
 from api.settings import Settings
 from data.lifecycle_db import Database
 from data.store import Store
@@ -73,6 +82,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         work_items.router,
         drop_ship.router,
         alerts.router,
+        exchanges.router,
         returns.router,
         admin_routes.promotions,
         admin_routes.auth,

@@ -11,6 +11,7 @@ from typing import Any, cast
 
 import duckdb
 
+from data.exchange_repo import ExchangeRepo
 from data.repo_base import now, where
 from data.shared_sql import insert_events
 from data.sourcing_repo import SourcingRepo
@@ -22,7 +23,7 @@ from models.orders import LineState, OrderRecord
 _SAME = object()  # marker: leave the column as it is
 
 
-class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo):
+class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo):
     """The order service's repository, on one cursor inside one transaction: orders,
     idempotency keys, promotions and API keys here; stock, work and runs in the mixins."""
 

@@ -141,7 +141,7 @@ def capture(
     errors, items = db.read(lambda r: _capture_errors(r, cmd, today))
     if errors:
         raise InvalidInput(errors, "the order is not valid")
-    order = _order_row(cmd, cmd.order_id or new_id("ord"))
+    order = order_row(cmd, cmd.order_id or new_id("ord"))
     lines = [
         (i + 1, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
         for i, ln in enumerate(cmd.lines)
@@ -157,7 +157,7 @@ def capture(
     def work(repo: LifecycleRepo) -> OrderView:
         if idempotency and (first := idempotency.replay(repo)):
             return OrderView.model_validate_json(first)
-        view = _create(repo, cmd, {**order, "created_at": now()}, lines, who, digital)
+        view = create_order(repo, cmd, {**order, "created_at": now()}, lines, who, digital)
         if idempotency:
             idempotency.remember(repo, view)
         return view
@@ -165,7 +165,7 @@ def capture(
     return db.write(work)
 
 
-def _order_row(cmd: CaptureOrder, order_id: str) -> OrderRecord:
+def order_row(cmd: CaptureOrder, order_id: str) -> OrderRecord:
     """The order header as stored, from the capture command."""
     addr = cmd.ship_to
     return {
@@ -188,18 +188,20 @@ def _order_row(cmd: CaptureOrder, order_id: str) -> OrderRecord:
     }
 
 
-def _create(
+def create_order(
     repo: LifecycleRepo,
     cmd: CaptureOrder,
     order: OrderRecord,
     lines: list[tuple[int, str, int, Decimal]],
     who: Actor,
     digital: Collection[str] = (),
+    reserve: bool = True,
 ) -> OrderView:
     """Reserve, then write the order, its lines and its first events; digital lines are
-    delivered at once (``services.digital``) and reserve nothing."""
+    delivered at once (``services.digital``) and reserve nothing. ``reserve=False``
+    (an exchange waiting for its return) writes the order backordered."""
     needs = [Need(no, sku, qty) for no, sku, qty, _ in lines if sku not in digital]
-    holds = reserve_open_demand(repo, order, needs)
+    holds = reserve_open_demand(repo, order, needs) if reserve else None
     if holds is None and not cmd.allow_backorder:
         skus = sorted({n.sku for n in needs})
         raise OutOfStock(

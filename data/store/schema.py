@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import duckdb
 
 from data.alerts_schema import ALERTS_DESCRIPTION, ALERTS_STATEMENTS
+from data.exchanges_schema import EXCHANGES_DESCRIPTION, EXCHANGES_STATEMENTS
 from data.lifecycle_schema import LIFECYCLE_DESCRIPTION, LIFECYCLE_STATEMENTS
 from models.errors import DomError
 
@@ -284,7 +285,10 @@ V3 = Migration(
 # Migration 4 belongs to the stock alerts; its SQL lives in its own module.
 V4 = Migration(version=4, description=ALERTS_DESCRIPTION, statements=ALERTS_STATEMENTS)
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4)
+# Migration 5 belongs to exchanges; its SQL lives in its own module.
+V5 = Migration(version=5, description=EXCHANGES_DESCRIPTION, statements=EXCHANGES_STATEMENTS)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5)
 LATEST_VERSION: int = MIGRATIONS[-1].version
 
 
