@@ -9,8 +9,11 @@ and the stock change that caused it commit together or not at all.
 from collections.abc import Iterable
 from typing import Any
 
+import duckdb
+
 from data.repo_base import CursorRepo, now, where
 from data.shared_sql import AVAILABLE
+from models.lifecycle_errors import WriteConflict
 
 BELOW = "below_reorder_point"
 SHORT = "network_short"
@@ -55,7 +58,11 @@ class AlertRepo(CursorRepo):
                 "VALUES (?, ?, ?, ?, ?, ?) RETURNING alert_id",
                 [*key, now(), available, threshold],
             )
-            self.exec("INSERT INTO open_alerts VALUES (?, ?, ?, ?)", [*key, alert_id])
+            try:
+                self.exec("INSERT INTO open_alerts VALUES (?, ?, ?, ?)", [*key, alert_id])
+            except duckdb.ConstraintException as exc:
+                # Another writer raised the same alert first: retry, and see it raised.
+                raise WriteConflict(f"alert {key} raised concurrently") from exc
             raised += 1
         gone = sorted(open_now.keys() - wanted.keys())
         for key in gone:

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from data.lifecycle_db import Database
-from models.api import Adjustment, Role
-from services import alerts, inventory
+from models.api import Actor, Adjustment, CaptureOrder, Role
+from services import alerts, inventory, orders
 from tests.lifecycle_fixtures import ADMIN, KEYS, make_db, web_order
 
 
@@ -125,3 +125,16 @@ def test_alerts_fire_and_clear_once_each_under_concurrent_changes(db: Database) 
         list(pool.map(lambda _: adjust(db, "B", +1), range(16)))
     page = alerts.list_alerts(db, "DC1", "B", None, 50, None).items
     assert len(page) == 1 and page[0].cleared_at is not None
+
+
+def test_a_network_alert_is_raised_once_by_racing_captures(db: Database) -> None:
+    actor = Actor(name="race", role=Role.CHANNEL)
+
+    def capture(n: int) -> str:
+        body = web_order(lines=[{"sku": "C", "qty": 2}], order_id=f"race-{n}")
+        return orders.capture(db, CaptureOrder.model_validate(body), actor).status
+
+    with ThreadPoolExecutor(8) as pool:  # 1 C in the network, 2 wanted by each order
+        assert set(pool.map(capture, range(16))) == {"backordered"}
+    (short,) = alerts.list_alerts(db, None, "C", None, 50, None).items
+    assert (short.kind, short.cleared_at, short.available) == ("network_short", None, 1)
