@@ -22,6 +22,7 @@ from api.routers import (
     orders,
     returns,
     sourcing,
+    weights,
     work_items,
 )
 from api.settings import Settings
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         alerts.router,
         exchanges.router,
         returns.router,
+        weights.router,
         admin_routes.promotions,
         admin_routes.auth,
     ):

@@ -4,21 +4,21 @@ Each command is a thin shell over library calls; a DomError is printed as one
 red message and exits with code 1 (no traceback for the user's mistakes).
 """
 
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from cli import scenario as _scenario  # light sub-apps: heavy imports inside their commands
+from cli import weights as _weights
+from cli.subapp import console, err_console, friendly
 from data.batch_io import read_batch, write_batch
 from data.plan_io import read_plan, write_plan
 from models import PlanSummary, Weights
-from models.errors import DomError
 from planner import DEFAULT_STRATEGY, STRATEGIES, check_plan, evaluate, plan
 
 app = typer.Typer(
@@ -26,23 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Distributed order management: sourcing planner and tools.",
 )
-console = Console()
-err_console = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly_errors(func: F) -> F:
-    """Show a DomError as one red message and exit 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except DomError as exc:
-            err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
+friendly_errors = friendly  # a DomError is one red message and exit 1
 
 
 @contextmanager
@@ -370,6 +354,10 @@ def serve_cmd(
     console.print(f"serving {settings.db_path} on http://{host}:{port} (docs at /docs)")
     uvicorn.run(create_app(settings, database), host=host, port=port, log_level=log_level)
     database.close()
+
+
+app.add_typer(_scenario.app, name="scenario")
+app.add_typer(_weights.app, name="weights")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -139,8 +139,11 @@ def run_sourcing(db: Database, req: RunRequest, actor: Actor) -> RunView:
 
 
 def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
+    from services import weights as profiles
+
     run_id = new_id("run")
-    weights = req.weights
+    active = profiles.active_weights(db)  # the activated profile, unless the request says
+    weights = req.weights or (active[0] if active else None)
     db.write(
         lambda r: r.start_run(
             run_id, strategy, req.time_limit, (weights or Weights()).model_dump(), actor.name
@@ -163,6 +166,7 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
             ),
             exclusive=True,
         )
+        profiles.remember_run_batch(db, run_id, strategy, batch)  # for what-ifs
     except BaseException as exc:
         message = f"{type(exc).__name__}: {exc}"[:2000]
         db.write(lambda r: r.fail_run(run_id, message))
