@@ -10,6 +10,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from api import problems
@@ -32,6 +33,7 @@ from models.api import ApiKeyIn, Role
 from services import admin
 
 log = logging.getLogger("dom.api")
+THREADS = 256
 
 
 def open_database(settings: Settings) -> Database:
@@ -48,14 +50,27 @@ def open_database(settings: Settings) -> Database:
     return db
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, *, close_db: bool = False
+) -> FastAPI:
+    """The app; it closes the store at shutdown if it opened it or ``close_db`` says so.
+
+    ``dom serve`` hands over the store it opened (and seeded) with ``close_db``:
+    uvicorn ends a SIGTERM by re-raising the signal once the lifespan has shut
+    down, so code after ``uvicorn.run`` never runs and only the lifespan can
+    checkpoint the WAL and close the file.
+    """
     settings = settings or Settings()
-    owned = db is None
+    owned = db is None or close_db
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.db is None:
             app.state.db = open_database(settings)
+        # Sync endpoints run in anyio's thread pool (40 threads by default). Captures
+        # wait there for their group's commit; with more waiting than threads, reads
+        # would queue behind them, so the pool is sized for many waiting callers.
+        to_thread.current_default_thread_limiter().total_tokens = THREADS
         try:
             yield
         finally:

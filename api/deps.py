@@ -36,9 +36,8 @@ def allow(*roles: Role) -> Callable[..., Actor]:
     def caller(
         request: Request,
         key: Annotated[str | None, Security(api_key_header)] = None,
-        x_channel: Annotated[
-            Channel | None, Header(description="Channel the caller acts from.")
-        ] = None,
+        # Not nullable in the schema: absent means "the role's default channel".
+        x_channel: Annotated[Channel, Header(description="Channel the caller acts from.")] = None,  # type: ignore[assignment]
     ) -> Actor:
         actor = admin.authenticate(get_db(request), key)
         if actor.role is not Role.ADMIN and actor.role not in roles:
@@ -87,4 +86,4 @@ def bad(field: str, message: str) -> InvalidInput:
 
 def creating(actor: Actor, route: str, key: str | None, body: BaseModel) -> Idempotency | None:
     """The Idempotency-Key of a create (answered 201) by this caller on this route."""
-    return Idempotency.of(f"{actor.name}:{route}", key, body, 201)
+    return Idempotency.of(f"{actor.scope}:{route}", key, body, 201)

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from models.errors import BatchValidationError, DomError
 from models.lifecycle_errors import (
@@ -135,17 +136,31 @@ def _validation(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, 422, "invalid-input", "Invalid input", detail, errors)
 
 
+def _allowed(request: Request) -> str:
+    """Every method some route serves at this path: Starlette's 405 names only the
+    first route that matched the path (GET of /orders/{id}, not its PATCH)."""
+    methods = []
+    for method in ("DELETE", "GET", "PATCH", "POST", "PUT"):
+        scope = {**request.scope, "method": method}
+        if any(r.matches(scope)[0] is Match.FULL for r in request.app.router.routes):
+            methods.append(method)
+    return ", ".join(methods)
+
+
 def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     titles = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}
     title = titles.get(exc.status_code, "HTTP error")
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed(request)
     return problem(
         request,
         exc.status_code,
         title.lower().replace(" ", "-"),
         title,
         str(exc.detail),
-        headers=getattr(exc, "headers", None),
+        headers=headers or None,
     )
 
 
@@ -167,15 +182,27 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ProblemModel, "content": {PROBLEM_JSON: {}}, "description": desc}
-    for code, desc in {
-        400: "Malformed request",
-        401: "No or unknown API key",
-        403: "The key's role may not do this",
-        404: "Not found",
-        409: "Conflicts with the current state",
-        422: "Invalid input; every bad field is named in errors",
-        503: "Busy; retry",
-    }.items()
-}
+def documented(**codes: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for problem responses: ``documented(412="ETag mismatch")``."""
+    return {
+        int(code.removeprefix("s")): {
+            "model": ProblemModel,
+            "content": {PROBLEM_JSON: {}},
+            "description": desc,
+        }
+        for code, desc in codes.items()
+    }
+
+
+PROBLEMS = documented(
+    s400="Malformed request",
+    s401="No or unknown API key",
+    s403="The key's role may not do this",
+    s404="Not found",
+    s409="Conflicts with the current state",
+    s422="Invalid input; every bad field is named in errors",
+    s503="Busy; retry",
+)
+# Conditional requests (If-Match): a stale ETag, or none where one is required.
+STALE = documented(s412="If-Match does not match the order's current ETag")
+MISSING_IF_MATCH = documented(s428="If-Match is required (GET the order for its ETag)")

@@ -352,8 +352,9 @@ def serve_cmd(
         batch_id = admin.seed_demo(database, seed_demo)
         console.print(f"[green]seeded[/green] a demo network with {seed_demo:,} orders")
     console.print(f"serving {settings.db_path} on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(create_app(settings, database), host=host, port=port, log_level=log_level)
-    database.close()
+    # The app's lifespan closes (checkpoints) the store, also on SIGTERM.
+    app = create_app(settings, database, close_db=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
 app.add_typer(_scenario.app, name="scenario")

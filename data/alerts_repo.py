@@ -46,7 +46,8 @@ class AlertRepo(CursorRepo):
         open_now = {
             (k, n, s): i
             for k, n, s, i in self.rows(
-                "SELECT kind, node_id, sku, alert_id FROM open_alerts WHERE list_contains(?, sku)",
+                "SELECT kind, node_id, sku, alert_id FROM open_alerts "
+                "WHERE sku IN (SELECT unnest(?::TEXT[]))",
                 [skus],
             )
         }
@@ -77,7 +78,7 @@ class AlertRepo(CursorRepo):
         rows = self.rows(
             f"""SELECT r.node_id, r.sku, coalesce(greatest(0, {AVAILABLE}), 0), r.reorder_point
                 FROM reorder_points r LEFT JOIN inventory USING (node_id, sku)
-                WHERE list_contains(?, r.sku)""",
+                WHERE r.sku IN (SELECT unnest(?::TEXT[]))""",
             [skus],
         )
         return [(n, s, int(a), int(t)) for n, s, a, t in rows if a < t]
@@ -90,17 +91,17 @@ class AlertRepo(CursorRepo):
                     SELECT l.sku, sum(l.qty) AS qty FROM order_lines l
                     JOIN orders o USING (order_id)
                     WHERE o.status IN ('created', 'validated', 'sourced', 'backordered')
-                      AND list_contains(?, l.sku)
+                      AND l.sku IN (SELECT unnest(?::TEXT[]))
                     GROUP BY l.sku),
                 held AS (
                     SELECT r.sku, sum(r.qty) AS qty FROM reservations r
                     JOIN orders o USING (order_id)
-                    WHERE NOT r.released AND list_contains(?, r.sku)
+                    WHERE NOT r.released AND r.sku IN (SELECT unnest(?::TEXT[]))
                       AND o.status IN ('created', 'validated', 'sourced', 'backordered')
                     GROUP BY r.sku),
                 avail AS (
                     SELECT sku, sum(greatest(0, {AVAILABLE})) AS qty FROM inventory
-                    WHERE list_contains(?, sku) GROUP BY sku)
+                    WHERE sku IN (SELECT unnest(?::TEXT[])) GROUP BY sku)
                 SELECT d.sku, coalesce(a.qty, 0), d.qty - coalesce(h.qty, 0)
                 FROM open_demand d LEFT JOIN held h USING (sku) LEFT JOIN avail a USING (sku)""",
             [skus, skus, skus],

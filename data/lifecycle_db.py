@@ -22,6 +22,7 @@ from typing import TypeVar
 
 import duckdb
 
+from data.group_writer import GroupWriter
 from data.lifecycle_repo import LifecycleRepo
 from data.store import Store
 from models.lifecycle_errors import Busy, WriteConflict
@@ -105,6 +106,8 @@ class Database:
         self.conflicts = 0
         self.cache: dict[str, object] = {}
         self.gate = _Gate()
+        self._writer: GroupWriter | None = None
+        self._writer_lock = threading.Lock()
 
     @property
     def path(self) -> str:
@@ -173,7 +176,32 @@ class Database:
             if locked:
                 self.contention_lock.release()
 
+    @property
+    def group_writer(self) -> GroupWriter | None:
+        """The group writer, once a grouped write started it (its counters say how
+        many commits carried how many units)."""
+        return self._writer
+
+    def write_grouped(self, work: Callable[[LifecycleRepo], T]) -> T:
+        """Like ``write``, but committed together with other callers' units by the
+        group writer (``data.group_writer``): one durable commit for many small
+        writes. Returns once the commit holding ``work`` is done."""
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = GroupWriter(self)
+            writer = self._writer
+        result: T = writer.submit(work)
+        return result
+
     def close(self) -> None:
+        """Checkpoint (the WAL folds into the file) and close every cursor and the store."""
+        with self._writer_lock:
+            if self._writer is not None:
+                self._writer.stop()
+                self._writer = None
+        if not self.store.closed:
+            with contextlib.suppress(duckdb.Error):
+                self.store.con.execute("CHECKPOINT")
         with self._cursor_lock:
             for cur in self._cursors:
                 with contextlib.suppress(duckdb.Error):

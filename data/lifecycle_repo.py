@@ -5,6 +5,7 @@ on the cursor it was given, so the caller's transaction covers all of them.
 Stock rows are always updated in (node_id, sku) order.
 """
 
+import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, cast
@@ -21,6 +22,7 @@ from models.lifecycle_errors import Conflict
 from models.orders import LineState, OrderRecord
 
 _SAME = object()  # marker: leave the column as it is
+KEYS_TTL_S = 5.0  # a deactivated key may still work this long in a running server
 
 
 class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo):
@@ -38,9 +40,10 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo):
                       coalesce(h.version, 1) AS version,
                       coalesce(h.updated_at, o.created_at) AS updated_at,
                       h.order_id IS NOT NULL AS adopted
-               FROM orders o LEFT JOIN order_headers h USING (order_id)
+               FROM orders o
+               LEFT JOIN (SELECT * FROM order_headers WHERE order_id = ?) h USING (order_id)
                WHERE o.order_id = ?""",
-            [order_id],
+            [order_id, order_id],
         )
         return cast(OrderRecord | None, row)
 
@@ -69,7 +72,7 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo):
         self.exec(
             "INSERT INTO orders (order_id, channel, ship_zip, service, due_days, ship_complete, "
             "max_packages, pickup_node_id, status, created_at, source, seq) "
-            "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'api', coalesce(max(seq) + 1, 0) FROM orders",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'api', nextval('seq_orders'))",
             [
                 o["order_id"],
                 o["channel"],
@@ -106,13 +109,10 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo):
         if not lines:
             return
         self.touch(sku for _, sku, _, _ in lines)
-        values = ", ".join(["(?, ?, ?, ?)"] * len(lines))
+        values = ", ".join(["(?, ?, ?, ?, nextval('seq_order_lines'))"] * len(lines))
         flat: list[Any] = [v for no, sku, qty, _ in lines for v in (order_id, no, sku, qty)]
         self.exec(
-            "INSERT INTO order_lines (order_id, line_no, sku, qty, seq) "
-            f"SELECT v.*, (SELECT coalesce(max(seq) + 1, 0) FROM order_lines) "
-            f"FROM (VALUES {values}) v",
-            flat,
+            f"INSERT INTO order_lines (order_id, line_no, sku, qty, seq) VALUES {values}", flat
         )
         values = ", ".join(["(?, ?, ?, CAST(? AS DECIMAL(14, 2)), ?)"] * len(lines))
         flat = [v for no, sku, qty, price in lines for v in (order_id, no, sku, price, qty)]
@@ -137,7 +137,7 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo):
         if not changed:
             self.exec(
                 "INSERT INTO order_lines (order_id, line_no, sku, qty, seq) "
-                "SELECT ?, ?, ?, ?, coalesce(max(seq) + 1, 0) FROM order_lines",
+                "VALUES (?, ?, ?, ?, nextval('seq_order_lines'))",
                 [order_id, line_no, sku, qty],
             )
 
@@ -350,14 +350,24 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo):
     # -- api keys --------------------------------------------------------------------
 
     def api_key(self, key_hash: str) -> dict[str, Any] | None:
-        return self.one(
+        """The active key's role, node and label; known keys are cached for KEYS_TTL_S
+        (every request authenticates: one statement fewer per request)."""
+        keys: dict[str, tuple[float, dict[str, Any]]] = self.cache.setdefault("api_keys", {})
+        hit = keys.get(key_hash)
+        if hit is not None and time.monotonic() - hit[0] < KEYS_TTL_S:
+            return hit[1]
+        row = self.one(
             "SELECT role, node_id, label FROM api_keys WHERE key_hash = ? AND active", [key_hash]
         )
+        if row is not None:
+            keys[key_hash] = (time.monotonic(), row)
+        return row
 
     def count_api_keys(self) -> int:
         return int(self.scalar("SELECT count(*) FROM api_keys"))
 
     def put_api_key(self, key_hash: str, role: str, node_id: str | None, label: str | None) -> None:
+        self.cache.get("api_keys", {}).pop(key_hash, None)
         self.exec(
             "INSERT INTO api_keys (key_hash, role, node_id, label) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key_hash) DO UPDATE SET role = excluded.role, "

@@ -15,6 +15,11 @@ import pandas as pd
 from data.shared_sql import registered
 
 
+def marks(values: Sequence[Any]) -> str:
+    """``?, ?, ?``: one placeholder per value (an IN list DuckDB can use an index for)."""
+    return ", ".join("?" * len(values))
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 

@@ -8,8 +8,11 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import pandas as pd
+
+from data import stock_feed
 from data.alerts_repo import AlertRepo
-from data.repo_base import now, where
+from data.repo_base import marks, now, where
 from data.shared_sql import AVAILABLE, available
 
 NODES_TTL_S = 5.0
@@ -25,8 +28,8 @@ class StockRepo(AlertRepo):
         if not wanted:
             return {}
         rows = self.dicts(
-            "SELECT sku, weight_lb, price, digital FROM items WHERE list_contains(?, sku)",
-            [wanted],
+            f"SELECT sku, weight_lb, price, digital FROM items WHERE sku IN ({marks(wanted)})",
+            wanted,
         )
         return {r["sku"]: r for r in rows}
 
@@ -46,12 +49,14 @@ class StockRepo(AlertRepo):
         """Units that may still be promised per (node, sku), for these nodes and SKUs."""
         if not nodes or not skus:
             return {}
+        wanted = sorted(set(skus))
+        # An IN list on sku uses its index (migration 3); the nodes are filtered here.
         rows = self.rows(
-            f"SELECT node_id, sku, {AVAILABLE} FROM inventory "
-            "WHERE list_contains(?, sku) AND list_contains(?, node_id)",
-            [sorted(set(skus)), sorted(set(nodes))],
+            f"SELECT node_id, sku, {AVAILABLE} FROM inventory WHERE sku IN ({marks(wanted)})",
+            wanted,
         )
-        return {(n, s): int(a) for n, s, a in rows}
+        keep = set(nodes)
+        return {(n, s): int(a) for n, s, a in rows if n in keep}
 
     def reserve_stock(self, node_id: str, sku: str, qty: int) -> bool:
         """Reserve ``qty`` more units if they are available; False if they are not."""
@@ -83,10 +88,23 @@ class StockRepo(AlertRepo):
     def ensure_stock_row(self, node_id: str, sku: str) -> None:
         self.exec(
             "INSERT INTO inventory (node_id, sku, on_hand, reserved, safety_stock, in_transit, "
-            "seq) SELECT ?, ?, 0, 0, 0, 0, coalesce(max(seq) + 1, 0) FROM inventory "
+            "seq) VALUES (?, ?, 0, 0, 0, 0, nextval('seq_inventory')) "
             "ON CONFLICT (node_id, sku) DO NOTHING",
             [node_id, sku],
         )
+
+    def feed_errors(
+        self, df: pd.DataFrame, only_node: str | None
+    ) -> tuple[int, list[stock_feed.FeedProblem]]:
+        """Every bad row of a bulk feed (how many, the first hundred); writes nothing."""
+        return stock_feed.feed_errors(self.cur, df, only_node)
+
+    def apply_feed(self, df: pd.DataFrame, actor: str) -> stock_feed.FeedOutcome:
+        """Apply a checked feed set-wise: rows per kind, or the rows short of reserved.
+        The SKUs it changed are touched once, so their alerts are re-checked at commit."""
+        outcome = stock_feed.apply_feed(self.cur, df, actor)
+        self.touch(outcome.touched)
+        return outcome
 
     def change_stock(
         self,

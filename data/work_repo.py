@@ -22,6 +22,16 @@ class WorkRepo(CursorRepo):
             [work_item_id],
         )
 
+    def fulfilled_at(self, order_id: str, node_id: str) -> bool:
+        """Whether ``node_id`` handed units of the order to a carrier or the customer."""
+        return bool(
+            self.scalar(
+                "SELECT count(*) FROM work_items WHERE order_id = ? AND node_id = ? "
+                "AND status IN ('shipped', 'delivered', 'picked_up')",
+                [order_id, node_id],
+            )
+        )
+
     def work_statuses(self, order_id: str) -> list[str]:
         return [
             r[0] for r in self.rows("SELECT status FROM work_items WHERE order_id = ?", [order_id])

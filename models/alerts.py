@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from models.api import STRICT
+from models.api import STRICT, Int
 
 
 class ReorderPointIn(BaseModel):
@@ -13,7 +13,7 @@ class ReorderPointIn(BaseModel):
 
     model_config = STRICT
 
-    reorder_point: Annotated[int, Field(ge=0, le=100_000_000)]
+    reorder_point: Annotated[Int, Field(ge=0, le=100_000_000)]
 
 
 class ReorderPointView(BaseModel):

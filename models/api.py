@@ -11,7 +11,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    Strict,
+    StringConstraints,
+)
 
 from models.commerce import PromotionKind
 from models.enums import Channel, Service
@@ -30,7 +39,24 @@ Text = Annotated[
 Zip = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
 State = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
 PromoCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{2,32}$")]
-Qty = Annotated[int, Field(ge=1, le=100_000)]
+
+
+# Strict types at the API: JSON true is not 1 unit, "5" is not 5, 2.0 is not 2,
+# and 0 is not 1970-01-01. Lax coercion suits files and the CLI, not requests.
+Int = Annotated[int, Strict()]  # a JSON integer: not a bool, a string or a float
+Qty = Annotated[Int, Field(ge=1, le=100_000)]
+Flag = Annotated[bool, Strict()]
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, date) or (
+        isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-"
+    ):
+        return value
+    raise ValueError("an ISO date, YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 def _phone_digits(value: str) -> str:
@@ -60,7 +86,12 @@ class Role(StrEnum):
 
 
 class Actor(BaseModel):
-    """Who acts: the API key's label, role and (for node associates) node."""
+    """Who acts: the API key's label, role and (for node associates) node.
+
+    ``key_id`` identifies the API key itself (its hash): labels repeat (keys
+    seeded from ``DOM_API_KEYS`` are labelled by role), so whatever belongs to
+    one caller, such as its Idempotency-Keys, is scoped by the key, not the label.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -68,6 +99,12 @@ class Actor(BaseModel):
     role: Role
     node_id: str | None = None
     channel: str | None = None
+    key_id: str | None = None
+
+    @property
+    def scope(self) -> str:
+        """Whose Idempotency-Keys these are: the API key; in-process callers by name."""
+        return f"key:{self.key_id}" if self.key_id else self.name
 
 
 # -- orders ---------------------------------------------------------------------------
@@ -108,15 +145,15 @@ class CaptureOrder(BaseModel):
     customer: Customer
     ship_to: Address | None = None
     service: Service
-    due_days: Annotated[int, Field(ge=0, le=365)] | None = Field(
+    due_days: Annotated[Int, Field(ge=0, le=365)] | None = Field(
         default=None, description="Default by service: ground 5, two_day 2, next_day 1, pickup 1."
     )
-    ship_complete: bool = False
-    max_packages: Annotated[int, Field(ge=1, le=100)] | None = None
+    ship_complete: Flag = False
+    max_packages: Annotated[Int, Field(ge=1, le=100)] | None = None
     pickup_node_id: Id | None = None
     lines: list[LineIn] = Field(min_length=1, max_length=200)
     promo_code: PromoCode | None = None
-    allow_backorder: bool = Field(
+    allow_backorder: Flag = Field(
         default=True, description="False: refuse (409) instead of backordering short stock."
     )
 
@@ -124,8 +161,8 @@ class CaptureOrder(BaseModel):
 class LineQty(BaseModel):
     model_config = STRICT
 
-    line_no: Annotated[int, Field(ge=0, le=1_000_000)]
-    qty: Annotated[int, Field(ge=0, le=100_000)]
+    line_no: Annotated[Int, Field(ge=0, le=1_000_000)]
+    qty: Annotated[Int, Field(ge=0, le=100_000)]
 
 
 class ChangeOrder(BaseModel):
@@ -139,7 +176,7 @@ class ChangeOrder(BaseModel):
     add_lines: list[LineIn] | None = Field(default=None, max_length=200)
     ship_to: Address | None = None
     service: Service | None = None
-    due_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    due_days: Annotated[Int, Field(ge=0, le=365)] | None = None
     reason: Text | None = None
 
 
@@ -275,9 +312,9 @@ class Adjustment(BaseModel):
 
     node_id: Id
     sku: Id
-    delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] | None = None
-    on_hand: Annotated[int, Field(ge=0, le=100_000_000)] | None = None
-    safety_stock: Annotated[int, Field(ge=0, le=100_000_000)] | None = None
+    delta: Annotated[Int, Field(ge=-1_000_000, le=1_000_000)] | None = None
+    on_hand: Annotated[Int, Field(ge=0, le=100_000_000)] | None = None
+    safety_stock: Annotated[Int, Field(ge=0, le=100_000_000)] | None = None
     reason: Text | None = None
 
 
@@ -314,7 +351,7 @@ class RunRequest(BaseModel):
     model_config = STRICT
 
     strategy: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")] | None = None
-    time_limit: Annotated[float, Field(gt=0, le=3600)] | None = None
+    time_limit: Annotated[float, Strict(), Field(gt=0, le=3600)] | None = None
     weights: Weights | None = None
 
 
@@ -394,8 +431,8 @@ class ShipRequest(BaseModel):
 
     carrier: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 &._-]{2,40}$")]
     tracking_number: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{4,40}$")]
-    weight_lb: Annotated[float, Field(gt=0, le=2_000, allow_inf_nan=False)] | None = Field(
-        default=None, description="Default: computed from item weights."
+    weight_lb: Annotated[float, Strict(), Field(gt=0, le=2_000, allow_inf_nan=False)] | None = (
+        Field(default=None, description="Default: computed from item weights.")
     )
 
 
@@ -423,7 +460,7 @@ class ReturnRequest(BaseModel):
 class ReturnCondition(BaseModel):
     model_config = STRICT
 
-    line_no: Annotated[int, Field(ge=0, le=1_000_000)]
+    line_no: Annotated[Int, Field(ge=0, le=1_000_000)]
     condition: Literal["sellable", "damaged"]
 
 
@@ -466,22 +503,23 @@ class PromotionIn(BaseModel):
 
     code: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9_-]{2,32}$")]
     kind: PromotionKind
+    # Money: a JSON number or a decimal string (as the schema says); not a bool.
     value: Annotated[Decimal, Field(gt=0, le=100_000, max_digits=12, decimal_places=2)]
     min_spend: Annotated[Decimal, Field(ge=0, le=1_000_000, max_digits=12, decimal_places=2)] = (
         Decimal("0")
     )
-    starts_on: date | None = None
-    ends_on: date | None = None
-    usage_limit: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = None
-    active: bool = True
+    starts_on: IsoDate | None = None
+    ends_on: IsoDate | None = None
+    usage_limit: Annotated[Int, Field(ge=1, le=1_000_000_000)] | None = None
+    active: Flag = True
 
 
 class PromotionPatch(BaseModel):
     model_config = STRICT
 
-    active: bool | None = None
-    ends_on: date | None = None
-    usage_limit: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = None
+    active: Flag | None = None
+    ends_on: IsoDate | None = None
+    usage_limit: Annotated[Int, Field(ge=1, le=1_000_000_000)] | None = None
 
 
 class PromotionView(BaseModel):

@@ -5,14 +5,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from models.api import STRICT, Id
+from models.api import STRICT, Id, Int, Qty
 
 
 class ExchangeLine(BaseModel):
     model_config = STRICT
 
-    line_no: Annotated[int, Field(ge=0, le=1_000_000)]
-    qty: Annotated[int, Field(ge=1, le=100_000)]
+    line_no: Annotated[Int, Field(ge=0, le=1_000_000)]
+    qty: Qty
     sku: Id | None = Field(default=None, description="Replacement SKU; default: the same.")
 
 

@@ -8,6 +8,9 @@ import secrets
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo
@@ -33,11 +36,12 @@ def hash_key(key: str) -> str:
 def authenticate(db: Database, key: str | None) -> Actor:
     if not key:
         raise Unauthenticated("send an API key in the X-API-Key header")
-    row = db.read(lambda r: r.api_key(hash_key(key)))
+    digest = hash_key(key)
+    row = db.read(lambda r: r.api_key(digest))
     if row is None:
         raise Unauthenticated("unknown or revoked API key")
-    name = row["label"] or f"{row['role']}-key-{hash_key(key)[:8]}"
-    return Actor(name=name, role=Role(row["role"]), node_id=row["node_id"])
+    name = row["label"] or f"{row['role']}-key-{digest[:8]}"
+    return Actor(name=name, role=Role(row["role"]), node_id=row["node_id"], key_id=digest)
 
 
 def create_key(db: Database, req: ApiKeyIn, key: str | None = None) -> ApiKeyView:
@@ -73,11 +77,22 @@ def _promo_view(row: dict) -> PromotionView:
     return PromotionView(**{k: row[k] for k in PromotionView.model_fields})
 
 
+def _promotion_error(req: PromotionIn, error: Any) -> FieldError:
+    """A field error of the promotion rules, named by the field it is about."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field = ".".join(str(p) for p in error["loc"])
+    if not field:  # a rule across fields: name the one the message is about
+        field = "value" if "value" in message else "ends_on"
+    return FieldError(field, message)
+
+
 def create_promotion(db: Database, req: PromotionIn) -> PromotionView:
     try:
         Promotion(**req.model_dump())
-    except ValueError as exc:
-        raise InvalidInput([FieldError("body", str(exc).splitlines()[-1][:200])]) from None
+    except ValidationError as exc:
+        raise InvalidInput(
+            [_promotion_error(req, e) for e in exc.errors()], "the promotion is not valid"
+        ) from None
 
     def work(repo: LifecycleRepo) -> PromotionView:
         if repo.promotion(req.code) is not None:
@@ -116,7 +131,7 @@ def get_promotion(db: Database, code: str) -> PromotionView:
 
 def list_promotions(db: Database, limit: int, cursor: str | None) -> Page[PromotionView]:
     limit = max(1, min(limit, MAX_LIMIT))
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, str)
     rows = db.read(lambda r: r.promotions(str(after[0]) if after else None, limit + 1))
     items = [_promo_view(r) for r in rows[:limit]]
     nxt = encode_cursor([items[-1].code]) if len(rows) > limit else None

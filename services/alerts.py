@@ -50,7 +50,7 @@ def list_alerts(
 ) -> Page[AlertView]:
     """Alerts by node then SKU (network-wide ones, node_id '', first)."""
     limit = max(1, min(limit, MAX_LIMIT))
-    after = decode_cursor(cursor, 3)
+    after = decode_cursor(cursor, str, str, int)
 
     def work(repo: LifecycleRepo) -> Page[AlertView]:
         key = (str(after[0]), str(after[1]), int(after[2])) if after else None

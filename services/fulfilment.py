@@ -7,6 +7,7 @@ node (a new work item) or, if none has them, puts them back as open demand of
 a backordered order for the next sourcing run.
 """
 
+from datetime import datetime
 from typing import Any
 
 from data.lifecycle_db import Database
@@ -99,7 +100,7 @@ def list_work_items(
             raise Forbidden(f"a {actor.node_id} associate sees only {actor.node_id}'s work")
         node_id = actor.node_id
     limit = max(1, min(limit, MAX_LIMIT))
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(cursor, datetime, str)
 
     def work(repo: LifecycleRepo) -> Page[WorkItemView]:
         ids = repo.work_page(

@@ -42,12 +42,22 @@ def authorize(
     actor: Actor,
     idempotency: Idempotency | None = None,
 ) -> ReturnView:
-    """A return authorisation for some shipped units; nothing moves until received."""
+    """A return authorisation for some shipped units; nothing moves until received.
+
+    A node key authorises returns only of orders its node shipped or handed
+    over: it cannot read other orders, so it cannot vouch for them. BORIS
+    stays open: any store receives any authorised return (``receive``).
+    """
 
     def work(repo: LifecycleRepo) -> ReturnView:
         if idempotency and (first := idempotency.replay(repo)):
             return ReturnView.model_validate_json(first)
         order = load_order(repo, order_id)
+        if actor.role is Role.NODE and not repo.fulfilled_at(order_id, actor.node_id or ""):
+            raise Forbidden(
+                f"{actor.node_id} did not fulfil order {order_id}; its return is authorised "
+                "by the channel or customer service (any store may then receive it)"
+            )
         require(Command.RETURN, order["status"], f"order {order_id}")
         states = {s["line_no"]: s for s in repo.line_states(order_id)}
         pending = repo.authorized_qty(order_id)

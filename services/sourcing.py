@@ -17,7 +17,7 @@ allocations that no longer fit are trimmed to unfilled (the order backorders).
 
 import time
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -65,7 +65,7 @@ def get_run(db: Database, run_id: str) -> RunView:
 def list_runs(db: Database, limit: int, cursor: str | None) -> Page[RunView]:
     """Runs, newest first."""
     limit = max(1, min(limit, MAX_LIMIT))
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(cursor, datetime, str)
 
     def work(repo: LifecycleRepo) -> Page[RunView]:
         page = (str(after[0]), str(after[1])) if after else None

@@ -30,9 +30,12 @@ class Server:
         db_path: Path,
         extra_env: dict[str, str] | None = None,
         module: str = "cli.main",
+        port: int | None = None,
+        root: Path = ROOT,
     ) -> None:
+        """``root``: the checkout whose code serves (benchmarks compare two)."""
         self.db_path = db_path
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,
@@ -54,7 +57,7 @@ class Server:
                 "--log-level",
                 "warning",
             ],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -76,7 +79,8 @@ class Server:
         raise RuntimeError(f"dom serve did not start: {self.read_log()[-2000:]}")
 
     def read_log(self) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.db_path.with_suffix(f".{self.port}.log").read_text()
 
     def headers(self) -> dict[str, str]:

@@ -563,3 +563,53 @@ def test_csv_to_store_to_parquet_round_trip(tmp_path: Path, store: Store) -> Non
     again = batch_io.read_batch(tmp_path / "parquet")
     assert_batches_equal(again, from_csv)
     assert again.rate_card_file == "rate_card.parquet"
+
+
+def test_a_store_at_migration_3_upgrades_through_the_table_rebuilds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 3 (sequences, indexes) then 4 (nodes, items, work_items rebuilt):
+    the rows survive, every index is there afterwards, and the sequences go on."""
+    from data.store import schema
+
+    path = tmp_path / "dom.duckdb"
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
+    monkeypatch.setattr(schema, "LATEST_VERSION", 3)
+    with Store(path) as old:
+        for sql in (
+            "INSERT INTO nodes VALUES ('DC1', 'dc', '10001', true, false, 10, 1, 1, 1, 0)",
+            "INSERT INTO items (sku, weight_lb, price, seq) VALUES ('A', 2.5, 10, 0)",
+            "INSERT INTO inventory (node_id, sku, on_hand, seq) "
+            "VALUES ('DC1', 'A', 7, nextval('seq_inventory'))",
+            "INSERT INTO work_items (work_item_id, order_id, node_id, kind, status) "
+            "VALUES ('W1', 'O1', 'DC1', 'ship', 'released')",
+        ):
+            old.con.execute(sql)
+    monkeypatch.undo()
+    with Store(path) as new:
+        assert new.schema_version == LATEST_VERSION == 6
+        con = new.con
+        assert con.execute("SELECT node_id, kind FROM nodes").fetchall() == [("DC1", "dc")]
+        assert con.execute("SELECT sku, weight_lb, digital FROM items").fetchall() == [
+            ("A", 2.5, False)
+        ]
+        assert con.execute("SELECT work_item_id, kind FROM work_items").fetchall() == [
+            ("W1", "ship")
+        ]
+        indexes = {r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+        assert {
+            "inventory_by_sku",
+            "line_state_by_order",
+            "order_lines_by_order",
+            "work_items_by_node",
+            "work_items_by_order",
+        } <= indexes
+        assert con.execute("SELECT nextval('seq_inventory')").fetchall() == [(1,)]
+
+
+def test_a_file_from_another_line_of_migrations_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dom.duckdb"
+    with Store(path) as s:
+        s.con.execute("UPDATE schema_version SET description = 'vendor nodes' WHERE version = 3")
+    with pytest.raises(SchemaError, match="migration 3 is 'vendor nodes'"):
+        Store(path)

@@ -1,12 +1,11 @@
 """Orders: capture (idempotent), read, search, change (If-Match), cancel, hold, timeline."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from api.deps import DB, READERS, Cursor, Id, IdempotencyKey, allow, creating, paged
-from api.problems import PROBLEMS
+from api.problems import MISSING_IF_MATCH, PROBLEMS, STALE
 from models.api import (
     Actor,
     CancelOrder,
@@ -14,6 +13,7 @@ from models.api import (
     ChangeOrder,
     EventView,
     HoldOrder,
+    IsoDate,
     OrderQuery,
     OrderView,
     Page,
@@ -65,8 +65,8 @@ def search(
     email: Plain = None,
     status: OrderStatus | None = None,
     channel: Plain = None,
-    created_from: date | None = None,
-    created_to: date | None = None,
+    created_from: IsoDate | None = None,
+    created_to: IsoDate | None = None,
     limit: LimitQ = 50,
     cursor: Cursor = None,
 ) -> Page[OrderView]:
@@ -88,7 +88,7 @@ def get(order_id: Id, db: DB, response: Response, actor: Reader) -> OrderView:
 @router.patch(
     "/{order_id}",
     summary="Change an open order (needs If-Match)",
-    responses={412: {"description": "ETag mismatch"}, 428: {"description": "If-Match missing"}},
+    responses={**STALE, **MISSING_IF_MATCH},
 )
 def change(
     order_id: Id,
@@ -101,7 +101,11 @@ def change(
     return _etag(response, orders.change(db, order_id, body, actor, if_match))
 
 
-@router.post("/{order_id}/cancel", summary="Cancel an order or some units of its lines")
+@router.post(
+    "/{order_id}/cancel",
+    summary="Cancel an order or some units of its lines (If-Match optional)",
+    responses=STALE,
+)
 def cancel(
     order_id: Id,
     body: CancelOrder,

@@ -22,6 +22,7 @@ Deliberate choices:
 - Timestamps are TIMESTAMPTZ: instants, whatever the server's time zone.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -62,7 +63,8 @@ class Migration:
 
     version: int
     description: str
-    statements: tuple[str, ...]
+    # A statement may depend on the data: a callable gets the connection, returns SQL.
+    statements: tuple[str | Callable[[duckdb.DuckDBPyConnection], str], ...]
 
 
 V1 = Migration(
@@ -220,14 +222,49 @@ V1 = Migration(
 # Migration 2 belongs to the order-lifecycle service; its SQL lives in its own module.
 V2 = Migration(version=2, description=LIFECYCLE_DESCRIPTION, statements=LIFECYCLE_STATEMENTS)
 
-# Migration 3: drop-ship vendors and digital goods (contract: node kind `vendor`, item
-# column `digital`). DuckDB cannot alter a CHECK, so both tables are rebuilt.
+# Row order (``seq``) of tables written concurrently, from sequences: ``max(seq) + 1``
+# inside an INSERT repeats when two transactions run it at once. Each sequence
+# starts above the rows already there.
+SEQUENCED = ("orders", "order_lines", "inventory")
+
+
+def sequence_of(table: str) -> str:
+    return f"seq_{table}"
+
+
+def _create_sequence(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
+    def sql(con: duckdb.DuckDBPyConnection) -> str:
+        row = con.execute(f"SELECT coalesce(max(seq) + 1, 0) FROM {table}").fetchone()
+        start = int(row[0]) if row else 0
+        return f"CREATE SEQUENCE {sequence_of(table)} START {start} MINVALUE 0"
+
+    return sql
+
+
 V3 = Migration(
     version=3,
+    description="sequences for the row order of orders, order lines and stock rows; "
+    "indexes for the service's point reads",
+    statements=(
+        *(_create_sequence(t) for t in SEQUENCED),
+        # DuckDB uses an index for equality (and IN lists) on its leading column
+        # only: (node_id, sku) and (order_id, line_no) keys do not serve "this
+        # SKU's stock" or "this order's lines", which scanned 600k and 180k rows
+        # per capture and per order read (100k orders: 0.58 s -> 5 ms, 16 -> 4 ms).
+        "CREATE INDEX inventory_by_sku ON inventory (sku)",
+        "CREATE INDEX line_state_by_order ON line_state (order_id)",
+        "CREATE INDEX order_lines_by_order ON order_lines (order_id)",
+    ),
+)
+
+# Migration 4: drop-ship vendors and digital goods (contract: node kind `vendor`, item
+# column `digital`). DuckDB cannot alter a CHECK, so both tables are rebuilt.
+V4 = Migration(
+    version=4,
     description="vendor nodes, digital items, drop-ship work items",
     statements=(
         f"""
-        CREATE TABLE nodes_v3 (
+        CREATE TABLE nodes_v4 (
             {_id("node_id")} PRIMARY KEY,
             kind TEXT NOT NULL CHECK (kind IN ('dc', 'store', 'vendor')),
             zip TEXT NOT NULL CHECK ({_ZIP_OK.format(c="zip")}),
@@ -241,11 +278,11 @@ V3 = Migration(
             CHECK (kind <> 'vendor' OR NOT pickup_enabled)
         )
         """,
-        "INSERT INTO nodes_v3 SELECT * FROM nodes",
+        "INSERT INTO nodes_v4 SELECT * FROM nodes",
         "DROP TABLE nodes",
-        "ALTER TABLE nodes_v3 RENAME TO nodes",
+        "ALTER TABLE nodes_v4 RENAME TO nodes",
         f"""
-        CREATE TABLE items_v3 (
+        CREATE TABLE items_v4 (
             {_id("sku")} PRIMARY KEY,
             weight_lb DOUBLE NOT NULL CHECK (weight_lb >= 0 AND isfinite(weight_lb)),
             {_nonneg_float("price")},
@@ -254,13 +291,13 @@ V3 = Migration(
             CHECK (digital OR weight_lb > 0)
         )
         """,
-        "INSERT INTO items_v3 (sku, weight_lb, price, seq) "
+        "INSERT INTO items_v4 (sku, weight_lb, price, seq) "
         "SELECT sku, weight_lb, price, seq FROM items",
         "DROP TABLE items",
-        "ALTER TABLE items_v3 RENAME TO items",
+        "ALTER TABLE items_v4 RENAME TO items",
         # Work items at a vendor are drop-ship purchase orders.
         """
-        CREATE TABLE work_items_v3 (
+        CREATE TABLE work_items_v4 (
             work_item_id TEXT PRIMARY KEY,
             order_id TEXT NOT NULL,
             node_id TEXT NOT NULL,
@@ -274,21 +311,21 @@ V3 = Migration(
             reject_reason TEXT
         )
         """,
-        "INSERT INTO work_items_v3 SELECT * FROM work_items",
+        "INSERT INTO work_items_v4 SELECT * FROM work_items",
         "DROP TABLE work_items",
-        "ALTER TABLE work_items_v3 RENAME TO work_items",
+        "ALTER TABLE work_items_v4 RENAME TO work_items",
         "CREATE INDEX work_items_by_node ON work_items (node_id)",
         "CREATE INDEX work_items_by_order ON work_items (order_id)",
     ),
 )
 
-# Migration 4 belongs to the stock alerts; its SQL lives in its own module.
-V4 = Migration(version=4, description=ALERTS_DESCRIPTION, statements=ALERTS_STATEMENTS)
+# Migration 5 belongs to the stock alerts; its SQL lives in its own module.
+V5 = Migration(version=5, description=ALERTS_DESCRIPTION, statements=ALERTS_STATEMENTS)
 
-# Migration 5 belongs to exchanges; its SQL lives in its own module.
-V5 = Migration(version=5, description=EXCHANGES_DESCRIPTION, statements=EXCHANGES_STATEMENTS)
+# Migration 6 belongs to exchanges; its SQL lives in its own module.
+V6 = Migration(version=6, description=EXCHANGES_DESCRIPTION, statements=EXCHANGES_STATEMENTS)
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5)
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6)
 LATEST_VERSION: int = MIGRATIONS[-1].version
 
 
@@ -314,6 +351,23 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
+def _check_lineage(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """Refuse a file whose applied migrations are not this code's (a branch's
+    migration numbered before a merge renumbered it): applying ours on top would
+    fail half-way on a table that already exists."""
+    if version == 0:
+        return
+    applied = dict(con.execute("SELECT version, description FROM schema_version").fetchall())
+    for migration in MIGRATIONS[:version]:
+        found = applied.get(migration.version)
+        if found is not None and found != migration.description:
+            raise SchemaError(
+                f"database migration {migration.version} is {found!r}, but this code's "
+                f"migration {migration.version} is {migration.description!r}: the file was "
+                "written by another line of migrations; rebuild it, or open it with that code"
+            )
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> int:
     """Bring the database up to ``LATEST_VERSION``; idempotent. Returns the version."""
     _check_migrations()
@@ -323,6 +377,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> in
             f"database schema version {version} is newer than this code knows "
             f"({LATEST_VERSION}); upgrade the product"
         )
+    _check_lineage(con, version)
     if version == LATEST_VERSION:
         return version
     if read_only:
@@ -346,7 +401,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> in
         con.begin()
         try:
             for statement in migration.statements:
-                con.execute(statement)
+                con.execute(statement if isinstance(statement, str) else statement(con))
             con.execute(
                 "INSERT INTO schema_version (version, description) VALUES (?, ?)",
                 [migration.version, migration.description],

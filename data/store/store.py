@@ -26,7 +26,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from data.shared_sql import insert_events, insert_plan, to_json
-from data.store.schema import OPEN_STATUSES, ensure_schema
+from data.store.schema import OPEN_STATUSES, SEQUENCED, ensure_schema, sequence_of
 from models import Batch, Weights
 from models.batch import COLUMNS, OPTIONAL_COLUMNS
 from models.errors import DomError
@@ -301,7 +301,15 @@ class Store:
         columns: dict[str, Any] = {
             c: df[c].array if c in df else np.zeros(len(df), dtype=bool) for c in _columns(table)
         }
-        columns["seq"] = np.arange(len(df), dtype=np.int64) + self._next_seq(table)
+        if table in SEQUENCED:
+            # Drawn from the table's sequence (the service inserts concurrently),
+            # sorted so the rows keep the file's order.
+            drawn = self.con.execute(
+                f"SELECT nextval('{sequence_of(table)}') AS v FROM range(?)", [len(df)]
+            ).fetchnumpy()["v"]
+            columns["seq"] = np.sort(np.asarray(drawn, dtype=np.int64))
+        else:
+            columns["seq"] = np.arange(len(df), dtype=np.int64) + self._next_seq(table)
         return pd.DataFrame(columns, copy=False)
 
     def _raise_duplicates(self, table: str, keys: Sequence[str], view: str, against: bool) -> None:
