@@ -26,11 +26,14 @@ from api.routers import (
     weights,
     work_items,
 )
+from api.routers import promise as promise_routes
 from api.settings import Settings
+from api.web import mount as mount_console
 from data.lifecycle_db import Database
 from data.store import Store
 from models.api import ApiKeyIn, Role
 from services import admin
+from services import promise as promising
 
 log = logging.getLogger("dom.api")
 THREADS = 256
@@ -67,6 +70,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.db is None:
             app.state.db = open_database(settings)
+            promising.index_of(app.state.db)  # the promise index, built from the store
         # Sync endpoints run in anyio's thread pool (40 threads by default). Captures
         # wait there for their group's commit; with more waiting than threads, reads
         # would queue behind them, so the pool is sized for many waiting callers.
@@ -87,11 +91,15 @@ def create_app(
             "problem+json. Authenticate with an API key in `X-API-Key`."
         ),
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from the console, on vendored assets
+        redoc_url=None,
     )
     app.state.db = db
     app.state.settings = settings
     problems.install(app)
     for router in (
+        promise_routes.promise_router,  # first: the hottest routes match soonest
+        promise_routes.availability_router,
         orders.router,
         inventory.router,
         sourcing.router,
@@ -105,6 +113,7 @@ def create_app(
         admin_routes.auth,
     ):
         app.include_router(router)
+    mount_console(app)
 
     @app.get("/health", tags=["health"], summary="Liveness and the store's path")
     def health() -> dict[str, str]:

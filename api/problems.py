@@ -206,3 +206,11 @@ PROBLEMS = documented(
 # Conditional requests (If-Match): a stale ETag, or none where one is required.
 STALE = documented(s412="If-Match does not match the order's current ETag")
 MISSING_IF_MATCH = documented(s428="If-Match is required (GET the order for its ETag)")
+
+
+def status_of(exc: BaseException) -> int:
+    """The HTTP status a domain error maps to (the web console shows it on its pages)."""
+    for cls in type(exc).__mro__:
+        if cls in _MAP:
+            return _MAP[cls][0]
+    return 400

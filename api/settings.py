@@ -21,3 +21,7 @@ class Settings(BaseSettings):
         default=True, description="With no key at all, create an admin key and log it once."
     )
     run_time_limit: float = Field(default=30.0, gt=0, description="Seconds per sourcing run.")
+    web_secret: str | None = Field(
+        default=None,
+        description="Signs console session cookies; unset: a random one per process.",
+    )

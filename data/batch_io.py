@@ -20,7 +20,7 @@ from data.atomic import atomic_folder
 from data.columns import validate_table
 from data.geo import zip_table
 from models import SHIPPING_SERVICES, Batch, NodeKind, Service, Weights
-from models.batch import COLUMNS, OPTIONAL_COLUMNS, TABLES
+from models.batch import SPARSE_COLUMNS, TABLES, all_columns
 from models.errors import BatchValidationError, Problem
 
 BATCH_JSON = "batch.json"
@@ -111,6 +111,7 @@ def read_batch(folder: str | Path) -> Batch:
     if problems:
         raise BatchValidationError(problems)
     check_references(tables, files, problems)
+    check_calendars(tables["nodes"], files["nodes"], problems)
     if problems:
         raise BatchValidationError(problems)
     assert batch_date is not None
@@ -128,6 +129,7 @@ def batch_from_frames(
     tables = {name: validate_table(frames[name], name, name, problems) for name in TABLES}
     if not problems:
         check_references(tables, {n: n for n in TABLES}, problems)
+        check_calendars(tables["nodes"], "nodes", problems)
     if problems:
         raise BatchValidationError(problems)
     found: dict[str, Any] = tables
@@ -292,8 +294,9 @@ def write_batch(batch: Batch, folder: str | Path, fmt: Format = "csv") -> Path:
 def _write_tables(batch: Batch, folder: Path, fmt: Format) -> None:
     for name in TABLES:
         table = batch.table(name)
-        extra = [c for c in OPTIONAL_COLUMNS.get(name, ()) if c in table and table[c].any()]
-        df = table.loc[:, [*COLUMNS[name], *extra]]
+        sparse_unused = [c for c in SPARSE_COLUMNS if c not in table or not table[c].any()]
+        columns = [c for c in all_columns(name) if c not in sparse_unused]
+        df = table.loc[:, columns]
         path = folder / f"{name}.{fmt}"
         if fmt == "csv":
             out = df.copy()
@@ -309,3 +312,22 @@ def _write_tables(batch: Batch, folder: Path, fmt: Format) -> None:
         "rate_card": f"rate_card.{fmt}",
     }
     (folder / BATCH_JSON).write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def check_calendars(nodes: pd.DataFrame, file: str, problems: list[Problem]) -> None:
+    """Each node's calendar settings must make a calendar (real dates, a known
+    holiday calendar, some working weekday): promises read them."""
+    from promise.calendar import CalendarError, NodeCalendar
+
+    columns = ("cutoff_hour", "closed_weekdays", "holiday_calendar", "closed_dates", "open_dates")
+    if not set(columns) <= set(nodes.columns):
+        return
+    settings = nodes.loc[:, list(columns)].drop_duplicates()
+    for row in settings.itertuples():
+        try:
+            NodeCalendar.from_settings("UTC", *row[1:])
+        except (CalendarError, ValueError, TypeError) as exc:
+            column, _, message = str(exc).partition(": ")
+            problems.append(
+                Problem(file, message or str(exc), int(row[0]) + 1, column if message else None)
+            )

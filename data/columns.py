@@ -18,6 +18,7 @@ from pydantic import BaseModel, StringConstraints
 
 from models import InventoryPosition, Item, Node, Order, OrderLine, RateCardRow
 from models.errors import Problem
+from models.scalars import PATTERN_MESSAGES, ZIP_PATTERN
 
 ROW_MODELS: dict[str, type[BaseModel]] = {
     "nodes": Node,
@@ -167,10 +168,13 @@ def coerce_column(
         return num.where(valid, filler).astype(np.float64)
     # Strings (ids, ZIPs).
     text = _as_text(col)
+    if isinstance(rule.default, str) and rule.default:
+        text = text.where(~empty, rule.default)  # an empty optional cell takes the default
     if rule.pattern is not None:
-        if pd.api.types.is_numeric_dtype(col.dtype):
+        if rule.pattern == ZIP_PATTERN and pd.api.types.is_numeric_dtype(col.dtype):
             text = text.str.zfill(5)  # a ZIP stored as a number lost its leading zeros
-        report(~empty & ~text.str.fullmatch(rule.pattern), "must be a 5-digit US ZIP")
+        message = PATTERN_MESSAGES.get(rule.pattern, f"must match {rule.pattern}")
+        report(~empty & ~text.str.fullmatch(rule.pattern), message)
     if rule.max_length is not None:
         report(text.str.len() > rule.max_length, f"must be at most {rule.max_length} chars")
     return text.astype(object)

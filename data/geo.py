@@ -98,3 +98,42 @@ def zone_between(from_zips: npt.ArrayLike, to_zips: npt.ArrayLike) -> IntArray:
     lat1, lon1 = table.coords(from_zips)
     lat2, lon2 = table.coords(to_zips)
     return zone_of_miles(haversine_miles(lat1, lon1, lat2, lon2))
+
+
+@cache
+def _zip_timezones() -> dict[str, str]:
+    """IANA time zone per ZIP from ``zipcodes``; a ZIP listed without a usable
+    zone (about 2 % are blank or misspelt) takes its state's most common one."""
+    from collections import Counter
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    valid: dict[str, bool] = {}
+
+    def usable(name: str) -> bool:
+        if name not in valid:
+            try:
+                ZoneInfo(name)
+                valid[name] = "/" in name
+            except (ZoneInfoNotFoundError, ValueError):
+                valid[name] = False
+        return valid[name]
+
+    rows = zipcodes.list_all()
+    by_state: dict[str, Counter[str]] = {}
+    for z in rows:
+        tz = z.get("timezone") or ""
+        if tz and usable(tz):
+            by_state.setdefault(z["state"], Counter())[tz] += 1
+    out = {}
+    for z in rows:
+        tz = z.get("timezone") or ""
+        if not (tz and usable(tz)):
+            common = by_state.get(z["state"])
+            tz = common.most_common(1)[0][0] if common else "America/New_York"
+        out[z["zip_code"]] = tz
+    return out
+
+
+def zip_timezone(zip_code: str) -> str | None:
+    """The IANA time zone of a US ZIP (e.g. 'America/Chicago'); None if unknown."""
+    return _zip_timezones().get(zip_code)

@@ -93,6 +93,9 @@ class Database:
     # Test hook: called with the run id inside a sourcing run's apply transaction,
     # just before it commits (the crash test stops the process there).
     on_apply: Callable[[str], None] | None = None
+    # Called after each commit that changed stock rows, with (node_id, sku) ->
+    # [change in available, change in reserved]: the promise index follows them.
+    on_stock_change: Callable[[dict[tuple[str, str], list[int]]], None] | None = None
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -163,6 +166,10 @@ class Database:
                         result = work(repo)
                         repo.refresh_alerts()  # alerts commit with the stock change
                         cur.commit()
+                        if repo.stock_changes and self.on_stock_change is not None:
+                            # Still inside the gate: an index rebuild (exclusive) sees
+                            # either this commit in its snapshot or this change, not both.
+                            self.on_stock_change(repo.stock_changes)
                         return result
                     except BaseException as exc:
                         _rollback(cur)

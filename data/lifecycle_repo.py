@@ -13,6 +13,7 @@ from typing import Any, cast
 import duckdb
 
 from data.exchange_repo import ExchangeRepo
+from data.promise_repo import PromiseRepo
 from data.repo_base import now, where
 from data.shared_sql import insert_events
 from data.sourcing_repo import SourcingRepo
@@ -25,7 +26,7 @@ _SAME = object()  # marker: leave the column as it is
 KEYS_TTL_S = 5.0  # a deactivated key may still work this long in a running server
 
 
-class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo):
+class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo):
     """The order service's repository, on one cursor inside one transaction: orders,
     idempotency keys, promotions and API keys here; stock, work and runs in the mixins."""
 

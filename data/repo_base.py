@@ -47,6 +47,16 @@ class CursorRepo:
         self.cur = cur
         # Process-wide cache of the (rarely changing) node table, shared by repos.
         self.cache = cache if cache is not None else {}
+        # What this transaction did to stock rows: (node_id, sku) -> [change in
+        # available, change in reserved]. Database.write hands it to the promise
+        # index once the transaction has committed.
+        self.stock_changes: dict[tuple[str, str], list[int]] = {}
+
+    def stock_changed(self, node_id: str, sku: str, available: int, reserved: int = 0) -> None:
+        if available or reserved:
+            change = self.stock_changes.setdefault((node_id, sku), [0, 0])
+            change[0] += available
+            change[1] += reserved
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.cur.execute(sql, list(params)).fetchall()

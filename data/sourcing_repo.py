@@ -161,6 +161,8 @@ class SourcingRepo(AlertRepo):
                 f"UPDATE inventory SET reserved = inventory.reserved + d.delta FROM {view} d "
                 "WHERE inventory.node_id = d.node_id AND inventory.sku = d.sku"
             )
+        for (node_id, sku), delta in ordered:
+            self.stock_changed(node_id, sku, -delta, delta)
 
     def replace_holds(self, order_ids: Sequence[str], holds: pd.DataFrame, run_id: str) -> None:
         """Drop these orders' unreleased holds; write ``holds`` (order_id, line_no,

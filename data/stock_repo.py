@@ -66,6 +66,8 @@ class StockRepo(AlertRepo):
             f"AND {AVAILABLE} >= ?",
             [qty, node_id, sku, qty],
         )
+        if changed == 1:
+            self.stock_changed(node_id, sku, -qty, qty)
         return changed == 1
 
     def unreserve_stock(self, node_id: str, sku: str, qty: int, consume: bool = False) -> None:
@@ -77,6 +79,7 @@ class StockRepo(AlertRepo):
             "WHERE node_id = ? AND sku = ?",
             [qty, on_hand, node_id, sku],
         )
+        self.stock_changed(node_id, sku, qty - on_hand, -qty)
 
     def stock_row(self, node_id: str, sku: str) -> dict[str, Any] | None:
         return self.one(
@@ -122,6 +125,13 @@ class StockRepo(AlertRepo):
         """Apply deltas to one stock row and write the ledger entry; CHECKs keep it >= 0."""
         self.ensure_stock_row(node_id, sku)
         self.touch([sku])
+        safety_delta = 0
+        if safety_stock is not None:
+            old = self.scalar(
+                "SELECT safety_stock FROM inventory WHERE node_id = ? AND sku = ?", [node_id, sku]
+            )
+            safety_delta = safety_stock - int(old or 0)
+        self.stock_changed(node_id, sku, on_hand - reserved - safety_delta, reserved)
         self.exec(
             "UPDATE inventory SET on_hand = on_hand + ?, reserved = reserved + ?, "
             "in_transit = in_transit + ?, safety_stock = coalesce(?, safety_stock) "
@@ -174,13 +184,16 @@ class StockRepo(AlertRepo):
     def take_available(self, node_id: str, sku: str, qty: int) -> bool:
         """on_hand -= qty if that many units are available; False if not."""
         self.touch([sku])
-        return bool(
+        taken = bool(
             self.exec(
                 "UPDATE inventory SET on_hand = on_hand - ? WHERE node_id = ? AND sku = ? "
                 f"AND {AVAILABLE} >= ?",
                 [qty, node_id, sku, qty],
             )
         )
+        if taken:
+            self.stock_changed(node_id, sku, -qty)
+        return taken
 
     def add_transfer(
         self, transfer_id: str, sku: str, from_node: str, to_node: str, qty: int

@@ -17,6 +17,8 @@ import pandas as pd
 from data.cities import sample_cities, us_cities
 from data.geo import zip_table
 from models import Batch, NodeKind
+from models.batch import OPTIONAL_COLUMNS
+from models.network import Node
 
 VENDOR_SLICE = (0.04, 0.10)  # share of the catalogue one vendor carries
 VENDOR_PROCESSING_P = (0.0, 0.0, 0.5, 0.35, 0.15)  # 2 to 4 days to ship
@@ -71,6 +73,8 @@ def add_vendors(batch: Batch, vendors: int, seed: int) -> Batch:
             "pick_cost": rng.uniform(*VENDOR_PICK_FEE, vendors).round(2),
             "pack_cost": rng.uniform(*VENDOR_PACK_FEE, vendors).round(2),
             "processing_days": rng.choice(len(p), vendors, p=p / p.sum()).astype(np.int64),
+            # Optional node columns (calendar settings) take the row model's defaults.
+            **{c: Node.model_fields[c].default for c in OPTIONAL_COLUMNS["nodes"]},
         }
     )
     return _replace(

@@ -135,6 +135,16 @@ class LineIn(BaseModel):
     qty: Qty
 
 
+class PromiseQuote(BaseModel):
+    """An order quoting a delivery promise (``POST /promise``): its id, the service
+    chosen, and what to do if it has expired: promise afresh, or refuse the order."""
+
+    model_config = STRICT
+
+    promise_id: Id
+    fallback: Literal["refuse", "repromise"] = "refuse"
+
+
 class CaptureOrder(BaseModel):
     """A new order from any channel. Pickup orders name a store and need no address."""
 
@@ -155,6 +165,11 @@ class CaptureOrder(BaseModel):
     promo_code: PromoCode | None = None
     allow_backorder: Flag = Field(
         default=True, description="False: refuse (409) instead of backordering short stock."
+    )
+    promise: PromiseQuote | None = Field(
+        default=None,
+        description="A live promise for this cart, address and service: its held units "
+        "become the reservation and its date the due date.",
     )
 
 

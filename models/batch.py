@@ -10,6 +10,7 @@ from datetime import date
 from functools import cached_property
 
 import pandas as pd
+from pydantic import BaseModel
 
 from models.weights import Weights
 
@@ -42,8 +43,19 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "rate_card": ("service", "zone", "base", "per_lb", "transit_days"),
 }
 TABLES: tuple[str, ...] = tuple(COLUMNS)
-# Columns a table may leave out (old batches stay valid); written only when they say something.
-OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"items": ("digital",)}
+# Columns a table may leave out (older batches do): defaults come from the row model.
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "nodes": ("cutoff_hour", "closed_weekdays", "holiday_calendar", "closed_dates", "open_dates"),
+    "items": ("digital",),
+}
+# Optional columns a file carries only when some row says something (old batches stay
+# byte-identical); the others are always written.
+SPARSE_COLUMNS: frozenset[str] = frozenset({"digital"})
+
+
+def all_columns(table: str) -> tuple[str, ...]:
+    """Canonical columns then optional ones: what files and the store hold."""
+    return COLUMNS[table] + OPTIONAL_COLUMNS.get(table, ())
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,19 @@ class Batch:
     rate_card: pd.DataFrame
     weights: Weights = field(default_factory=Weights)
     rate_card_file: str = "rate_card.csv"
+
+    def __post_init__(self) -> None:
+        # A batch built in code (or from an older file) gets the optional columns' defaults.
+        from models.network import Item, Node
+
+        row_models: dict[str, type[BaseModel]] = {"nodes": Node, "items": Item}
+        for table, columns in OPTIONAL_COLUMNS.items():
+            df = getattr(self, table)
+            absent = [c for c in columns if c not in df.columns]
+            if absent:
+                fields = row_models[table].model_fields
+                filled = df.assign(**{c: fields[c].default for c in absent})
+                object.__setattr__(self, table, filled)
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)

@@ -3,7 +3,15 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.enums import NodeKind, Service
-from models.scalars import Identifier, NonNegFloat, NonNegInt, Zip5
+from models.scalars import (
+    DateList,
+    HolidayCode,
+    Identifier,
+    NonNegFloat,
+    NonNegInt,
+    Weekdays,
+    Zip5,
+)
 
 ROW_CONFIG = ConfigDict(frozen=True, extra="ignore")
 
@@ -23,6 +31,13 @@ class Node(BaseModel):
     pick_cost: NonNegFloat
     pack_cost: NonNegFloat
     processing_days: NonNegInt
+    # Calendar (optional; promise/README.md): local cut-off hour, closed weekdays,
+    # holiday calendar of the ``holidays`` package, and per-node date overrides.
+    cutoff_hour: int = Field(default=14, ge=0, le=24)
+    closed_weekdays: Weekdays = "sat,sun"
+    holiday_calendar: HolidayCode = "US"
+    closed_dates: DateList = ""
+    open_dates: DateList = ""
 
 
 class Item(BaseModel):

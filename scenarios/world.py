@@ -17,6 +17,8 @@ import pandas as pd
 from data.generator import default_sizes, generate_batch
 from data.geo import haversine_miles, zip_table
 from models import Batch
+from models.batch import OPTIONAL_COLUMNS
+from models.network import Node
 from scenarios.spec import NewNode, Resolved, Spec, SpecError
 
 # Orders arrive more in the afternoon and evening than at night (share per hour, 0..23).
@@ -224,6 +226,8 @@ def _add_node(
         "pack_cost": new.pack_cost,
         "processing_days": new.processing_days,
     }
+    # Optional node columns (calendar settings) take the row model's defaults.
+    row.update({c: Node.model_fields[c].default for c in OPTIONAL_COLUMNS["nodes"]})
     nodes = pd.concat([nodes, pd.DataFrame([row]).astype(nodes.dtypes.to_dict())])
     if new.stock_like is not None:
         src = world.inventory[world.inventory["node_id"] == new.stock_like].copy()

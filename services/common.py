@@ -26,6 +26,7 @@ from models.lifecycle import OrderStatus, check_transition
 from models.lifecycle_errors import IdempotencyMismatch, NotFound, WriteConflict
 from models.orders import LineState, OrderRecord
 from models.reservation import Hold, Need, choose_reservation, sorted_holds
+from services.promise import held_in
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,9 @@ def reserve_open_demand(
         repo, order["service"], order["ship_zip"], order["pickup_node_id"], exclude
     )
     avail = repo.availability(nodes, [n.sku for n in needs])
+    held = held_in(repo.cache, list(avail))  # units live delivery promises hold
+    if held:
+        avail = {k: a - held.get(k, 0) for k, a in avail.items()}
     holds = choose_reservation(
         needs,
         nodes,

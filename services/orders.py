@@ -44,7 +44,9 @@ from models.lifecycle_errors import (
     PreconditionRequired,
 )
 from models.orders import LineState, OrderRecord
-from models.reservation import Hold, Need
+from models.reservation import Hold, Need, sorted_holds
+from promise.index import CartLine
+from services import promise as promising
 from services.common import (
     Idempotency,
     load_order,
@@ -151,19 +153,63 @@ def capture(
     # (-> backordered) inside one transaction and is written with its last status.
     check_transition(S.CREATED, S.VALIDATED)
     check_transition(S.VALIDATED, S.BACKORDERED)
-
     digital = {sku for sku, item in items.items() if item.get("digital")}
+    claimed = _claim_promise(db, cmd, digital)
+    if claimed is not None:
+        order["due_days"] = claimed.due_days  # the planner's days for the promised packages
 
     def work(repo: LifecycleRepo) -> OrderView:
         if idempotency and (first := idempotency.replay(repo)):
             return OrderView.model_validate_json(first)
-        view = create_order(repo, cmd, {**order, "created_at": now()}, lines, who, digital)
+        view = create_order(
+            repo, cmd, {**order, "created_at": now()}, lines, who, digital, claimed=claimed
+        )
         if idempotency:
             idempotency.remember(repo, view)
         return view
 
-    # Captures are many and small: committed in groups, each caller answered after.
-    return db.write_grouped(work)
+    if claimed is None:
+        return db.write_grouped(work)
+    try:
+        view = db.write_grouped(work)
+    except BaseException:
+        promising.settle(db, claimed, used=False)
+        raise
+    promising.settle(db, claimed, used=True)
+    return view
+
+
+def _claim_promise(
+    db: Database, cmd: CaptureOrder, digital: Collection[str]
+) -> promising.PromisedCapture | None:
+    """The quoted promise, claimed for this order (checked to be its own), or None.
+    The promise covers the physical lines: a digital line needs no stock and no hold."""
+    if cmd.promise is None:
+        return None
+    if cmd.service is Service.PICKUP:
+        raise InvalidInput([FieldError("promise", "pickup orders do not quote a promise")])
+    physical = [(no, ln) for no, ln in enumerate(cmd.lines, 1) if ln.sku not in digital]
+    cart = [CartLine(ln.sku, ln.qty) for _, ln in physical]
+    if not cart:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "promise",
+                    "an order of digital lines only is delivered at capture: it quotes no promise",
+                )
+            ]
+        )
+    ship_zip = cmd.ship_to.zip if cmd.ship_to else None
+    quote_ = cmd.promise
+    return promising.claim_for_order(
+        db,
+        quote_.promise_id,
+        quote_.fallback,
+        cart,
+        ship_zip,
+        cmd.service.value,
+        line_nos=[no for no, _ in physical],
+    )
 
 
 def order_row(cmd: CaptureOrder, order_id: str) -> OrderRecord:
@@ -197,12 +243,25 @@ def create_order(
     who: Actor,
     digital: Collection[str] = (),
     reserve: bool = True,
+    claimed: promising.PromisedCapture | None = None,
 ) -> OrderView:
-    """Reserve, then write the order, its lines and its first events; digital lines are
-    delivered at once (``services.digital``) and reserve nothing. ``reserve=False``
-    (an exchange waiting for its return) writes the order backordered."""
+    """Reserve (a quoted promise: what it held), then write the order, its lines, its
+    promise and its first events; digital lines are delivered at once
+    (``services.digital``) and reserve nothing, nor are they in a promise.
+    ``reserve=False`` (an exchange waiting for its return) writes the order backordered."""
     needs = [Need(no, sku, qty) for no, sku, qty, _ in lines if sku not in digital]
-    holds = reserve_open_demand(repo, order, needs) if reserve else None
+    if claimed is None:
+        holds = reserve_open_demand(repo, order, needs) if reserve else None
+    else:
+        holds = _reserve_promised(repo, order, claimed)
+        repo.record_order_promise(
+            order["order_id"],
+            claimed.promise_id,
+            claimed.service,
+            claimed.promised_date,
+            claimed.promised_at,
+            claimed.packages,
+        )
     if holds is None and not cmd.allow_backorder:
         skus = sorted({n.sku for n in needs})
         raise OutOfStock(
@@ -237,6 +296,23 @@ def _digital_delivered(view: OrderView, line_nos: set[int]) -> OrderView:
         for ln in view.lines
     ]  # fmt: skip
     return view.model_copy(update={"lines": lines})
+
+
+def _reserve_promised(
+    repo: LifecycleRepo, order: OrderRecord, claimed: promising.PromisedCapture
+) -> list[Hold]:
+    """Reserve exactly the units the promise held, stock rows in (node, sku) order."""
+    for node_id, sku, qty in sorted_holds(claimed.holds):
+        if not repo.reserve_stock(node_id, sku, qty):
+            raise OutOfStock(
+                f"the {qty} unit(s) of {sku} promised at {node_id} are no longer there "
+                f"(promise {claimed.promise_id}); nothing was created",
+                [sku],
+            )
+    repo.add_reservations(
+        order["order_id"], [(h.line_no, h.node_id, h.sku, h.qty) for h in claimed.holds]
+    )
+    return claimed.holds
 
 
 def _capture_events(

@@ -20,6 +20,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 import planner
@@ -29,6 +30,8 @@ from models import Weights
 from models.api import Actor, Page, ReleaseResult, RunRequest, RunView
 from models.lifecycle import PLANNABLE, OrderStatus, check_transition, work_kind
 from models.lifecycle_errors import Busy, FieldError, InvalidInput, NotFound
+from promise.index import PromiseIndex
+from services import promise as promising
 from services.common import new_id
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
@@ -105,9 +108,16 @@ def _snapshot(db: Database, weights: Weights | None) -> tuple[Any, pd.DataFrame,
         inv = inv.merge(back, on=["node_id", "sku"], how="left")
         inv["reserved"] = (inv["reserved"] - inv["qty"].fillna(0).astype("int64")).clip(lower=0)
         inv = inv.drop(columns="qty")
+    soft = promising.held_in_all(db)
+    if soft:
+        # Units live delivery promises hold are not the run's to give away.
+        extra = pd.Series(soft, dtype="int64").rename("qty").rename_axis(["node_id", "sku"])
+        inv = inv.merge(extra.reset_index(), on=["node_id", "sku"], how="left")
+        inv["reserved"] = inv["reserved"] + inv["qty"].fillna(0).astype("int64")
+        inv = inv.drop(columns="qty")
     planned = type(batch)(
         batch_date=batch.batch_date,
-        nodes=batch.nodes,
+        nodes=_with_backlog(db, batch.nodes, held),
         items=batch.items,
         inventory=inv,
         orders=orders,
@@ -117,6 +127,24 @@ def _snapshot(db: Database, weights: Weights | None) -> tuple[Any, pd.DataFrame,
         rate_card_file=batch.rate_card_file,
     )
     return planned, held, versions
+
+
+def _with_backlog(db: Database, nodes: pd.DataFrame, held: pd.DataFrame) -> pd.DataFrame:
+    """Nodes whose processing days include the work they already have: whole days of
+    capacity taken by reservations of orders outside this run. The planner's lateness
+    then sees what a delivery promise sees (promise/README.md, rule 4), so it does not
+    move promised orders onto a node that is full for days. Capacity is at least what
+    the run's orders hold at the node, so keeping them where they are stays feasible."""
+    days = promising.backlog_days_without(db, held)
+    extra = nodes["node_id"].map(days).fillna(0).astype("int64")
+    # Orders captured beyond a day's capacity ship later but stay sourced: a run never
+    # has less room at a node than the orders it re-plans already hold there.
+    holding = held.groupby("node_id")["qty"].sum() if len(held) else pd.Series(dtype="int64")
+    room = nodes["node_id"].map(holding).fillna(0).astype("int64")
+    return nodes.assign(
+        processing_days=nodes["processing_days"] + extra,
+        capacity_units=np.maximum(nodes["capacity_units"].to_numpy(np.int64), room.to_numpy()),
+    )
 
 
 def run_sourcing(db: Database, req: RunRequest, actor: Actor) -> RunView:
@@ -150,6 +178,7 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
         )
     )
     try:
+        index = promising.index_of(db)  # built now: the apply below holds the write gate
         batch, held, versions = _snapshot(db, weights)
         started = time.perf_counter()
         if len(batch.orders):
@@ -162,7 +191,17 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
         plan_seconds = time.perf_counter() - started
         db.write(
             lambda r: _apply(
-                db, r, run_id, batch, alloc, unfilled, summary, versions, actor, plan_seconds
+                db,
+                r,
+                run_id,
+                batch,
+                alloc,
+                unfilled,
+                summary,
+                versions,
+                actor,
+                plan_seconds,
+                index,
             ),
             exclusive=True,
         )
@@ -185,6 +224,7 @@ def _apply(
     versions: dict[str, int],
     actor: Actor,
     plan_seconds: float,
+    index: PromiseIndex | None = None,
 ) -> None:
     """Swap the planned orders' reservations for the plan's, in one transaction."""
     current = repo.order_versions([s.value for s in PLANNABLE])
@@ -211,6 +251,12 @@ def _apply(
     _move_planned(repo, keep, short, run_id, actor)
     plan_id = _save_plan(repo, run_id, batch, a, ordered, got, summary)
     kpis = _kpis(summary, len(keep), len(versions) - len(keep), trimmed, len(short), plan_seconds)
+    if index is not None:
+        planned = [
+            (str(o), int(n), str(d), int(q))
+            for o, n, d, q in a[["order_id", "line_no", "node_id", "qty"]].itertuples(index=False)
+        ]
+        kpis.update(promising.kept_in_run(index, repo, planned, ordered, old_held))
     repo.finish_run(run_id, plan_id, len(keep), kpis, batch.weights.model_dump())
     if db.on_apply is not None:
         db.on_apply(run_id)  # test hook: the crash test stops the process here

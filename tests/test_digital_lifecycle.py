@@ -100,3 +100,35 @@ def test_a_digital_sku_in_the_stock_feed_is_refused_naming_the_row(client: TestC
     errors = r.json()["errors"]
     assert errors == [{"field": "row 2.sku", "message": "'G' is digital: it has no stock"}]
     assert [x for x in stock_rows(client) if x["sku"] == GIFT] == []
+
+
+def test_an_order_quoting_a_promise_holds_only_its_physical_lines(client: TestClient) -> None:
+    """The promise covers A; the gift card rides along with no stock and no hold."""
+    quoted = client.post(
+        "/promise",
+        json={"lines": [{"sku": "A", "qty": 1}], "ship_zip": "02139"},
+        headers=h(Role.CHANNEL),
+    )
+    assert quoted.status_code == 200, quoted.text
+    p = quoted.json()
+    held_at = {pkg["node_id"] for pkg in p["options"][0]["packages"]}
+    body = web_order(
+        lines=[{"sku": GIFT, "qty": 1}, {"sku": "A", "qty": 1}],
+        promise={"promise_id": p["promise_id"]},
+    )
+    r = client.post("/orders", json=body, headers=h(Role.CHANNEL))
+    assert r.status_code == 201, r.text
+    gift, a = r.json()["lines"]
+    assert (gift["open_qty"], gift["shipped_qty"], gift["reservations"]) == (0, 1, [])
+    assert {res["node_id"] for res in a["reservations"]} == held_at
+    assert sum(res["qty"] for res in a["reservations"]) == 1
+    assert [row for row in stock_rows(client) if row["sku"] == GIFT] == []
+
+
+def test_an_all_digital_order_quoting_a_promise_is_422_naming_the_field(
+    client: TestClient,
+) -> None:
+    body = web_order(lines=[{"sku": GIFT, "qty": 1}], promise={"promise_id": "pr-any"})
+    r = client.post("/orders", json=body, headers=h(Role.CHANNEL))
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "promise"

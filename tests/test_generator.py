@@ -17,7 +17,7 @@ from data.generator import DC_SPACING_MI, default_sizes, generate_batch
 from data.geo import haversine_miles, zip_table
 from data.rate_card import default_rate_card
 from models import Batch, Weights
-from models.batch import COLUMNS, OPTIONAL_COLUMNS, TABLES
+from models.batch import COLUMNS, TABLES, all_columns
 
 SERVICE_MIX = {"ground": 0.60, "two_day": 0.20, "next_day": 0.06, "pickup": 0.14}
 CHANNEL_MIX = {"web": 0.50, "mobile": 0.25, "call_center": 0.05, "store": 0.08, "marketplace": 0.12}
@@ -54,7 +54,7 @@ def test_valid_under_the_contract_in_canonical_form(fixture: str, request) -> No
         batch.batch_date, batch.weights, **{t: batch.table(t) for t in TABLES}
     )
     for name in TABLES:
-        assert tuple(batch.table(name).columns) == (*COLUMNS[name], *OPTIONAL_COLUMNS.get(name, ()))
+        assert tuple(batch.table(name).columns) == all_columns(name)
         pdt.assert_frame_equal(batch.table(name), checked.table(name))
 
 

@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pandas.testing as pdt
@@ -211,7 +212,9 @@ def test_the_database_itself_refuses_bad_rows(loaded: Store) -> None:
         "INSERT INTO order_lines VALUES ('WEB-1001', 9, 'SKU-1', 0, 99)",
         "INSERT INTO inventory (node_id, sku, on_hand, seq) VALUES ('DC-NYC', 'SKU-3', -1, 9)",
         "UPDATE inventory SET reserved = -2",
-        "INSERT INTO nodes VALUES ('X', 'dc', '1234', true, true, 1, 0, 0, 0, 9)",
+        "INSERT INTO nodes (node_id, kind, zip, ship_enabled, pickup_enabled, capacity_units, "
+        "pick_cost, pack_cost, processing_days, seq) "
+        "VALUES ('X', 'dc', '1234', true, true, 1, 0, 0, 0, 9)",
         "INSERT INTO orders (order_id, channel, service, due_days, seq) "
         "VALUES ('P-1', 'web', 'pickup', 1, 9)",  # pickup without a pickup node
         "INSERT INTO orders (order_id, channel, service, due_days, seq) "
@@ -565,36 +568,65 @@ def test_csv_to_store_to_parquet_round_trip(tmp_path: Path, store: Store) -> Non
     assert again.rate_card_file == "rate_card.parquet"
 
 
-def test_a_store_at_migration_3_upgrades_through_the_table_rebuilds(
+def test_a_store_at_migration_4_upgrades_through_the_table_rebuilds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Migration 3 (sequences, indexes) then 4 (nodes, items, work_items rebuilt):
-    the rows survive, every index is there afterwards, and the sequences go on."""
+    """A store at main's migration 4 (traffic's sequences and indexes, promise's node
+    calendars) then 5 (nodes, items, work_items rebuilt), 6 and 7: the rows and the
+    node calendars survive, the calendar columns keep migration 4's types and
+    defaults, every index is there afterwards, and the sequences go on."""
     from data.store import schema
 
     path = tmp_path / "dom.duckdb"
-    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
-    monkeypatch.setattr(schema, "LATEST_VERSION", 3)
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
+    monkeypatch.setattr(schema, "LATEST_VERSION", 4)
     with Store(path) as old:
         for sql in (
-            "INSERT INTO nodes VALUES ('DC1', 'dc', '10001', true, false, 10, 1, 1, 1, 0)",
+            "INSERT INTO nodes VALUES ('DC1', 'dc', '10001', true, false, 10, 1, 1, 1, 0, "
+            "16, 'sun', 'US', '2026-12-24', '2026-12-27')",
+            "INSERT INTO nodes (node_id, kind, zip, ship_enabled, pickup_enabled, "
+            "capacity_units, pick_cost, pack_cost, processing_days, seq) "
+            "VALUES ('S1', 'store', '02139', true, true, 5, 1, 1, 0, 1)",
             "INSERT INTO items (sku, weight_lb, price, seq) VALUES ('A', 2.5, 10, 0)",
             "INSERT INTO inventory (node_id, sku, on_hand, seq) "
             "VALUES ('DC1', 'A', 7, nextval('seq_inventory'))",
             "INSERT INTO work_items (work_item_id, order_id, node_id, kind, status) "
             "VALUES ('W1', 'O1', 'DC1', 'ship', 'released')",
+            "INSERT INTO order_promises VALUES ('O1', 'P1', 'ground', DATE '2026-12-08', "
+            "TIMESTAMPTZ '2026-12-05 10:00:00+00', '[]')",
         ):
             old.con.execute(sql)
+        calendar_columns = _calendar_columns(old.con)
     monkeypatch.undo()
     with Store(path) as new:
-        assert new.schema_version == LATEST_VERSION == 6
+        assert new.schema_version == LATEST_VERSION == 7
         con = new.con
-        assert con.execute("SELECT node_id, kind FROM nodes").fetchall() == [("DC1", "dc")]
+        assert con.execute(
+            "SELECT node_id, kind, cutoff_hour, closed_weekdays, holiday_calendar, "
+            "closed_dates, open_dates FROM nodes ORDER BY node_id"
+        ).fetchall() == [
+            ("DC1", "dc", 16, "sun", "US", "2026-12-24", "2026-12-27"),
+            ("S1", "store", 14, "sat,sun", "US", "", ""),
+        ]
+        assert _calendar_columns(con) == calendar_columns
+        con.execute(
+            "INSERT INTO nodes (node_id, kind, zip, ship_enabled, pickup_enabled, "
+            "capacity_units, pick_cost, pack_cost, processing_days, seq) "
+            "VALUES ('VN1', 'vendor', '60601', true, false, 5, 1, 1, 2, 2)"
+        )
+        assert con.execute(
+            "SELECT cutoff_hour, closed_weekdays FROM nodes WHERE node_id = 'VN1'"
+        ).fetchall() == [(14, "sat,sun")]
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute("UPDATE nodes SET pickup_enabled = true WHERE node_id = 'VN1'")
         assert con.execute("SELECT sku, weight_lb, digital FROM items").fetchall() == [
             ("A", 2.5, False)
         ]
         assert con.execute("SELECT work_item_id, kind FROM work_items").fetchall() == [
             ("W1", "ship")
+        ]
+        assert con.execute("SELECT order_id, promise_id FROM order_promises").fetchall() == [
+            ("O1", "P1")
         ]
         indexes = {r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
         assert {
@@ -605,6 +637,15 @@ def test_a_store_at_migration_3_upgrades_through_the_table_rebuilds(
             "work_items_by_order",
         } <= indexes
         assert con.execute("SELECT nextval('seq_inventory')").fetchall() == [(1,)]
+
+
+def _calendar_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
+    """Name, type, default and nullability of the nodes' calendar columns."""
+    return con.execute(
+        "SELECT column_name, data_type, column_default, is_nullable FROM duckdb_columns() "
+        "WHERE table_name = 'nodes' AND column_name IN ('cutoff_hour', 'closed_weekdays', "
+        "'holiday_calendar', 'closed_dates', 'open_dates') ORDER BY column_name"
+    ).fetchall()
 
 
 def test_a_file_from_another_line_of_migrations_is_refused(tmp_path: Path) -> None:

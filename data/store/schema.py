@@ -257,14 +257,50 @@ V3 = Migration(
     ),
 )
 
-# Migration 4: drop-ship vendors and digital goods (contract: node kind `vendor`, item
-# column `digital`). DuckDB cannot alter a CHECK, so both tables are rebuilt.
+# Node calendar columns (promise/README.md), as migration 4 adds them; migration 5's
+# rebuild of `nodes` declares them the same way.
+_NODE_CALENDAR = (
+    "cutoff_hour BIGINT DEFAULT 14",
+    "closed_weekdays TEXT DEFAULT 'sat,sun'",
+    "holiday_calendar TEXT DEFAULT 'US'",
+    "closed_dates TEXT DEFAULT ''",
+    "open_dates TEXT DEFAULT ''",
+)
+_NODE_COLUMNS = (
+    "node_id, kind, zip, ship_enabled, pickup_enabled, capacity_units, pick_cost, "
+    "pack_cost, processing_days, seq, cutoff_hour, closed_weekdays, holiday_calendar, "
+    "closed_dates, open_dates"
+)
+
+# Node calendars for delivery promises (promise/README.md); old rows get the defaults.
 V4 = Migration(
     version=4,
+    description="delivery promises: node calendars, order promises",
+    statements=(
+        *(f"ALTER TABLE nodes ADD COLUMN {column}" for column in _NODE_CALENDAR),
+        # The promise an order was captured with: what "promises kept" checks plans against.
+        """
+        CREATE TABLE order_promises (
+            order_id TEXT PRIMARY KEY,
+            promise_id TEXT NOT NULL,
+            service TEXT NOT NULL,
+            promised_date DATE NOT NULL,
+            promised_at TIMESTAMPTZ NOT NULL,
+            packages JSON NOT NULL
+        )
+        """,
+    ),
+)
+
+# Migration 5: drop-ship vendors and digital goods (contract: node kind `vendor`, item
+# column `digital`). DuckDB cannot alter a CHECK, so the tables are rebuilt; `nodes`
+# keeps migration 4's calendar columns.
+V5 = Migration(
+    version=5,
     description="vendor nodes, digital items, drop-ship work items",
     statements=(
         f"""
-        CREATE TABLE nodes_v4 (
+        CREATE TABLE nodes_v5 (
             {_id("node_id")} PRIMARY KEY,
             kind TEXT NOT NULL CHECK (kind IN ('dc', 'store', 'vendor')),
             zip TEXT NOT NULL CHECK ({_ZIP_OK.format(c="zip")}),
@@ -275,14 +311,16 @@ V4 = Migration(
             {_nonneg_float("pack_cost")},
             {_nonneg_int("processing_days")},
             seq BIGINT NOT NULL,
+            {", ".join(_NODE_CALENDAR)},
             CHECK (kind <> 'vendor' OR NOT pickup_enabled)
         )
         """,
-        "INSERT INTO nodes_v4 SELECT * FROM nodes",
+        # Named columns: the copy keeps migration 4's calendars, whatever the order.
+        f"INSERT INTO nodes_v5 ({_NODE_COLUMNS}) SELECT {_NODE_COLUMNS} FROM nodes",
         "DROP TABLE nodes",
-        "ALTER TABLE nodes_v4 RENAME TO nodes",
+        "ALTER TABLE nodes_v5 RENAME TO nodes",
         f"""
-        CREATE TABLE items_v4 (
+        CREATE TABLE items_v5 (
             {_id("sku")} PRIMARY KEY,
             weight_lb DOUBLE NOT NULL CHECK (weight_lb >= 0 AND isfinite(weight_lb)),
             {_nonneg_float("price")},
@@ -291,13 +329,13 @@ V4 = Migration(
             CHECK (digital OR weight_lb > 0)
         )
         """,
-        "INSERT INTO items_v4 (sku, weight_lb, price, seq) "
+        "INSERT INTO items_v5 (sku, weight_lb, price, seq) "
         "SELECT sku, weight_lb, price, seq FROM items",
         "DROP TABLE items",
-        "ALTER TABLE items_v4 RENAME TO items",
+        "ALTER TABLE items_v5 RENAME TO items",
         # Work items at a vendor are drop-ship purchase orders.
         """
-        CREATE TABLE work_items_v4 (
+        CREATE TABLE work_items_v5 (
             work_item_id TEXT PRIMARY KEY,
             order_id TEXT NOT NULL,
             node_id TEXT NOT NULL,
@@ -311,21 +349,21 @@ V4 = Migration(
             reject_reason TEXT
         )
         """,
-        "INSERT INTO work_items_v4 SELECT * FROM work_items",
+        "INSERT INTO work_items_v5 SELECT * FROM work_items",
         "DROP TABLE work_items",
-        "ALTER TABLE work_items_v4 RENAME TO work_items",
+        "ALTER TABLE work_items_v5 RENAME TO work_items",
         "CREATE INDEX work_items_by_node ON work_items (node_id)",
         "CREATE INDEX work_items_by_order ON work_items (order_id)",
     ),
 )
 
-# Migration 5 belongs to the stock alerts; its SQL lives in its own module.
-V5 = Migration(version=5, description=ALERTS_DESCRIPTION, statements=ALERTS_STATEMENTS)
+# Migration 6 belongs to the stock alerts; its SQL lives in its own module.
+V6 = Migration(version=6, description=ALERTS_DESCRIPTION, statements=ALERTS_STATEMENTS)
 
-# Migration 6 belongs to exchanges; its SQL lives in its own module.
-V6 = Migration(version=6, description=EXCHANGES_DESCRIPTION, statements=EXCHANGES_STATEMENTS)
+# Migration 7 belongs to exchanges; its SQL lives in its own module.
+V7 = Migration(version=7, description=EXCHANGES_DESCRIPTION, statements=EXCHANGES_STATEMENTS)
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6)
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6, V7)
 LATEST_VERSION: int = MIGRATIONS[-1].version
 
 

@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from data.shared_sql import insert_events, insert_plan, to_json
 from data.store.schema import OPEN_STATUSES, SEQUENCED, ensure_schema, sequence_of
 from models import Batch, Weights
-from models.batch import COLUMNS, OPTIONAL_COLUMNS
+from models.batch import COLUMNS, all_columns
 from models.errors import DomError
 
 MEMORY = ":memory:"
@@ -48,6 +48,11 @@ _DTYPES: dict[str, dict[str, str]] = {
         "pick_cost": "float64",
         "pack_cost": "float64",
         "processing_days": "int64",
+        "cutoff_hour": "int64",
+        "closed_weekdays": "object",
+        "holiday_calendar": "object",
+        "closed_dates": "object",
+        "open_dates": "object",
     },
     "items": {"sku": "object", "weight_lb": "float64", "price": "float64", "digital": "bool"},
     "inventory": {
@@ -88,11 +93,6 @@ _NETWORK_KEYS: dict[str, tuple[str, ...]] = {
 }
 # Columns written as NULL when the batch holds "" (absent).
 _EMPTY_IS_NULL = frozenset({"ship_zip", "pickup_node_id"})
-
-
-def _columns(table: str) -> tuple[str, ...]:
-    """Every column the store keeps for a batch table, optional ones included."""
-    return (*COLUMNS[table], *OPTIONAL_COLUMNS.get(table, ()))
 
 
 class StoreError(DomError):
@@ -291,16 +291,14 @@ class Store:
         return batch_id
 
     def _insert_sql(self, table: str, view: str, extra: Mapping[str, str]) -> str:
-        columns = list(_columns(table))
+        columns = list(all_columns(table))
         exprs = [f"nullif({c}, '')" if c in _EMPTY_IS_NULL else c for c in columns]
         names = ", ".join([*columns, *extra])
         values = ", ".join([*exprs, *extra.values()])
         return f"INSERT INTO {table} ({names}) SELECT {values} FROM {view}"
 
     def _with_seq(self, table: str, df: pd.DataFrame) -> pd.DataFrame:
-        columns: dict[str, Any] = {
-            c: df[c].array if c in df else np.zeros(len(df), dtype=bool) for c in _columns(table)
-        }
+        columns: dict[str, Any] = {c: df[c].array for c in all_columns(table)}
         if table in SEQUENCED:
             # Drawn from the table's sequence (the service inserts concurrently),
             # sorted so the rows keep the file's order.
@@ -331,7 +329,7 @@ class Store:
 
     def _upsert(self, table: str, keys: Sequence[str], df: pd.DataFrame) -> None:
         frame = self._with_seq(table, df)
-        updates = [c for c in (*_columns(table), "seq") if c not in keys]
+        updates = [c for c in (*all_columns(table), "seq") if c not in keys]
         sets = ", ".join(f"{c} = excluded.{c}" for c in updates)
         with self._registered(frame) as view:
             # ON CONFLICT DO UPDATE silently keeps one of two input rows with one key.
@@ -529,7 +527,7 @@ class Store:
 
     def _select(self, table: str, where: str = "", params: Sequence[Any] = ()) -> pd.DataFrame:
         columns = [
-            f"coalesce({c}, '') AS {c}" if c in _EMPTY_IS_NULL else c for c in _columns(table)
+            f"coalesce({c}, '') AS {c}" if c in _EMPTY_IS_NULL else c for c in all_columns(table)
         ]
         sql = f"SELECT {', '.join(columns)} FROM {table}"
         if where:

@@ -17,11 +17,12 @@ Lines of digital SKUs are no part of a plan: they are neither allocated nor unfi
 and cost nothing (``Batch.physical_lines`` is every other line).
 """
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from data.geo import zone_between
 from models import Batch, CostBreakdown, Service, Weights
@@ -30,6 +31,34 @@ FloatA = npt.NDArray[np.float64]
 
 UNFILLED_BASE_PENALTY = 100.0
 ALLOCATION_COLUMNS = ("order_id", "line_no", "node_id", "qty")
+
+
+def shipping_cost(base: ArrayLike, per_lb: ArrayLike, weight_lb: ArrayLike) -> Any:
+    """Carrier charge of a package: the rate row's base plus its per-pound rate."""
+    return np.add(base, np.multiply(per_lb, weight_lb))
+
+
+def handling_cost(pack_cost: ArrayLike, pick_cost: ArrayLike, units: ArrayLike) -> Any:
+    """Node charge of a package: one pack plus one pick per unit."""
+    return np.add(pack_cost, np.multiply(pick_cost, units))
+
+
+def weighted_total(
+    w: Weights,
+    shipping: float,
+    handling: float,
+    late_days: float = 0.0,
+    splits: float = 0.0,
+    unfilled: float = 0.0,
+) -> float:
+    """The objective: each term times its weight."""
+    return (
+        w.shipping * shipping
+        + w.handling * handling
+        + w.late * late_days
+        + w.split * splits
+        + w.unfilled * unfilled
+    )
 
 
 def unit_cost(
@@ -124,10 +153,11 @@ def package_table(batch: Batch, allocations: pd.DataFrame) -> pd.DataFrame:
         missing = pkg.loc[np.isnan(base), ["service", "zone"]].drop_duplicates()
         raise KeyError(f"rate card has no row for {missing.to_records(index=False).tolist()}")
 
-    pkg["shipping"] = base + per_lb * pkg["weight_lb"].to_numpy(np.float64)
-    pkg["handling"] = (
-        pkg["node_id"].map(nodes["pack_cost"])
-        + pkg["node_id"].map(nodes["pick_cost"]) * pkg["units"]
+    pkg["shipping"] = shipping_cost(base, per_lb, pkg["weight_lb"].to_numpy(np.float64))
+    pkg["handling"] = handling_cost(
+        pkg["node_id"].map(nodes["pack_cost"]).to_numpy(np.float64),
+        pkg["node_id"].map(nodes["pick_cost"]).to_numpy(np.float64),
+        pkg["units"].to_numpy(np.float64),
     )
     processing = pkg["node_id"].map(nodes["processing_days"]).to_numpy(np.float64)
     pkg["late_days"] = np.maximum(0.0, processing + transit - due)
@@ -147,13 +177,7 @@ def evaluate(
     late_days = float(pkg["late_days"].sum())
     splits = float((packages_per_order - 1).clip(lower=0).sum())
     unfilled = float(lines["unfilled_cost"].sum())
-    total = (
-        w.shipping * shipping
-        + w.handling * handling
-        + w.late * late_days
-        + w.split * splits
-        + w.unfilled * unfilled
-    )
+    total = weighted_total(w, shipping, handling, late_days, splits, unfilled)
     return CostBreakdown(
         weights=w,
         shipping=shipping,
