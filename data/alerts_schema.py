@@ -1,4 +1,4 @@
-"""Tables of the stock alerts (schema migration 4): reorder points and alerts.
+"""Tables of the stock alerts (schema migration 6): reorder points and alerts.
 
 ``stock_alerts`` is the history (one row per alert, raised then cleared);
 ``open_alerts`` holds at most one open alert per (kind, node, SKU), its primary

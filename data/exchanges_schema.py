@@ -1,4 +1,4 @@
-"""Tables of exchanges (schema migration 5): a return line turned into a replacement.
+"""Tables of exchanges (schema migration 7): a return line turned into a replacement.
 
 An exchange links a return of the original order to a new order for the replacement
 units; ``exchange_lines`` counts what each returned line has been exchanged for, so no
