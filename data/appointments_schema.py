@@ -1,7 +1,7 @@
-"""Tables of delivery and service appointments (schema migration 5).
+"""Tables of delivery and service appointments (schema migration 8).
 
 Kept apart so the appointments owner edits one file; ``data.store.schema``
-applies these statements as migration 5. Plain SQL, importing nothing.
+applies these statements as migration 8. Plain SQL, importing nothing.
 
 - ``item_services``: what an item needs on site (skill, minutes per unit).
 - ``crews`` / ``crew_regions``: the resource pools; a crew serves a ZIP3 on a
