@@ -572,7 +572,7 @@ def test_a_store_at_migration_4_upgrades_through_the_table_rebuilds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A store at main's migration 4 (traffic's sequences and indexes, promise's node
-    calendars) then 5 (nodes, items, work_items rebuilt), 6 and 7: the rows and the
+    calendars) then 5 (nodes, items, work_items rebuilt), 6, 7 and 8: the rows and the
     node calendars survive, the calendar columns keep migration 4's types and
     defaults, every index is there afterwards, and the sequences go on."""
     from data.store import schema
@@ -599,7 +599,7 @@ def test_a_store_at_migration_4_upgrades_through_the_table_rebuilds(
         calendar_columns = _calendar_columns(old.con)
     monkeypatch.undo()
     with Store(path) as new:
-        assert new.schema_version == LATEST_VERSION == 7
+        assert new.schema_version == LATEST_VERSION == 8
         con = new.con
         assert con.execute(
             "SELECT node_id, kind, cutoff_hour, closed_weekdays, holiday_calendar, "
