@@ -15,7 +15,18 @@ from fastapi import FastAPI
 
 from api import problems
 from api.routers import admin as admin_routes
-from api.routers import inventory, orders, returns, sourcing, weights, work_items
+from api.routers import (
+    alerts,
+    drop_ship,
+    exchanges,
+    inventory,
+    orders,
+    returns,
+    sourcing,
+    weights,
+    work_items,
+)
+from api.routers import appointments as appointment_routes
 from api.routers import promise as promise_routes
 from api.settings import Settings
 from api.web import mount as mount_console
@@ -106,10 +117,14 @@ def create_app(
         inventory.router,
         sourcing.router,
         work_items.router,
+        drop_ship.router,
+        alerts.router,
+        exchanges.router,
         returns.router,
         weights.router,
         admin_routes.promotions,
         admin_routes.auth,
+        appointment_routes.router,
     ):
         app.include_router(router)
     mount_console(app)

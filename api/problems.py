@@ -111,6 +111,7 @@ def _dom_error(request: Request, exc: Exception) -> JSONResponse:
         extra = {"current_state": exc.current, "allowed_from": exc.allowed_from}
     if isinstance(exc, OutOfStock):
         extra = {"skus": exc.skus}
+    extra.update(getattr(exc, "problem_members", {}))  # e.g. a taken slot's next free slots
     headers = {"Retry-After": "1"} if isinstance(exc, Busy) else None
     if isinstance(exc, Unauthenticated):
         headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'}

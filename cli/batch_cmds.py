@@ -37,6 +37,12 @@ def generate_cmd(
         datetime | None,
         typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="[default: today]"),
     ] = None,
+    vendors: Annotated[
+        int, typer.Option(min=0, max=500, metavar="N", help="Drop-ship vendors to add.")
+    ] = 0,
+    digital: Annotated[
+        float, typer.Option(min=0, max=1, metavar="X", help="Share of SKUs that are digital.")
+    ] = 0.0,
     force: ForceOpt = False,
 ) -> None:
     """Make a realistic batch, to a folder and/or the store.
@@ -55,7 +61,14 @@ def generate_cmd(
     with progress_bar() as progress:
         with stage(progress, f"generating {orders:,} orders (seed {seed})"):
             batch = generate_batch(
-                orders, seed=seed, nodes=nodes, skus=skus, batch_date=day, tightness=tightness
+                orders,
+                seed=seed,
+                nodes=nodes,
+                skus=skus,
+                batch_date=day,
+                tightness=tightness,
+                vendors=vendors,
+                digital_share=digital,
             )
         if out is not None:
             with stage(progress, f"writing {out} ({fmt})"):

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from cli import appointments as _appointments
 from cli import batch_cmds, plan_cmds, serve_cmd, store_cmds
 from cli import scenario as _scenario  # light sub-apps: heavy imports inside their commands
 from cli import weights as _weights
@@ -59,6 +60,7 @@ for name, command in (
     app.command(name)(friendly_errors(command))
 app.add_typer(_scenario.app, name="scenario")
 app.add_typer(_weights.app, name="weights")
+app.add_typer(_appointments.app, name="appointments")
 
 
 def main() -> None:

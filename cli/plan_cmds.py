@@ -135,7 +135,7 @@ def check_cmd(
     from planner import check_plan, evaluate, known_rows
 
     batch = read_batch(batch_dir)
-    allocations, unfilled, claimed = read_plan(plan_dir)
+    allocations, unfilled, claimed = read_plan(plan_dir, batch)
     # A plan is costed with the weights it was made with, when its summary says so.
     planned_with = claimed.get("cost", {}).get("weights") if isinstance(claimed, dict) else None
     base = Weights.model_validate(planned_with) if planned_with else batch.weights

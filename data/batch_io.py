@@ -19,8 +19,8 @@ from pydantic import ValidationError
 from data.atomic import Layout, atomic_folder
 from data.columns import plain, validate_table
 from data.geo import zip_table
-from models import SHIPPING_SERVICES, Batch, Service, Weights
-from models.batch import TABLES, all_columns
+from models import SHIPPING_SERVICES, Batch, NodeKind, Service, Weights
+from models.batch import SPARSE_COLUMNS, TABLES, all_columns
 from models.errors import BatchValidationError, Problem
 
 BATCH_JSON = "batch.json"
@@ -193,7 +193,8 @@ def check_references(
     """Rules across rows and tables: unique keys, references, ZIPs, pickup, rate card."""
     for name, keys in UNIQUE_KEYS.items():
         _unique(problems, tables[name], files[name], keys)
-    for name, column, bad, message in [*_reference_rules(tables), *_order_rules(tables)]:
+    rules = [*_reference_rules(tables), *_order_rules(tables), *_kind_rules(tables)]
+    for name, column, bad, message in rules:
         _report(problems, files[name], column, bad, tables[name][column], message)
     _check_rates(tables, files["rate_card"], problems)
 
@@ -218,6 +219,27 @@ def _reference_rules(t: dict[str, pd.DataFrame]) -> list[Rule]:
             "order_id",
             ~orders["order_id"].isin(set(lines["order_id"])).to_numpy(),
             "order has no lines",
+        ),
+    ]
+
+
+def _kind_rules(t: dict[str, pd.DataFrame]) -> list[Rule]:
+    """Vendors never hand over pickups; only a digital item may weigh nothing."""
+    nodes, items = t["nodes"], t["items"]
+    vendor = (nodes["kind"] == NodeKind.VENDOR.value).to_numpy()
+    physical = ~items["digital"].to_numpy(bool)
+    return [
+        (
+            "nodes",
+            "pickup_enabled",
+            vendor & nodes["pickup_enabled"].to_numpy(bool),
+            "a vendor (drop-ship) node cannot be pickup_enabled",
+        ),
+        (
+            "items",
+            "weight_lb",
+            physical & ~(items["weight_lb"].to_numpy(np.float64) > 0),
+            "must be > 0 for a physical item (only a digital item may weigh 0)",
         ),
     ]
 
@@ -282,7 +304,10 @@ def write_batch(
 
 def _write_tables(batch: Batch, folder: Path, fmt: Format) -> None:
     for name in TABLES:
-        df = batch.table(name).loc[:, list(all_columns(name))]
+        table = batch.table(name)
+        sparse_unused = [c for c in SPARSE_COLUMNS if c not in table or not table[c].any()]
+        columns = [c for c in all_columns(name) if c not in sparse_unused]
+        df = table.loc[:, columns]
         path = folder / f"{name}.{fmt}"
         if fmt == "csv":
             out = df.copy()

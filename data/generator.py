@@ -23,6 +23,7 @@ import pandas as pd
 from data.cities import CONTIGUOUS_STATES, Cities, sample_cities, sample_zip_rows, us_cities
 from data.geo import haversine_miles, zip_table
 from data.rate_card import default_rate_card
+from data.vendors import add_vendors, make_digital
 from models import Batch, Weights
 
 IntArray = npt.NDArray[np.int64]
@@ -526,8 +527,14 @@ def generate_batch(
     batch_date: date = date(2026, 11, 25),
     tightness: float = 1.0,
     weights: Weights | None = None,
+    vendors: int = 0,
+    digital_share: float = 0.0,
 ) -> Batch:
     """A realistic, valid batch of ``orders`` orders; the same arguments give the same batch.
+
+    ``vendors`` drop-ship vendors and a ``digital_share`` of digital SKUs are added
+    afterwards on their own random stream (``data.vendors``): the rest of the batch is
+    the same as without them.
 
     ``nodes`` and ``skus`` default to sizes that scale with ``orders``;
     ``tightness`` scales supply against expected demand (1.0: tight, a few
@@ -575,9 +582,10 @@ def generate_batch(
     )
 
     capacity = _capacity(rng, net, line_store, qty)
-    return _assemble(
+    batch = _assemble(
         net, items, hdr, order_of, line_no, sku, qty, stock, capacity, batch_date, weights
     )
+    return add_vendors(make_digital(batch, digital_share, seed), vendors, seed)
 
 
 def _capacity(
@@ -635,7 +643,12 @@ def _assemble(
         }
     )
     item_frame = pd.DataFrame(
-        {"sku": items.sku, "weight_lb": items.weight_lb, "price": items.price}
+        {
+            "sku": items.sku,
+            "weight_lb": items.weight_lb,
+            "price": items.price,
+            "digital": np.zeros(len(items.sku), dtype=bool),
+        }
     )
     inventory = pd.DataFrame(
         {

@@ -164,6 +164,7 @@ class Database:
                     try:
                         repo = LifecycleRepo(cur, self.cache)
                         result = work(repo)
+                        repo.refresh_alerts()  # alerts commit with the stock change
                         cur.commit()
                         if repo.stock_changes and self.on_stock_change is not None:
                             # Still inside the gate: an index rebuild (exclusive) sees

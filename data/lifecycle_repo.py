@@ -12,6 +12,7 @@ from typing import Any, cast
 
 import duckdb
 
+from data.exchange_repo import ExchangeRepo
 from data.promise_repo import PromiseRepo
 from data.repo_base import now, where
 from data.shared_sql import insert_events
@@ -25,7 +26,7 @@ _SAME = object()  # marker: leave the column as it is
 KEYS_TTL_S = 5.0  # a deactivated key may still work this long in a running server
 
 
-class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, PromiseRepo):
+class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo):
     """The order service's repository, on one cursor inside one transaction: orders,
     idempotency keys, promotions and API keys here; stock, work and runs in the mixins."""
 
@@ -108,6 +109,7 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, PromiseRepo):
         """New lines (line_no, sku, qty, unit_price): open demand and lifecycle state."""
         if not lines:
             return
+        self.touch(sku for _, sku, _, _ in lines)
         values = ", ".join(["(?, ?, ?, ?, nextval('seq_order_lines'))"] * len(lines))
         flat: list[Any] = [v for no, sku, qty, _ in lines for v in (order_id, no, sku, qty)]
         self.exec(
@@ -123,6 +125,7 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, PromiseRepo):
 
     def set_open_qty(self, order_id: str, line_no: int, sku: str, qty: int) -> None:
         """Open (unreleased, uncancelled) demand of a line; 0 removes it from planning."""
+        self.touch([sku])
         if qty <= 0:
             self.exec(
                 "DELETE FROM order_lines WHERE order_id = ? AND line_no = ?", [order_id, line_no]

@@ -14,6 +14,7 @@ import pandas as pd
 
 from data.atomic import Layout, atomic_folder
 from data.columns import plain
+from models import Batch
 from models.errors import PlanValidationError, Problem
 
 PLAN_COLUMNS = {
@@ -92,8 +93,37 @@ def _read_table(folder: Path, name: str, problems: list[Problem]) -> pd.DataFram
     return pd.DataFrame(out, columns=list(cols))
 
 
-def read_plan(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Allocations, unfilled (may be empty) and the summary (may be {})."""
+def _digital_lines(
+    batch: Batch, folder: Path, name: str, table: pd.DataFrame, problems: list[Problem]
+) -> None:
+    """A digital SKU's line in a plan table: the contract keeps them out of both tables."""
+    if not batch.digital_skus or table.empty:
+        return
+    lines = batch.order_lines[["order_id", "line_no", "sku"]]
+    keyed = table[["order_id", "line_no"]].reset_index(drop=True).rename_axis("row")
+    keyed = keyed.reset_index().merge(lines, on=["order_id", "line_no"])
+    digital = keyed[keyed["sku"].isin(batch.digital_skus).to_numpy()].sort_values("row")
+    file = next((f.name for f in folder.glob(f"{name}.*")), f"{name}.csv")
+    head = digital.head(20)
+    for r, order_id, line_no, sku in zip(
+        head["row"].tolist(), head["order_id"], head["line_no"], head["sku"], strict=True
+    ):
+        problems.append(
+            Problem(
+                file,
+                f"order {order_id} line {line_no} is digital sku {sku}: "
+                "delivered electronically, it is never allocated nor unfilled",
+                int(r) + 1,
+                "line_no",
+            )
+        )
+
+
+def read_plan(
+    folder: str | Path, batch: Batch | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Allocations, unfilled (may be empty) and the summary (may be {}). Given the
+    batch, a row naming a digital line is a problem too."""
     folder = Path(folder)
     if not folder.is_dir():
         raise PlanValidationError([Problem(str(folder), "is not a plan folder")])
@@ -105,6 +135,9 @@ def read_plan(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str,
         if missing_unfilled
         else _read_table(folder, "unfilled", problems)
     )
+    if batch is not None and not problems:
+        _digital_lines(batch, folder, "allocations", alloc, problems)
+        _digital_lines(batch, folder, "unfilled", unfilled, problems)
     summary: dict[str, Any] = {}
     if (folder / SUMMARY_JSON).exists():
         try:

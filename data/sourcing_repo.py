@@ -11,13 +11,14 @@ from typing import Any
 
 import pandas as pd
 
-from data.repo_base import CursorRepo, now, where
+from data.alerts_repo import AlertRepo
+from data.repo_base import now, where
 from data.shared_sql import available, insert_events, insert_plan, to_json
 
 StockKey = tuple[str, str]
 
 
-class SourcingRepo(CursorRepo):
+class SourcingRepo(AlertRepo):
     """Runs, plans and the set-wise writes of a run's apply and of a release."""
 
     # -- runs ------------------------------------------------------------------------
@@ -154,6 +155,7 @@ class SourcingRepo(CursorRepo):
                 "delta": [d for _, d in ordered],
             }
         )
+        self.touch(frame["sku"].tolist())
         with self.frame(frame) as view:
             self.exec(
                 f"UPDATE inventory SET reserved = inventory.reserved + d.delta FROM {view} d "

@@ -11,13 +11,14 @@ from typing import Any
 import pandas as pd
 
 from data import stock_feed
-from data.repo_base import CursorRepo, marks, now, where
+from data.alerts_repo import AlertRepo
+from data.repo_base import marks, now, where
 from data.shared_sql import AVAILABLE, available
 
 NODES_TTL_S = 5.0
 
 
-class StockRepo(CursorRepo):
+class StockRepo(AlertRepo):
     """Nodes, items, stock rows and their ledger, damaged stock, transfers."""
 
     # -- network ---------------------------------------------------------------------
@@ -27,7 +28,8 @@ class StockRepo(CursorRepo):
         if not wanted:
             return {}
         rows = self.dicts(
-            f"SELECT sku, weight_lb, price FROM items WHERE sku IN ({marks(wanted)})", wanted
+            f"SELECT sku, weight_lb, price, digital FROM items WHERE sku IN ({marks(wanted)})",
+            wanted,
         )
         return {r["sku"]: r for r in rows}
 
@@ -58,6 +60,7 @@ class StockRepo(CursorRepo):
 
     def reserve_stock(self, node_id: str, sku: str, qty: int) -> bool:
         """Reserve ``qty`` more units if they are available; False if they are not."""
+        self.touch([sku])
         changed = self.exec(
             "UPDATE inventory SET reserved = reserved + ? WHERE node_id = ? AND sku = ? "
             f"AND {AVAILABLE} >= ?",
@@ -70,6 +73,7 @@ class StockRepo(CursorRepo):
     def unreserve_stock(self, node_id: str, sku: str, qty: int, consume: bool = False) -> None:
         """Give back ``qty`` reserved units; ``consume`` also takes them off hand (shipped)."""
         on_hand = qty if consume else 0
+        self.touch([sku])
         self.exec(
             "UPDATE inventory SET reserved = reserved - ?, on_hand = on_hand - ? "
             "WHERE node_id = ? AND sku = ?",
@@ -98,11 +102,12 @@ class StockRepo(CursorRepo):
         """Every bad row of a bulk feed (how many, the first hundred); writes nothing."""
         return stock_feed.feed_errors(self.cur, df, only_node)
 
-    def apply_feed(
-        self, df: pd.DataFrame, actor: str
-    ) -> tuple[dict[str, int], list[stock_feed.FeedProblem]]:
-        """Apply a checked feed set-wise: rows per kind, or the rows short of reserved."""
-        return stock_feed.apply_feed(self.cur, df, actor)
+    def apply_feed(self, df: pd.DataFrame, actor: str) -> stock_feed.FeedOutcome:
+        """Apply a checked feed set-wise: rows per kind, or the rows short of reserved.
+        The SKUs it changed are touched once, so their alerts are re-checked at commit."""
+        outcome = stock_feed.apply_feed(self.cur, df, actor)
+        self.touch(outcome.touched)
+        return outcome
 
     def change_stock(
         self,
@@ -119,6 +124,7 @@ class StockRepo(CursorRepo):
     ) -> None:
         """Apply deltas to one stock row and write the ledger entry; CHECKs keep it >= 0."""
         self.ensure_stock_row(node_id, sku)
+        self.touch([sku])
         safety_delta = 0
         if safety_stock is not None:
             old = self.scalar(
@@ -177,6 +183,7 @@ class StockRepo(CursorRepo):
 
     def take_available(self, node_id: str, sku: str, qty: int) -> bool:
         """on_hand -= qty if that many units are available; False if not."""
+        self.touch([sku])
         taken = bool(
             self.exec(
                 "UPDATE inventory SET on_hand = on_hand - ? WHERE node_id = ? AND sku = ? "

@@ -7,8 +7,10 @@ kept column-wise (pandas) in the canonical column order and dtypes below. Only
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 import pandas as pd
+from pydantic import BaseModel
 
 from models.weights import Weights
 
@@ -44,7 +46,11 @@ TABLES: tuple[str, ...] = tuple(COLUMNS)
 # Columns a table may leave out (older batches do): defaults come from the row model.
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "nodes": ("cutoff_hour", "closed_weekdays", "holiday_calendar", "closed_dates", "open_dates"),
+    "items": ("digital",),
 }
+# Optional columns a file carries only when some row says something (old batches stay
+# byte-identical); the others are always written.
+SPARSE_COLUMNS: frozenset[str] = frozenset({"digital"})
 
 
 def all_columns(table: str) -> tuple[str, ...]:
@@ -68,17 +74,36 @@ class Batch:
 
     def __post_init__(self) -> None:
         # A batch built in code (or from an older file) gets the optional columns' defaults.
-        from models.network import Node
+        from models.network import Item, Node
 
+        row_models: dict[str, type[BaseModel]] = {"nodes": Node, "items": Item}
         for table, columns in OPTIONAL_COLUMNS.items():
             df = getattr(self, table)
             absent = [c for c in columns if c not in df.columns]
             if absent:
-                filled = df.assign(**{c: Node.model_fields[c].default for c in absent})
+                fields = row_models[table].model_fields
+                filled = df.assign(**{c: fields[c].default for c in absent})
                 object.__setattr__(self, table, filled)
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
+
+    @cached_property
+    def digital_skus(self) -> frozenset[str]:
+        """SKUs delivered electronically: never allocated, never unfilled, never costed."""
+        items = self.items
+        if "digital" not in items.columns:
+            return frozenset()
+        return frozenset(items.loc[items["digital"].to_numpy(bool), "sku"])
+
+    @cached_property
+    def physical_lines(self) -> pd.DataFrame:
+        """The order lines a plan must account for: every line but digital ones."""
+        digital = self.digital_skus
+        if not digital:
+            return self.order_lines
+        lines = self.order_lines
+        return lines[~lines["sku"].isin(digital).to_numpy()].reset_index(drop=True)
 
     def with_weights(self, weights: Weights) -> "Batch":
         """Same batch, other weights: how merchandisers try a what-if."""

@@ -6,6 +6,7 @@ from enum import StrEnum
 class NodeKind(StrEnum):
     DC = "dc"
     STORE = "store"
+    VENDOR = "vendor"  # drop-ship supplier: ships to the customer directly, never a pickup
 
 
 class Service(StrEnum):

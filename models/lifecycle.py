@@ -124,9 +124,26 @@ class WorkItemStatus(StrEnum):
     READY_FOR_PICKUP = "ready_for_pickup"
     PICKED_UP = "picked_up"
     REJECTED = "rejected"
+    ACKNOWLEDGED = "acknowledged"  # a drop-ship vendor accepted the purchase order
 
 
 W = WorkItemStatus
+
+
+class WorkKind(StrEnum):
+    """What a work item asks of its node: a parcel, a pickup hand-over, or a drop-ship
+    purchase order to a vendor (who ships to the customer directly)."""
+
+    SHIP = "ship"
+    PICKUP = "pickup"
+    DROP_SHIP = "drop_ship"
+
+
+def work_kind(service: str, node_kind: str) -> WorkKind:
+    """A vendor's work is a drop-ship purchase order; pickups are handed over; else parcels."""
+    if node_kind == "vendor":
+        return WorkKind.DROP_SHIP
+    return WorkKind.PICKUP if service == "pickup" else WorkKind.SHIP
 
 
 class WorkAction(StrEnum):
@@ -137,6 +154,7 @@ class WorkAction(StrEnum):
     READY = "ready_for_pickup"
     HAND_OVER = "picked_up"
     REJECT = "reject"
+    ACKNOWLEDGE = "acknowledge"
 
 
 # action -> (statuses it acts from, status it leads to), separately for parcels and pickups.
@@ -154,16 +172,35 @@ PICKUP_FLOW: dict[WorkAction, tuple[frozenset[WorkItemStatus], WorkItemStatus]] 
     WorkAction.REJECT: (frozenset({W.RELEASED, W.PICKED}), W.REJECTED),
 }
 
+# A vendor acknowledges the purchase order, then confirms shipment (carrier, tracking);
+# its picking and packing are its own business.
+DROP_SHIP_FLOW: dict[WorkAction, tuple[frozenset[WorkItemStatus], WorkItemStatus]] = {
+    WorkAction.ACKNOWLEDGE: (frozenset({W.RELEASED}), W.ACKNOWLEDGED),
+    WorkAction.SHIP: (frozenset({W.RELEASED, W.ACKNOWLEDGED}), W.SHIPPED),
+    WorkAction.DELIVER: (frozenset({W.SHIPPED}), W.DELIVERED),
+    WorkAction.REJECT: (frozenset({W.RELEASED, W.ACKNOWLEDGED}), W.REJECTED),
+}
+FLOWS: dict[WorkKind, dict[WorkAction, tuple[frozenset[WorkItemStatus], WorkItemStatus]]] = {
+    WorkKind.SHIP: SHIP_FLOW,
+    WorkKind.PICKUP: PICKUP_FLOW,
+    WorkKind.DROP_SHIP: DROP_SHIP_FLOW,
+}
+_KIND_NAMES = {
+    WorkKind.SHIP: "a parcel",
+    WorkKind.PICKUP: "a pickup",
+    WorkKind.DROP_SHIP: "a drop-ship",
+}
+
 
 def work_item_next(
-    action: WorkAction, current: WorkItemStatus | str, pickup: bool, subject: str
+    action: WorkAction, current: WorkItemStatus | str, kind: WorkKind | str, subject: str
 ) -> WorkItemStatus:
     """The status a work item moves to, or ``IllegalTransition`` naming its current one."""
-    flow = PICKUP_FLOW if pickup else SHIP_FLOW
+    flow = FLOWS[WorkKind(kind)]
     status = WorkItemStatus(current)
     if action not in flow:
-        kind = "a pickup" if pickup else "a parcel"
-        raise IllegalTransition(subject, status.value, f"{action.value} ({kind} work item)", [])
+        name = _KIND_NAMES[WorkKind(kind)]
+        raise IllegalTransition(subject, status.value, f"{action.value} ({name} work item)", [])
     allowed, target = flow[action]
     if status not in allowed:
         raise IllegalTransition(subject, status.value, action.value, _names_w(allowed))
@@ -177,6 +214,7 @@ def _names_w(statuses: frozenset[WorkItemStatus]) -> list[str]:
 # How far along each work-item status is; an order is as far as its slowest item.
 _RANK: dict[WorkItemStatus, int] = {
     W.RELEASED: 0,
+    W.ACKNOWLEDGED: 0,
     W.PICKED: 1,
     W.PACKED: 2,
     W.READY_FOR_PICKUP: 3,
@@ -192,4 +230,4 @@ def order_status_from_work(statuses: list[WorkItemStatus | str]) -> OrderStatus 
     if not active:
         return None
     slowest = min(active, key=lambda s: _RANK[s])
-    return OrderStatus(slowest.value)
+    return S.RELEASED if slowest is W.ACKNOWLEDGED else OrderStatus(slowest.value)

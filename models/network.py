@@ -9,7 +9,6 @@ from models.scalars import (
     Identifier,
     NonNegFloat,
     NonNegInt,
-    PositiveFloat,
     Weekdays,
     Zip5,
 )
@@ -18,7 +17,8 @@ ROW_CONFIG = ConfigDict(frozen=True, extra="ignore")
 
 
 class Node(BaseModel):
-    """A DC or store that can ship parcels and/or hand over pickups."""
+    """A DC, store or drop-ship vendor that can ship parcels (and, unless a vendor,
+    hand over pickups)."""
 
     model_config = ROW_CONFIG
 
@@ -41,11 +41,15 @@ class Node(BaseModel):
 
 
 class Item(BaseModel):
+    """A SKU. A digital one is delivered electronically: no node, no stock, and it may
+    weigh 0 (the batch reader insists on a weight > 0 for physical items)."""
+
     model_config = ROW_CONFIG
 
     sku: Identifier
-    weight_lb: PositiveFloat
+    weight_lb: NonNegFloat
     price: NonNegFloat
+    digital: bool = False
 
 
 class InventoryPosition(BaseModel):

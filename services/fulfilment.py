@@ -30,6 +30,7 @@ from models.lifecycle import (
     WorkItemStatus,
     order_status_from_work,
     work_item_next,
+    work_kind,
 )
 from models.lifecycle_errors import FieldError, Forbidden, InvalidInput, NotFound
 from models.orders import WorkItemRecord
@@ -137,8 +138,7 @@ def act(
 
     def work(repo: LifecycleRepo) -> WorkItemView:
         item = _visible(repo.work_item(work_item_id), work_item_id, actor)
-        pickup = item["kind"] == "pickup"
-        target = work_item_next(action, item["status"], pickup, f"work item {work_item_id}")
+        target = work_item_next(action, item["status"], item["kind"], f"work item {work_item_id}")
         columns: dict[str, Any] = {"status": target.value}
         details: dict[str, Any] = {"work_item_id": work_item_id, "node_id": item["node_id"]}
         lines = repo.work_item_lines(work_item_id)
@@ -182,7 +182,7 @@ def _consume(
             sku,
             on_hand=-qty,
             reserved=-qty,
-            kind="shipment" if item["kind"] == "ship" else "pickup",
+            kind="pickup" if item["kind"] == "pickup" else "shipment",
             reference=item["work_item_id"],
             actor=actor.name,
         )
@@ -218,9 +218,7 @@ def reject(db: Database, work_item_id: str, req: RejectRequest, actor: Actor) ->
 
     def work(repo: LifecycleRepo) -> WorkItemView:
         item = _visible(repo.work_item(work_item_id), work_item_id, actor)
-        work_item_next(
-            WorkAction.REJECT, item["status"], item["kind"] == "pickup", f"work item {work_item_id}"
-        )
+        work_item_next(WorkAction.REJECT, item["status"], item["kind"], f"work item {work_item_id}")
         lines = {ln["line_no"]: ln for ln in repo.work_item_lines(work_item_id)}
         wanted = _rejected_qty(req, lines)
         _give_back(repo, item, lines, wanted, req.reason, actor)
@@ -321,9 +319,11 @@ def _resource(
         by_node.setdefault(h.node_id, []).append((h.line_no, h.sku, h.qty))
         repo.update_line_state(order_id, h.line_no, released_qty=h.qty)
     new_items = []
+    node_kind = {n["node_id"]: n["kind"] for n in repo.nodes()}
     for node, rows in sorted(by_node.items()):
         wid = new_id("wi")
-        repo.insert_work_item(wid, order_id, node, item["kind"], rows)
+        kind = work_kind(order["service"], node_kind.get(node, "")).value
+        repo.insert_work_item(wid, order_id, node, kind, rows)
         new_items.append(wid)
     details["resourced_to"] = new_items
     repo.bump_version(order_id)

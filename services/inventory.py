@@ -243,7 +243,8 @@ def read_feed(body: bytes, content_type: str) -> pd.DataFrame:
 
 
 def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
-    """Apply every row or none: receipts add, adjustments add a signed delta, counts set.
+    """Apply every row or none: receipts add, adjustments add a signed delta, counts set,
+    reorder points set the alert threshold (not stock).
 
     Set-wise (``data.stock_feed``): the rows are checked in one read, then the
     whole feed is a few statements in one short transaction. It holds other
@@ -259,10 +260,11 @@ def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
         )
 
     def work(repo: LifecycleRepo) -> FeedResult:
-        counts, short = repo.apply_feed(df, actor.name)
-        if short:
+        outcome = repo.apply_feed(df, actor.name)
+        counts = outcome.counts
+        if outcome.short:
             raise InvalidInput(
-                [FieldError(f"row {p.row}.{p.field}", p.message) for p in short],
+                [FieldError(f"row {p.row}.{p.field}", p.message) for p in outcome.short],
                 "the feed would break promised stock; nothing applied",
             )
         return FeedResult(

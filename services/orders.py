@@ -5,6 +5,7 @@ Each use case validates first (nothing written), then does all its writes in
 one ``Database.write`` transaction, which may run again after a conflict.
 """
 
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -58,6 +59,7 @@ from services.common import (
     reserve_open_demand,
     totals_of,
 )
+from services.digital import deliver_digital
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 DEFAULT_DUE_DAYS: dict[Service, int] = {
@@ -141,7 +143,7 @@ def capture(
     errors, items = db.read(lambda r: _capture_errors(r, cmd, today))
     if errors:
         raise InvalidInput(errors, "the order is not valid")
-    order = _order_row(cmd, cmd.order_id or new_id("ord"))
+    order = order_row(cmd, cmd.order_id or new_id("ord"))
     lines = [
         (i + 1, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
         for i, ln in enumerate(cmd.lines)
@@ -151,14 +153,17 @@ def capture(
     # (-> backordered) inside one transaction and is written with its last status.
     check_transition(S.CREATED, S.VALIDATED)
     check_transition(S.VALIDATED, S.BACKORDERED)
-    claimed = _claim_promise(db, cmd)
+    digital = {sku for sku, item in items.items() if item.get("digital")}
+    claimed = _claim_promise(db, cmd, digital)
     if claimed is not None:
         order["due_days"] = claimed.due_days  # the planner's days for the promised packages
 
     def work(repo: LifecycleRepo) -> OrderView:
         if idempotency and (first := idempotency.replay(repo)):
             return OrderView.model_validate_json(first)
-        view = _create(repo, cmd, {**order, "created_at": now()}, lines, who, claimed)
+        view = create_order(
+            repo, cmd, {**order, "created_at": now()}, lines, who, digital, claimed=claimed
+        )
         if idempotency:
             idempotency.remember(repo, view)
         return view
@@ -174,21 +179,40 @@ def capture(
     return view
 
 
-def _claim_promise(db: Database, cmd: CaptureOrder) -> promising.PromisedCapture | None:
-    """The quoted promise, claimed for this order (checked to be its own), or None."""
+def _claim_promise(
+    db: Database, cmd: CaptureOrder, digital: Collection[str]
+) -> promising.PromisedCapture | None:
+    """The quoted promise, claimed for this order (checked to be its own), or None.
+    The promise covers the physical lines: a digital line needs no stock and no hold."""
     if cmd.promise is None:
         return None
     if cmd.service is Service.PICKUP:
         raise InvalidInput([FieldError("promise", "pickup orders do not quote a promise")])
-    cart = [CartLine(ln.sku, ln.qty) for ln in cmd.lines]
+    physical = [(no, ln) for no, ln in enumerate(cmd.lines, 1) if ln.sku not in digital]
+    cart = [CartLine(ln.sku, ln.qty) for _, ln in physical]
+    if not cart:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "promise",
+                    "an order of digital lines only is delivered at capture: it quotes no promise",
+                )
+            ]
+        )
     ship_zip = cmd.ship_to.zip if cmd.ship_to else None
     quote_ = cmd.promise
     return promising.claim_for_order(
-        db, quote_.promise_id, quote_.fallback, cart, ship_zip, cmd.service.value
+        db,
+        quote_.promise_id,
+        quote_.fallback,
+        cart,
+        ship_zip,
+        cmd.service.value,
+        line_nos=[no for no, _ in physical],
     )
 
 
-def _order_row(cmd: CaptureOrder, order_id: str) -> OrderRecord:
+def order_row(cmd: CaptureOrder, order_id: str) -> OrderRecord:
     """The order header as stored, from the capture command."""
     addr = cmd.ship_to
     return {
@@ -211,19 +235,23 @@ def _order_row(cmd: CaptureOrder, order_id: str) -> OrderRecord:
     }
 
 
-def _create(
+def create_order(
     repo: LifecycleRepo,
     cmd: CaptureOrder,
     order: OrderRecord,
     lines: list[tuple[int, str, int, Decimal]],
     who: Actor,
+    digital: Collection[str] = (),
+    reserve: bool = True,
     claimed: promising.PromisedCapture | None = None,
 ) -> OrderView:
-    """Reserve (a quoted promise: what it held), then write the order, its lines,
-    its promise and its first events."""
-    needs = [Need(no, sku, qty) for no, sku, qty, _ in lines]
+    """Reserve (a quoted promise: what it held), then write the order, its lines, its
+    promise and its first events; digital lines are delivered at once
+    (``services.digital``) and reserve nothing, nor are they in a promise.
+    ``reserve=False`` (an exchange waiting for its return) writes the order backordered."""
+    needs = [Need(no, sku, qty) for no, sku, qty, _ in lines if sku not in digital]
     if claimed is None:
-        holds = reserve_open_demand(repo, order, needs)
+        holds = reserve_open_demand(repo, order, needs) if reserve else None
     else:
         holds = _reserve_promised(repo, order, claimed)
         repo.record_order_promise(
@@ -248,7 +276,26 @@ def _create(
     repo.insert_order(order)
     repo.insert_lines(order["order_id"], lines)
     repo.add_events(order["order_id"], _capture_events(who, lines, holds, promo))
-    return _new_order_view(repo, order, lines, holds or [], promotion_of(repo, promo))
+    delivered = [(no, sku, qty) for no, sku, qty, _ in lines if sku in digital]
+    if deliver_digital(repo, order["order_id"], delivered, who, order["status"]) and not needs:
+        # Nothing physical: the whole order was delivered at capture.
+        repo.set_status(order["order_id"], S.DELIVERED.value)
+        order["status"] = S.DELIVERED.value
+    view = _new_order_view(repo, order, lines, holds or [], promotion_of(repo, promo))
+    return _digital_delivered(view, {no for no, _, _ in delivered})
+
+
+def _digital_delivered(view: OrderView, line_nos: set[int]) -> OrderView:
+    """The captured view with its digital lines shown delivered (nothing left open)."""
+    if not line_nos:
+        return view
+    lines = [
+        ln.model_copy(update={"open_qty": 0, "released_qty": ln.ordered_qty,
+                              "shipped_qty": ln.ordered_qty})
+        if ln.line_no in line_nos else ln
+        for ln in view.lines
+    ]  # fmt: skip
+    return view.model_copy(update={"lines": lines})
 
 
 def _reserve_promised(

@@ -212,10 +212,13 @@ def claim_for_order(
     ship_zip: str | None,
     service: str,
     now: datetime | None = None,
+    line_nos: Sequence[int] | None = None,
 ) -> PromisedCapture:
     """Claim the order's promise: it must be live and made for this cart, address and
     service (InvalidInput naming ``promise.promise_id`` if not: a foreign promise).
-    An expired one is PromiseExpired, or with ``fallback='repromise'`` a fresh promise."""
+    An expired one is PromiseExpired, or with ``fallback='repromise'`` a fresh promise.
+    ``line_nos``: the order's line number of each cart line (default 1..n; an order
+    whose digital lines are not in the cart numbers them otherwise)."""
     index = index_of(db)
     now = now or datetime.now(UTC)
     fresh = False
@@ -234,8 +237,9 @@ def claim_for_order(
         if errors:
             raise InvalidInput(errors, "the promise was made for another order")
         raise OutOfStock(f"the promise has no {service} option (no stock to ship it)", [])
+    numbers = list(line_nos) if line_nos is not None else list(range(1, len(lines) + 1))
     holds = [
-        Hold(line_no=i + 1, sku=sku, node_id=pkg.node_id, qty=q)
+        Hold(line_no=numbers[i], sku=sku, node_id=pkg.node_id, qty=q)
         for pkg in option.packages
         for i, sku, q in pkg.lines
     ]
@@ -244,7 +248,7 @@ def claim_for_order(
             "node_id": k.node_id,
             "ship_date": k.ship_date.isoformat(),
             "delivery_date": k.delivery_date.isoformat(),
-            "lines": [[i + 1, s, q] for i, s, q in k.lines],
+            "lines": [[numbers[i], s, q] for i, s, q in k.lines],
         }
         for k in option.packages
     ]

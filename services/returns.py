@@ -16,6 +16,7 @@ from models.commerce import ZERO, refund_amount
 from models.lifecycle import Command, OrderStatus, require
 from models.lifecycle_errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from services.common import Idempotency, load_order, move, new_id
+from services.exchanges import on_return_received
 
 S = OrderStatus
 
@@ -198,6 +199,7 @@ def receive(db: Database, return_id: str, req: ReceiveReturn, actor: Actor) -> R
                 "refund": str(total),
             },
         )
+        on_return_received(repo, return_id, actor)
         return return_view(repo, return_id)
 
     return db.write(work)

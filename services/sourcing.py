@@ -28,7 +28,7 @@ from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo, now
 from models import Weights
 from models.api import Actor, Page, ReleaseResult, RunRequest, RunView
-from models.lifecycle import PLANNABLE, OrderStatus, check_transition
+from models.lifecycle import PLANNABLE, OrderStatus, check_transition, work_kind
 from models.lifecycle_errors import Busy, FieldError, InvalidInput, NotFound
 from promise.index import PromiseIndex
 from services import promise as promising
@@ -384,7 +384,8 @@ def release(db: Database, order_ids: list[str] | None, actor: Actor) -> ReleaseR
         ids = repo.orders_in(S.SOURCED) if order_ids is None else _releasable(repo, order_ids)
         if not ids:
             return ReleaseResult(orders=0, work_items=[])
-        items, lines = _work_items(repo.holds_to_release(ids))
+        node_kind = {n["node_id"]: n["kind"] for n in repo.nodes()}
+        items, lines = _work_items(repo.holds_to_release(ids), node_kind)
         repo.release_orders(
             ids,
             pd.DataFrame(items, columns=["work_item_id", "order_id", "node_id", "kind"]),
@@ -416,7 +417,7 @@ def _releasable(repo: LifecycleRepo, order_ids: list[str]) -> list[str]:
 
 
 def _work_items(
-    held: list[tuple[Any, ...]],
+    held: list[tuple[Any, ...]], node_kind: dict[str, str]
 ) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, int, str, int]]]:
     """One work item per (order, node) of the holds, its lines merged per order line."""
     groups: dict[tuple[str, str], list[tuple[int, str, int]]] = defaultdict(list)
@@ -427,7 +428,7 @@ def _work_items(
     items, lines = [], []
     for (order_id, node_id), rows in groups.items():
         wid = new_id("wi")
-        kind = "pickup" if service[order_id] == "pickup" else "ship"
+        kind = work_kind(service[order_id], node_kind.get(node_id, "")).value
         items.append((wid, order_id, node_id, kind))
         merged: dict[int, list[Any]] = {}
         for line_no, sku, qty in rows:

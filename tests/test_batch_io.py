@@ -82,7 +82,7 @@ def test_missing_required_column(folder: Path) -> None:
 
 def test_unknown_columns_are_ignored(folder: Path) -> None:
     edit(folder, "items", lambda df: df.insert(1, "colour", "red"))
-    assert list(read_batch(folder).items.columns) == ["sku", "weight_lb", "price"]
+    assert list(read_batch(folder).items.columns) == ["sku", "weight_lb", "price", "digital"]
 
 
 def test_duplicate_ids(folder: Path) -> None:

@@ -244,3 +244,26 @@ def test_rate_card_shape_and_prices() -> None:
     assert np.allclose(two["base"] / ground["base"], 1.8, atol=0.01)
     assert np.allclose(nxt["base"] / ground["base"], 3.0, atol=0.01)
     assert set(two["transit_days"]) <= {1, 2} and set(nxt["transit_days"]) == {1}
+
+
+def test_vendors_and_digital_skus_leave_the_rest_of_the_batch_as_it_was() -> None:
+    plain = generate_batch(600, seed=11)
+    extended = generate_batch(600, seed=11, vendors=3, digital_share=0.05)
+    checked = batch_from_frames(
+        extended.batch_date, extended.weights, **{t: extended.table(t) for t in TABLES}
+    )
+    pdt.assert_frame_equal(checked.nodes, extended.nodes)
+    for name in ("orders", "order_lines", "rate_card"):
+        pdt.assert_frame_equal(plain.table(name), extended.table(name))
+    vendors = extended.nodes[extended.nodes["kind"] == "vendor"]
+    assert len(vendors) == 3 and len(extended.nodes) == len(plain.nodes) + 3
+    assert vendors["ship_enabled"].all() and not vendors["pickup_enabled"].any()
+    assert (vendors["processing_days"] >= 2).all()
+    assert (vendors["pack_cost"] >= 3).all() and (vendors["pick_cost"] >= 0.6).all()
+    stock = extended.inventory[extended.inventory["node_id"].isin(vendors["node_id"])]
+    carried = stock.groupby("node_id")["sku"].nunique()
+    n_skus = len(extended.items)
+    assert ((carried >= 0.03 * n_skus) & (carried <= 0.11 * n_skus)).all(), carried
+    digital = extended.items[extended.items["digital"]]
+    assert 0 < len(digital) < 0.1 * n_skus and (digital["weight_lb"] == 0).all()
+    assert not extended.inventory["sku"].isin(set(digital["sku"])).any()

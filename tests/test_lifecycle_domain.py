@@ -58,15 +58,15 @@ def test_transition_graph() -> None:
 
 def test_work_item_flows() -> None:
     W = WorkItemStatus
-    assert work_item_next(WorkAction.PICK, W.RELEASED, False, "wi") is W.PICKED
-    assert work_item_next(WorkAction.SHIP, W.PACKED, False, "wi") is W.SHIPPED
-    assert work_item_next(WorkAction.READY, W.PICKED, True, "wi") is W.READY_FOR_PICKUP
+    assert work_item_next(WorkAction.PICK, W.RELEASED, "ship", "wi") is W.PICKED
+    assert work_item_next(WorkAction.SHIP, W.PACKED, "ship", "wi") is W.SHIPPED
+    assert work_item_next(WorkAction.READY, W.PICKED, "pickup", "wi") is W.READY_FOR_PICKUP
     with pytest.raises(IllegalTransition):
-        work_item_next(WorkAction.SHIP, W.RELEASED, False, "wi")
+        work_item_next(WorkAction.SHIP, W.RELEASED, "ship", "wi")
     with pytest.raises(IllegalTransition):
-        work_item_next(WorkAction.SHIP, W.PICKED, True, "wi")  # pickups do not ship
+        work_item_next(WorkAction.SHIP, W.PICKED, "pickup", "wi")  # pickups do not ship
     with pytest.raises(IllegalTransition):
-        work_item_next(WorkAction.REJECT, W.SHIPPED, False, "wi")
+        work_item_next(WorkAction.REJECT, W.SHIPPED, "ship", "wi")
     assert order_status_from_work([W.SHIPPED, W.PICKED, W.REJECTED]) is S.PICKED
     assert order_status_from_work([W.DELIVERED, W.DELIVERED]) is S.DELIVERED
     assert order_status_from_work([W.REJECTED]) is None

@@ -93,7 +93,7 @@ def test_every_bad_row_is_named_before_anything_is_written() -> None:
         raise AssertionError("the feed was applied")
     except InvalidInput as exc:
         assert [(e.field, e.message) for e in exc.errors] == [
-            ("row 2.kind", "one of receipt, adjustment, count"),
+            ("row 2.kind", "one of receipt, adjustment, count, reorder_point"),
             ("row 2.qty", "not an integer: 'x'"),
             ("row 3.node_id", "only ST1 for this key"),
             ("row 3.node_id", "unknown node_id 'XX'"),
@@ -103,4 +103,55 @@ def test_every_bad_row_is_named_before_anything_is_written() -> None:
         ]
         assert str(exc.title) == "7 bad row(s) in the feed; nothing applied"
     assert on_hand(db) == before
+    db.close()
+
+
+def alerts(db: Database) -> list[tuple[str, str, str, int, int, bool]]:
+    return db.read(
+        lambda r: r.rows(
+            "SELECT kind, node_id, sku, available, threshold, cleared_at IS NOT NULL "
+            "FROM stock_alerts ORDER BY alert_id"
+        )
+    )
+
+
+def test_reorder_points_in_a_feed_set_the_threshold_and_alerts_fire_and_clear_once() -> None:
+    db = make_db(keys=False)  # DC1 A: 50 on hand, nothing reserved, no safety stock
+    result = inventory.apply_feed(
+        db,
+        feed(
+            "DC1,A,reorder_point,45",
+            "DC1,A,adjustment,-10",  # 40
+            "DC1,A,receipt,3",  # 43
+            "DC1,A,reorder_point,44",  # the last reorder point of the stock row wins
+        ),
+        MERCH,
+    )
+    assert (result.rows, result.receipts, result.adjustments) == (4, 1, 1)
+    assert on_hand(db)[("DC1", "A")] == 43  # a reorder point is not stock
+    points = db.read(lambda r: r.rows("SELECT node_id, sku, reorder_point FROM reorder_points"))
+    assert points == [("DC1", "A", 44)]
+    assert [e[2] for e in ledger(db)] == ["feed:adjustment", "feed:receipt"]
+    # One alert for the stock row, raised by the feed's own transaction: 43 < 44.
+    assert alerts(db) == [("below_reorder_point", "DC1", "A", 43, 44, False)]
+    inventory.apply_feed(db, feed("DC1,A,receipt,1", "ST1,A,receipt,1"), MERCH)
+    assert alerts(db) == [("below_reorder_point", "DC1", "A", 43, 44, True)]  # 44: cleared
+    inventory.apply_feed(db, feed("DC1,A,receipt,1", "DC1,A,count,43"), MERCH)  # 43 again
+    assert alerts(db) == [
+        ("below_reorder_point", "DC1", "A", 43, 44, True),
+        ("below_reorder_point", "DC1", "A", 43, 44, False),
+    ]
+    db.close()
+
+
+def test_a_negative_reorder_point_in_a_feed_is_refused_naming_row_and_field() -> None:
+    db = make_db(keys=False)
+    try:
+        inventory.apply_feed(db, feed("DC1,A,receipt,1", "DC1,A,reorder_point,-1"), MERCH)
+        raise AssertionError("the feed was applied")
+    except InvalidInput as exc:
+        assert [(e.field, e.message) for e in exc.errors] == [
+            ("row 2.qty", "a reorder point is at least 0")
+        ]
+    assert db.read(lambda r: r.rows("SELECT * FROM reorder_points")) == []
     db.close()

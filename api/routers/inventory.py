@@ -69,7 +69,8 @@ def receive_transfer(transfer_id: Id, db: DB, actor: Mover) -> TransferView:
 
 @router.post(
     "/feed",
-    summary="Bulk feed (CSV or Parquet): node_id, sku, kind (receipt|adjustment|count), qty",
+    summary="Bulk feed (CSV or Parquet): node_id, sku, "
+    "kind (receipt|adjustment|count|reorder_point), qty",
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -27,6 +27,9 @@ from dataclasses import dataclass
 
 import duckdb
 
+from data.alerts_schema import ALERTS_DESCRIPTION, ALERTS_STATEMENTS
+from data.appointments_schema import APPOINTMENTS_DESCRIPTION, APPOINTMENTS_STATEMENTS
+from data.exchanges_schema import EXCHANGES_DESCRIPTION, EXCHANGES_STATEMENTS
 from data.lifecycle_schema import LIFECYCLE_DESCRIPTION, LIFECYCLE_STATEMENTS
 from models.errors import DomError
 
@@ -255,16 +258,27 @@ V3 = Migration(
     ),
 )
 
+# Node calendar columns (promise/README.md), as migration 4 adds them; migration 5's
+# rebuild of `nodes` declares them the same way.
+_NODE_CALENDAR = (
+    "cutoff_hour BIGINT DEFAULT 14",
+    "closed_weekdays TEXT DEFAULT 'sat,sun'",
+    "holiday_calendar TEXT DEFAULT 'US'",
+    "closed_dates TEXT DEFAULT ''",
+    "open_dates TEXT DEFAULT ''",
+)
+_NODE_COLUMNS = (
+    "node_id, kind, zip, ship_enabled, pickup_enabled, capacity_units, pick_cost, "
+    "pack_cost, processing_days, seq, cutoff_hour, closed_weekdays, holiday_calendar, "
+    "closed_dates, open_dates"
+)
+
 # Node calendars for delivery promises (promise/README.md); old rows get the defaults.
 V4 = Migration(
     version=4,
     description="delivery promises: node calendars, order promises",
     statements=(
-        "ALTER TABLE nodes ADD COLUMN cutoff_hour BIGINT DEFAULT 14",
-        "ALTER TABLE nodes ADD COLUMN closed_weekdays TEXT DEFAULT 'sat,sun'",
-        "ALTER TABLE nodes ADD COLUMN holiday_calendar TEXT DEFAULT 'US'",
-        "ALTER TABLE nodes ADD COLUMN closed_dates TEXT DEFAULT ''",
-        "ALTER TABLE nodes ADD COLUMN open_dates TEXT DEFAULT ''",
+        *(f"ALTER TABLE nodes ADD COLUMN {column}" for column in _NODE_CALENDAR),
         # The promise an order was captured with: what "promises kept" checks plans against.
         """
         CREATE TABLE order_promises (
@@ -279,7 +293,81 @@ V4 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4)
+# Migration 5: drop-ship vendors and digital goods (contract: node kind `vendor`, item
+# column `digital`). DuckDB cannot alter a CHECK, so the tables are rebuilt; `nodes`
+# keeps migration 4's calendar columns.
+V5 = Migration(
+    version=5,
+    description="vendor nodes, digital items, drop-ship work items",
+    statements=(
+        f"""
+        CREATE TABLE nodes_v5 (
+            {_id("node_id")} PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('dc', 'store', 'vendor')),
+            zip TEXT NOT NULL CHECK ({_ZIP_OK.format(c="zip")}),
+            ship_enabled BOOLEAN NOT NULL,
+            pickup_enabled BOOLEAN NOT NULL,
+            {_nonneg_int("capacity_units")},
+            {_nonneg_float("pick_cost")},
+            {_nonneg_float("pack_cost")},
+            {_nonneg_int("processing_days")},
+            seq BIGINT NOT NULL,
+            {", ".join(_NODE_CALENDAR)},
+            CHECK (kind <> 'vendor' OR NOT pickup_enabled)
+        )
+        """,
+        # Named columns: the copy keeps migration 4's calendars, whatever the order.
+        f"INSERT INTO nodes_v5 ({_NODE_COLUMNS}) SELECT {_NODE_COLUMNS} FROM nodes",
+        "DROP TABLE nodes",
+        "ALTER TABLE nodes_v5 RENAME TO nodes",
+        f"""
+        CREATE TABLE items_v5 (
+            {_id("sku")} PRIMARY KEY,
+            weight_lb DOUBLE NOT NULL CHECK (weight_lb >= 0 AND isfinite(weight_lb)),
+            {_nonneg_float("price")},
+            seq BIGINT NOT NULL,
+            digital BOOLEAN NOT NULL DEFAULT false,
+            CHECK (digital OR weight_lb > 0)
+        )
+        """,
+        "INSERT INTO items_v5 (sku, weight_lb, price, seq) "
+        "SELECT sku, weight_lb, price, seq FROM items",
+        "DROP TABLE items",
+        "ALTER TABLE items_v5 RENAME TO items",
+        # Work items at a vendor are drop-ship purchase orders.
+        """
+        CREATE TABLE work_items_v5 (
+            work_item_id TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL,
+            node_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('ship', 'pickup', 'drop_ship')),
+            status TEXT NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+            updated_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+            carrier TEXT,
+            tracking_number TEXT,
+            weight_lb DOUBLE,
+            reject_reason TEXT
+        )
+        """,
+        "INSERT INTO work_items_v5 SELECT * FROM work_items",
+        "DROP TABLE work_items",
+        "ALTER TABLE work_items_v5 RENAME TO work_items",
+        "CREATE INDEX work_items_by_node ON work_items (node_id)",
+        "CREATE INDEX work_items_by_order ON work_items (order_id)",
+    ),
+)
+
+# Migration 6 belongs to the stock alerts; its SQL lives in its own module.
+V6 = Migration(version=6, description=ALERTS_DESCRIPTION, statements=ALERTS_STATEMENTS)
+
+# Migration 7 belongs to exchanges; its SQL lives in its own module.
+V7 = Migration(version=7, description=EXCHANGES_DESCRIPTION, statements=EXCHANGES_STATEMENTS)
+
+# Migration 8 belongs to delivery and service appointments; its SQL lives in its own module.
+V8 = Migration(version=8, description=APPOINTMENTS_DESCRIPTION, statements=APPOINTMENTS_STATEMENTS)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6, V7, V8)
 LATEST_VERSION: int = MIGRATIONS[-1].version
 
 
@@ -305,6 +393,23 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
+def _check_lineage(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """Refuse a file whose applied migrations are not this code's (a branch's
+    migration numbered before a merge renumbered it): applying ours on top would
+    fail half-way on a table that already exists."""
+    if version == 0:
+        return
+    applied = dict(con.execute("SELECT version, description FROM schema_version").fetchall())
+    for migration in MIGRATIONS[:version]:
+        found = applied.get(migration.version)
+        if found is not None and found != migration.description:
+            raise SchemaError(
+                f"database migration {migration.version} is {found!r}, but this code's "
+                f"migration {migration.version} is {migration.description!r}: the file was "
+                "written by another line of migrations; rebuild it, or open it with that code"
+            )
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> int:
     """Bring the database up to ``LATEST_VERSION``; idempotent. Returns the version."""
     _check_migrations()
@@ -314,6 +419,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> in
             f"database schema version {version} is newer than this code knows "
             f"({LATEST_VERSION}); upgrade the product"
         )
+    _check_lineage(con, version)
     if version == LATEST_VERSION:
         return version
     if read_only:

@@ -54,7 +54,7 @@ _DTYPES: dict[str, dict[str, str]] = {
         "closed_dates": "object",
         "open_dates": "object",
     },
-    "items": {"sku": "object", "weight_lb": "float64", "price": "float64"},
+    "items": {"sku": "object", "weight_lb": "float64", "price": "float64", "digital": "bool"},
     "inventory": {
         "node_id": "object",
         "sku": "object",

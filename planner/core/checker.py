@@ -73,6 +73,7 @@ def _structure(
     """Allocations that name a real line and node, joined with the line's SKU; and every
     ordered line with its allocated units. Reports what does not add up."""
     add = report.add
+    _no_digital_lines(batch, alloc, unfilled, report)
     lines = batch.order_lines[["order_id", "line_no", "sku", "qty"]]
     nodes = batch.nodes.set_index("node_id")
     # ``row``: the data row of the plan file (after its header), to say where a bad id is.
@@ -100,7 +101,8 @@ def _structure(
             "unfilled row {row}: order {order_id} line {line_no}: no such order line",
         )
     keyed = keyed[keyed["_merge"] == "both"].drop(columns="_merge")
-    keyed = keyed[keyed["node_id"].isin(nodes.index)]
+    keyed = keyed[keyed["node_id"].isin(nodes.index) & ~keyed["sku"].isin(batch.digital_skus)]
+    lines = batch.physical_lines[["order_id", "line_no", "sku", "qty"]]
 
     per_line = keyed.groupby(["order_id", "line_no"])["qty"].sum().rename("allocated")
     lq = lines.merge(per_line, left_on=["order_id", "line_no"], right_index=True, how="left")
@@ -113,6 +115,30 @@ def _structure(
     if unfilled is not None:
         _unfilled_adds_up(lq, unfilled, report)
     return keyed, lq
+
+
+def digital_rows(batch: Batch, table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a plan table (allocations or unfilled) that name a digital SKU's line,
+    with that SKU; the row's position in ``table`` is kept as ``row``."""
+    if not batch.digital_skus or table.empty:
+        return table.iloc[:0].assign(sku=pd.Series(dtype=object), row=pd.Series(dtype=int))
+    lines = batch.order_lines[["order_id", "line_no", "sku"]]
+    keyed = table.reset_index(drop=True).rename_axis("row").reset_index()
+    keyed = keyed.astype({"line_no": np.int64}).merge(lines, on=["order_id", "line_no"])
+    return keyed[keyed["sku"].isin(batch.digital_skus).to_numpy()].sort_values("row")
+
+
+def _no_digital_lines(
+    batch: Batch, alloc: pd.DataFrame, unfilled: pd.DataFrame | None, report: _Report
+) -> None:
+    """Digital lines are delivered electronically: a plan never allocates nor leaves them."""
+    for name, table in (("allocations", alloc), ("unfilled", unfilled)):
+        if table is not None:
+            report.add(
+                "structure",
+                digital_rows(batch, table),
+                f"order {{order_id}} line {{line_no}}: digital sku {{sku}} has no place in {name}",
+            )
 
 
 def _unfilled_adds_up(lq: pd.DataFrame, unfilled: pd.DataFrame, report: _Report) -> None:

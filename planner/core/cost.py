@@ -12,6 +12,9 @@ row r = rate_card[o.service, z] (pickup: base = per_lb = transit = 0):
     late_days(p) = max(0, n.processing_days + r.transit_days - o.due_days)
     split(o)     = max(0, packages(o) - 1)
     unfilled(l)  = unfilled units(l) * (100 + price(l.sku))
+
+Lines of digital SKUs are no part of a plan: they are neither allocated nor unfilled
+and cost nothing (``Batch.physical_lines`` is every other line).
 """
 
 from typing import Any, TypeVar
@@ -76,8 +79,9 @@ def unfilled_unit_penalty(price: Prices) -> Prices:
 
 
 def line_table(batch: Batch, allocations: pd.DataFrame) -> pd.DataFrame:
-    """Each order line with its allocated and unfilled units (over-allocation -> 0 unfilled)."""
-    lines = batch.order_lines[["order_id", "line_no", "sku", "qty"]]
+    """Each physical order line with its allocated and unfilled units (over-allocation -> 0
+    unfilled)."""
+    lines = batch.physical_lines[["order_id", "line_no", "sku", "qty"]]
     allocated = (
         allocations.astype({"qty": np.int64})
         .groupby(["order_id", "line_no"], sort=False)["qty"]
@@ -105,14 +109,16 @@ def package_table(batch: Batch, allocations: pd.DataFrame) -> pd.DataFrame:
         "handling",
         "late_days",
     ]
-    if allocations.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     alloc = allocations[list(ALLOCATION_COLUMNS)].merge(
         batch.order_lines[["order_id", "line_no", "sku"]],
         on=["order_id", "line_no"],
         how="left",
         validate="many_to_one",
     )
+    if batch.digital_skus:  # a digital line costs nothing, even where a plan names it
+        alloc = alloc[~alloc["sku"].isin(batch.digital_skus).to_numpy()].copy()
+    if alloc.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     alloc["weight"] = alloc["qty"] * alloc["sku"].map(batch.items.set_index("sku")["weight_lb"])
     pkg = (
         alloc.groupby(["order_id", "node_id"], sort=False)

@@ -162,9 +162,16 @@ class Instance:
 
 
 def build_instance(batch: Batch, weights: Weights | None = None) -> Instance:
-    """Index a validated batch. Orders keep file order; lines sort by order then line_no."""
+    """Index a validated batch. Orders keep file order; lines sort by order then line_no.
+
+    Digital lines are left out (they need no node and cost nothing), and so are orders
+    with nothing else: no strategy ever sees them."""
     w = weights or batch.weights
     nodes, items, orders = batch.nodes, batch.items, batch.orders
+    lines = batch.physical_lines
+    if len(lines) < len(batch.order_lines):
+        orders = orders[orders["order_id"].isin(set(lines["order_id"])).to_numpy()]
+        orders = orders.reset_index(drop=True)
     node_ids = nodes["node_id"].to_numpy(object)
     sku_ids = items["sku"].to_numpy(object)
     order_ids = orders["order_id"].to_numpy(object)
@@ -189,7 +196,6 @@ def build_instance(batch: Batch, weights: Weights | None = None) -> Instance:
         sku_index.get_indexer(pd.Index(inv["sku"])),
     ] = qty
 
-    lines = batch.order_lines
     lo = order_index.get_indexer(pd.Index(lines["order_id"]))
     ln = lines["line_no"].to_numpy(np.int64)
     perm = np.lexsort((ln, lo))

@@ -1,0 +1,134 @@
+"""Digital lines through the order service: delivered at capture, never touching stock."""
+
+from collections.abc import Iterator
+from datetime import date
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from data.batch_io import batch_from_frames
+from data.lifecycle_db import Database
+from data.store import Store
+from models.api import ApiKeyIn, Role
+from services import admin
+from tests.lifecycle_fixtures import KEYS, network_batch, web_order
+
+GIFT = "G"  # a $25 digital gift card
+
+
+@pytest.fixture()
+def client() -> Iterator[TestClient]:
+    base = network_batch()
+    items = pd.concat(
+        [
+            base.items,
+            pd.DataFrame([{"sku": GIFT, "weight_lb": 0.0, "price": 25.0, "digital": True}]),
+        ],
+        ignore_index=True,
+    )
+    tables = {t: base.table(t) for t in ("nodes", "inventory", "orders", "order_lines")}
+    batch = batch_from_frames(
+        date(2026, 11, 25), None, items=items, rate_card=base.rate_card, **tables
+    )
+    db = Database(Store(":memory:"))
+    db.store.load_batch(batch)
+    admin.start(db)
+    for role, key in KEYS.items():
+        admin.create_key(db, ApiKeyIn(role=role, label=role.value), key=key)
+    with TestClient(create_app(Settings(bootstrap_admin=False), db)) as c:
+        yield c
+    db.close()
+
+
+def h(role: Role) -> dict[str, str]:
+    return {"X-API-Key": KEYS[role]}
+
+
+def stock_rows(c: TestClient) -> list[dict]:
+    r = c.get("/inventory", headers=h(Role.ANALYST), params={"limit": 500})
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def test_a_digital_line_is_delivered_at_capture_and_never_touches_stock(
+    client: TestClient,
+) -> None:
+    before = stock_rows(client)
+    body = web_order(lines=[{"sku": GIFT, "qty": 2}, {"sku": "A", "qty": 1}], ship_complete=True)
+    r = client.post("/orders", json=body, headers=h(Role.CHANNEL))
+    assert r.status_code == 201, r.text
+    order = r.json()
+    gift, a = order["lines"]
+    assert (gift["open_qty"], gift["shipped_qty"], gift["reservations"]) == (0, 2, [])
+    assert a["open_qty"] == 1 and sum(p["qty"] for p in a["reservations"]) == 1
+    assert order["status"] == "validated"  # the physical line is still to ship
+    # The invoice-to-be counts the gift card like any line: 2 x 25 + 1 x 10.
+    assert float(order["totals"]["subtotal"]) == 60.0
+    after = stock_rows(client)
+    assert [row for row in after if row["sku"] == GIFT] == []
+    # Only A's row moved (one unit reserved); nothing was ever written for the gift card.
+    assert [x for x in after if x["sku"] != "A"] == [x for x in before if x["sku"] != "A"]
+    again = client.get(f"/orders/{order['order_id']}", headers=h(Role.CUSTOMER_SERVICE)).json()
+    assert [ln["open_qty"] for ln in again["lines"]] == [0, 1]
+    events = client.get(
+        f"/orders/{order['order_id']}/events", headers=h(Role.CUSTOMER_SERVICE)
+    ).json()["items"]
+    delivered = [e for e in events if e["event_type"] == "delivered"]
+    assert len(delivered) == 1 and delivered[0]["details"]["line_no"] == 1
+    assert len(delivered[0]["details"]["entitlement_code"]) == 19  # XXXX-XXXX-XXXX-XXXX
+
+
+def test_an_all_digital_order_is_delivered_and_never_sourced(client: TestClient) -> None:
+    r = client.post(
+        "/orders", json=web_order(lines=[{"sku": GIFT, "qty": 1}]), headers=h(Role.CHANNEL)
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "delivered"
+    run = client.post("/sourcing/runs", json={}, headers=h(Role.SCHEDULER))
+    assert run.status_code == 201, run.text
+    assert run.json()["status"] == "applied"
+
+
+def test_a_digital_sku_in_the_stock_feed_is_refused_naming_the_row(client: TestClient) -> None:
+    csv = "node_id,sku,kind,qty\nDC1,A,receipt,3\nDC1,G,receipt,5\n"
+    headers = {**h(Role.ADMIN), "content-type": "text/csv"}
+    r = client.post("/inventory/feed", content=csv, headers=headers)
+    assert r.status_code == 422, r.text
+    errors = r.json()["errors"]
+    assert errors == [{"field": "row 2.sku", "message": "'G' is digital: it has no stock"}]
+    assert [x for x in stock_rows(client) if x["sku"] == GIFT] == []
+
+
+def test_an_order_quoting_a_promise_holds_only_its_physical_lines(client: TestClient) -> None:
+    """The promise covers A; the gift card rides along with no stock and no hold."""
+    quoted = client.post(
+        "/promise",
+        json={"lines": [{"sku": "A", "qty": 1}], "ship_zip": "02139"},
+        headers=h(Role.CHANNEL),
+    )
+    assert quoted.status_code == 200, quoted.text
+    p = quoted.json()
+    held_at = {pkg["node_id"] for pkg in p["options"][0]["packages"]}
+    body = web_order(
+        lines=[{"sku": GIFT, "qty": 1}, {"sku": "A", "qty": 1}],
+        promise={"promise_id": p["promise_id"]},
+    )
+    r = client.post("/orders", json=body, headers=h(Role.CHANNEL))
+    assert r.status_code == 201, r.text
+    gift, a = r.json()["lines"]
+    assert (gift["open_qty"], gift["shipped_qty"], gift["reservations"]) == (0, 1, [])
+    assert {res["node_id"] for res in a["reservations"]} == held_at
+    assert sum(res["qty"] for res in a["reservations"]) == 1
+    assert [row for row in stock_rows(client) if row["sku"] == GIFT] == []
+
+
+def test_an_all_digital_order_quoting_a_promise_is_422_naming_the_field(
+    client: TestClient,
+) -> None:
+    body = web_order(lines=[{"sku": GIFT, "qty": 1}], promise={"promise_id": "pr-any"})
+    r = client.post("/orders", json=body, headers=h(Role.CHANNEL))
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "promise"

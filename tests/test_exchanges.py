@@ -1,0 +1,99 @@
+"""Exchanges: returned units replaced by a linked order, the price difference settled.
+
+Network: tests/lifecycle_fixtures (A $10, B $50, C $5). The order: 2 A and 1 B to
+Cambridge MA, shipped and delivered, then returned (2 A).
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from models.api import Role
+from tests.lifecycle_fixtures import KEYS, NODE_KEYS, make_db, web_order
+
+CS = {"X-API-Key": KEYS[Role.CUSTOMER_SERVICE]}
+
+
+@pytest.fixture()
+def client() -> Iterator[TestClient]:
+    db = make_db()
+    with TestClient(create_app(Settings(bootstrap_admin=False), db)) as c:
+        yield c
+    db.close()
+
+
+def delivered_and_returned(c: TestClient) -> tuple[str, str]:
+    """An order shipped and delivered, then 2 A authorised for return: (order, return)."""
+    order = c.post("/orders", json=web_order(), headers={"X-API-Key": KEYS[Role.CHANNEL]})
+    assert order.status_code == 201, order.text
+    oid = order.json()["order_id"]
+    sched = {"X-API-Key": KEYS[Role.SCHEDULER]}
+    assert c.post("/sourcing/runs", json={}, headers=sched).json()["status"] == "applied"
+    for wid in c.post("/sourcing/release", json={}, headers=sched).json()["work_items"]:
+        node = c.get(f"/work-items/{wid}", headers=sched).json()["node_id"]
+        nk = {"X-API-Key": NODE_KEYS[node]}
+        for step in ("pick", "pack"):
+            assert c.post(f"/work-items/{wid}/{step}", headers=nk).status_code == 200
+        ship = {"carrier": "UPS", "tracking_number": f"1Z{wid[-8:]}"}
+        assert c.post(f"/work-items/{wid}/ship", json=ship, headers=nk).status_code == 200
+        assert c.post(f"/work-items/{wid}/deliver", headers=nk).status_code == 200
+    rma = c.post(f"/orders/{oid}/returns", json={"lines": [{"line_no": 1, "qty": 2}]}, headers=CS)
+    assert rma.status_code == 201, rma.text
+    return oid, rma.json()["return_id"]
+
+
+def events(c: TestClient, order_id: str) -> list[dict[str, Any]]:
+    return c.get(f"/orders/{order_id}/events", headers=CS).json()["items"]
+
+
+def test_an_advance_exchange_for_a_dearer_sku_invoices_the_difference(client: TestClient) -> None:
+    oid, rid = delivered_and_returned(client)
+    body = {"lines": [{"line_no": 1, "qty": 2, "sku": "B"}], "reserve": "advance"}
+    r = client.post(f"/returns/{rid}/exchange", json=body, headers=CS)
+    assert r.status_code == 201, r.text
+    ex = r.json()
+    assert float(ex["price_difference"]) == 2 * (50 - 10)  # invoiced: 80.00
+    assert ex["new_order_status"] == "validated"  # reserved now, before the return is in
+    new = client.get(f"/orders/{ex['new_order_id']}", headers=CS).json()
+    assert [(ln["sku"], ln["ordered_qty"]) for ln in new["lines"]] == [("B", 2)]
+    assert sum(p["qty"] for p in new["lines"][0]["reservations"]) == 2
+    (created,) = [e for e in events(client, oid) if e["event_type"] == "exchange_created"]
+    assert created["details"]["new_order_id"] == ex["new_order_id"]
+    assert created["details"]["settle"] == "invoice"
+    (link,) = [e for e in events(client, ex["new_order_id"]) if e["event_type"] == "exchange_of"]
+    assert link["details"]["original_order_id"] == oid
+
+
+def test_an_exchange_on_receipt_waits_for_the_return_and_refunds_a_cheaper_sku(
+    client: TestClient,
+) -> None:
+    oid, rid = delivered_and_returned(client)
+    body = {"lines": [{"line_no": 1, "qty": 1, "sku": "C"}], "reserve": "on_receipt"}
+    ex = client.post(f"/returns/{rid}/exchange", json=body, headers=CS).json()
+    assert float(ex["price_difference"]) == 5 - 10  # refunded: -5.00
+    assert ex["new_order_status"] == "on_hold"
+    new = client.get(f"/orders/{ex['new_order_id']}", headers=CS).json()
+    assert new["lines"][0]["reservations"] == []
+    received = client.post(
+        f"/returns/{rid}/receive", json={"node_id": "ST1"}, headers={"X-API-Key": NODE_KEYS["ST1"]}
+    )
+    assert received.status_code == 200, received.text
+    new = client.get(f"/orders/{ex['new_order_id']}", headers=CS).json()
+    assert new["status"] == "validated"
+    assert sum(p["qty"] for p in new["lines"][0]["reservations"]) == 1
+
+
+def test_an_exchange_for_more_than_was_returned_is_refused(client: TestClient) -> None:
+    _, rid = delivered_and_returned(client)
+    first = {"lines": [{"line_no": 1, "qty": 1}]}
+    assert client.post(f"/returns/{rid}/exchange", json=first, headers=CS).status_code == 201
+    more = {"lines": [{"line_no": 1, "qty": 2}]}
+    r = client.post(f"/returns/{rid}/exchange", json=more, headers=CS)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [
+        {"field": "lines.0.qty", "message": "line 1 has 1 returned unit(s) left to exchange"}
+    ]
