@@ -447,22 +447,34 @@ def reschedule(
     )
 
 
+def _logged(
+    a: AppointmentsRepo,
+    r: LifecycleRepo,
+    appointment_id: str,
+    row: dict[str, Any],
+    event: str,
+    actor: Actor,
+) -> dict[str, Any]:
+    """Put ``event`` for appointment ``row`` on its order's timeline; the row as now stored."""
+    r.add_event(
+        row["order_id"],
+        event,
+        actor.name,
+        actor.channel,
+        None,
+        None,
+        {"appointment_id": appointment_id, "day": row["day"].isoformat()},
+    )
+    found = a.appointment(appointment_id)
+    assert found is not None
+    return found
+
+
 def cancel(db: Database, appointment_id: str, actor: Actor) -> dict[str, Any]:
     def work(r: LifecycleRepo) -> dict[str, Any]:
         a = AppointmentsRepo(r.cur, r.cache)
         row = _release(a, r, appointment_id, depots(r))
-        r.add_event(
-            row["order_id"],
-            "appointment_cancelled",
-            actor.name,
-            actor.channel,
-            None,
-            None,
-            {"appointment_id": appointment_id, "day": row["day"].isoformat()},
-        )
-        found = a.appointment(appointment_id)
-        assert found is not None
-        return found
+        return _logged(a, r, appointment_id, row, "appointment_cancelled", actor)
 
     return db.write(work)
 
@@ -608,18 +620,7 @@ def complete(
         if row["status"] != ACTIVE:
             raise Conflict(f"appointment {appointment_id} is {row['status']}, not booked")
         a.set_status(appointment_id, OUTCOMES[outcome])
-        r.add_event(
-            row["order_id"],
-            f"appointment_{outcome}",
-            actor.name,
-            actor.channel,
-            None,
-            None,
-            {"appointment_id": appointment_id, "day": row["day"].isoformat()},
-        )
-        found = a.appointment(appointment_id)
-        assert found is not None
-        return found
+        return _logged(a, r, appointment_id, row, f"appointment_{outcome}", actor)
 
     row = db.write(work)
     again: list[dict[str, Any]] = []

@@ -4,10 +4,15 @@ DC1 New York (ships), ST1 Cambridge MA (ships, pickup), ST2 San Francisco
 (pickup only). SKUs A ($10, 2 lb) and B ($50, 1 lb), plus C with one unit.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import pandas as pd
+from fastapi.testclient import TestClient
 
+from api.app import create_app
+from api.settings import Settings
 from data.batch_io import batch_from_frames
 from data.lifecycle_db import Database
 from data.store import Store
@@ -72,3 +77,17 @@ def web_order(**overrides: object) -> dict:
     }
     body.update(overrides)
     return body
+
+
+@contextmanager
+def api_client() -> Iterator[TestClient]:
+    """A TestClient over a fresh make_db() network, closed afterwards."""
+    db = make_db()
+    with TestClient(create_app(Settings(bootstrap_admin=False), db)) as c:
+        yield c
+    db.close()
+
+
+def role_headers(role: Role) -> dict[str, str]:
+    """The X-API-Key header of the test key for ``role``."""
+    return {"X-API-Key": KEYS[role]}

@@ -11,6 +11,7 @@ import pandas as pd
 from data.promise_repo import NetworkSnapshot
 from data.rate_card import default_rate_card
 from models import Weights
+from models.batch import COLUMNS
 from promise.index import PromiseIndex
 
 NODES = [
@@ -29,20 +30,7 @@ def snapshot(
     capacity: dict[str, int] | None = None,
 ) -> NetworkSnapshot:
     """Stock rows are (node_id, sku, available, reserved)."""
-    nodes = pd.DataFrame(
-        NODES,
-        columns=[
-            "node_id",
-            "kind",
-            "zip",
-            "ship_enabled",
-            "pickup_enabled",
-            "capacity_units",
-            "pick_cost",
-            "pack_cost",
-            "processing_days",
-        ],
-    )
+    nodes = pd.DataFrame(NODES, columns=list(COLUMNS["nodes"]))
     settings = {
         "cutoff_hour": 14,
         "closed_weekdays": "sat,sun",

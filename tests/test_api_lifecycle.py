@@ -9,20 +9,16 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
 from models.api import Role
-from tests.lifecycle_fixtures import KEYS, NODE_KEYS, make_db, web_order
+from tests.lifecycle_fixtures import KEYS, NODE_KEYS, api_client, web_order
 
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture()
 def client() -> Iterator[TestClient]:
-    db = make_db()
-    with TestClient(create_app(Settings(bootstrap_admin=False), db)) as c:
+    with api_client() as c:
         yield c
-    db.close()
 
 
 def h(role: Role | str, **extra: str) -> dict[str, str]:

@@ -12,25 +12,18 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
 from models.api import Role
 from models.promise import PromiseView
-from tests.lifecycle_fixtures import KEYS, make_db
+from tests.lifecycle_fixtures import api_client
+from tests.lifecycle_fixtures import role_headers as h
 
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture()
 def client() -> Iterator[TestClient]:
-    db = make_db()
-    with TestClient(create_app(Settings(bootstrap_admin=False), db)) as c:
+    with api_client() as c:
         yield c
-    db.close()
-
-
-def h(role: Role) -> dict[str, str]:
-    return {"X-API-Key": KEYS[role]}
 
 
 def field_problem(r: Any, status: int = 422) -> str:

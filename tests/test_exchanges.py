@@ -10,20 +10,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
 from models.api import Role
-from tests.lifecycle_fixtures import KEYS, NODE_KEYS, make_db, web_order
+from tests.lifecycle_fixtures import KEYS, NODE_KEYS, api_client, web_order
 
 CS = {"X-API-Key": KEYS[Role.CUSTOMER_SERVICE]}
 
 
 @pytest.fixture()
 def client() -> Iterator[TestClient]:
-    db = make_db()
-    with TestClient(create_app(Settings(bootstrap_admin=False), db)) as c:
+    with api_client() as c:
         yield c
-    db.close()
 
 
 def delivered_and_returned(c: TestClient) -> tuple[str, str]:

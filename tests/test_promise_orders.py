@@ -10,24 +10,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
 from models.api import Role
-from tests.lifecycle_fixtures import KEYS, make_db, web_order
+from tests.lifecycle_fixtures import api_client, web_order
+from tests.lifecycle_fixtures import role_headers as h
 
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture()
 def client() -> Iterator[TestClient]:
-    db = make_db()
-    with TestClient(create_app(Settings(bootstrap_admin=False), db)) as c:
+    with api_client() as c:
         yield c
-    db.close()
-
-
-def h(role: Role) -> dict[str, str]:
-    return {"X-API-Key": KEYS[role]}
 
 
 def promise(c: TestClient, lines: list[dict[str, Any]], zip_code: str = "02139") -> dict:
