@@ -1,0 +1,120 @@
+"""The executor interface and the executors that need nothing but this machine.
+
+``submit(fn, *args)`` starts one call and returns a ``Handle`` whose ``result``
+waits for it; ``map`` is the common case of one call per item, answers in item
+order. A call that fails raises ``TaskFailed`` from ``result`` (with the
+worker's reason), never a bare error from another machine, so callers have one
+thing to catch and can fall back to doing the work themselves.
+"""
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor as _Pool
+from concurrent.futures import TimeoutError as _Timeout
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class TaskFailed(Exception):
+    """A submitted call failed or did not answer in time; the message says why."""
+
+
+class Handle(Protocol[R_co]):
+    def result(self, timeout: float | None = None) -> R_co:
+        """What the call returned; ``TaskFailed`` if it failed or ``timeout`` passed."""
+        ...
+
+
+class Executor(Protocol):
+    """Where independent calls run. ``workers`` is how many can run at once."""
+
+    name: str
+    workers: int
+
+    def submit(self, fn: Callable[..., R], *args: Any) -> Handle[R]: ...
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]: ...
+
+    def close(self) -> None: ...
+
+
+class _Done:
+    """The handle of a call already made."""
+
+    def __init__(self, value: Any = None, error: BaseException | None = None) -> None:
+        self._value, self._error = value, error
+
+    def result(self, timeout: float | None = None) -> Any:
+        if self._error is not None:
+            raise TaskFailed(f"{type(self._error).__name__}: {self._error}") from self._error
+        return self._value
+
+
+class SerialExecutor:
+    """Every call in this process, at once, in order: tests, one core, debugging."""
+
+    name = "serial"
+    workers = 1
+
+    def submit(self, fn: Callable[..., R], *args: Any) -> Handle[R]:
+        try:
+            return _Done(fn(*args))
+        except Exception as exc:  # noqa: BLE001 - handed back as TaskFailed, like any executor
+            return _Done(error=exc)
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        return [fn(item) for item in items]
+
+    def close(self) -> None:
+        pass
+
+
+class _FutureHandle:
+    def __init__(self, future: "Future[Any]") -> None:
+        self._future = future
+
+    def result(self, timeout: float | None = None) -> Any:
+        try:
+            return self._future.result(timeout)
+        except _Timeout:
+            raise TaskFailed(f"no answer within {timeout} s") from None
+        except Exception as exc:
+            raise TaskFailed(f"{type(exc).__name__}: {exc}") from exc
+
+
+class ThreadExecutor:
+    """Calls on threads of this process: for work that releases the GIL (numpy,
+    SCIP, HiGHS), sharing memory with the caller and pickling nothing."""
+
+    name = "threads"
+
+    def __init__(self, workers: int = 2) -> None:
+        self.workers = max(1, workers)
+        self._pool = _Pool(max_workers=self.workers)
+
+    def submit(self, fn: Callable[..., R], *args: Any) -> Handle[R]:
+        return _FutureHandle(self._pool.submit(fn, *args))
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        return list(self._pool.map(fn, items))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def connect(address: str | None = None, workers: int = 2) -> Executor:
+    """The executor for a run: threads on this machine without an address; a Ray
+    cluster at ``address`` ("auto", "ray://host:port", "local") otherwise."""
+    if not address:
+        return ThreadExecutor(workers)
+    import importlib  # noqa: PLC0415 - Ray only when asked for
+
+    try:
+        ray_cluster = importlib.import_module("parallel.ray_cluster")
+    except ImportError as exc:
+        raise TaskFailed(f"no Ray executor available for {address!r}: {exc}") from None
+    executor: Executor = ray_cluster.connect(address)
+    return executor
