@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from parallel.executor import Executor
 from planner.core.instance import Instance
 from planner.core.plan import Plan, left_by
 from planner.optimize.budget import Budget, Deadline
@@ -110,6 +111,7 @@ def search(
     deadline: Deadline,
     settings: Settings,
     notes: list[str],
+    executor: Executor | None = None,
 ) -> Plan:
     """Neighbourhood after neighbourhood until the deadline; when every seed has had
     its turn, again with neighbourhoods twice as large (up to the whole batch)."""
