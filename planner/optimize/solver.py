@@ -145,7 +145,7 @@ def _plan(
         return plan
     plan = neighbourhood.search(
         inst, pool, master, plan, inst.order_unfilled_cost, budget.plan_deadline(), settings,
-        notes, workers.shared,
+        notes, workers.here,
     )  # fmt: skip
     # The re-solves keep their columns whole: stock they freed may still serve a line.
     no_pending = [np.zeros(0, np.int64)] * len(groups)

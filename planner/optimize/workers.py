@@ -21,11 +21,15 @@ CORES = 2  # what the local executors use: the machine the benchmarks ran on
 class Workers:
     shared: Executor  # calls that release the GIL and read the caller's memory
     isolated: Executor  # calls that hold the GIL
+    here: Executor  # this machine's threads: calls that carry the run's Budget (a stop
+    # interrupts their SCIP), which cannot leave the process
 
 
-LOCAL = Workers(ThreadExecutor(CORES), ForkExecutor(CORES))
+_THREADS = ThreadExecutor(CORES)
+LOCAL = Workers(_THREADS, ForkExecutor(CORES), _THREADS)
 
 
 def workers_for(executor: Executor | None) -> Workers:
-    """The caller's executor for every call, or this machine's threads and forks."""
-    return LOCAL if executor is None else Workers(executor, executor)
+    """The caller's executor for every call that can leave this process, or this
+    machine's threads and forks."""
+    return LOCAL if executor is None else Workers(executor, executor, _THREADS)
