@@ -52,6 +52,7 @@ from planner.optimize.plan.repair import priced_repair
 from planner.optimize.plan.rescue import rescue
 from planner.optimize.settings import Settings
 from planner.optimize.start import Start, begin
+from planner.optimize.warm import Warm, warm_from
 from planner.optimize.workers import Workers, workers_for
 
 FloatA = npt.NDArray[np.float64]
@@ -68,6 +69,7 @@ class Outcome:
     optimal: bool = False
     prices: tuple[FloatA, FloatA] | None = None  # (lam, mu) the Lagrangian bound was taken
     # at (a small batch's exact MIP may raise the bound past it)
+    warm: Warm | None = None  # what the next run on a similar batch may start from
 
 
 def budget_for(
@@ -85,28 +87,33 @@ def solve(
     settings: Settings | None = None,
     budget: Budget | None = None,
     executor: Executor | None = None,
+    warm: Warm | None = None,
 ) -> Outcome:
     """Plan and bound (see the module docstring for the method). ``budget`` (made here
     from ``time_limit`` when not given) lets a caller stop the solve or drive its clock;
     ``executor`` runs the independent calls (this machine's threads and forked
-    processes when not given; the caller closes its own)."""
+    processes when not given; the caller closes its own); ``warm`` is what a previous run
+    left (``Outcome.warm``): the run starts from its prices and plan."""
     settings = settings or (budget.settings if budget is not None else Settings())
     small = inst.n_orders <= settings.simplex_up_to
     if budget is None:
         budget = budget_for(inst, time_limit, settings)
     notes: list[str] = []
     workers = workers_for(executor)
-    start = begin(inst, settings, budget, notes, workers)
+    start = begin(inst, settings, budget, notes, workers, warm)
     search = column_generation(inst, start, settings, budget, notes, workers)
     bound_started = budget.now()
     bound, lam, mu = final_bound(inst, start, search, settings, budget, small, notes, workers)
     budget.borrow(budget.now() - bound_started)
     plan = _plan(inst, start, search, settings, budget, notes, workers)
+    if plan_cost(inst, start.seed) < plan_cost(inst, plan):
+        plan = start.seed  # a warm seed the steps could not improve on stays the plan
     total = plan_cost(inst, plan)
     notes.append(f"plan {total:,.2f} {budget.after()}")
     plan, bound, optimal = _exact_finish(inst, plan, total, bound, settings, budget, notes)
     lp_value = search.master.value if search.master is not None else float("nan")
-    return Outcome(plan, bound, lp_value, search.rounds, notes, optimal, (lam, mu))
+    return Outcome(plan, bound, lp_value, search.rounds, notes, optimal, (lam, mu),
+                   warm_from(inst, plan, lam, mu))  # fmt: skip
 
 
 def _plan(

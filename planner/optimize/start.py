@@ -4,7 +4,7 @@ first bound: L at prices found without an LP, the per-unit flow's (``prices.flow
 (``prices.scarce`` and ``prices.clearing``).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +15,14 @@ from planner.core.instance import Instance
 from planner.core.plan import Plan
 from planner.optimize.budget import Budget
 from planner.optimize.candidates import build_groups
-from planner.optimize.columns import Columns, best_singles, columns_from_plan, from_solution
+from planner.optimize.columns import (
+    Columns,
+    best_singles,
+    columns_from_plan,
+    from_solution,
+    keeping_rules,
+    plan_cost,
+)
 from planner.optimize.plan.repair import priced_repair
 from planner.optimize.prices.clearing import clearing_prices
 from planner.optimize.prices.flow import FlowPrices, between, flow_prices, with_cheaper_arcs
@@ -23,6 +30,7 @@ from planner.optimize.prices.scarce import price_short_skus
 from planner.optimize.pricing.orders import Priced, bound_of, order_shares, price_groups
 from planner.optimize.pricing.subproblem import solve_group
 from planner.optimize.settings import Settings
+from planner.optimize.warm import Warm, plan_in, prices_in
 from planner.optimize.workers import LOCAL, Workers
 
 FloatA = npt.NDArray[np.float64]
@@ -77,10 +85,61 @@ def begin(
     budget: Budget,
     notes: list[str],
     workers: Workers = LOCAL,
+    warm: Warm | None = None,
 ) -> Start:
     """Candidates, first columns, a feasible plan (priced repair at zero prices) and the
     first bound with its prices, found without an LP (the pricing and the flow's halves
-    on ``workers``)."""
+    on ``workers``); with a previous run's ``warm`` prices and plan where they do better."""
+    start = _cold(inst, settings, budget, notes, workers)
+    if warm is None or budget.stopped:
+        return start
+    return _warmed(inst, start, warm, settings, budget, notes, workers)
+
+
+def _warmed(
+    inst: Instance,
+    start: Start,
+    warm: Warm,
+    settings: Settings,
+    budget: Budget,
+    notes: list[str],
+    workers: Workers,
+) -> Start:
+    """The start with what a previous run left: its plan, where it still applies, with
+    the other orders placed by priced repair at its prices (the seed when cheaper, its
+    columns in any case), and L at its prices (the start's bound and prices when
+    higher), with every order's priced choice there as columns."""
+    started = budget.now()
+    lam, mu = prices_in(warm, inst)
+    kept = plan_in(warm, inst)
+    served = np.zeros(inst.n_orders, bool)
+    served[inst.line_order[kept.line]] = True
+    pending = [np.flatnonzero(~served[g.orders]) for g in start.groups]
+    plan = priced_repair(
+        inst, start.groups, lam, mu, pending=pending, plan=kept, rounds=settings.repair_rounds
+    )
+    priced = price_groups(inst, start.groups, lam, mu, settings.bound_widen_by, workers.shared)
+    bound = bound_of(inst, priced, lam, mu)
+    split = inst.weights.split
+    cols = [from_solution(p.group, p.solution, np.arange(p.group.size), split) for p in priced]
+    cols.append(columns_from_plan(inst, plan))
+    pool = start.pool.extend(Columns.concat(cols).fresh(start.pool))
+    total, cold_total = plan_cost(inst, plan), plan_cost(inst, start.seed)
+    notes.append(
+        f"warm start: {served.sum():,} orders kept their plan, plan {total:,.2f} (cold seed "
+        f"{cold_total:,.2f}), Lagrangian bound at its prices {bound:,.2f} "
+        f"({budget.now() - started:.1f} s)"
+    )
+    seed = plan if total < cold_total else start.seed
+    if bound > start.bound:
+        return replace(start, pool=pool, seed=seed, bound=bound, lam=lam, mu=mu, low=None)
+    return replace(start, pool=pool, seed=seed)
+
+
+def _cold(
+    inst: Instance, settings: Settings, budget: Budget, notes: list[str], workers: Workers
+) -> Start:
+    """The start from the batch alone."""
     limit = budget.limit
     k = (
         inst.n_nodes
@@ -236,7 +295,7 @@ def _prices_from_flow(
         parts.append(
             best_singles(p.group.take(touched), fp.lam, fp.mu, settings.flow_singles, split)
         )
-    parts.append(_keeping_rules(inst, columns_from_plan(inst, fp.units)))
+    parts.append(keeping_rules(inst, columns_from_plan(inst, fp.units)))
     cols = Columns.concat(parts)
     return _Found(bound, fp.lam, fp.mu, cols, bound_seconds, fp.value, (fp.low_lam, fp.low_mu))
 
@@ -302,18 +361,6 @@ def _flow_bound(
     seconds = budget.now() - started
     notes.append(f"Lagrangian bound at the flow's prices {bound:,.2f} ({seconds:.1f} s)")
     return priced, bound, seconds
-
-
-def _keeping_rules(inst: Instance, cols: Columns) -> Columns:
-    """The columns that keep ship-complete and the package limit (rules 4 and 5); one
-    column per order, as ``columns_from_plan`` makes them."""
-    pairs = np.unique(cols.ent_col * inst.n_nodes + cols.ent_node)
-    packages = np.bincount(pairs // inst.n_nodes, minlength=cols.size)
-    got = np.bincount(cols.ent_line, weights=cols.ent_qty, minlength=inst.n_lines)
-    short = np.bincount(inst.line_order, weights=got < inst.line_qty, minlength=inst.n_orders)
-    o = cols.order
-    ok = (packages <= inst.package_limit[o]) & ~(inst.ship_complete[o] & (short[o] > 0))
-    return cols.take(np.flatnonzero(ok))
 
 
 def _prices_without_lp(
