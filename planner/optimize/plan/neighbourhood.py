@@ -43,10 +43,14 @@ def resolve(
     scope: IntA,
     seconds: float,
     budget: Budget | None = None,
+    nodes: int = 0,
 ) -> Resolved | None:
     """The restricted master as a MIP (SCIP) over the orders ``scope`` on the stock
     the other orders leave, started from the plan's own choices (they join the
-    columns and are the hint, so the answer is never worse). None if no answer."""
+    columns and are the hint, so the answer is never worse). ``nodes`` (when > 0) caps
+    SCIP's branch-and-bound nodes: a work limit, so that where it binds the answer does
+    not depend on the machine's speed (``seconds`` stays as the deadline's backstop).
+    None if no answer."""
     inside = np.zeros(inst.n_orders, bool)
     inside[scope] = True
     keep = ~inside[inst.line_order[plan.line]]
@@ -62,7 +66,8 @@ def resolve(
     mip = solve_master(
         cols, inst.line_sku, empty, scope, avail, cap,
         SolveOptions(integral=True, time_limit=seconds, solver_name="scip",
-                     hint=np.arange(start, cols.size), budget=budget),
+                     hint=np.arange(start, cols.size), budget=budget,
+                     params=f"limits/totalnodes = {nodes}" if nodes > 0 else ""),
     )  # fmt: skip
     if not np.isfinite(mip.value):
         return None
@@ -135,7 +140,10 @@ def search(
             scopes = _disjoint(inst, pool, plan, [c for c in chunks if len(c)], size)
             # SCIP may end past its limit, and the plan is costed after: a margin.
             seconds = left - settings.neighbourhood_margin
-            outs = _resolve_all(inst, pool, plan, empty, scopes, seconds, deadline, executor)
+            outs = _resolve_all(
+                inst, pool, plan, empty, scopes, seconds, deadline, executor,
+                settings.neighbourhood_nodes,
+            )  # fmt: skip
             tried += len(scopes)
             solved += sum(out is not None and out.status.endswith("OPTIMAL") for out in outs)
             plan, gain, lost = _merge(inst, plan, scopes, outs)
@@ -175,12 +183,15 @@ def _resolve_all(
     seconds: float,
     deadline: Deadline,
     executor: Executor | None,
+    nodes: int,
 ) -> list[Resolved | None]:
     """Every scope re-solved from ``plan``: one here, or all at once on ``executor``."""
     if executor is None or len(scopes) == 1:
-        return [resolve(inst, pool, plan, empty, s, seconds, deadline.budget) for s in scopes]
+        return [
+            resolve(inst, pool, plan, empty, s, seconds, deadline.budget, nodes) for s in scopes
+        ]
     handles = [
-        executor.submit(resolve, inst, pool, plan, empty, s, seconds, deadline.budget)
+        executor.submit(resolve, inst, pool, plan, empty, s, seconds, deadline.budget, nodes)
         for s in scopes
     ]
     outs: list[Resolved | None] = []
