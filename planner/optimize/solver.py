@@ -236,12 +236,14 @@ def plan_optimize(
     time_limit: float | None = None,
     budget: Budget | None = None,
     executor: Executor | None = None,
+    warm: Warm | None = None,
 ) -> PlanResult:
     """The optimizer as a strategy; ``budget`` lets a caller stop it (Ctrl-C), ``executor``
-    runs its independent calls (see ``solve``)."""
+    runs its independent calls and ``warm`` starts it from a previous run (see ``solve``)."""
     started = time.perf_counter()
-    out = solve(inst, time_limit, budget=budget, executor=executor)
-    return finish(
+    out = solve(inst, time_limit, budget=budget, executor=executor, warm=warm)
+    result = finish(
         inst, out.plan, "optimize", started,
         lower_bound=out.bound, proven_optimal=out.optimal, notes=out.notes,
     )  # fmt: skip
+    return replace(result, warm=out.warm)
