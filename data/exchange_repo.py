@@ -1,4 +1,5 @@
-"""Exchanges' SQL: what each returned line was exchanged for, and the linked orders."""
+"""Exchanges' SQL: what each returned line was exchanged for, the linked orders, and
+the one document that settles each exchange's price difference."""
 
 from decimal import Decimal
 from typing import Any
@@ -42,4 +43,31 @@ class ExchangeRepo(CursorRepo):
         return self.dicts(
             "SELECT * FROM exchanges WHERE return_id = ? ORDER BY created_at, exchange_id",
             [return_id],
+        )
+
+    def exchange_replacing(self, new_order_id: str) -> dict[str, Any] | None:
+        """The exchange whose replacement this order is (it is settled, not invoiced)."""
+        return self.one("SELECT * FROM exchanges WHERE new_order_id = ?", [new_order_id])
+
+    def exchange_lines(self, exchange_id: str) -> list[dict[str, Any]]:
+        return self.dicts(
+            "SELECT line_no, replacement_sku AS sku, qty FROM exchange_lines "
+            "WHERE exchange_id = ? ORDER BY line_no",
+            [exchange_id],
+        )
+
+    def add_settlement(self, row: dict[str, Any]) -> None:
+        self.exec(
+            "INSERT INTO exchange_settlements (settlement_id, exchange_id, order_id, "
+            "new_order_id, kind, difference, tax, amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [row[k] for k in ("settlement_id", "exchange_id", "order_id", "new_order_id",
+                              "kind", "difference", "tax", "amount")],
+        )  # fmt: skip
+
+    def settlements(self, order_id: str) -> list[dict[str, Any]]:
+        """Settlement documents naming this order as the original or the replacement."""
+        return self.dicts(
+            "SELECT * FROM exchange_settlements WHERE order_id = ? OR new_order_id = ? "
+            "ORDER BY created_at, settlement_id",
+            [order_id, order_id],
         )

@@ -250,3 +250,29 @@ def refund_amount(
         return invoiced_net + invoiced_tax
     share = Decimal(qty) / Decimal(invoiced_qty)
     return money(invoiced_net * share) + money(invoiced_tax * share)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One net document for an exchange: the price difference and its tax, signed.
+
+    ``kind`` is ``invoice`` when the customer pays (dearer replacement), ``refund``
+    when they are paid back, ``None`` when the prices are equal (no document).
+    """
+
+    difference: Decimal
+    tax: Decimal
+    total: Decimal
+
+    @property
+    def kind(self) -> str | None:
+        return "invoice" if self.total > 0 else "refund" if self.total < 0 else None
+
+
+def exchange_settlement(difference: Decimal, rate: Decimal) -> Settlement:
+    """Settle a price difference (replacement minus returned, pre-tax) at a tax rate
+    in percent. The promotion of the original order stays with the customer: only
+    list prices differ, so an even exchange moves no money."""
+    diff = money(difference)
+    tax = money(diff * rate / 100)
+    return Settlement(diff, tax, diff + tax)

@@ -158,7 +158,11 @@ def act(
                     carrier=ship.carrier, tracking_number=ship.tracking_number, weight_lb=weight
                 )
             _consume(repo, item, lines, actor)
-            details["invoice_id"] = _invoice(repo, item, lines)
+            exchange = repo.exchange_replacing(item["order_id"])
+            if exchange is None:
+                details["invoice_id"] = _invoice(repo, item, lines)
+            else:  # a replacement is paid for by its exchange's settlement
+                details["settled_by_exchange"] = exchange["exchange_id"]
         repo.update_work_item(work_item_id, **columns)
         repo.bump_version(item["order_id"])
         _sync_order(repo, item["order_id"], actor, target.value, details)

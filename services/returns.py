@@ -3,7 +3,9 @@
 BORIS (buy online, return in store): the parcel may come back to any store or
 DC, whatever node shipped it. Sellable units go back on that node's shelf
 (on hand), damaged ones to its damaged bucket; the refund is what the invoice
-billed for those units (their net price after the promotion, plus tax).
+billed for those units (their net price after the promotion, plus tax). Units
+exchanged for a replacement are not refunded: their exchange settles the price
+difference in one document (``services.exchanges``).
 """
 
 from decimal import Decimal
@@ -130,14 +132,19 @@ def _take_back(
     refund and per-line details for the event."""
     invoiced = repo.invoiced(order_id)
     states = {s["line_no"]: s for s in repo.line_states(order_id)}
+    exchanged = repo.exchanged_qty(return_id)
     total = ZERO
     details: list[list[Any]] = []
     for line_no, ln in sorted(lines.items()):
         qty = ln["qty"]
         n, net, tax = invoiced.get(line_no, (0, ZERO, ZERO))
         # Refund at the invoice's per-unit value; earlier refunds of this line count.
+        # Exchanged units are settled by their exchange, not refunded.
         earlier = states[line_no]["returned_qty"]
-        refund = refund_amount(n, net, tax, earlier + qty) - refund_amount(n, net, tax, earlier)
+        paid_back = qty - exchanged.get(line_no, 0)
+        refund = refund_amount(n, net, tax, earlier + paid_back) - refund_amount(
+            n, net, tax, earlier
+        )
         total += refund
         repo.grade_return_line(return_id, line_no, condition[line_no], refund)
         repo.update_line_state(order_id, line_no, returned_qty=qty)
