@@ -159,8 +159,10 @@ def quote(
     service: Service,
     state: str | None,
     promo: Promotion | None = None,
+    ships: bool = True,
 ) -> Quote:
-    """Price lines ``(line_no, sku, qty, unit_price)``: discount spread over lines, then tax."""
+    """Price lines ``(line_no, sku, qty, unit_price)``: discount spread over lines, then tax.
+    ``ships=False`` (only digital lines): no parcel, so no shipping charge."""
     gross = [money(price * qty) for _, _, qty, price in lines]
     subtotal = sum(gross, ZERO)
     discount = promotion_discount(promo, subtotal)
@@ -176,7 +178,7 @@ def quote(
     shipping = SHIPPING_CHARGE[service]
     if service is Service.GROUND and merchandise >= FREE_GROUND_FROM:
         shipping = ZERO
-    if not lines:
+    if not lines or not ships:
         shipping = ZERO
     shipping_tax = money(shipping * rate / 100)
     tax = sum((p.tax for p in priced), ZERO) + shipping_tax

@@ -281,7 +281,8 @@ def create_order(
         # Nothing physical: the whole order was delivered at capture.
         repo.set_status(order["order_id"], S.DELIVERED.value)
         order["status"] = S.DELIVERED.value
-    view = _new_order_view(repo, order, lines, holds or [], promotion_of(repo, promo))
+    promotion = promotion_of(repo, promo)
+    view = _new_order_view(repo, order, lines, holds or [], promotion, ships=bool(needs))
     return _digital_delivered(view, {no for no, _, _ in delivered})
 
 
@@ -346,13 +347,14 @@ def _new_order_view(
     lines: list[tuple[int, str, int, Decimal]],
     holds: list[Hold],
     promo: Promotion | None,
+    ships: bool = True,
 ) -> OrderView:
     """The view of an order just captured, from what was written (no re-read)."""
     state = order["ship_state"]
     if state is None and order["pickup_node_id"]:
         node = repo.node(order["pickup_node_id"])
         state = zip_table().state_of(node["zip"]) if node else None
-    q = quote(lines, Service(order["service"]), state, promo)
+    q = quote(lines, Service(order["service"]), state, promo, ships=ships)
     placed: dict[int, list[Placement]] = {}
     for h in holds:
         placed.setdefault(h.line_no, []).append(

@@ -132,3 +132,66 @@ def test_an_all_digital_order_quoting_a_promise_is_422_naming_the_field(
     r = client.post("/orders", json=body, headers=h(Role.CHANNEL))
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["field"] == "promise"
+
+
+def invoices(c: TestClient, order_id: str) -> list[tuple[str, str, str, str, str]]:
+    """(what it bills: 'dlv' or 'wi', subtotal, shipping, tax, total), oldest first."""
+    rows = c.app.state.db.read(  # type: ignore[attr-defined]
+        lambda r: r.rows(
+            "SELECT work_item_id, subtotal, shipping, tax, total FROM invoices "
+            "WHERE order_id = ? ORDER BY created_at",
+            [order_id],
+        )
+    )
+    return [(w.split("-")[0], str(a), str(b), str(t), str(x)) for w, a, b, t, x in rows]
+
+
+def test_a_digital_line_is_invoiced_at_capture_and_refunded_on_return(
+    client: TestClient,
+) -> None:
+    """1 G ($25, digital) + 1 A ($10) to Cambridge MA, ground, tax 6.25 %.
+
+    Quote: 35.00 + shipping 5.99 (under $50) + tax 1.56 (G) + 0.63 (A) + 0.37 (shipping)
+    = 43.55. At capture G is billed: 25.00 + 1.56 = 26.56, no shipping (no parcel). The
+    parcel with A carries the shipping: 10.00 + 5.99 + 0.63 + 0.37 = 16.99. Returning G
+    refunds what its invoice billed, 26.56, at once: nothing comes back to a shelf.
+    """
+    body = web_order(lines=[{"sku": GIFT, "qty": 1}, {"sku": "A", "qty": 1}])
+    order = client.post("/orders", json=body, headers=h(Role.CHANNEL)).json()
+    oid = order["order_id"]
+    assert order["totals"]["total"] == "43.55"
+    assert invoices(client, oid) == [("dlv", "25.00", "0.00", "1.56", "26.56")]
+    events = client.get(f"/orders/{oid}/events", headers=h(Role.CUSTOMER_SERVICE)).json()
+    (delivered,) = [e for e in events["items"] if e["event_type"] == "delivered"]
+    assert delivered["details"]["invoice_id"].startswith("inv-")
+    admin = h(Role.ADMIN)
+    client.post("/sourcing/runs", json={}, headers=admin)
+    (wid,) = client.post("/sourcing/release", json={}, headers=admin).json()["work_items"]
+    for step in ("pick", "pack"):
+        assert client.post(f"/work-items/{wid}/{step}", headers=admin).status_code == 200
+    ship = {"carrier": "UPS", "tracking_number": "1Z999"}
+    assert client.post(f"/work-items/{wid}/ship", json=ship, headers=admin).status_code == 200
+    billed = invoices(client, oid)
+    assert billed[1] == ("wi", "10.00", "5.99", "1.00", "16.99")
+    assert sum(float(b[4]) for b in billed) == 43.55  # the quote, to the cent
+    before = stock_rows(client)
+    rma = client.post(
+        f"/orders/{oid}/returns", json={"lines": [{"line_no": 1, "qty": 1}]},
+        headers=h(Role.CUSTOMER_SERVICE),
+    )  # fmt: skip
+    assert rma.status_code == 201, rma.text
+    ret = rma.json()
+    assert (ret["status"], ret["refund"], ret["channel"]) == ("received", "26.56", "digital")
+    assert stock_rows(client) == before  # no shelf, no stock row for G
+    again = client.get(f"/orders/{oid}", headers=h(Role.CUSTOMER_SERVICE)).json()
+    assert again["lines"][0]["returned_qty"] == 1
+
+
+def test_an_all_digital_order_is_invoiced_without_shipping(client: TestClient) -> None:
+    """1 G, ground: 25.00 + tax 1.56 = 26.56; no parcel, so no shipping charge."""
+    body = web_order(lines=[{"sku": GIFT, "qty": 1}])
+    order = client.post("/orders", json=body, headers=h(Role.CHANNEL)).json()
+    assert (order["totals"]["shipping"], order["totals"]["total"]) == ("0.00", "26.56")
+    assert invoices(client, order["order_id"]) == [("dlv", "25.00", "0.00", "1.56", "26.56")]
+    view = client.get(f"/orders/{order['order_id']}", headers=h(Role.CUSTOMER_SERVICE)).json()
+    assert view["totals"]["total"] == "26.56"
