@@ -10,10 +10,12 @@ replacement of an exchange is not invoiced: its exchange settles it.
 """
 
 import secrets
+from itertools import groupby
 from typing import Any
 
 from data.lifecycle_repo import LifecycleRepo
 from models.api import Actor
+from models.lifecycle import OrderStatus
 from services.common import bill, load_order, new_id
 
 ENTITLEMENT_BYTES = 10
@@ -49,3 +51,22 @@ def deliver_digital(
     if events:
         repo.add_events(order_id, events)
     return codes
+
+
+def deliver_loaded(repo: LifecycleRepo, statuses: list[str], who: Actor) -> int:
+    """Deliver the digital lines of orders loaded from batch files (capture delivers its
+    own), before a sourcing run plans: they are never planned. An order left with
+    nothing physical is delivered whole. Returns how many lines were delivered."""
+    rows = repo.open_digital_lines(statuses)
+    for order_id, group in groupby(rows, key=lambda r: r[0]):
+        lines = [(n, sku, q) for _, n, sku, q in group]
+        status = load_order(repo, order_id)["status"]
+        deliver_digital(repo, order_id, lines, who, status)
+        repo.bump_version(order_id)
+        if not any(ls["ordered_qty"] > ls["cancelled_qty"] + ls["shipped_qty"]
+                   for ls in repo.line_states(order_id)):  # fmt: skip
+            # As at capture: nothing to plan or ship, so the order skips to delivered.
+            repo.set_status(order_id, OrderStatus.DELIVERED.value)
+            repo.add_event(order_id, "delivered", who.name, who.channel, status,
+                           OrderStatus.DELIVERED.value, {"digital_only": True})  # fmt: skip
+    return len(rows)

@@ -1,7 +1,9 @@
 """Digital lines through the order service: delivered at capture, never touching stock."""
 
+import json
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -12,7 +14,7 @@ from api.settings import Settings
 from data.batch_io import batch_from_frames
 from data.lifecycle_db import Database
 from data.store import Store
-from models.api import ApiKeyIn, Role
+from models.api import ApiKeyIn, Role, RunRequest
 from services import admin
 from tests.lifecycle_fixtures import KEYS, network_batch, web_order
 
@@ -195,3 +197,47 @@ def test_an_all_digital_order_is_invoiced_without_shipping(client: TestClient) -
     assert invoices(client, order["order_id"]) == [("dlv", "25.00", "0.00", "1.56", "26.56")]
     view = client.get(f"/orders/{order['order_id']}", headers=h(Role.CUSTOMER_SERVICE)).json()
     assert view["totals"]["total"] == "26.56"
+
+
+def test_digital_lines_of_a_loaded_batch_are_delivered_by_the_sourcing_run() -> None:
+    """tests/test_digital_vendor's batch, loaded from files: O6 = D x1 ($15, digital) +
+    V x2 (only at vendor VN1), ship-complete; O7 = D x3 only. Both to 02139 (MA, 6.25 %).
+
+    The run delivers D before planning: O6 line 1 (invoice 15.00 + 0.94 = 15.94) and O7
+    whole (45.00 + 2.81 = 47.81, the order delivered); O6's V is planned at VN1. A
+    second run delivers nothing again.
+    """
+    from services import sourcing
+    from tests.lifecycle_fixtures import ADMIN
+    from tests.test_digital_vendor import vendor_batch
+
+    db = Database(Store(":memory:"))
+    db.store.load_batch(vendor_batch())
+    admin.start(db)
+    try:
+        for _ in range(2):
+            run = sourcing.run_sourcing(db, RunRequest(strategy="greedy"), ADMIN)
+            assert run.status == "applied"
+
+        def read(sql: str) -> list[tuple]:
+            return db.read(lambda r: r.rows(sql))
+
+        events = read("SELECT order_id, details FROM order_events ORDER BY order_id, event_id")
+        delivered = [(o, json.loads(d)) for o, d in events if '"entitlement_code"' in d]
+        assert [(o, d["line_no"], d["sku"], len(d["entitlement_code"])) for o, d in delivered] == [
+            ("O6", 1, "D", 19), ("O7", 1, "D", 19),
+        ]  # fmt: skip
+        assert read(
+            "SELECT order_id, subtotal, shipping, tax, total FROM invoices ORDER BY 1"
+        ) == [
+            ("O6", Decimal("15.00"), Decimal("0.00"), Decimal("0.94"), Decimal("15.94")),
+            ("O7", Decimal("45.00"), Decimal("0.00"), Decimal("2.81"), Decimal("47.81")),
+        ]
+        assert read("SELECT order_id, status FROM orders WHERE order_id IN ('O6', 'O7') "
+                    "ORDER BY 1") == [("O6", "sourced"), ("O7", "delivered")]  # fmt: skip
+        assert read("SELECT order_id, line_no, node_id, qty FROM reservations "
+                    "WHERE order_id = 'O6'") == [("O6", 2, "VN1", 2)]  # fmt: skip
+        assert read("SELECT count(*) FROM order_lines WHERE sku = 'D'") == [(0,)]
+        assert read("SELECT count(*) FROM inventory WHERE sku = 'D'") == [(0,)]
+    finally:
+        db.close()
