@@ -127,6 +127,50 @@ def test_an_order_quoting_a_promise_holds_only_its_physical_lines(client: TestCl
     assert [row for row in stock_rows(client) if row["sku"] == GIFT] == []
 
 
+def promise(c: TestClient, lines: list[dict]) -> dict:
+    r = c.post("/promise", json={"lines": lines, "ship_zip": "02139"}, headers=h(Role.CHANNEL))
+    assert r.status_code == 200, r.text
+    body: dict = r.json()
+    return body
+
+
+def test_a_digital_line_in_a_promise_cart_is_available_now_in_no_package(
+    client: TestClient,
+) -> None:
+    """The cart's options are those of its physical lines; the gift card is listed as
+    delivered at capture and the order quoting the promise holds what it held."""
+    alone = promise(client, [{"sku": "A", "qty": 1}])
+    mixed = promise(client, [{"sku": GIFT, "qty": 1}, {"sku": "A", "qty": 1}])
+    assert mixed["digital"] == [{"sku": GIFT, "qty": 1}] and alone["digital"] == []
+    assert [(o["service"], o["delivery_date"]) for o in mixed["options"]] == [
+        (o["service"], o["delivery_date"]) for o in alone["options"]
+    ]
+    skus = {ln["sku"] for o in mixed["options"] for p in o["packages"] for ln in p["lines"]}
+    assert skus == {"A"} and mixed["held"]
+    body = web_order(
+        lines=[{"sku": GIFT, "qty": 1}, {"sku": "A", "qty": 1}],
+        promise={"promise_id": mixed["promise_id"]},
+    )
+    r = client.post("/orders", json=body, headers=h(Role.CHANNEL))
+    assert r.status_code == 201, r.text
+    assert [ln["shipped_qty"] for ln in r.json()["lines"]] == [1, 0]
+
+
+def test_a_cart_of_digital_lines_only_promises_delivery_at_capture(client: TestClient) -> None:
+    only = promise(client, [{"sku": GIFT, "qty": 2}])
+    assert (only["options"], only["unavailable"], only["pickup"], only["held"]) == (
+        [], [], [], False,
+    )  # fmt: skip
+    assert only["digital"] == [{"sku": GIFT, "qty": 2}]
+    bad = client.post(
+        "/promise",
+        json={"lines": [{"sku": GIFT, "qty": 1}, {"sku": "NOPE", "qty": 1}], "ship_zip": "02139"},
+        headers=h(Role.CHANNEL),
+    )
+    assert bad.status_code == 422, bad.text  # fields named by cart position, digital or not
+    assert bad.json()["errors"] == [{"field": "lines.1.sku", "message": "unknown SKU 'NOPE'"}]
+
+
 def test_an_all_digital_order_quoting_a_promise_is_422_naming_the_field(
     client: TestClient,
 ) -> None:
