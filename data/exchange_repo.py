@@ -11,9 +11,12 @@ class ExchangeRepo(CursorRepo):
     """Exchanges; mixed into the lifecycle repository."""
 
     def exchanged_qty(self, return_id: str) -> dict[int, int]:
-        """Units of each returned line already exchanged."""
+        """Units of each returned line exchanged (a cancelled replacement voids its
+        exchange: those units are refunded, and may be exchanged again)."""
         rows = self.rows(
-            "SELECT line_no, sum(qty) FROM exchange_lines WHERE return_id = ? GROUP BY line_no",
+            "SELECT l.line_no, sum(l.qty) FROM exchange_lines l "
+            "JOIN exchanges e USING (exchange_id) JOIN orders o ON o.order_id = e.new_order_id "
+            "WHERE l.return_id = ? AND o.status <> 'cancelled' GROUP BY l.line_no",
             [return_id],
         )
         return {int(n): int(q) for n, q in rows}
@@ -40,8 +43,11 @@ class ExchangeRepo(CursorRepo):
             )
 
     def exchanges_of_return(self, return_id: str) -> list[dict[str, Any]]:
+        """The return's exchanges whose replacement was not cancelled, oldest first."""
         return self.dicts(
-            "SELECT * FROM exchanges WHERE return_id = ? ORDER BY created_at, exchange_id",
+            "SELECT e.* FROM exchanges e JOIN orders o ON o.order_id = e.new_order_id "
+            "WHERE e.return_id = ? AND o.status <> 'cancelled' "
+            "ORDER BY e.created_at, e.exchange_id",
             [return_id],
         )
 

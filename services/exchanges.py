@@ -18,7 +18,7 @@ from typing import Any
 from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo, now
 from models.api import Actor, Address, CaptureOrder, Customer, LineIn
-from models.commerce import exchange_settlement, money
+from models.commerce import ZERO, exchange_settlement, money
 from models.enums import Channel, Service
 from models.exchanges import ExchangeRequest, ExchangeView
 from models.lifecycle import OrderStatus
@@ -57,7 +57,10 @@ def create_exchange(
         errors = _check(req, returned, done, items)
         if errors:
             raise InvalidInput(errors, "the exchange is not valid")
-        lines = [(ln.line_no, ln.sku or returned[ln.line_no]["sku"], ln.qty) for ln in req.lines]
+        # The replacement's lines follow the returned lines' order (see replacement_paid).
+        lines = sorted(
+            (ln.line_no, ln.sku or returned[ln.line_no]["sku"], ln.qty) for ln in req.lines
+        )
         difference = sum(
             (Decimal(str(items[sku]["price"])) - price[no]) * qty for no, sku, qty in lines
         )
@@ -208,3 +211,28 @@ def _settle(repo: LifecycleRepo, ex: dict[str, Any], actor: Actor) -> None:
         repo.bump_version(order_id)
         repo.add_event(order_id, "exchange_settled", actor.name, actor.channel, status, status,
                        details)  # fmt: skip
+
+
+def replacement_paid(
+    repo: LifecycleRepo, ex: dict[str, Any]
+) -> dict[int, tuple[int, Decimal, Decimal]]:
+    """What the customer paid for each line of a replacement, as an invoice would say
+    it (units, net, tax): the returned units' share of their own invoice, plus the
+    line's share of the settlement (its price difference and that difference's tax).
+    The replacement was never invoiced, so its returns refund this."""
+    original = load_order(repo, ex["order_id"])
+    states = repo.line_states(original["order_id"])
+    rate = order_quote(repo, original, states).tax_rate
+    unit_price = {s["line_no"]: Decimal(s["unit_price"]) for s in states}
+    billed = repo.invoiced(original["order_id"])
+    new_price = {
+        s["line_no"]: Decimal(s["unit_price"]) for s in repo.line_states(ex["new_order_id"])
+    }
+    paid: dict[int, tuple[int, Decimal, Decimal]] = {}
+    for new_no, ln in enumerate(repo.exchange_lines(ex["exchange_id"]), 1):
+        n, net, tax = billed.get(ln["line_no"], (0, ZERO, ZERO))
+        qty = int(ln["qty"])
+        share = Decimal(qty) / Decimal(n) if n else Decimal(0)
+        due = exchange_settlement((new_price[new_no] - unit_price[ln["line_no"]]) * qty, rate)
+        paid[new_no] = (qty, money(net * share) + due.difference, money(tax * share) + due.tax)
+    return paid

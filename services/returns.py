@@ -18,7 +18,7 @@ from models.commerce import ZERO, refund_amount
 from models.lifecycle import Command, OrderStatus, require
 from models.lifecycle_errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from services.common import Idempotency, load_order, move, new_id
-from services.exchanges import on_return_received
+from services.exchanges import on_return_received, replacement_paid
 
 S = OrderStatus
 
@@ -135,7 +135,8 @@ def _take_back(
 ) -> tuple[Decimal, list[list[Any]]]:
     """Restock (or set aside as damaged) each line and grade its refund; the total
     refund and per-line details for the event."""
-    invoiced = repo.invoiced(order_id)
+    replaced = repo.exchange_replacing(order_id)
+    invoiced = repo.invoiced(order_id) if replaced is None else replacement_paid(repo, replaced)
     states = {s["line_no"]: s for s in repo.line_states(order_id)}
     exchanged = repo.exchanged_qty(return_id)
     items = repo.items(ln["sku"] for ln in lines.values())

@@ -178,3 +178,49 @@ def test_an_exchange_for_more_than_was_returned_is_refused(client: TestClient) -
     assert r.json()["errors"] == [
         {"field": "lines.0.qty", "message": "line 1 has 1 returned unit(s) left to exchange"}
     ]
+
+
+def test_a_replacement_cancelled_before_the_return_is_in_voids_the_exchange(
+    client: TestClient,
+) -> None:
+    """2 A -> 2 B, then the replacement is cancelled: the return refunds both A in full
+    (20.00 + 1.25 = 21.25) and nothing is settled. A replacement is never cut line by
+    line, nor cancelled once its exchange is settled."""
+    oid, rid = delivered_and_returned(client)
+    body = {"lines": [{"line_no": 1, "qty": 2, "sku": "B"}]}
+    ex = client.post(f"/returns/{rid}/exchange", json=body, headers=CS).json()
+    new = ex["new_order_id"]
+    partial = client.post(f"/orders/{new}/cancel", json={"lines": [{"line_no": 1, "qty": 1}]},
+                          headers=CS)  # fmt: skip
+    assert partial.status_code == 409, partial.text
+    assert "cancel the whole order to void the exchange" in partial.json()["detail"]
+    r = client.post(f"/orders/{new}/cancel", json={"reason": "changed mind"}, headers=CS)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+    assert receive(client, rid)["refund"] == "21.25"
+    assert documents(client) == []
+    assert [e for e in events(client, oid) if e["event_type"] == "exchange_settled"] == []
+
+    _, rid2 = delivered_and_returned(client)
+    ex2 = client.post(f"/returns/{rid2}/exchange", json=body, headers=CS).json()
+    receive(client, rid2)  # settled: the replacement now ships, and is returned, not cancelled
+    r = client.post(f"/orders/{ex2['new_order_id']}/cancel", json={}, headers=CS)
+    assert r.status_code == 409 and "return it instead" in r.json()["detail"], r.text
+
+
+def test_returning_a_replacement_refunds_what_the_exchange_made_it_cost(
+    client: TestClient,
+) -> None:
+    """2 A -> 2 B: the customer paid 21.25 for the two A and 85.00 on settlement, so
+    returning the two B refunds 20.00 + 80.00 net and 1.25 + 5.00 tax = 106.25."""
+    _, rid = delivered_and_returned(client)
+    body = {"lines": [{"line_no": 1, "qty": 2, "sku": "B"}]}
+    ex = client.post(f"/returns/{rid}/exchange", json=body, headers=CS).json()
+    receive(client, rid)
+    (package,) = ship_everything(client)
+    node = {"X-API-Key": NODE_KEYS[package["node_id"]]}
+    wid = package["work_item_id"]
+    assert client.post(f"/work-items/{wid}/deliver", headers=node).status_code == 200
+    rma = client.post(f"/orders/{ex['new_order_id']}/returns",
+                      json={"lines": [{"line_no": 1, "qty": 2}]}, headers=CS)  # fmt: skip
+    assert rma.status_code == 201, rma.text
+    assert receive(client, rma.json()["return_id"])["refund"] == "106.25"
