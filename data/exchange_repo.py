@@ -69,11 +69,3 @@ class ExchangeRepo(CursorRepo):
             [row[k] for k in ("settlement_id", "exchange_id", "order_id", "new_order_id",
                               "kind", "difference", "tax", "amount")],
         )  # fmt: skip
-
-    def settlements(self, order_id: str) -> list[dict[str, Any]]:
-        """Settlement documents naming this order as the original or the replacement."""
-        return self.dicts(
-            "SELECT * FROM exchange_settlements WHERE order_id = ? OR new_order_id = ? "
-            "ORDER BY created_at, settlement_id",
-            [order_id, order_id],
-        )

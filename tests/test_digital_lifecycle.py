@@ -285,3 +285,22 @@ def test_digital_lines_of_a_loaded_batch_are_delivered_by_the_sourcing_run() -> 
         assert read("SELECT count(*) FROM inventory WHERE sku = 'D'") == [(0,)]
     finally:
         db.close()
+
+
+def test_the_console_promise_page_shows_digital_lines_as_delivered_at_capture(
+    client: TestClient,
+) -> None:
+    from tests.test_web_console import client as signed_in
+    from tests.test_web_console import csrf_of
+
+    c = signed_in(client.app, KEYS[Role.CUSTOMER_SERVICE])
+    token = csrf_of(c, "/console/promise")
+    mixed = {"csrf_token": token, "sku_1": GIFT, "qty_1": "1", "sku_2": "A", "qty_2": "1",
+             "zip": "02139"}  # fmt: skip
+    page = c.post("/console/promise", data=mixed).text
+    assert "Digital, delivered at capture (no package): G × 1." in page
+    assert 'class="promise-id"' in page and "<tbody><tr>" in page  # A's options
+    only = {"csrf_token": token, "sku_1": GIFT, "qty_1": "2", "zip": "02139"}
+    page = c.post("/console/promise", data=only).text
+    assert "Nothing to ship" in page and "G × 2" in page
+    assert "promise-id" not in page and "No service can deliver" not in page
