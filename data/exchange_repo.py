@@ -55,12 +55,20 @@ class ExchangeRepo(CursorRepo):
         """The exchange whose replacement this order is (it is settled, not invoiced)."""
         return self.one("SELECT * FROM exchanges WHERE new_order_id = ?", [new_order_id])
 
-    def exchange_lines(self, exchange_id: str) -> list[dict[str, Any]]:
-        return self.dicts(
-            "SELECT line_no, replacement_sku AS sku, qty FROM exchange_lines "
-            "WHERE exchange_id = ? ORDER BY line_no",
+    def replacement_lines(self, exchange_id: str) -> list[tuple[int, int, Decimal, Decimal]]:
+        """Per replacement line, in order (they follow the returned lines' order): the
+        returned line_no, the units, the returned unit price and the replacement's."""
+        rows = self.rows(
+            """SELECT l.line_no, l.qty, o.unit_price, n.unit_price
+               FROM (SELECT *, row_number() OVER (ORDER BY line_no) AS new_no
+                     FROM exchange_lines WHERE exchange_id = ?) l
+               JOIN exchanges e USING (exchange_id)
+               JOIN line_state o ON o.order_id = e.order_id AND o.line_no = l.line_no
+               JOIN line_state n ON n.order_id = e.new_order_id AND n.line_no = l.new_no
+               ORDER BY l.new_no""",
             [exchange_id],
         )
+        return [(int(a), int(b), Decimal(c), Decimal(d)) for a, b, c, d in rows]
 
     def add_settlement(self, row: dict[str, Any]) -> None:
         self.exec(

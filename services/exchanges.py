@@ -221,18 +221,13 @@ def replacement_paid(
     line's share of the settlement (its price difference and that difference's tax).
     The replacement was never invoiced, so its returns refund this."""
     original = load_order(repo, ex["order_id"])
-    states = repo.line_states(original["order_id"])
-    rate = order_quote(repo, original, states).tax_rate
-    unit_price = {s["line_no"]: Decimal(s["unit_price"]) for s in states}
+    rate = order_quote(repo, original, repo.line_states(original["order_id"])).tax_rate
     billed = repo.invoiced(original["order_id"])
-    new_price = {
-        s["line_no"]: Decimal(s["unit_price"]) for s in repo.line_states(ex["new_order_id"])
-    }
     paid: dict[int, tuple[int, Decimal, Decimal]] = {}
-    for new_no, ln in enumerate(repo.exchange_lines(ex["exchange_id"]), 1):
-        n, net, tax = billed.get(ln["line_no"], (0, ZERO, ZERO))
-        qty = int(ln["qty"])
+    lines = repo.replacement_lines(ex["exchange_id"])
+    for new_no, (line_no, qty, was, now_price) in enumerate(lines, 1):
+        n, net, tax = billed.get(line_no, (0, ZERO, ZERO))
         share = Decimal(qty) / Decimal(n) if n else Decimal(0)
-        due = exchange_settlement((new_price[new_no] - unit_price[ln["line_no"]]) * qty, rate)
+        due = exchange_settlement((now_price - was) * qty, rate)
         paid[new_no] = (qty, money(net * share) + due.difference, money(tax * share) + due.tax)
     return paid
