@@ -237,9 +237,10 @@ def order_page(db: Database, order_id: str) -> OrderPage:
 
 
 def node_queue(db: Database, actor: Actor, node_id: str | None) -> dict[str, list[WorkItemView]]:
-    """The node's open work by status (a node associate: their own node only)."""
+    """The node's open work by status (a node associate: their own node only); a
+    vendor's purchase orders wait as released, then acknowledged."""
     queue: dict[str, list[WorkItemView]] = {}
-    for status in ("released", "picked", "packed", "ready_for_pickup"):
+    for status in ("released", "acknowledged", "picked", "packed", "ready_for_pickup"):
         queue[status] = fulfilment.list_work_items(db, actor, node_id, status, 100, None).items
     return queue
 
