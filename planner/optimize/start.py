@@ -14,7 +14,13 @@ from planner.core.instance import Instance
 from planner.core.plan import Plan
 from planner.optimize.budget import Budget
 from planner.optimize.candidates import build_groups
-from planner.optimize.columns import Columns, best_singles, columns_from_plan, from_solution
+from planner.optimize.columns import (
+    Columns,
+    best_singles,
+    columns_from_plan,
+    from_solution,
+    plan_cost,
+)
 from planner.optimize.plan.repair import priced_repair
 from planner.optimize.prices.clearing import clearing_prices
 from planner.optimize.prices.flow import FlowPrices, between, flow_prices, with_cheaper_arcs
@@ -86,6 +92,7 @@ def begin(inst: Instance, settings: Settings, budget: Budget, notes: list[str]) 
     zero_lam, zero_mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
     seed = priced_repair(inst, groups, zero_lam, zero_mu, rounds=settings.repair_rounds)
     repair_seconds = budget.now() - started
+    budget.found_plan(seed, plan_cost(inst, seed))  # the first plan a stop can answer with
     pool = pool.extend(columns_from_plan(inst, seed))
     # At least 0.5 s: SCIP proves the 15 loose orders of a 1,500-order batch in 0.22-0.27 s,
     # and with 0.25 s the final bound fell back to floors in about half the runs at 5 s
