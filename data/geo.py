@@ -13,6 +13,7 @@ from contextlib import suppress
 from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
+from zipfile import BadZipFile
 
 import numpy as np
 import numpy.typing as npt
@@ -75,7 +76,7 @@ def zip_table() -> ZipTable:
     try:
         with np.load(path) as saved:
             return ZipTable(**{f.name: saved[f.name] for f in fields(ZipTable)})
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, EOFError, BadZipFile):
         pass  # absent, unreadable or from an older layout: build it again
     table = _zip_table_from_package()
     scratch = path.with_name(f".{path.name}.{os.getpid()}.npz")
