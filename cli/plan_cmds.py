@@ -94,7 +94,7 @@ STOP_GRACE_SECONDS = 0.3
 # The optimizer plans to end by the limit (counted from the process's start); past it by
 # this much, less what writing takes, it is stopped: wall time stays within the limit
 # + 1.5 s (issue 28) even when a solver step overruns.
-BACKSTOP_SECONDS = 1.0
+BACKSTOP_SECONDS = 0.8
 
 
 def _tail_seconds(n_orders: int) -> float:
