@@ -13,7 +13,6 @@ costs the best plan it was sent.
 """
 
 import math
-import multiprocessing as mp
 import multiprocessing.process as mp_process
 import os
 import signal
@@ -25,17 +24,17 @@ from contextlib import suppress
 from multiprocessing.connection import Connection
 from typing import Any
 
+from parallel.fork import can_fork, start_child
 from planner.baselines.greedy import greedy_plan
 from planner.core.instance import Instance
 from planner.core.plan import Plan
 from planner.core.result import PlanResult, finish
 from planner.optimize.budget import Found
-from planner.optimize.prices import forked
 
 
 def available() -> bool:
     """Whether the solve can run in a child here (a platform that forks)."""
-    return forked.available()
+    return can_fork()
 
 
 class Detached:
@@ -59,17 +58,10 @@ class Detached:
         self._changed = threading.Condition()  # guards found and _costed
         self._closed = False
         self._failed: BaseException | None = None  # the preparing thread's error
-        ctx = mp.get_context("fork")
-        self._receive, send = ctx.Pipe(duplex=False)
-        # Not daemonic: the child may fork the flow's second half (``prices.forked``).
-        self._process = ctx.Process(target=_child, args=(inst, time_limit, started, send))
-        try:
-            self._process.start()
-        except BaseException:
-            self._receive.close()
-            raise
-        finally:
-            send.close()  # the child holds the only sending end: its exit ends the pipe
+        # Not daemonic: the child may fork the flow's second half (``parallel.fork``).
+        self._process, self._receive = start_child(
+            _child, (inst, time_limit, started), daemon=False
+        )
         self._group(self._process.pid)
         self._preparer = threading.Thread(target=self._prepare, name="dom-prepare", daemon=True)
         self._preparer.start()
