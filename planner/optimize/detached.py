@@ -7,12 +7,13 @@ at once (Ctrl-C, a hard wall-clock limit) runs the solve in a forked child (the
 instance is shared copy-on-write; nothing is pickled on the way in). The child
 reports every phase, bound and feasible plan through a pipe as it finds them
 (``Budget.listen``); the parent keeps the best (``Found``). To stop, the parent asks
-the child (SIGUSR1: ``Budget.stop()``) and waits a moment for its answer; a child
+the child (``Budget.stop()``) and waits a moment for its answer; a child
 inside one of those solvers is killed with its process group, and the parent
 costs the best plan it was sent.
 """
 
 import math
+import multiprocessing as mp
 import multiprocessing.process as mp_process
 import os
 import signal
@@ -58,10 +59,16 @@ class Detached:
         self._changed = threading.Condition()  # guards found and _costed
         self._closed = False
         self._failed: BaseException | None = None  # the preparing thread's error
+        # The stop request goes down a pipe, not as a signal: a signal sent before the
+        # child set its handler would kill it.
+        stop_receive, self._stop = mp.Pipe(duplex=False)
         # Not daemonic: the child may fork the flow's second half (``parallel.fork``).
-        self._process, self._receive = start_child(
-            _child, (inst, time_limit, started), daemon=False
-        )
+        try:
+            self._process, self._receive = start_child(
+                _child, (inst, time_limit, started, stop_receive), daemon=False
+            )
+        finally:
+            stop_receive.close()
         self._group(self._process.pid)
         self._preparer = threading.Thread(target=self._prepare, name="dom-prepare", daemon=True)
         self._preparer.start()
@@ -145,7 +152,8 @@ class Detached:
         any) is the answer, once costed; ``note`` says why it stopped."""
         if self.result is not None:
             return self.result
-        self._signal(signal.SIGUSR1)
+        with suppress(OSError):  # a child that is gone needs no asking
+            self._stop.send(True)
         if self.poll(grace):
             assert self.result is not None
             return self.result
@@ -191,6 +199,7 @@ class Detached:
             self._changed.notify_all()
         self.kill()
         self._receive.close()
+        self._stop.close()
         self._process.join(timeout=0)  # reaped now if gone, else by the system
         # (left to multiprocessing, its exit would make this process wait at exit)
         mp_process._children.discard(self._process)  # type: ignore[attr-defined]
@@ -208,11 +217,13 @@ class Detached:
             pass  # gone already
 
 
-def _child(inst: Instance, time_limit: float, started: float, send: Connection) -> None:
+def _child(
+    inst: Instance, time_limit: float, started: float, stop: Connection, send: Connection
+) -> None:
     """The solve, in the child: its own process group (Ctrl-C reaches the parent's
     only, and a kill of the group takes the flow's forked half along), every report
     sent on, the result or the error last. The solve runs in a thread so that this
-    main thread is free to run the stop signal's handler: ``Budget.stop()`` then
+    main thread is free to wait for the parent's stop request: ``Budget.stop()`` then
     interrupts the solvers that accept it (SCIP, GLOP) at once."""
     os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -233,9 +244,11 @@ def _child(inst: Instance, time_limit: float, started: float, send: Connection) 
         except Exception:  # noqa: BLE001 - an error that does not pickle goes as text
             send.send(("error", traceback.format_exc()))
 
-    signal.signal(signal.SIGUSR1, lambda signum, frame: budget.stop())
     worker = threading.Thread(target=solve, name="dom-optimize")
     worker.start()
     while worker.is_alive():
-        worker.join(timeout=0.1)
+        if stop.poll(0.1):  # asked, or the parent is gone
+            budget.stop()
+            break
+    worker.join()
     send.close()
