@@ -153,7 +153,9 @@ def _watch(
             show(ui.solve_status(run.found, limit_at - time.perf_counter()))
             if pressed.is_set() or time.perf_counter() >= hard_stop:
                 note = "stopped by Ctrl-C" if pressed.is_set() else "stopped at the time limit"
-                return run.stop(STOP_GRACE_SECONDS, note), pressed.is_set()
+                # At the backstop the child has had its time: no grace.
+                grace = STOP_GRACE_SECONDS if pressed.is_set() else 0.0
+                return run.stop(grace, note), pressed.is_set()
         assert run.result is not None
         return run.result, pressed.is_set()
 
