@@ -13,6 +13,7 @@ import signal
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 from parallel.executor import Handle, SerialExecutor, TaskFailed
@@ -57,20 +58,29 @@ class ForkExecutor:
         pass  # children end with their call
 
 
+def start_child(
+    target: Callable[..., object], args: tuple[Any, ...], daemon: bool
+) -> tuple[BaseProcess, Connection]:
+    """``target(*args, send)`` in a forked child, and the end of the pipe its ``send``
+    writes to. A daemonic child is killed at this process's exit but may not fork."""
+    ctx = mp.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=target, args=(*args, send), daemon=daemon)
+    try:
+        process.start()
+    except BaseException:
+        receive.close()
+        raise
+    finally:
+        send.close()  # the child holds the only sending end: its exit ends the pipe
+    return process, receive
+
+
 class _Child:
     """``fn(*args)`` running in a forked child; ``result`` waits for its answer."""
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        ctx = mp.get_context("fork")
-        self._receive, send = ctx.Pipe(duplex=False)
-        self._process = ctx.Process(target=_run, args=(fn, args, send), daemon=True)
-        try:
-            self._process.start()
-        except BaseException:
-            self._receive.close()
-            raise
-        finally:
-            send.close()  # the child holds the only sending end: its exit ends the pipe
+        self._process, self._receive = start_child(_run, (fn, args), daemon=True)
         self._answer: tuple[str, Any] | None = None
 
     def result(self, timeout: float | None = None) -> Any:

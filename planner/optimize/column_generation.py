@@ -244,6 +244,7 @@ def _one_round(
     notes.append(f"round {out.rounds}: LP {m.value:,.1f}, bound at its prices {found.bound:,.1f}")
     if found.bound > out.bound:
         out.lam, out.mu, out.bound, out.from_round = m.lam, m.mu, found.bound, True
+        budget.found_bound(found.bound)
     if out.bound >= m.value - settings.stall * abs(m.value):
         return False  # the bound meets the LP: column generation has converged
     out.groups, widened = _widen_tempted(inst, out.groups, m, settings)

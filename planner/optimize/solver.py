@@ -74,12 +74,16 @@ class Outcome:
 
 
 def budget_for(
-    inst: Instance, time_limit: float | None = None, settings: Settings | None = None
+    inst: Instance,
+    time_limit: float | None = None,
+    settings: Settings | None = None,
+    started: float | None = None,
 ) -> Budget:
-    """The budget ``solve`` would make: a caller makes it first to keep ``stop()`` at hand."""
+    """The budget ``solve`` would make: a caller makes it first to keep ``stop()`` at hand,
+    and gives ``started`` (a ``time.perf_counter`` reading) when the limit began before."""
     settings = settings or Settings()
     limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
-    return Budget(limit, settings, inst.n_orders <= settings.simplex_up_to)
+    return Budget(limit, settings, inst.n_orders <= settings.simplex_up_to, started=started)
 
 
 def solve(
@@ -101,15 +105,23 @@ def solve(
         budget = budget_for(inst, time_limit, settings)
     notes: list[str] = []
     workers = workers_for(executor)
+    budget.enter("start (candidates, first plan, prices)")
     start = begin(inst, settings, budget, notes, workers, warm)
+    budget.found_plan(start.seed, plan_cost(inst, start.seed))
+    budget.found_bound(start.bound)
+    budget.enter("column generation")
     search = column_generation(inst, start, settings, budget, notes, workers)
+    budget.found_bound(search.bound)
+    budget.enter("final bound")
     bound_started = budget.now()
     bound, lam, mu = final_bound(inst, start, search, settings, budget, small, notes, workers)
+    budget.found_bound(bound)
     budget.borrow(budget.now() - bound_started)
     plan = _plan(inst, start, search, settings, budget, notes, workers)
     if plan_cost(inst, start.seed) < plan_cost(inst, plan):
         plan = start.seed  # a warm seed the steps could not improve on stays the plan
     total = plan_cost(inst, plan)
+    budget.found_plan(plan, total)
     notes.append(f"plan {total:,.2f} {budget.after()}")
     plan, bound, optimal = _exact_finish(inst, plan, total, bound, settings, budget, notes)
     lp_value = search.master.value if search.master is not None else float("nan")
@@ -131,6 +143,7 @@ def _plan(
     groups, pool, master = search.groups, search.pool, search.master
     plan = start.seed
     if master is not None:
+        budget.enter("plan: dive from the LP")
         # The dive continues column generation on what is left; it gets a share of the
         # time, the neighbourhood search the rest.
         dive_end = budget.part_of_rest(settings.dive_share, budget.deadline)
@@ -141,16 +154,23 @@ def _plan(
         notes.append(f"dive and repair {dived_total:,.2f} {budget.after()}")
         if dived_total < plan_cost(inst, plan):
             plan = dived
+        budget.found_plan(dived, dived_total)
     # Rescue and local search share the time left before the neighbourhood search.
+    budget.enter("plan: rescue")
     rescue_end = budget.until(budget.part_of_rest(settings.rescue_share, budget.deadline))
     plan = rescue(inst, plan, start.free_value, rescue_end, settings.rescue_nodes)
-    notes.append(f"rescue (moves that serve orders whole) {plan_cost(inst, plan):,.2f} "
-                 f"{budget.after()}")  # fmt: skip
+    total = plan_cost(inst, plan)
+    budget.found_plan(plan, total)
+    notes.append(f"rescue (moves that serve orders whole) {total:,.2f} {budget.after()}")
+    budget.enter("plan: local search")
     free = [start.free_value[g.orders] for g in groups]
     plan = local_search(inst, groups, plan, free, budget.plan_deadline(), settings.improve_passes)
-    notes.append(f"local search {plan_cost(inst, plan):,.2f} {budget.after()}")
+    total = plan_cost(inst, plan)
+    budget.found_plan(plan, total)
+    notes.append(f"local search {total:,.2f} {budget.after()}")
     if master is None or settings.neighbourhood <= 0:
         return plan
+    budget.enter("plan: neighbourhood search")
     plan = neighbourhood.search(
         inst, pool, master, plan, inst.order_unfilled_cost, budget.plan_deadline(), settings,
         notes, workers.here,
@@ -223,6 +243,7 @@ def _exact_finish(
     gap_open = total - bound > 1e-6 * total
     if inst.n_orders > settings.exact_up_to or remaining <= 0 or not gap_open:
         return plan, bound, False
+    budget.enter("exact MIP")
     mip_plan, mip_bound, optimal = solve_mip(inst, remaining, interruptible=budget.interruptible)
     if len(mip_plan.line) and plan_cost(inst, mip_plan) < total:
         plan = mip_plan
