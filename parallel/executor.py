@@ -38,6 +38,16 @@ class Executor(Protocol):
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]: ...
 
+    def put(self, value: Any) -> Any:
+        """What to pass to ``submit`` for ``value``: itself here; on a cluster a
+        reference to one stored copy that every task reads in place."""
+        ...
+
+    @property
+    def retries(self) -> int:
+        """Calls run again because their worker died (0 where workers cannot die alone)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -58,6 +68,7 @@ class SerialExecutor:
 
     name = "serial"
     workers = 1
+    retries = 0
 
     def submit(self, fn: Callable[..., R], *args: Any) -> Handle[R]:
         try:
@@ -67,6 +78,9 @@ class SerialExecutor:
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         return [fn(item) for item in items]
+
+    def put(self, value: Any) -> Any:
+        return value
 
     def close(self) -> None:
         pass
@@ -90,6 +104,7 @@ class ThreadExecutor:
     SCIP, HiGHS), sharing memory with the caller and pickling nothing."""
 
     name = "threads"
+    retries = 0
 
     def __init__(self, workers: int = 2) -> None:
         self.workers = max(1, workers)
@@ -101,13 +116,17 @@ class ThreadExecutor:
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         return list(self._pool.map(fn, items))
 
+    def put(self, value: Any) -> Any:
+        return value
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def connect(address: str | None = None, workers: int = 2) -> Executor:
     """The executor for a run: threads on this machine without an address; a Ray
-    cluster at ``address`` ("auto", "ray://host:port", "local") otherwise."""
+    cluster at ``address`` ("auto", "ray://host:port", "local") otherwise, where
+    ``workers`` is the CPUs of a "local" cluster (a running one has its own)."""
     if not address:
         return ThreadExecutor(workers)
     import importlib  # noqa: PLC0415 - Ray only when asked for
@@ -116,5 +135,5 @@ def connect(address: str | None = None, workers: int = 2) -> Executor:
         ray_cluster = importlib.import_module("parallel.ray_cluster")
     except ImportError as exc:
         raise TaskFailed(f"no Ray executor available for {address!r}: {exc}") from None
-    executor: Executor = ray_cluster.connect(address)
+    executor: Executor = ray_cluster.connect(address, workers)
     return executor
