@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from models import Batch, Weights
 from models.errors import DomError
+from parallel.executor import Executor
 from planner.baselines.greedy import plan_greedy, plan_nearest
 from planner.baselines.mip import plan_mip
 from planner.core.checker import Violation, check_plan, known_rows
@@ -40,15 +41,21 @@ def plan(
     strategy: str = DEFAULT_STRATEGY,
     time_limit: float | None = None,
     weights: Weights | None = None,
+    executor: Executor | None = None,
 ) -> PlanResult:
-    """Plan a batch with a named strategy; the summary's wall time covers indexing too."""
+    """Plan a batch with a named strategy; the summary's wall time covers indexing too.
+    ``executor`` runs the optimizer's independent calls (``parallel.connect``); the
+    other strategies run in this thread."""
     if strategy not in STRATEGIES:
         raise UnknownStrategyError(
             f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
         )
     started = time.perf_counter()
     inst = build_instance(batch, weights)
-    result = STRATEGIES[strategy](inst, time_limit)
+    if strategy == "optimize" and executor is not None:
+        result = plan_optimize(inst, time_limit, executor=executor)
+    else:
+        result = STRATEGIES[strategy](inst, time_limit)
     summary = result.summary.model_copy(update={"wall_seconds": time.perf_counter() - started})
     return PlanResult(result.allocations, result.unfilled, summary)
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from parallel.executor import Executor
 from planner.baselines.mip import solve_mip
 from planner.core.group import Group
 from planner.core.instance import Instance
@@ -51,6 +52,8 @@ from planner.optimize.plan.repair import priced_repair
 from planner.optimize.plan.rescue import rescue
 from planner.optimize.settings import Settings
 from planner.optimize.start import Start, begin
+from planner.optimize.warm import Warm, warm_from
+from planner.optimize.workers import Workers, workers_for
 
 FloatA = npt.NDArray[np.float64]
 DEFAULT_TIME_LIMIT = 60.0
@@ -66,6 +69,7 @@ class Outcome:
     optimal: bool = False
     prices: tuple[FloatA, FloatA] | None = None  # (lam, mu) the Lagrangian bound was taken
     # at (a small batch's exact MIP may raise the bound past it)
+    warm: Warm | None = None  # what the next run on a similar batch may start from
 
 
 def budget_for(
@@ -82,25 +86,34 @@ def solve(
     time_limit: float | None = None,
     settings: Settings | None = None,
     budget: Budget | None = None,
+    executor: Executor | None = None,
+    warm: Warm | None = None,
 ) -> Outcome:
     """Plan and bound (see the module docstring for the method). ``budget`` (made here
-    from ``time_limit`` when not given) lets a caller stop the solve or drive its clock."""
+    from ``time_limit`` when not given) lets a caller stop the solve or drive its clock;
+    ``executor`` runs the independent calls (this machine's threads and forked
+    processes when not given; the caller closes its own); ``warm`` is what a previous run
+    left (``Outcome.warm``): the run starts from its prices and plan."""
     settings = settings or (budget.settings if budget is not None else Settings())
     small = inst.n_orders <= settings.simplex_up_to
     if budget is None:
         budget = budget_for(inst, time_limit, settings)
     notes: list[str] = []
-    start = begin(inst, settings, budget, notes)
-    search = column_generation(inst, start, settings, budget, notes)
+    workers = workers_for(executor)
+    start = begin(inst, settings, budget, notes, workers, warm)
+    search = column_generation(inst, start, settings, budget, notes, workers)
     bound_started = budget.now()
-    bound, lam, mu = final_bound(inst, start, search, settings, budget, small, notes)
+    bound, lam, mu = final_bound(inst, start, search, settings, budget, small, notes, workers)
     budget.borrow(budget.now() - bound_started)
-    plan = _plan(inst, start, search, settings, budget, notes)
+    plan = _plan(inst, start, search, settings, budget, notes, workers)
+    if plan_cost(inst, start.seed) < plan_cost(inst, plan):
+        plan = start.seed  # a warm seed the steps could not improve on stays the plan
     total = plan_cost(inst, plan)
     notes.append(f"plan {total:,.2f} {budget.after()}")
     plan, bound, optimal = _exact_finish(inst, plan, total, bound, settings, budget, notes)
     lp_value = search.master.value if search.master is not None else float("nan")
-    return Outcome(plan, bound, lp_value, search.rounds, notes, optimal, (lam, mu))
+    return Outcome(plan, bound, lp_value, search.rounds, notes, optimal, (lam, mu),
+                   warm_from(inst, plan, lam, mu))  # fmt: skip
 
 
 def _plan(
@@ -110,6 +123,7 @@ def _plan(
     settings: Settings,
     budget: Budget,
     notes: list[str],
+    workers: Workers,
 ) -> Plan:
     """Dive from the LP (or keep the seed), rescue and local search, then neighbourhood
     search on the restricted master."""
@@ -121,7 +135,7 @@ def _plan(
         dive_end = budget.part_of_rest(settings.dive_share, budget.deadline)
         margin = settings.dive_margin * start.repair_seconds
         dived = _dive_and_repair(inst, groups, pool, master, budget.until(dive_end - margin),
-                                 settings)  # fmt: skip
+                                 settings, workers)  # fmt: skip
         dived_total = plan_cost(inst, dived)
         notes.append(f"dive and repair {dived_total:,.2f} {budget.after()}")
         if dived_total < plan_cost(inst, plan):
@@ -138,7 +152,7 @@ def _plan(
         return plan
     plan = neighbourhood.search(
         inst, pool, master, plan, inst.order_unfilled_cost, budget.plan_deadline(), settings,
-        notes,
+        notes, workers.here,
     )  # fmt: skip
     # The re-solves keep their columns whole: stock they freed may still serve a line.
     no_pending = [np.zeros(0, np.int64)] * len(groups)
@@ -152,6 +166,7 @@ def _dive_and_repair(
     master: MasterResult,
     deadline: Deadline,
     settings: Settings,
+    workers: Workers,
 ) -> Plan:
     """Dive from the LP; orders still open when time runs out get priced repair."""
 
@@ -159,7 +174,7 @@ def _dive_and_repair(
     quick = replace(settings, exact_pricing_up_to=0)
 
     def reprice(sub: list[Group], lam: FloatA, mu: FloatA, ref: FloatA) -> Columns:
-        return price(inst, sub, lam, mu, ref, quick, deadline).columns
+        return price(inst, sub, lam, mu, ref, quick, deadline, workers=workers).columns
 
     solver, params = lp_solver(inst, settings)
     options = DiveOptions(
@@ -217,11 +232,15 @@ def _exact_finish(
 
 
 def plan_optimize(
-    inst: Instance, time_limit: float | None = None, budget: Budget | None = None
+    inst: Instance,
+    time_limit: float | None = None,
+    budget: Budget | None = None,
+    executor: Executor | None = None,
 ) -> PlanResult:
-    """The optimizer as a strategy; ``budget`` lets a caller stop it (Ctrl-C)."""
+    """The optimizer as a strategy; ``budget`` lets a caller stop it (Ctrl-C), ``executor``
+    runs its independent calls (see ``solve``)."""
     started = time.perf_counter()
-    out = solve(inst, time_limit, budget=budget)
+    out = solve(inst, time_limit, budget=budget, executor=executor)
     return finish(
         inst, out.plan, "optimize", started,
         lower_bound=out.bound, proven_optimal=out.optimal, notes=out.notes,
