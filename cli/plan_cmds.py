@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli import ui
+from cli.errors import CommandError
 from cli.interrupt import run_interruptible
 from cli.options import (
     DEFAULT_STRATEGY,
     ForceOpt,
+    RayOpt,
     StrategyOpt,
     TimeLimitOpt,
     WeightOpt,
@@ -43,12 +45,15 @@ def plan_cmd(
     time_limit: TimeLimitOpt = None,
     weight: WeightOpt = None,
     force: ForceOpt = False,
+    ray: RayOpt = None,
 ) -> None:
     """Plan a batch, write the plan folder, print its KPIs.
 
     The plan folder holds allocations, unfilled and summary.json.
 
     Ctrl-C stops the optimizer: it writes the best feasible plan found so far.
+    With --ray the optimizer's shards run on a Ray cluster; if the cluster is lost the
+    best plan so far is written and the command exits 1.
     """
     from cli.report import kpi_table
     from data.atomic import check_target
@@ -62,12 +67,14 @@ def plan_cmd(
             batch = read_batch(batch_dir)
         weights = parse_weights(weight, batch.weights)
         with stage(progress, f"planning {len(batch.orders):,} orders with {strategy}"):
-            result, stopped = _plan(batch, strategy, time_limit, weights)
+            result, stopped, lost = _plan(batch, strategy, time_limit, weights, ray)
         with stage(progress, f"writing {out}"):
             summary = result.summary.model_dump(mode="json")
             summary["batch_path"] = str(batch_dir.resolve())
             if stopped:
                 summary["stopped_by_user"] = True
+            if lost:
+                summary["cluster_lost"] = lost
             write_plan(
                 out, result.allocations, result.unfilled, summary, force=force, inputs=[batch_dir]
             )
@@ -79,38 +86,50 @@ def plan_cmd(
             "the best it may be)",
             highlight=False,
         )
+    if lost:
+        raise CommandError(
+            f"the Ray cluster at {ray} was lost ({lost}); {out} holds the best feasible plan "
+            "found before (the gap says how far from the best it may be)"
+        )
 
 
 def _plan(
-    batch: "Batch", strategy: str, time_limit: float | None, weights: "Weights"
-) -> tuple["PlanResult", bool]:
-    """The plan, and whether Ctrl-C stopped it early.
+    batch: "Batch",
+    strategy: str,
+    time_limit: float | None,
+    weights: "Weights",
+    ray: str | None = None,
+) -> tuple["PlanResult", bool, str | None]:
+    """The plan, whether Ctrl-C stopped it early, and why the cluster was lost if it was.
 
     The optimizer runs with a budget whose ``stop()`` the first Ctrl-C calls: it returns
     its best feasible plan within about a second. Other strategies stop on Ctrl-C with
     nothing written (greedy and nearest take seconds; mip cannot be stopped early)."""
     import time
 
+    from parallel import connected
     from planner import PlanResult, build_instance, plan
     from planner.optimize.solver import budget_for, plan_optimize
 
     if strategy != "optimize":
-        return plan(batch, strategy, time_limit, weights), False
+        return plan(batch, strategy, time_limit, weights), False, None
     started = time.perf_counter()
     inst = build_instance(batch, weights)
     budget = budget_for(inst, time_limit)
-    outcome = run_interruptible(
-        lambda: plan_optimize(inst, budget=budget),
-        budget.stop,
-        on_stop=lambda: ui.err().print(
-            "[yellow]Ctrl-C: stopping; the best plan so far will be written "
-            "(Ctrl-C again to abort)[/yellow]"
-        ),
-    )
+    with connected(ray) as executor:
+        outcome = run_interruptible(
+            lambda: plan_optimize(inst, budget=budget, executor=executor),
+            budget.stop,
+            on_stop=lambda: ui.err().print(
+                "[yellow]Ctrl-C: stopping; the best plan so far will be written "
+                "(Ctrl-C again to abort)[/yellow]"
+            ),
+        )
+        lost = getattr(executor, "lost", None)
     result = outcome.result
     wall = time.perf_counter() - started  # like planner.plan: indexing included
     summary = result.summary.model_copy(update={"wall_seconds": wall})
-    return PlanResult(result.allocations, result.unfilled, summary), outcome.stopped
+    return PlanResult(result.allocations, result.unfilled, summary), outcome.stopped, lost
 
 
 def check_cmd(

@@ -7,10 +7,11 @@ worker's reason), never a bare error from another machine, so callers have one
 thing to catch and can fall back to doing the work themselves.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor as _Pool
 from concurrent.futures import TimeoutError as _Timeout
+from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -121,6 +122,20 @@ class ThreadExecutor:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def connected(address: str | None, workers: int = 2) -> Iterator[Executor | None]:
+    """The cluster's executor for a ``with`` block, closed after it; None without an
+    address (the caller's own default applies)."""
+    if not address:
+        yield None
+        return
+    executor = connect(address, workers)
+    try:
+        yield executor
+    finally:
+        executor.close()
 
 
 def connect(address: str | None = None, workers: int = 2) -> Executor:

@@ -17,7 +17,9 @@ what was retried (``retried``), as the issue asks.
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,9 +46,43 @@ def _attempt() -> int:
     return int(getter()) if getter is not None else 0
 
 
-def _call(fn: Callable[..., Any], *args: Any) -> tuple[int, Any]:
+class _Shared:
+    """An object every task of a run reads (the solve's ``Instance``): stored once,
+    and each worker process unpacks it once and keeps it (``_resolve``). Ray leaves a
+    reference inside an argument for the task to fetch; that is the point here."""
+
+    def __init__(self, ref: Any) -> None:
+        self.ref = ref
+
+
+_KEPT: "OrderedDict[str, Any]" = OrderedDict()  # on a worker: shared objects it unpacked
+KEEP = 4  # how many shared objects an executor and each worker hold at once
+
+
+def _resolve(value: Any) -> Any:
+    if not isinstance(value, _Shared):
+        return value
+    import ray  # noqa: PLC0415
+
+    key = value.ref.hex()
+    if key not in _KEPT:
+        _KEPT[key] = ray.get(value.ref)
+        while len(_KEPT) > KEEP:
+            _KEPT.popitem(last=False)
+    _KEPT.move_to_end(key)
+    return _KEPT[key]
+
+
+def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[int, Any]:
     """The body of every task: the call's answer with the attempt that made it."""
-    return _attempt(), fn(*args)
+    args = tuple(_resolve(a) for a in args)
+    kwargs = {k: _resolve(v) for k, v in kwargs.items()}
+    return _attempt(), fn(*args, **kwargs)
+
+
+def _is_frozen(value: Any) -> bool:
+    params = getattr(type(value), "__dataclass_params__", None)
+    return bool(params is not None and params.frozen)
 
 
 class _RayHandle:
@@ -65,8 +101,10 @@ class _RayHandle:
             cause = exc.cause if isinstance(exc.cause, BaseException) else exc
             raise TaskFailed(f"{self._name}: {type(cause).__name__}: {cause}") from exc
         except exceptions.RayError as exc:  # worker died past its retries, cluster lost
+            self._executor.lost = f"{type(exc).__name__}: {exc}"
             raise TaskFailed(f"{self._name}: {type(exc).__name__}: {exc}") from exc
         except (ConnectionError, OSError) as exc:
+            self._executor.lost = str(exc)
             raise TaskFailed(f"{self._name}: cluster unreachable: {exc}") from exc
         self._executor.note_attempts(self._name, attempt)
         return value
@@ -81,7 +119,7 @@ class RayExecutor:
 
     def __init__(self, address: str, workers: int | None = None) -> None:
         self.address = address
-        self._owned = address == "local"
+        self.lost: str | None = None  # why the cluster stopped answering, once it has
         _init(address, workers)
         import ray  # noqa: PLC0415
 
@@ -89,6 +127,7 @@ class RayExecutor:
         self._task = ray.remote(max_retries=MAX_RETRIES, num_cpus=1)(_call)
         self._lock = threading.Lock()
         self.retried: dict[str, int] = {}  # task name -> retries it took
+        self._kept: OrderedDict[int, tuple[Any, _Shared]] = OrderedDict()  # id -> (obj, ref)
 
     @property
     def retries(self) -> int:
@@ -105,23 +144,65 @@ class RayExecutor:
 
         return ray.put(value)
 
-    def submit(self, fn: Callable[..., R], *args: Any) -> Handle[R]:
-        name = getattr(fn, "__qualname__", repr(fn))
+    def _argument(self, value: Any) -> Any:
+        """A frozen data class (the solve's ``Instance``) is stored once per executor
+        and unpacked once per worker; anything else goes as it is."""
+        if not _is_frozen(value):
+            return value
+        with self._lock:
+            kept = self._kept.get(id(value))
+            if kept is None:
+                kept = (value, _Shared(self.put(value)))  # holding value keeps its id unique
+                self._kept[id(value)] = kept
+                while len(self._kept) > KEEP:
+                    self._kept.popitem(last=False)
+            return kept[1]
+
+    def _start(self, name: str, fn: Callable[..., Any], args: Any, kwargs: Any) -> Handle[Any]:
         try:
-            ref = self._task.options(name=name).remote(fn, *args)
+            ref = self._task.options(name=name).remote(fn, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - a lost cluster refuses new tasks
+            self.lost = f"{type(exc).__name__}: {exc}"
             raise TaskFailed(f"{name}: could not start: {type(exc).__name__}: {exc}") from exc
         return _RayHandle(self, ref, name)
 
+    def submit(self, fn: Callable[..., R], *args: Any) -> Handle[R]:
+        return self._start(_name(fn), fn, [self._argument(a) for a in args], {})
+
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        handles = [self.submit(fn, item) for item in items]
+        """One task per item. A ``functools.partial``'s bound arguments (the prices every
+        group is solved at) are stored once for all the items, not once per task."""
+        name, func, args, kwargs = _name(fn), fn, (), {}
+        if isinstance(fn, partial):
+            func = fn.func
+            args = tuple(self._once(a) for a in fn.args)
+            kwargs = {k: self._once(v) for k, v in fn.keywords.items()}
+        handles = [self._start(name, func, (*args, item), kwargs) for item in items]
         return [h.result() for h in handles]
+
+    def _once(self, value: Any) -> Any:
+        """A bound argument: kept if frozen, else stored for this map when it is large."""
+        if _is_frozen(value):
+            return self._argument(value)
+        return self.put(value) if _nbytes(value) >= LARGE else value
 
     def close(self) -> None:
         import ray  # noqa: PLC0415
 
         if ray.is_initialized():
             ray.shutdown()  # a "local" cluster ends with it; a shared one only loses this driver
+
+
+LARGE = 1 << 20  # bytes from which a bound argument is stored once rather than per task
+
+
+def _nbytes(value: Any) -> int:
+    return int(getattr(value, "nbytes", 0))
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    inner = fn.func if isinstance(fn, partial) else fn
+    return str(getattr(inner, "__qualname__", repr(inner)))
 
 
 def _is_loopback(address: str) -> bool:
