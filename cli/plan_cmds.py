@@ -93,6 +93,10 @@ def plan_cmd(
         )
 
 
+# What a cluster's workers import before the optimizer's clock starts.
+PLANNER_MODULES = ("planner.optimize.pricing.orders", "planner.optimize.prices.flow")
+
+
 def _plan(
     batch: "Batch",
     strategy: str,
@@ -115,8 +119,8 @@ def _plan(
         return plan(batch, strategy, time_limit, weights), False, None
     started = time.perf_counter()
     inst = build_instance(batch, weights)
-    budget = budget_for(inst, time_limit)
-    with connected(ray) as executor:
+    with connected(ray, prepare=PLANNER_MODULES) as executor:
+        budget = budget_for(inst, time_limit)  # the limit starts once the cluster is ready
         outcome = run_interruptible(
             lambda: plan_optimize(inst, budget=budget, executor=executor),
             budget.stop,

@@ -62,7 +62,7 @@ def run_cmd(
     from scenarios.executor import ClusterExecutor
 
     with console.status(f"connecting to the Ray cluster at {ray}"):
-        cluster = connect(ray, workers or 2)
+        cluster = connect(ray, workers or 2, prepare=("scenarios.simulate",))
     try:
         _run(spec_file, spec, scenarios, ClusterExecutor(cluster), out, db)
         console.print(

@@ -125,23 +125,26 @@ class ThreadExecutor:
 
 
 @contextmanager
-def connected(address: str | None, workers: int = 2) -> Iterator[Executor | None]:
+def connected(
+    address: str | None, workers: int = 2, prepare: Sequence[str] = ()
+) -> Iterator[Executor | None]:
     """The cluster's executor for a ``with`` block, closed after it; None without an
     address (the caller's own default applies)."""
     if not address:
         yield None
         return
-    executor = connect(address, workers)
+    executor = connect(address, workers, prepare)
     try:
         yield executor
     finally:
         executor.close()
 
 
-def connect(address: str | None = None, workers: int = 2) -> Executor:
+def connect(address: str | None = None, workers: int = 2, prepare: Sequence[str] = ()) -> Executor:
     """The executor for a run: threads on this machine without an address; a Ray
     cluster at ``address`` ("auto", "ray://host:port", "local") otherwise, where
-    ``workers`` is the CPUs of a "local" cluster (a running one has its own)."""
+    ``workers`` is the CPUs of a "local" cluster (a running one has its own), and
+    every worker has imported the modules in ``prepare`` before it is handed out."""
     if not address:
         return ThreadExecutor(workers)
     import importlib  # noqa: PLC0415 - Ray only when asked for
@@ -150,5 +153,5 @@ def connect(address: str | None = None, workers: int = 2) -> Executor:
         ray_cluster = importlib.import_module("parallel.ray_cluster")
     except ImportError as exc:
         raise TaskFailed(f"no Ray executor available for {address!r}: {exc}") from None
-    executor: Executor = ray_cluster.connect(address, workers)
+    executor: Executor = ray_cluster.connect(address, workers, prepare)
     return executor

@@ -80,6 +80,19 @@ def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[int, Any]:
     return _attempt(), fn(*args, **kwargs)
 
 
+def _prepare(modules: Sequence[str], seconds: float) -> int:
+    """Import ``modules`` in this worker, held ``seconds`` so that the other CPUs'
+    copies of this task start on other workers."""
+    import importlib  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    started = time.perf_counter()
+    for name in modules:
+        importlib.import_module(name)
+    time.sleep(max(0.0, seconds - (time.perf_counter() - started)))
+    return os.getpid()
+
+
 def _is_frozen(value: Any) -> bool:
     params = getattr(type(value), "__dataclass_params__", None)
     return bool(params is not None and params.frozen)
@@ -117,7 +130,9 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, address: str, workers: int | None = None) -> None:
+    def __init__(
+        self, address: str, workers: int | None = None, prepare: Sequence[str] = ()
+    ) -> None:
         self.address = address
         self.lost: str | None = None  # why the cluster stopped answering, once it has
         _init(address, workers)
@@ -128,6 +143,8 @@ class RayExecutor:
         self._lock = threading.Lock()
         self.retried: dict[str, int] = {}  # task name -> retries it took
         self._kept: OrderedDict[int, tuple[Any, _Shared]] = OrderedDict()  # id -> (obj, ref)
+        if prepare:  # workers start (and import) before the caller's clock does
+            self.map(partial(_prepare, seconds=1.0), [tuple(prepare)] * self.workers)
 
     @property
     def retries(self) -> int:
@@ -243,6 +260,7 @@ def _init(address: str, workers: int | None) -> None:
         raise TaskFailed(f"no Ray cluster at {address!r}: {exc}") from None
 
 
-def connect(address: str, workers: int | None = None) -> RayExecutor:
-    """The executor for a cluster address (see the module docstring)."""
-    return RayExecutor(address, workers)
+def connect(address: str, workers: int | None = None, prepare: Sequence[str] = ()) -> RayExecutor:
+    """The executor for a cluster address (see the module docstring); every worker
+    has imported the modules in ``prepare`` when it returns."""
+    return RayExecutor(address, workers, prepare)
