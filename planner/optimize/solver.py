@@ -7,7 +7,8 @@ batch is "pick one way to serve each order" under those rows (``optimize.master`
    (``optimize.candidates``); first columns, including a feasible plan's (priced
    repair at zero prices); L(0) or L at prices found without an LP: the per-unit
    flow's duals (``prices.flow``), or on the largest batches short SKUs
-   (``prices.scarce``) and clearing (``prices.clearing``).
+   (``prices.scarce``) and clearing (``prices.clearing``); with a previous run's plan and
+   prices when given (``optimize.warm``).
 2. Column generation (``optimize.column_generation``): the master LP (GLOP, or PDLP
    on large batches) gives prices; every order's own choice is solved exactly at them
    (``optimize.pricing``), which yields new columns and the Lagrangian bound
@@ -254,12 +255,14 @@ def plan_optimize(
     time_limit: float | None = None,
     budget: Budget | None = None,
     executor: Executor | None = None,
+    warm: Warm | None = None,
 ) -> PlanResult:
     """The optimizer as a strategy; ``budget`` lets a caller stop it (Ctrl-C), ``executor``
-    runs its independent calls (see ``solve``)."""
+    runs its independent calls and ``warm`` starts it from a previous run (see ``solve``)."""
     started = time.perf_counter()
-    out = solve(inst, time_limit, budget=budget, executor=executor)
-    return finish(
+    out = solve(inst, time_limit, budget=budget, executor=executor, warm=warm)
+    result = finish(
         inst, out.plan, "optimize", started,
         lower_bound=out.bound, proven_optimal=out.optimal, notes=out.notes,
     )  # fmt: skip
+    return replace(result, warm=out.warm)
