@@ -93,10 +93,6 @@ def plan_cmd(
         )
 
 
-# What a cluster's workers import before the optimizer's clock starts.
-PLANNER_MODULES = ("planner.optimize.pricing.orders", "planner.optimize.prices.flow")
-
-
 def _plan(
     batch: "Batch",
     strategy: str,
@@ -113,13 +109,14 @@ def _plan(
 
     from parallel import connected
     from planner import PlanResult, build_instance, plan
+    from planner.optimize.shards import WORKER_MODULES
     from planner.optimize.solver import budget_for, plan_optimize
 
     if strategy != "optimize":
         return plan(batch, strategy, time_limit, weights), False, None
     started = time.perf_counter()
     inst = build_instance(batch, weights)
-    with connected(ray, prepare=PLANNER_MODULES) as executor:
+    with connected(ray, prepare=WORKER_MODULES) as executor:
         budget = budget_for(inst, time_limit)  # the limit starts once the cluster is ready
         outcome = run_interruptible(
             lambda: plan_optimize(inst, budget=budget, executor=executor),

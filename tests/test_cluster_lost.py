@@ -86,3 +86,19 @@ def test_dom_plan_writes_the_best_plan_and_exits_1_when_the_cluster_is_lost(
     assert summary["cluster_lost"] == "ConnectionError: GCS unreachable"
     alloc, unfilled, _ = read_plan(out)
     assert check_plan(read_batch(batch_dir), alloc, unfilled) == []
+
+
+def test_serve_runs_use_the_cluster_and_plan_here_once_it_is_lost() -> None:
+    from models.api import RunRequest
+    from services import sourcing
+    from tests.lifecycle_fixtures import ADMIN, make_db
+    from tests.test_lifecycle_concurrency import check_invariants
+
+    db = make_db(orders=True, keys=False)
+    cluster = LostAfter(0)
+    sourcing.use_executor(db, cluster)
+    run = sourcing.run_sourcing(db, RunRequest(strategy="optimize", time_limit=5), ADMIN)
+    assert cluster.lost is not None  # the run asked the cluster first
+    assert run.status == "applied" and run.orders_planned == 5  # with the best plan it had
+    assert sourcing._executors.get(db) is None  # the next run plans on this machine
+    check_invariants(db)

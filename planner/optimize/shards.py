@@ -16,6 +16,8 @@ from parallel.executor import Executor
 from planner.core.group import Group
 from planner.optimize.workers import LOCAL
 
+# What a cluster's workers import before a run's clock starts (``parallel.connect``).
+WORKER_MODULES = ("planner.optimize.pricing.orders", "planner.optimize.prices.flow")
 SHARDS_PER_WORKER = 2  # pieces per worker: a slow piece is made up by the others
 MIN_SHARD = 5_000  # orders; below, a task's fixed costs outweigh its work
 
