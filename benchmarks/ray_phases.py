@@ -35,6 +35,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("batch", type=Path)
     ap.add_argument("--ray", default=None, help="local:N (a private N-CPU cluster) or auto")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--interleave",
+        action="store_true",
+        help="on one cluster, alternate passes on 1 worker and on all: same load for both",
+    )
     args = ap.parse_args(argv)
 
     from data.batch_io import read_batch
@@ -58,6 +63,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         address, _, n = args.ray.partition(":")
         executor = connect(address, int(n or 2), prepare=WORKER_MODULES)
     connect_s = time.perf_counter() - started
+    if args.interleave:
+        assert executor is not None, "--interleave needs --ray"
+        try:
+            return _interleaved(inst, groups, executor, settings, args.repeat)
+        finally:
+            executor.close()
     try:
         t = time.perf_counter()
         fp = flow_prices(inst, groups, executor)
@@ -92,6 +103,34 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "retries": retries,
         "coordinator_peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "worker_peak_mib": sorted(round(v) for v in peaks.values()),
+    }
+
+
+def _interleaved(inst: Any, groups: Any, executor: Any, settings: Any, repeat: int) -> dict:
+    """Pricing passes alternately one task at a time and all at once, on the same
+    cluster: the machine's load weighs on both alike."""
+    import numpy as np
+
+    from planner.optimize.pricing.orders import price_groups
+
+    lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
+    times: dict[int, list[float]] = {1: [], executor.workers: []}
+    for _ in range(repeat):
+        for width in times:
+            executor.in_flight = width
+            t = time.perf_counter()
+            price_groups(inst, groups, lam, mu, settings.bound_widen_by, executor)
+            times[width].append(time.perf_counter() - t)
+    one, many = statistics.median(times[1]), statistics.median(times[executor.workers])
+    return {
+        "orders": inst.n_orders,
+        "nodes": inst.n_nodes,
+        "workers": executor.workers,
+        "price_with_bound_s_1_worker": [round(x, 2) for x in times[1]],
+        f"price_with_bound_s_{executor.workers}_workers": [
+            round(x, 2) for x in times[executor.workers]
+        ],
+        "speed_up_median": round(one / many, 2),
     }
 
 

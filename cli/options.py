@@ -54,7 +54,7 @@ RayOpt = Annotated[
     typer.Option(
         metavar="ADDRESS",
         help="Run the optimizer's shards on the Ray cluster at ADDRESS (auto: the one "
-        "`ray start` runs on this machine; ray://host:10001; local: a private one).",
+        "'ray start' runs on this machine; ray://host:10001; local: a private one).",
     ),
 ]
 DbOpt = Annotated[

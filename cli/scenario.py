@@ -38,7 +38,7 @@ def run_cmd(
         str | None,
         typer.Option(
             help="Run each scenario as a task on the Ray cluster at this address "
-            "(auto: the one `ray start` runs here; local: a private one)."
+            "(auto: the one 'ray start' runs here; local: a private one)."
         ),
     ] = None,
 ) -> None:

@@ -139,6 +139,7 @@ class RayExecutor:
     ) -> None:
         self.address = address
         self.lost: str | None = None  # why the cluster stopped answering, once it has
+        self.in_flight: int | None = None  # at most this many tasks of a map at once
         _init(address, workers)
         import ray  # noqa: PLC0415
 
@@ -198,8 +199,13 @@ class RayExecutor:
             func = fn.func
             args = tuple(self._once(a) for a in fn.args)
             kwargs = {k: self._once(v) for k, v in fn.keywords.items()}
-        handles = [self._start(name, func, (*args, item), kwargs) for item in items]
-        return [h.result() for h in handles]
+        step = self.in_flight or len(items) or 1
+        out: list[Any] = []
+        for at in range(0, len(items), step):
+            chunk = items[at : at + step]
+            handles = [self._start(name, func, (*args, item), kwargs) for item in chunk]
+            out.extend(h.result() for h in handles)
+        return out
 
     def _once(self, value: Any) -> Any:
         """A bound argument: kept if frozen, else stored for this map when it is large."""
