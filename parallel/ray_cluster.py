@@ -260,6 +260,7 @@ def _init(address: str, workers: int | None) -> None:
         if address == "local":
             os.environ.setdefault(_WORKER_NICENESS, "0")
             ray.init(
+                address="local",  # a new cluster even when `ray start` left one here
                 num_cpus=workers or os.cpu_count() or 1,
                 object_store_memory=int(os.environ.get("DOM_RAY_STORE_BYTES", OBJECT_STORE_BYTES)),
                 include_dashboard=False,
