@@ -33,6 +33,7 @@ from api.web import mount as mount_console
 from data.lifecycle_db import Database
 from data.store import Store
 from models.api import ApiKeyIn, Role
+from parallel.executor import Executor
 from services import admin
 from services import promise as promising
 
@@ -66,6 +67,21 @@ def bootstrap_admin_key(db: Database, settings: Settings) -> str | None:
     return key
 
 
+def _join_cluster(settings: Settings, db: Database) -> Executor | None:
+    """The Ray cluster the sourcing runs' optimizer uses, when ``ray_address`` names one."""
+    if not settings.ray_address:
+        return None
+    from parallel import connect
+    from planner.optimize.shards import WORKER_MODULES
+    from services import sourcing as sourcing_runs
+
+    cluster = connect(settings.ray_address, prepare=WORKER_MODULES)
+    sourcing_runs.use_executor(db, cluster)
+    log.info("sourcing runs use the Ray cluster at %s (%d CPUs)", settings.ray_address,
+             cluster.workers)  # fmt: skip
+    return cluster
+
+
 def create_app(
     settings: Settings | None = None, db: Database | None = None, *, close_db: bool = False
 ) -> FastAPI:
@@ -88,9 +104,15 @@ def create_app(
         # wait there for their group's commit; with more waiting than threads, reads
         # would queue behind them, so the pool is sized for many waiting callers.
         to_thread.current_default_thread_limiter().total_tokens = THREADS
+        cluster = _join_cluster(settings, app.state.db)
         try:
             yield
         finally:
+            if cluster is not None:
+                from services import sourcing as sourcing_runs
+
+                sourcing_runs.use_executor(app.state.db, None)
+                cluster.close()
             if owned and app.state.db is not None:
                 app.state.db.close()
                 app.state.db = None

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
         default=True, description="With no key at all, create an admin key and log it once."
     )
     run_time_limit: float = Field(default=30.0, gt=0, description="Seconds per sourcing run.")
+    ray_address: str | None = Field(
+        default=None,
+        description="Ray cluster for the sourcing runs' optimizer (auto, ray://host:10001, local).",
+    )
     web_secret: str | None = Field(
         default=None,
         description="Signs console session cookies; unset: a random one per process.",

@@ -31,6 +31,9 @@ def describe(exc: BaseException) -> str | None:
     errors = sys.modules.get("models.errors")
     if errors is not None and isinstance(exc, errors.DomError):
         return str(exc)
+    parallel = sys.modules.get("parallel.executor")
+    if parallel is not None and isinstance(exc, parallel.TaskFailed):
+        return f"work on the cluster failed: {exc}"
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
         return f"{exc.strerror or exc}{where}"

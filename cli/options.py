@@ -49,6 +49,14 @@ ForceOpt = Annotated[
         "--force", help="Replace --out even if it holds files dom did not write (never '.')."
     ),
 ]
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="ADDRESS",
+        help="Run the optimizer's shards on the Ray cluster at ADDRESS (auto: the one "
+        "'ray start' runs on this machine; ray://host:10001; local: a private one).",
+    ),
+]
 DbOpt = Annotated[
     Path | None,
     typer.Option(

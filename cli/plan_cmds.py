@@ -13,10 +13,12 @@ import typer
 
 import cli
 from cli import ui
+from cli.errors import CommandError
 from cli.interrupt import ctrl_c, run_interruptible
 from cli.options import (
     DEFAULT_STRATEGY,
     ForceOpt,
+    RayOpt,
     StrategyOpt,
     TimeLimitOpt,
     WeightOpt,
@@ -47,12 +49,15 @@ def plan_cmd(
     time_limit: TimeLimitOpt = None,
     weight: WeightOpt = None,
     force: ForceOpt = False,
+    ray: RayOpt = None,
 ) -> None:
     """Plan a batch, write the plan folder, print its KPIs.
 
     The plan folder holds allocations, unfilled and summary.json.
 
     Ctrl-C stops the optimizer: it writes the best feasible plan found so far.
+    With --ray the optimizer's shards run on a Ray cluster; if the cluster is lost the
+    best plan so far is written and the command exits 1.
     """
     from cli.report import kpi_table
     from data.atomic import check_target
@@ -67,14 +72,16 @@ def plan_cmd(
             batch = read_batch(batch_dir)
         weights = parse_weights(weight, batch.weights)
         with stage(progress, f"planning {len(batch.orders):,} orders with {strategy}"):
-            result, stopped = _plan(
-                batch, strategy, time_limit, weights, started, ui.status_line(progress)
+            result, stopped, lost = _plan(
+                batch, strategy, time_limit, weights, started, ui.status_line(progress), ray
             )
         with stage(progress, f"writing {out}"):
             summary = result.summary.model_dump(mode="json")
             summary["batch_path"] = str(batch_dir.resolve())
             if stopped:
                 summary["stopped_by_user"] = True
+            if lost:
+                summary["cluster_lost"] = lost
             write_plan(
                 out, result.allocations, result.unfilled, summary, force=force, inputs=[batch_dir]
             )
@@ -85,6 +92,11 @@ def plan_cmd(
             f"{out} holds the best feasible plan found so far (the gap says how far from "
             "the best it may be)",
             highlight=False,
+        )
+    if lost:
+        raise CommandError(
+            f"the Ray cluster at {ray} was lost ({lost}); {out} holds the best feasible plan "
+            "found before (the gap says how far from the best it may be)"
         )
     cli.QUICK_EXIT = True  # the plan is written: the heap need not be torn down
 
@@ -110,14 +122,16 @@ def _plan(
     weights: "Weights",
     started: float,
     show: "Callable[[str], object]",
-) -> tuple["PlanResult", bool]:
-    """The plan, and whether Ctrl-C stopped it early.
+    ray: str | None = None,
+) -> tuple["PlanResult", bool, str | None]:
+    """The plan, whether Ctrl-C stopped it early, and why the Ray cluster was lost if it was.
 
-    The optimizer runs in a child process (``planner.optimize.detached``) this process
-    watches: it shows the phase, bound, best plan and time left as they come. The
-    optimizer's own schedule ends by the limit, counted from ``started``; at Ctrl-C or
+    Without ``ray`` the optimizer runs in a child process (``planner.optimize.detached``)
+    this process watches: it shows the phase, bound, best plan and time left as they come.
+    The optimizer's own schedule ends by the limit, counted from ``started``; at Ctrl-C or
     at the backstop (``BACKSTOP_SECONDS`` past the limit, less what writing takes) this
     process asks for the plan and, after ``STOP_GRACE_SECONDS``, takes the best one sent.
+    With ``ray`` this process is the cluster's coordinator and runs the optimizer itself.
     Other strategies stop on Ctrl-C with nothing written (greedy and nearest take
     seconds; mip cannot be stopped early)."""
     from planner import PlanResult, build_instance, plan
@@ -125,11 +139,14 @@ def _plan(
     from planner.optimize.solver import DEFAULT_TIME_LIMIT
 
     if strategy != "optimize":
-        return plan(batch, strategy, time_limit, weights), False
+        return plan(batch, strategy, time_limit, weights), False, None
     planning = time.perf_counter()
     inst = build_instance(batch, weights)
     limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
-    if not detached.available():
+    lost: str | None = None
+    if ray:
+        result, stopped, lost = _plan_on_cluster(inst, time_limit, ray)
+    elif not detached.available():
         result, stopped = _plan_in_thread(inst, limit, started)
     else:
         run = detached.Detached(inst, limit, started)
@@ -140,7 +157,7 @@ def _plan(
             run.close()
     wall = time.perf_counter() - planning  # like planner.plan: indexing included
     summary = result.summary.model_copy(update={"wall_seconds": wall})
-    return PlanResult(result.allocations, result.unfilled, summary), stopped
+    return PlanResult(result.allocations, result.unfilled, summary), stopped, lost
 
 
 def _watch(
@@ -177,6 +194,26 @@ def _plan_in_thread(inst: "Instance", limit: float, started: float) -> tuple["Pl
         lambda: plan_optimize(inst, budget=budget), budget.stop, on_stop=_say_stopping
     )
     return outcome.result, outcome.stopped
+
+
+def _plan_on_cluster(
+    inst: "Instance", time_limit: float | None, ray: str
+) -> tuple["PlanResult", bool, str | None]:
+    """The optimizer in this process, its shards on the Ray cluster at ``ray``; the first
+    Ctrl-C stops it through its budget (answered once the solver it is in returns)."""
+    from parallel import connected
+    from planner.optimize.shards import WORKER_MODULES
+    from planner.optimize.solver import budget_for, plan_optimize
+
+    with connected(ray, prepare=WORKER_MODULES) as executor:
+        budget = budget_for(inst, time_limit)  # the limit starts once the cluster is ready
+        outcome = run_interruptible(
+            lambda: plan_optimize(inst, budget=budget, executor=executor),
+            budget.stop,
+            on_stop=_say_stopping,
+        )
+        lost = getattr(executor, "lost", None)
+    return outcome.result, outcome.stopped, lost
 
 
 def check_cmd(

@@ -8,6 +8,7 @@ import typer
 
 from cli import ui
 from cli.errors import CommandError
+from cli.options import RayOpt
 
 if TYPE_CHECKING:
     from data.lifecycle_db import Database
@@ -50,6 +51,7 @@ def serve_cmd(
         typer.Option(metavar="DIR", help="First load this batch folder (network, stock, orders)."),
     ] = None,
     log_level: Annotated[str, typer.Option(metavar="LEVEL", help="uvicorn log level.")] = "info",
+    ray: RayOpt = None,
 ) -> None:
     """Start the order service on the DuckDB file (API docs at /docs).
 
@@ -66,6 +68,8 @@ def serve_cmd(
 
     try:
         settings = Settings(db_path=db) if db else Settings()
+        if ray:
+            settings = settings.model_copy(update={"ray_address": ray})
     except (ValidationError, ValueError) as exc:
         raise StartupError(
             "the DOM_* settings are not valid: DOM_API_KEYS must be JSON like "

@@ -15,6 +15,15 @@ from parallel.executor import (
     TaskFailed,
     ThreadExecutor,
     connect,
+    connected,
 )
 
-__all__ = ["Executor", "Handle", "SerialExecutor", "TaskFailed", "ThreadExecutor", "connect"]
+__all__ = [
+    "Executor",
+    "Handle",
+    "SerialExecutor",
+    "TaskFailed",
+    "ThreadExecutor",
+    "connect",
+    "connected",
+]

@@ -8,10 +8,11 @@ thing to catch and can fall back to doing the work themselves.
 """
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor as _Pool
 from concurrent.futures import TimeoutError as _Timeout
+from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -39,6 +40,16 @@ class Executor(Protocol):
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]: ...
 
+    def put(self, value: Any) -> Any:
+        """What to pass to ``submit`` for ``value``: itself here; on a cluster a
+        reference to one stored copy that every task reads in place."""
+        ...
+
+    @property
+    def retries(self) -> int:
+        """Calls run again because their worker died (0 where workers cannot die alone)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -59,6 +70,7 @@ class SerialExecutor:
 
     name = "serial"
     workers = 1
+    retries = 0
 
     def submit(self, fn: Callable[..., R], *args: Any) -> Handle[R]:
         try:
@@ -68,6 +80,9 @@ class SerialExecutor:
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         return [fn(item) for item in items]
+
+    def put(self, value: Any) -> Any:
+        return value
 
     def close(self) -> None:
         pass
@@ -91,6 +106,7 @@ class ThreadExecutor:
     SCIP, HiGHS), sharing memory with the caller and pickling nothing."""
 
     name = "threads"
+    retries = 0
 
     def __init__(self, workers: int = 2) -> None:
         self.workers = max(1, workers)
@@ -111,13 +127,34 @@ class ThreadExecutor:
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         return list(self.pool.map(fn, items))
 
+    def put(self, value: Any) -> Any:
+        return value
+
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def connect(address: str | None = None, workers: int = 2) -> Executor:
+@contextmanager
+def connected(
+    address: str | None, workers: int = 2, prepare: Sequence[str] = ()
+) -> Iterator[Executor | None]:
+    """The cluster's executor for a ``with`` block, closed after it; None without an
+    address (the caller's own default applies)."""
+    if not address:
+        yield None
+        return
+    executor = connect(address, workers, prepare)
+    try:
+        yield executor
+    finally:
+        executor.close()
+
+
+def connect(address: str | None = None, workers: int = 2, prepare: Sequence[str] = ()) -> Executor:
     """The executor for a run: threads on this machine without an address; a Ray
-    cluster at ``address`` ("auto", "ray://host:port", "local") otherwise."""
+    cluster at ``address`` ("auto", "ray://host:port", "local") otherwise, where
+    ``workers`` is the CPUs of a "local" cluster (a running one has its own), and
+    every worker has imported the modules in ``prepare`` before it is handed out."""
     if not address:
         return ThreadExecutor(workers)
     import importlib  # noqa: PLC0415 - Ray only when asked for
@@ -126,5 +163,5 @@ def connect(address: str | None = None, workers: int = 2) -> Executor:
         ray_cluster = importlib.import_module("parallel.ray_cluster")
     except ImportError as exc:
         raise TaskFailed(f"no Ray executor available for {address!r}: {exc}") from None
-    executor: Executor = ray_cluster.connect(address)
+    executor: Executor = ray_cluster.connect(address, workers, prepare)
     return executor

@@ -34,6 +34,7 @@ class ForkExecutor:
     """Each call in a child forked at ``submit``; at most ``workers`` at once in ``map``."""
 
     name = "fork"
+    retries = 0
 
     def __init__(self, workers: int = 2) -> None:
         self.workers = max(1, workers)
@@ -53,6 +54,9 @@ class ForkExecutor:
             handles = [self.submit(fn, item) for item in items[at : at + self.workers]]
             out.extend(h.result() for h in handles)
         return out
+
+    def put(self, value: Any) -> Any:
+        return value  # a child sees the caller's memory: nothing to store
 
     def close(self) -> None:
         pass  # children end with their call

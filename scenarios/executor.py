@@ -2,8 +2,10 @@
 
 A task is (world, scenario, spec), all plain picklable data, and a result is a
 ``ScenarioRun``: the runner neither knows nor cares whether tasks run in this
-process, in worker processes on this machine's cores, or (later) as Ray tasks
-on a cluster; an executor only has to honour ``run(tasks, on_day)``.
+process, in worker processes on this machine's cores, or as tasks of the shared
+``parallel`` seam (a Ray cluster); an executor only has to honour
+``run(tasks, on_day)``. The process executor stays here because it reports every
+simulated day through a queue; the cluster one reports each finished scenario.
 """
 
 import contextlib
@@ -15,11 +17,14 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from scenarios.simulate import ScenarioRun, simulate
 from scenarios.spec import Resolved, Spec
 from scenarios.world import World
+
+if TYPE_CHECKING:
+    import parallel
 
 OnDay = Callable[[int, int], None]  # (task index, days done)
 
@@ -116,6 +121,34 @@ class ProcessExecutor:
             except queue.Empty:
                 break
         return [results[t.index] for t in tasks]
+
+
+def _simulate(world: World, scenario: Resolved, spec: Spec) -> ScenarioRun:
+    return simulate(world, scenario, spec, lambda days: None)
+
+
+class ClusterExecutor:
+    """One task per scenario and seed on a ``parallel.Executor`` (a Ray cluster).
+
+    Each seed's world is stored once (``put``) and every task of that seed reads it
+    in place, instead of each task carrying its own pickled copy.
+    """
+
+    def __init__(self, executor: "parallel.Executor") -> None:
+        self.executor = executor
+
+    def run(self, tasks: Sequence[Task], on_day: OnDay) -> list[ScenarioRun]:
+        stored: dict[int, Any] = {}
+        for t in tasks:
+            if id(t.world) not in stored:
+                stored[id(t.world)] = self.executor.put(t.world)
+        handles = [self.executor.submit(_simulate, stored[id(t.world)], t.scenario, t.spec)
+                   for t in tasks]  # fmt: skip
+        runs = []
+        for t, handle in zip(tasks, handles, strict=True):
+            runs.append(handle.result())  # TaskFailed names the scenario's failure
+            on_day(t.index, t.spec.days)
+        return runs
 
 
 def make_executor(name: str, workers: int | None = None) -> Executor:

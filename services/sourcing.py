@@ -15,6 +15,7 @@ stock row still has room; orders that changed are left as they are, and
 allocations that no longer fit are trimmed to unfilled (the order backorders).
 """
 
+import logging
 import time
 import weakref
 from collections import defaultdict
@@ -31,6 +32,7 @@ from models import Weights
 from models.api import Actor, Page, ReleaseResult, RunRequest, RunView
 from models.lifecycle import PLANNABLE, OrderStatus, check_transition, work_kind
 from models.lifecycle_errors import Busy, FieldError, InvalidInput, NotFound
+from parallel.executor import Executor
 from promise.index import PromiseIndex
 from services import promise as promising
 from services.common import new_id
@@ -38,9 +40,20 @@ from services.digital import deliver_loaded
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 S = OrderStatus
+log = logging.getLogger("dom.sourcing")
 # Each store's last optimize plan and prices: its next run starts from them (warm start).
 # In memory: a process that restarts plans its first run cold.
 _last_plans: "weakref.WeakKeyDictionary[Database, planner.Warm]" = weakref.WeakKeyDictionary()
+# The cluster a store's optimize runs use (``dom serve --ray``); none: this machine.
+_executors: "weakref.WeakKeyDictionary[Database, Executor]" = weakref.WeakKeyDictionary()
+
+
+def use_executor(db: Database, executor: Executor | None) -> None:
+    """Run this store's optimize runs on ``executor`` (a Ray cluster), or here (None)."""
+    if executor is None:
+        _executors.pop(db, None)
+    else:
+        _executors[db] = executor
 
 
 def _run_view(row: dict[str, Any]) -> RunView:
@@ -194,7 +207,9 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
             result = planner.plan(
                 batch, strategy, req.time_limit, weights or batch.weights,
                 warm=_last_plans.get(db) if strategy == "optimize" else None,
+                executor=_executors.get(db),
             )  # fmt: skip
+            _forget_a_lost_cluster(db)
             if result.warm is not None:
                 _last_plans[db] = result.warm
             alloc, unfilled, summary = result.allocations, result.unfilled, result.summary
@@ -225,6 +240,14 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
         db.write(lambda r: r.fail_run(run_id, message))
         raise
     return get_run(db, run_id)
+
+
+def _forget_a_lost_cluster(db: Database) -> None:
+    """A run whose cluster was lost stopped with its best plan; later runs stay here."""
+    lost = getattr(_executors.get(db), "lost", None)
+    if lost:
+        log.warning("the Ray cluster was lost (%s); sourcing runs now plan on this machine", lost)
+        _executors.pop(db, None)
 
 
 def _apply(

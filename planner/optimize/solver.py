@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from parallel.executor import Executor
+from parallel.guard import Guarded
 from planner.baselines.mip import solve_mip
 from planner.core.group import Group
 from planner.core.instance import Instance
@@ -54,7 +55,7 @@ from planner.optimize.plan.rescue import rescue
 from planner.optimize.settings import Settings
 from planner.optimize.start import Start, begin
 from planner.optimize.warm import Warm, warm_from
-from planner.optimize.workers import Workers, workers_for
+from planner.optimize.workers import LOCAL, Workers, workers_for
 
 FloatA = npt.NDArray[np.float64]
 DEFAULT_TIME_LIMIT = 60.0
@@ -104,6 +105,9 @@ def solve(
     if budget is None:
         budget = budget_for(inst, time_limit, settings)
     notes: list[str] = []
+    retried_before = executor.retries if executor is not None else 0
+    if executor is not None:
+        executor = _guarded(executor, budget, notes)
     workers = workers_for(executor)
     budget.enter("start (candidates, first plan, prices)")
     start = begin(inst, settings, budget, notes, workers, warm)
@@ -125,8 +129,22 @@ def solve(
     notes.append(f"plan {total:,.2f} {budget.after()}")
     plan, bound, optimal = _exact_finish(inst, plan, total, bound, settings, budget, notes)
     lp_value = search.master.value if search.master is not None else float("nan")
+    if executor is not None:
+        notes.append(f"{executor.name}: {executor.workers} workers; calls run again after "
+                     f"their worker died: {executor.retries - retried_before}")  # fmt: skip
     return Outcome(plan, bound, lp_value, search.rounds, notes, optimal, (lam, mu),
                    warm_from(inst, plan, lam, mu))  # fmt: skip
+
+
+def _guarded(executor: Executor, budget: Budget, notes: list[str]) -> Executor:
+    """The caller's executor until a call on it fails (its cluster lost); then the run
+    stops with the best plan so far and the rest is done on this machine's threads."""
+
+    def lost(why: str) -> None:
+        notes.append(f"{executor.name} lost {budget.after()}: {why}; stopped early")
+        budget.stop()
+
+    return Guarded(executor, LOCAL.shared, lost)
 
 
 def _plan(

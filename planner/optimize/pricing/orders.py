@@ -24,6 +24,7 @@ from planner.optimize.budget import Deadline
 from planner.optimize.candidates import dropped_bound_at, widen
 from planner.optimize.pricing.exact import relaxed_values, solve_exact
 from planner.optimize.pricing.subproblem import GroupSolution, solve_group
+from planner.optimize.shards import shard
 from planner.optimize.workers import LOCAL
 
 FloatA = npt.NDArray[np.float64]
@@ -97,10 +98,10 @@ def price_groups(
     Capped because pairs cost K^2 per order: at a first LP's wild prices on a
     100k-order batch, widening to every node took 25 s. Nodes left out still
     count at their floor, so the bound stays valid. One call per group on ``executor``
-    (this machine's threads by default: numpy releases the GIL).
+    (this machine's threads by default: numpy releases the GIL), per shard on a cluster.
     """
     one = partial(_price_one, inst, lam=lam, mu=mu, widen_by=widen_by)
-    parts = (executor or LOCAL.shared).map(one, groups)
+    parts = (executor or LOCAL.shared).map(one, shard(groups, executor))
     return [p for part in parts for p in part]
 
 
@@ -108,7 +109,7 @@ def solve_groups(
     groups: list[Group], lam: FloatA, mu: FloatA, split: float, executor: Executor | None = None
 ) -> list[Priced]:
     """Every order's priced choice over its candidates only (no floors): for columns."""
-    free = [without_floor(g) for g in groups]
+    free = [without_floor(g) for g in shard(groups, executor)]
     sols = (executor or LOCAL.shared).map(partial(solve_group, lam=lam, mu=mu, split=split), free)
     return [Priced(g, s) for g, s in zip(free, sols, strict=True)]
 

@@ -1,0 +1,138 @@
+"""The optimizer's parallel phases, timed on one executor: this machine's own (threads
+and a forked child) or a Ray cluster of N workers.
+
+    python -m benchmarks.ray_phases BATCH_DIR [--ray local:N | auto] [--repeat 3]
+
+The same fixed work every time, so executors compare call for call: the per-unit
+flow over every candidate arc (its second half on the executor above 1M arcs), then
+``--repeat`` passes of pricing every order at the flow's prices with the bound
+(``price_groups``: the start, every round, the final bound) and without it
+(``solve_groups``: columns, the dive). Prints one JSON object: each phase's median
+seconds, the peak resident MiB of this (the coordinator's) process, the plan-free
+check that every executor priced to the same bound.
+"""
+
+import argparse
+import json
+import resource
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+
+def worker_peak(seconds: float) -> tuple[int, float]:
+    """(pid, peak resident MiB) of the worker running this; held ``seconds`` so that
+    one copy per CPU lands on each worker."""
+    import os
+
+    time.sleep(seconds)
+    return os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("batch", type=Path)
+    ap.add_argument("--ray", default=None, help="local:N (a private N-CPU cluster) or auto")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--interleave",
+        action="store_true",
+        help="on one cluster, alternate passes on 1 worker and on all: same load for both",
+    )
+    args = ap.parse_args(argv)
+
+    from data.batch_io import read_batch
+    from parallel import connect
+    from planner.core.instance import build_instance
+    from planner.optimize.candidates import build_groups
+    from planner.optimize.prices.flow import flow_prices
+    from planner.optimize.pricing.orders import bound_of, price_groups, solve_groups
+    from planner.optimize.settings import Settings
+    from planner.optimize.shards import WORKER_MODULES
+    from planner.optimize.start import keeps_all_nodes
+
+    inst = build_instance(read_batch(args.batch))
+    settings = Settings()
+    all_nodes = keeps_all_nodes(inst.n_orders, inst.n_nodes, settings)
+    k = inst.n_nodes if all_nodes else settings.candidates
+    groups = build_groups(inst, k, settings.single_line_candidates)
+    executor = None
+    started = time.perf_counter()
+    if args.ray:
+        address, _, n = args.ray.partition(":")
+        executor = connect(address, int(n or 2), prepare=WORKER_MODULES)
+    connect_s = time.perf_counter() - started
+    if args.interleave:
+        assert executor is not None, "--interleave needs --ray"
+        try:
+            return _interleaved(inst, groups, executor, settings, args.repeat)
+        finally:
+            executor.close()
+    try:
+        t = time.perf_counter()
+        fp = flow_prices(inst, groups, executor)
+        flow_s = time.perf_counter() - t
+        priced_s, columns_s, bounds = [], [], []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            priced = price_groups(inst, groups, fp.lam, fp.mu, settings.bound_widen_by, executor)
+            priced_s.append(time.perf_counter() - t)
+            bounds.append(bound_of(inst, priced, fp.lam, fp.mu))
+            t = time.perf_counter()
+            solve_groups(groups, fp.lam, fp.mu, inst.weights.split, executor)
+            columns_s.append(time.perf_counter() - t)
+        workers = executor.workers if executor is not None else 2
+        retries = executor.retries if executor is not None else 0
+        peaks = dict(executor.map(worker_peak, [1.0] * workers)) if executor is not None else {}
+    finally:
+        if executor is not None:
+            executor.close()
+    return {
+        "executor": args.ray or "this machine (threads + fork)",
+        "workers": workers,
+        "orders": inst.n_orders,
+        "nodes": inst.n_nodes,
+        "connect_s": round(connect_s, 2),
+        "flow_s": round(flow_s, 2),
+        "price_with_bound_s": round(statistics.median(priced_s), 2),
+        "price_for_columns_s": round(statistics.median(columns_s), 2),
+        "passes": [round(x, 2) for x in priced_s],
+        "bound": round(bounds[0], 2),
+        "same_bound_every_pass": len(set(bounds)) == 1,
+        "retries": retries,
+        "coordinator_peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "worker_peak_mib": sorted(round(v) for v in peaks.values()),
+    }
+
+
+def _interleaved(inst: Any, groups: Any, executor: Any, settings: Any, repeat: int) -> dict:
+    """Pricing passes alternately one task at a time and all at once, on the same
+    cluster: the machine's load weighs on both alike."""
+    import numpy as np
+
+    from planner.optimize.pricing.orders import price_groups
+
+    lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
+    times: dict[int, list[float]] = {1: [], executor.workers: []}
+    for _ in range(repeat):
+        for width in times:
+            executor.in_flight = width
+            t = time.perf_counter()
+            price_groups(inst, groups, lam, mu, settings.bound_widen_by, executor)
+            times[width].append(time.perf_counter() - t)
+    one, many = statistics.median(times[1]), statistics.median(times[executor.workers])
+    return {
+        "orders": inst.n_orders,
+        "nodes": inst.n_nodes,
+        "workers": executor.workers,
+        "price_with_bound_s_1_worker": [round(x, 2) for x in times[1]],
+        f"price_with_bound_s_{executor.workers}_workers": [
+            round(x, 2) for x in times[executor.workers]
+        ],
+        "speed_up_median": round(one / many, 2),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main()))
