@@ -14,6 +14,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from api import problems
+from api.promise_fast import PromiseFastPath
 from api.routers import admin as admin_routes
 from api.routers import (
     alerts,
@@ -110,6 +111,7 @@ def create_app(
     app.state.db = db
     app.state.settings = settings
     problems.install(app)
+    app.add_middleware(PromiseFastPath)  # POST /promise's common case, before the framework
     for router in (
         promise_routes.promise_router,  # first: the hottest routes match soonest
         promise_routes.availability_router,

@@ -236,7 +236,7 @@ def claim_for_order(
         index.unclaim(p.promise_id)
         if errors:
             raise InvalidInput(errors, "the promise was made for another order")
-        raise OutOfStock(f"the promise has no {service} option (no stock to ship it)", [])
+        raise OutOfStock(f"the promise has no {service} option (its unavailable list says why)", [])
     numbers = list(line_nos) if line_nos is not None else list(range(1, len(lines) + 1))
     holds = [
         Hold(line_no=numbers[i], sku=sku, node_id=pkg.node_id, qty=q)

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from models.lifecycle_errors import InvalidInput
+from data.rate_card import default_rate_card
 from promise.index import CartLine, PromiseExpired
 from tests.promise_network import index
 
@@ -67,6 +68,24 @@ def test_a_full_node_pushes_its_date_out_and_follows_stock_changes() -> None:
     idx.apply({("DC-NJ", "Y"): (0, -60)})
     again = idx.promise([CartLine("Y", 1)], ship_zip="10001", now=now, hold=False)
     assert again.option("ground").delivery_date == date(2026, 12, 9)  # type: ignore[union-attr]
+
+
+def test_a_dearer_service_that_arrives_later_is_not_offered() -> None:
+    # A card whose two-day takes 2 days everywhere, ground 1 day in zone 2.
+    card = default_rate_card()
+    card.loc[card["service"] == "two_day", "transit_days"] = 2
+    idx = index([("DC-NJ", "Y", 5, 0)], rate_card=card)
+    p = idx.promise([CartLine("Y", 1)], ship_zip="10001", now=MON, hold=False)
+    # Starts Mon 7 (13:00 in New Jersey), ships Tue 8. Ground zone 2: Wed 9 for $7.60 +
+    # $0.35 + $1.50 handling = $9.45; two-day: Thu 10 for $13.68 + $0.63 + $1.50: later
+    # and dearer, so not offered. Next day: Wed 9, as soon as ground but dearer: offered.
+    assert [(o.service, o.delivery_date, o.cost) for o in p.options] == [
+        ("ground", date(2026, 12, 9), 9.45),
+        ("next_day", date(2026, 12, 9), 25.35),
+    ]
+    assert [(u.service, u.reason) for u in p.unavailable] == [
+        ("two_day", "ground arrives sooner (2026-12-09) for no more")
+    ]
 
 
 def test_split_when_no_node_holds_the_cart_and_one_node_when_one_does() -> None:
