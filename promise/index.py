@@ -553,8 +553,9 @@ class PromiseIndex:
             shipping_cost(self.base[:, z], self.per_lb[:, z], total_weight),
             handling_cost(self.pack, self.pick, total_units),
         )  # [service, node]: the whole cart as one package from the node
-        cheapest = np.where(full, alone, np.inf).argmin(axis=1).tolist()
-        shippable, single = has.all(axis=1).tolist(), full.any(axis=1).tolist()
+        cheapest: list[int] = np.where(full, alone, np.inf).argmin(axis=1).tolist()
+        shippable: list[bool] = np.asarray(has.all(axis=1)).tolist()
+        single: list[bool] = full.any(axis=1).tolist()
         wl, ql = weight.tolist(), qty.tolist()
         out: list[Option | Unavailable] = []
         for s, service in enumerate(SERVICES):
@@ -733,6 +734,15 @@ class PromiseIndex:
         return out
 
     # -- checking plans against promises -------------------------------------------------
+
+    def transit_days(self, node_id: str, service: str, ship_zip: str) -> int | None:
+        """Carrier days from ``node_id`` to ``ship_zip`` by ``service`` (None: no rate)."""
+        c = self.node_pos.get(node_id)
+        if c is None or service not in SERVICES:
+            return None
+        zone = int(self._destination(ship_zip, "ship_zip").zone[c])
+        transit = int(self.transit[SERVICES.index(service), zone])
+        return None if transit < 0 else transit
 
     def delivery_date(
         self,

@@ -19,7 +19,7 @@ from data.lifecycle_repo import LifecycleRepo
 from models.lifecycle_errors import FieldError, InvalidInput, OutOfStock
 from models.promise import ListingRequest, PromiseRequest
 from models.reservation import Hold
-from promise.calendar import backlog_days
+from promise.calendar import backlog_days, ship_by
 from promise.index import (
     SERVICES,
     CartLine,
@@ -95,7 +95,27 @@ def promises_kept(
     captured_at: dict[str, datetime] | None = None,
     before: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Share of promised orders whose plan meets the promised date, and why the rest do not.
+    """Share of promised orders whose plan meets the promised date, and why the rest
+    do not (the first MAX_BROKEN_LISTED of them); arguments as ``broken_promises``."""
+    broken = broken_promises(index, promised, allocations, ordered, captured_at, before)
+    n = len(promised)
+    return {
+        "promised_orders": n,
+        "promises_kept": None if n == 0 else round((n - len(broken)) / n, 4),
+        "promises_broken": len(broken),
+        "broken": broken[:MAX_BROKEN_LISTED],
+    }
+
+
+def broken_promises(
+    index: PromiseIndex,
+    promised: list[tuple[str, str, date, str, datetime]],
+    allocations: list[tuple[str, int, str, int]],
+    ordered: dict[tuple[str, int], int],
+    captured_at: dict[str, datetime] | None = None,
+    before: Mapping[str, int] | None = None,
+) -> list[dict[str, Any]]:
+    """The promised orders a plan does not deliver by the promised date, each with why.
 
     ``promised``: (order_id, service, promised_date, ship_zip, promised_at) of the
     orders the run planned; ``allocations``: the plan's (order_id, line_no, node_id,
@@ -104,8 +124,9 @@ def promises_kept(
     promise's instant, with the work ahead of it at its node: what the node held
     before the run (``before``, per node; default: the index's reserved units less
     the run's), plus the run's orders there that go first: orders without a
-    promise, then promised ones by promised date (earliest due first, as nodes
-    wave their work by ship-by date), then by capture time.
+    promise, then promised ones by ship-by date (the last day the package can
+    leave and still arrive by the promised date: nodes wave their work by it),
+    then by capture time.
     """
     at = {o: when for o, _, _, _, when in promised}
     due = {o: d for o, _, d, _, _ in promised}
@@ -119,8 +140,9 @@ def promises_kept(
     # Work ahead of each (node, order): the node's reservations before the run + earlier orders.
     ahead: dict[tuple[str, str], int] = {}
     per_node: dict[str, list[tuple[date, datetime, str, int]]] = {}
+    svc = {o: (service, z) for o, service, _, z, _ in promised}
     for (node_id, order_id), qty in units_at.items():
-        key = (due.get(order_id, date.min), order_time.get(order_id, first))
+        key = (_ship_by(index, node_id, order_id, due, svc), order_time.get(order_id, first))
         per_node.setdefault(node_id, []).append((*key, order_id, qty))
     for node_id, rows in per_node.items():
         c = index.node_pos.get(node_id)
@@ -170,13 +192,23 @@ def promises_kept(
                     "why": _why(worst, latest, promised_date),
                 }
             )
-    n = len(promised)
-    return {
-        "promised_orders": n,
-        "promises_kept": None if n == 0 else round((n - len(broken)) / n, 4),
-        "promises_broken": len(broken),
-        "broken": broken[:MAX_BROKEN_LISTED],
-    }
+    return broken
+
+
+def _ship_by(
+    index: PromiseIndex,
+    node_id: str,
+    order_id: str,
+    due: Mapping[str, date],
+    svc: Mapping[str, tuple[str, str]],
+) -> date:
+    """When the node must hand the order's package to the carrier to keep its promise
+    (date.min for an order without one: nothing later may overtake it)."""
+    if order_id not in due:
+        return date.min
+    service, ship_zip = svc[order_id]
+    transit = index.transit_days(node_id, service, ship_zip)
+    return due[order_id] if transit is None else ship_by(due[order_id], transit)
 
 
 def _why(info: dict[str, Any], planned: date | None, promised: date) -> str:

@@ -32,6 +32,7 @@ from models.lifecycle import PLANNABLE, OrderStatus, check_transition, work_kind
 from models.lifecycle_errors import Busy, FieldError, InvalidInput, NotFound
 from promise.index import PromiseIndex
 from services import promise as promising
+from services import promise_plan
 from services.common import new_id
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
@@ -183,6 +184,8 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
         started = time.perf_counter()
         if len(batch.orders):
             result = planner.plan(batch, strategy, req.time_limit, weights or batch.weights)
+            promised = promise_plan.promised_in_run(db, index, held, list(versions))
+            result, _ = promise_plan.keep_promises(index, batch, result, held, promised)
             alloc, unfilled, summary = result.allocations, result.unfilled, result.summary
         else:
             alloc = pd.DataFrame(columns=["order_id", "line_no", "node_id", "qty"])

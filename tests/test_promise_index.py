@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from models.lifecycle_errors import InvalidInput
 from data.rate_card import default_rate_card
+from models.lifecycle_errors import InvalidInput
 from promise.index import CartLine, PromiseExpired
 from tests.promise_network import index
 
@@ -229,3 +229,23 @@ def test_promises_kept_serves_the_earliest_promised_date_first() -> None:
     ordered = {("O-late", 1): 1, ("O-soon", 1): 1}
     kpi = promises_kept(idx, promised, plan, ordered)
     assert kpi["promises_kept"] == 1.0  # 0 then 1 unit ahead: both ship Tue 8
+
+
+def test_promises_kept_waves_a_node_by_ship_by_date() -> None:
+    from services.promise import promises_kept
+
+    # DC-NJ picks 1 unit a day; the run's two 1-unit orders are all its work.
+    idx = index([("DC-NJ", "Y", 10, 2)], capacity={"DC-NJ": 1})
+    promised = [
+        # 10001, zone 2, 1 carrier day: promised Thu 10, so it must leave by Wed 9.
+        ("O-near", "ground", date(2026, 12, 10), "10001", MON),
+        # 98101, zone 8, 5 carrier days: promised Mon 14, so it must leave Tue 8.
+        ("O-far", "ground", date(2026, 12, 14), "98101", MON + timedelta(minutes=5)),
+    ]
+    plan = [("O-near", 1, "DC-NJ", 1), ("O-far", 1, "DC-NJ", 1)]
+    ordered = {("O-near", 1): 1, ("O-far", 1): 1}
+    kpi = promises_kept(idx, promised, plan, ordered)
+    # O-far ships first (Tue 8: Wed 9, Thu 10, Fri 11, Sat 12, Mon 14), O-near a day
+    # later (Wed 9, arrives Thu 10): both kept. By promised date, O-near would go
+    # first and O-far ship Wed 9 and arrive Tue 15.
+    assert kpi["promises_kept"] == 1.0
