@@ -84,7 +84,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.db is None:
             app.state.db = open_database(settings)
-            promising.index_of(app.state.db)  # the promise index, built from the store
+        promising.index_of(app.state.db)  # the promise index, built before the first call
         # Sync endpoints run in anyio's thread pool (40 threads by default). Captures
         # wait there for their group's commit; with more waiting than threads, reads
         # would queue behind them, so the pool is sized for many waiting callers.

@@ -10,9 +10,11 @@ and promises kept on a simulated day, on a generated network of 210 nodes and
 
 ``inprocess`` calls ``PromiseIndex.promise`` (3-line carts, holds on) and
 ``listing`` (500 SKUs) directly; ``http`` starts ``dom serve`` on port 18300
-and drives ``POST /promise`` with an httpx async load generator in this
-process; ``kept`` captures orders quoting live promises through the API, then
-runs the default optimizer and reads the run's "promises kept" KPI. Each
+(``DOM_BENCH_PORT``) and drives ``POST /promise`` with ``wrk`` (``apt-get
+install wrk``; ``--generator asyncio``: a raw-socket asyncio client in this
+process), reporting the server's and the generator's CPU per request;
+``kept`` captures orders quoting live promises through the API, then runs the
+default optimizer and reads the run's "promises kept" KPI. Each
 prints one JSON line per measurement; ``all`` prints a markdown table.
 """
 
@@ -243,8 +245,56 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def http(seconds: float = 15.0, concurrency: int = 32) -> dict[str, Any]:
-    """POST /promise per second and client-side latency through a real ``dom serve``."""
+WRK_SCRIPT = """
+local bodies, i = {}, 0
+for line in io.lines(os.getenv("DOM_BENCH_BODIES")) do bodies[#bodies + 1] = line end
+local headers = {["Content-Type"] = "application/json", ["X-API-Key"] = os.getenv("DOM_BENCH_KEY")}
+request = function()
+  i = i % #bodies + 1
+  return wrk.format("POST", "/promise", headers, bodies[i])
+end
+"""
+
+
+def _wrk(url: str, bodies: list[dict], seconds: float, concurrency: int, tmp: Path) -> dict:
+    """``wrk`` (Debian package; C, one thread) replaying the bodies in turn: its
+    requests, rate, latency percentiles and its own CPU seconds."""
+    import resource
+    import shutil
+
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed (apt-get install wrk); use --generator asyncio")
+    (tmp / "bodies.txt").write_text("\n".join(json.dumps(b) for b in bodies) + "\n")
+    (tmp / "promise.lua").write_text(WRK_SCRIPT)
+    env = {**os.environ, "DOM_BENCH_BODIES": str(tmp / "bodies.txt"), "DOM_BENCH_KEY": CHANNEL_KEY}
+    cmd = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--latency"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(
+        [*cmd, "-s", str(tmp / "promise.lua"), url], env=env, capture_output=True, text=True
+    ).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    unit = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+    found: dict[str, Any] = {"errors": 0}
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[0] in ("50%", "99%"):
+            number = words[1].rstrip("usm")
+            found[f"p{words[0][:-1]}_ms"] = round(float(number) * unit[words[1][len(number) :]], 3)
+        elif "requests in" in line:
+            found["requests"] = int(words[0])
+        elif line.startswith("Requests/sec:"):
+            found["per_s"] = float(words[1])
+        elif line.startswith("Non-2xx"):
+            found["errors"] = int(words[-1])
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    found["generator_cpu_ms"] = round(cpu / max(1, found.get("requests", 1)) * 1000, 3)
+    return found
+
+
+def http(seconds: float = 15.0, concurrency: int = 32, generator: str = "wrk") -> dict[str, Any]:
+    """POST /promise per second and client-side latency through a real ``dom serve``,
+    driven by ``wrk`` or by this module's asyncio client (another process either way
+    from the server), with the server's and the generator's CPU per request."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "promise.duckdb"
         db = network_db(path)
@@ -263,19 +313,27 @@ def http(seconds: float = 15.0, concurrency: int = 32) -> dict[str, Any]:
         try:
             asyncio.run(_drive(server.url, bodies[:200], 2.0, concurrency))  # warm-up
             cpu0 = _cpu_seconds(server.proc.pid)
-            lat, codes, wall = asyncio.run(_drive(server.url, bodies, seconds, concurrency))
+            if generator == "wrk":
+                found = _wrk(server.url, bodies, seconds, concurrency, Path(tmp))
+            else:
+                own = time.process_time()
+                lat, codes, wall = asyncio.run(_drive(server.url, bodies, seconds, concurrency))
+                n = sum(codes.values())
+                found = {
+                    "requests": n,
+                    "per_s": round(codes.get(200, 0) / wall, 1),
+                    "errors": n - codes.get(200, 0),
+                    **_pcts(lat),
+                    "generator_cpu_ms": round((time.process_time() - own) / max(1, n) * 1000, 3),
+                }
             cpu = _cpu_seconds(server.proc.pid) - cpu0
         finally:
             server.stop()
-    ok = codes.get(200, 0)
-    n = max(1, sum(codes.values()))
+    n = max(1, found.get("requests", 0))
     return {
-        "what": "POST /promise over HTTP (dom serve, 1 process)",
+        "what": f"POST /promise over HTTP (dom serve, 1 process; {generator})",
         "concurrency": concurrency,
-        "requests": sum(codes.values()),
-        "ok": ok,
-        "per_s": round(ok / wall, 1),
-        **_pcts(lat),
+        **found,
         # Load-independent: the server's CPU per request, and what one free core would do.
         "server_cpu_ms": round(cpu / n * 1000, 3),
         "per_s_one_core": round(n / cpu) if cpu else None,
@@ -444,8 +502,8 @@ def listing_cmd(calls: int = 300) -> None:
 
 
 @cli.command("http")
-def http_cmd(seconds: float = 15.0, concurrency: int = 32) -> None:
-    print(json.dumps(http(seconds, concurrency)))
+def http_cmd(seconds: float = 15.0, concurrency: int = 32, generator: str = "wrk") -> None:
+    print(json.dumps(http(seconds, concurrency, generator)))
 
 
 @cli.command("kept")

@@ -511,17 +511,18 @@ class PromiseIndex:
             )
             if result.held:
                 cells: dict[tuple[int, int], int] = {}
+                row_of = rows.tolist()
                 for o in options:
                     for p in o.packages:
                         c = self.node_pos[p.node_id]
                         for i, _, q in p.lines:
-                            key = (int(rows[i]), c)
+                            key = (row_of[i], c)
                             cells[key] = max(cells.get(key, 0), q)
                 if pickup:
                     c = self.node_pos[pickup[0].node_id]
-                    for i in range(len(lines)):
-                        key = (int(rows[i]), c)
-                        cells[key] = max(cells.get(key, 0), int(qty[i]))
+                    for i, ln in enumerate(lines):
+                        key = (row_of[i], c)
+                        cells[key] = max(cells.get(key, 0), ln.qty)
                 flat = [(r, c, q) for (r, c), q in cells.items()]
                 for r, c, q in flat:
                     self.held[r, c] += q
