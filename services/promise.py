@@ -94,28 +94,10 @@ def promises_kept(
     ordered: dict[tuple[str, int], int],
     captured_at: dict[str, datetime] | None = None,
     before: Mapping[str, int] | None = None,
+    listed: int | None = MAX_BROKEN_LISTED,
 ) -> dict[str, Any]:
     """Share of promised orders whose plan meets the promised date, and why the rest
-    do not (the first MAX_BROKEN_LISTED of them); arguments as ``broken_promises``."""
-    broken = broken_promises(index, promised, allocations, ordered, captured_at, before)
-    n = len(promised)
-    return {
-        "promised_orders": n,
-        "promises_kept": None if n == 0 else round((n - len(broken)) / n, 4),
-        "promises_broken": len(broken),
-        "broken": broken[:MAX_BROKEN_LISTED],
-    }
-
-
-def broken_promises(
-    index: PromiseIndex,
-    promised: list[tuple[str, str, date, str, datetime]],
-    allocations: list[tuple[str, int, str, int]],
-    ordered: dict[tuple[str, int], int],
-    captured_at: dict[str, datetime] | None = None,
-    before: Mapping[str, int] | None = None,
-) -> list[dict[str, Any]]:
-    """The promised orders a plan does not deliver by the promised date, each with why.
+    do not (the first ``listed`` of them; None: all).
 
     ``promised``: (order_id, service, promised_date, ship_zip, promised_at) of the
     orders the run planned; ``allocations``: the plan's (order_id, line_no, node_id,
@@ -192,7 +174,13 @@ def broken_promises(
                     "why": _why(worst, latest, promised_date),
                 }
             )
-    return broken
+    n = len(promised)
+    return {
+        "promised_orders": n,
+        "promises_kept": None if n == 0 else round((n - len(broken)) / n, 4),
+        "promises_broken": len(broken),
+        "broken": broken[:listed],
+    }
 
 
 def _ship_by(

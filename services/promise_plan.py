@@ -26,7 +26,7 @@ import planner
 from data.lifecycle_db import Database
 from planner.core.result import PlanResult
 from promise.index import PromiseIndex
-from services.promise import broken_promises
+from services.promise import promises_kept
 
 MAX_ROUNDS = 30  # revert-and-check rounds; each only grows the reverted set
 COLUMNS = ["order_id", "line_no", "node_id", "qty"]
@@ -34,7 +34,7 @@ COLUMNS = ["order_id", "line_no", "node_id", "qty"]
 
 @dataclass(frozen=True)
 class Promised:
-    """What the run knows of its orders' promises (services.promise.broken_promises)."""
+    """What the run knows of its orders' promises (services.promise.promises_kept)."""
 
     orders: list[tuple[str, str, date, str, datetime]]
     captured_at: dict[str, datetime]
@@ -81,9 +81,9 @@ def keep_promises(
             (str(o), int(n), str(d), int(q))
             for o, n, d, q in mixed[COLUMNS].itertuples(index=False)
         ]
-        broken = broken_promises(
-            index, promised.orders, rows, ordered, promised.captured_at, promised.before
-        )
+        broken = promises_kept(
+            index, promised.orders, rows, ordered, promised.captured_at, promised.before, None
+        )["broken"]
         late = {b["order_id"] for b in broken} & ids
         # Still late with what it held: the planner queued newcomers ahead of it there.
         more = (late - back) | _newcomers(mixed, old, late & back) - back

@@ -216,21 +216,6 @@ def test_promises_kept_queues_a_full_node_first_come_first_served() -> None:
     assert kpi["promises_kept"] == 0.5
 
 
-def test_promises_kept_serves_the_earliest_promised_date_first() -> None:
-    from services.promise import promises_kept
-
-    idx = index([("DC-NJ", "Y", 10, 2)], capacity={"DC-NJ": 2})
-    # O-late was captured first but promised Thu 10; O-soon promised Wed 9 goes first.
-    promised = [
-        ("O-late", "ground", date(2026, 12, 10), "10001", MON),
-        ("O-soon", "ground", date(2026, 12, 9), "10001", MON + timedelta(minutes=5)),
-    ]
-    plan = [("O-late", 1, "DC-NJ", 1), ("O-soon", 1, "DC-NJ", 1)]
-    ordered = {("O-late", 1): 1, ("O-soon", 1): 1}
-    kpi = promises_kept(idx, promised, plan, ordered)
-    assert kpi["promises_kept"] == 1.0  # 0 then 1 unit ahead: both ship Tue 8
-
-
 def test_promises_kept_waves_a_node_by_ship_by_date() -> None:
     from services.promise import promises_kept
 
