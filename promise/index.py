@@ -286,6 +286,10 @@ class PromiseIndex:
         self._cols = np.arange(len(self.node_ids))
         self._deliv_version = -1
         self._deliv = np.zeros((len(SERVICES), 9, len(self.node_ids)), np.int64)
+        # Python lists of what options read one node at a time (numpy scalars are slow).
+        self._rates = (self.base.tolist(), self.per_lb.tolist(), self.transit.tolist())
+        self._node_costs = (self.pack.tolist(), self.pick.tolist(), self.processing.tolist())
+        self._ship_days: tuple[list[int], list[int]] = ([], [])  # ship offset, backlog
         self.unknown_changes = 0  # stock changes for SKUs/nodes the index does not know
 
     # -- keeping in step with the store ------------------------------------------------
@@ -339,14 +343,12 @@ class PromiseIndex:
         if self.capacity[c] <= 0:
             self.ship_off[c] = HORIZON_DAYS - 1
             return
-        self.backlog[c] = backlog_days(int(self.reserved_node[c]), int(self.capacity[c]))
+        late = backlog_days(int(self.reserved_node[c]), int(self.capacity[c]))
         start = date.fromordinal(int(self.clock.start[c]))
-        ship = self.calendars[c].add_working_days(
-            start, int(self.processing[c]) + int(self.backlog[c])
-        )
+        ship = self.calendars[c].add_working_days(start, int(self.processing[c]) + late)
         off = min(ship.toordinal() - self.clock.base, HORIZON_DAYS - 1)
-        if off != self.ship_off[c]:
-            self.ship_off[c] = off
+        if off != self.ship_off[c] or late != self.backlog[c]:
+            self.ship_off[c], self.backlog[c] = off, late
             self._dates_version += 1
 
     def _date(self, offset: int) -> date:
@@ -372,6 +374,7 @@ class PromiseIndex:
             ok = self.ship_ok[None, None, :] & (transit >= 0)
             self._deliv = np.where(ok, days, NEVER)
             self._deliv_version = self._dates_version
+            self._ship_days = (self.ship_off.tolist(), self.backlog.tolist())
         return self._deliv
 
     def _delivery(self, s: int, dest: _Dest) -> IntArray:
@@ -616,11 +619,13 @@ class PromiseIndex:
     ) -> Option:
         packages = []
         base = self.clock.base
+        (rate, per_lb, transit), (pack, pick, processing) = self._rates, self._node_costs
+        ship_off, backlog = self._ship_days
         for c, idx in plan:
             zone = int(zones[c])
             wt, units = sum(weight[i] for i in idx), sum(qty[i] for i in idx)
-            ship = float(shipping_cost(self.base[s, zone], self.per_lb[s, zone], wt))
-            hand = float(handling_cost(self.pack[c], self.pick[c], units))
+            ship = float(shipping_cost(rate[s][zone], per_lb[s][zone], wt))
+            hand = float(handling_cost(pack[c], pick[c], units))
             packages.append(
                 Package(
                     node_id=self.node_ids[c],
@@ -629,11 +634,11 @@ class PromiseIndex:
                     units=units,
                     weight_lb=round(wt, 3),
                     zone=zone,
-                    ship_date=date.fromordinal(base + int(self.ship_off[c])),
+                    ship_date=date.fromordinal(base + ship_off[c]),
                     delivery_date=date.fromordinal(base + int(deliv[c])),
                     shipping=round(ship, 2),
                     handling=round(hand, 2),
-                    planner_days=int(self.processing[c] + self.backlog[c] + self.transit[s, zone]),
+                    planner_days=processing[c] + backlog[c] + transit[s][zone],
                 )
             )
         shipping = sum(p.shipping for p in packages)
