@@ -137,5 +137,6 @@ def test_a_run_keeps_a_promise_the_cheapest_plan_would_break(client: TestClient)
     ).json()
     kpis = run["kpis"]
     assert (kpis["promises_kept"], kpis["total"], kpis["late_days"]) == (1.0, 6.0, 0.0)
+    assert (kpis["planner_total"], kpis["orders_kept_promised_packages"]) == (5.6, 1)
     after = client.get(f"/orders/{order['order_id']}", headers=h(Role.CHANNEL)).json()
     assert [r["node_id"] for r in after["lines"][0]["reservations"]] == ["ST1"]
