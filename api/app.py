@@ -14,6 +14,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from api import problems
+from api.promise_fast import PromiseFastPath
 from api.routers import admin as admin_routes
 from api.routers import (
     alerts,
@@ -99,7 +100,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.db is None:
             app.state.db = open_database(settings)
-            promising.index_of(app.state.db)  # the promise index, built from the store
+        promising.index_of(app.state.db)  # the promise index, built before the first call
         # Sync endpoints run in anyio's thread pool (40 threads by default). Captures
         # wait there for their group's commit; with more waiting than threads, reads
         # would queue behind them, so the pool is sized for many waiting callers.
@@ -132,6 +133,7 @@ def create_app(
     app.state.db = db
     app.state.settings = settings
     problems.install(app)
+    app.add_middleware(PromiseFastPath)  # POST /promise's common case, before the framework
     for router in (
         promise_routes.promise_router,  # first: the hottest routes match soonest
         promise_routes.availability_router,

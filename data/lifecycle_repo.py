@@ -6,7 +6,7 @@ Stock rows are always updated in (node_id, sku) order.
 """
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
@@ -24,6 +24,7 @@ from models.orders import LineState, OrderRecord
 
 _SAME = object()  # marker: leave the column as it is
 KEYS_TTL_S = 5.0  # a deactivated key may still work this long in a running server
+MAX_CACHED_KEYS = 10_000
 
 
 class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo):
@@ -365,25 +366,40 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo
     def api_key(self, key_hash: str) -> dict[str, Any] | None:
         """The active key's role, node and label; known keys are cached for KEYS_TTL_S
         (every request authenticates: one statement fewer per request)."""
-        keys: dict[str, tuple[float, dict[str, Any]]] = self.cache.setdefault("api_keys", {})
-        hit = keys.get(key_hash)
-        if hit is not None and time.monotonic() - hit[0] < KEYS_TTL_S:
-            return hit[1]
+        hit = known_api_key(self.cache, key_hash)
+        if hit is not None:
+            return hit
         row = self.one(
             "SELECT role, node_id, label FROM api_keys WHERE key_hash = ? AND active", [key_hash]
         )
         if row is not None:
-            keys[key_hash] = (time.monotonic(), row)
+            _key_cache(self.cache)[key_hash] = (time.monotonic(), row)
         return row
 
     def count_api_keys(self) -> int:
         return int(self.scalar("SELECT count(*) FROM api_keys"))
 
     def put_api_key(self, key_hash: str, role: str, node_id: str | None, label: str | None) -> None:
-        self.cache.get("api_keys", {}).pop(key_hash, None)
+        _key_cache(self.cache).pop(key_hash, None)
         self.exec(
             "INSERT INTO api_keys (key_hash, role, node_id, label) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key_hash) DO UPDATE SET role = excluded.role, "
             "node_id = excluded.node_id, label = excluded.label, active = true",
             [key_hash, role, node_id, label],
         )
+
+
+def _key_cache(cache: dict[str, Any]) -> dict[str, tuple[float, dict[str, Any]]]:
+    keys: dict[str, tuple[float, dict[str, Any]]] = cache.setdefault("api_keys", {})
+    if len(keys) > MAX_CACHED_KEYS:  # a flood of made-up keys must not grow it for ever
+        keys.clear()
+    return keys
+
+
+def known_api_key(cache: Mapping[str, Any], key_hash: str) -> dict[str, Any] | None:
+    """The process's one API-key cache, read without a cursor: a key looked up within
+    KEYS_TTL_S (``put_api_key`` drops a changed key at once). None: ask the store."""
+    hit = cache.get("api_keys", {}).get(key_hash)
+    if hit is not None and time.monotonic() - hit[0] < KEYS_TTL_S:
+        return cast(dict[str, Any], hit[1])
+    return None

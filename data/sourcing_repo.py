@@ -100,9 +100,9 @@ class SourcingRepo(AlertRepo):
         return {o: int(v) for o, v in rows}
 
     def held_by_status(self, statuses: Sequence[str]) -> pd.DataFrame:
-        """Unreleased holds (order_id, node_id, sku, qty) of orders in ``statuses``."""
+        """Unreleased holds (order_id, line_no, node_id, sku, qty) of orders in ``statuses``."""
         return self.df(
-            "SELECT r.order_id, r.node_id, r.sku, r.qty FROM reservations r "
+            "SELECT r.order_id, r.line_no, r.node_id, r.sku, r.qty FROM reservations r "
             "JOIN orders o USING (order_id) WHERE NOT r.released "
             "AND list_contains(?, o.status)",
             [sorted(statuses)],

@@ -84,6 +84,16 @@ def add_carrier_days(ship: date, days: int) -> date:
     return d
 
 
+@cache
+def ship_by(delivery: date, days: int) -> date:
+    """The latest day a package can ship and still arrive by ``delivery`` with ``days``
+    carrier days of transit (the day a node must hand it to the carrier)."""
+    d = delivery
+    while add_carrier_days(d, days) > delivery:
+        d -= timedelta(days=1)
+    return d
+
+
 @dataclass(frozen=True)
 class NodeCalendar:
     """When one node works: time zone, cut-off hour, closed weekdays, holidays."""
@@ -175,9 +185,7 @@ class NodeCalendar:
         """The instant orders stop counting for ``day`` (local cut-off, aware)."""
         if self.cutoff_hour == 24:
             return datetime.combine(day + timedelta(days=1), datetime.min.time(), self._zone)
-        return datetime.combine(day, datetime.min.time(), self._zone).replace(
-            hour=self.cutoff_hour
-        )
+        return datetime.combine(day, datetime.min.time(), self._zone).replace(hour=self.cutoff_hour)
 
     def ship_day(self, at: datetime, processing_days: int, backlog_days: int = 0) -> date:
         """Start day plus processing and backlog, in working days: the carrier's pickup day."""

@@ -16,8 +16,8 @@ package costs are the planner's (``planner.core.cost``), with the store's weight
 """
 
 import heapq
+import secrets
 import threading
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -38,7 +38,6 @@ DEFAULT_TTL_S = 15 * 60
 HORIZON_DAYS = 400  # ship days beyond this many days are "not promisable"
 MAX_TRANSIT = 30
 NEVER = np.iinfo(np.int32).max
-DEST_CACHE_MAX = 8192
 MAX_PICKUP_STORES = 10
 
 IntArray = npt.NDArray[np.int64]
@@ -124,12 +123,25 @@ class _Hold:
     claimed: bool = False
 
 
-@dataclass(slots=True)
 class _Dest:
-    zone: IntArray
-    miles: npt.NDArray[np.float64]
-    version: int = -1  # the index's dates version the cached deliveries belong to
-    deliveries: dict[int, IntArray] = field(default_factory=dict)
+    """A destination (or pickup origin) ZIP: its zone to every node (kept by the
+    index), and its miles to every node (computed when asked: pickup, availability)."""
+
+    __slots__ = ("zone", "_index", "_row", "_miles")
+
+    def __init__(self, index: "PromiseIndex", row: int) -> None:
+        self.zone: npt.NDArray[np.int8] = index.zones[row]
+        self._index, self._row = index, row
+        self._miles: npt.NDArray[np.float64] | None = None
+
+    @property
+    def miles(self) -> npt.NDArray[np.float64]:
+        if self._miles is None:
+            table, ix = zip_table(), self._index
+            self._miles = haversine_miles(
+                ix.lat, ix.lon, table.lat[self._row], table.lon[self._row]
+            )
+        return self._miles
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +178,31 @@ def _as_now(now: datetime | None) -> datetime:
     return now
 
 
+def _undominated(found: list[Option | Unavailable]) -> list[Option | Unavailable]:
+    """Options without those a cheaper (or as cheap) service beats on date: a dearer
+    service level that arrives later is not offered (two-day after ground, nearby)."""
+    options = [o for o in found if isinstance(o, Option)]
+    out: list[Option | Unavailable] = []
+    for o in found:
+        better = None
+        if isinstance(o, Option):
+            better = next(
+                (b for b in options if b.delivery_date < o.delivery_date and b.cost <= o.cost),
+                None,
+            )
+        if better is None:
+            out.append(o)
+        else:
+            out.append(
+                Unavailable(
+                    o.service,
+                    f"{better.service} arrives sooner ({better.delivery_date.isoformat()}) "
+                    "for no more",
+                )
+            )
+    return out
+
+
 class PromiseIndex:
     """Availability and node dates in arrays; promises with soft holds."""
 
@@ -175,6 +212,7 @@ class PromiseIndex:
         self.node_ids: list[str] = [str(x) for x in nodes["node_id"]]
         self.node_pos = {n: i for i, n in enumerate(self.node_ids)}
         self.kind = nodes["kind"].astype(str).to_numpy()
+        self.kinds: list[str] = self.kind.tolist()
         self.capacity = nodes["capacity_units"].to_numpy(np.int64)
         self.processing = nodes["processing_days"].to_numpy(np.int64)
         self.pick = nodes["pick_cost"].to_numpy(np.float64)
@@ -187,6 +225,11 @@ class PromiseIndex:
         if (idx < 0).any():
             raise InvalidInput([FieldError("nodes.zip", "a node's ZIP is not a known US ZIP")])
         self.lat, self.lon = table.lat[idx], table.lon[idx]
+        self.zip_row = {z: i for i, z in enumerate(table.zips.tolist())}
+        # Zone [destination ZIP row, node], filled the first time a ZIP is asked for
+        # (int8: all 42k US ZIPs x 210 nodes would be 9 MB); _zoned marks filled rows.
+        self.zones = np.zeros((len(table.zips), len(self.node_ids)), np.int8)
+        self._zoned = np.zeros(len(table.zips), bool)
         settings = zip(
             nodes["zip"].astype(str).tolist(),
             nodes["cutoff_hour"].astype(int).tolist(),
@@ -242,8 +285,14 @@ class PromiseIndex:
         self.clock = _Clock()
         self.holds: dict[str, _Hold] = {}
         self._expiry: list[tuple[float, str]] = []
-        self._dest: dict[str, _Dest] = {}
         self._dates_version = 0  # bumped whenever a node's ship day may have moved
+        self._cols = np.arange(len(self.node_ids))
+        self._deliv_version = -1
+        self._deliv = np.zeros((len(SERVICES), 9, len(self.node_ids)), np.int64)
+        # Python lists of what options read one node at a time (numpy scalars are slow).
+        self._rates = (self.base.tolist(), self.per_lb.tolist(), self.transit.tolist())
+        self._node_costs = (self.pack.tolist(), self.pick.tolist(), self.processing.tolist())
+        self._ship_days: tuple[list[int], list[int]] = ([], [])  # ship offset, backlog
         self.unknown_changes = 0  # stock changes for SKUs/nodes the index does not know
 
     # -- keeping in step with the store ------------------------------------------------
@@ -297,47 +346,43 @@ class PromiseIndex:
         if self.capacity[c] <= 0:
             self.ship_off[c] = HORIZON_DAYS - 1
             return
-        self.backlog[c] = backlog_days(int(self.reserved_node[c]), int(self.capacity[c]))
+        late = backlog_days(int(self.reserved_node[c]), int(self.capacity[c]))
         start = date.fromordinal(int(self.clock.start[c]))
-        ship = self.calendars[c].add_working_days(
-            start, int(self.processing[c]) + int(self.backlog[c])
-        )
+        ship = self.calendars[c].add_working_days(start, int(self.processing[c]) + late)
         off = min(ship.toordinal() - self.clock.base, HORIZON_DAYS - 1)
-        if off != self.ship_off[c]:
-            self.ship_off[c] = off
+        if off != self.ship_off[c] or late != self.backlog[c]:
+            self.ship_off[c], self.backlog[c] = off, late
             self._dates_version += 1
 
     def _date(self, offset: int) -> date:
         return date.fromordinal(self.clock.base + int(offset))
 
     def _destination(self, zip_code: str, field_name: str) -> _Dest:
-        hit = self._dest.get(zip_code)
-        if hit is not None:
-            return hit
-        table = zip_table()
-        i = int(table.index_of([zip_code])[0]) if len(zip_code) == 5 else -1
-        if i < 0:
+        row = self.zip_row.get(zip_code)
+        if row is None:
             raise InvalidInput([FieldError(field_name, f"{zip_code!r} is not a known US ZIP")])
-        miles = haversine_miles(self.lat, self.lon, table.lat[i], table.lon[i])
-        dest = _Dest(zone=zone_of_miles(miles), miles=miles)
-        if len(self._dest) >= DEST_CACHE_MAX:
-            self._dest.clear()
-        self._dest[zip_code] = dest
-        return dest
+        if not self._zoned[row]:
+            table = zip_table()
+            miles = haversine_miles(self.lat, self.lon, table.lat[row], table.lon[row])
+            self.zones[row] = zone_of_miles(miles)
+            self._zoned[row] = True
+        return _Dest(self, row)
+
+    def _by_zone(self) -> IntArray:
+        """Delivery day offset [service, zone, node] (NEVER where it cannot ship), rebuilt
+        when a node's ship day moves: a destination's are ``[:, zone row, node]``."""
+        if self._deliv_version != self._dates_version:
+            transit = self.transit[:, :, None]  # [service, zone, 1]
+            days = self.clock.delivery[self.ship_off[None, None, :], np.maximum(transit, 0)]
+            ok = self.ship_ok[None, None, :] & (transit >= 0)
+            self._deliv = np.where(ok, days, NEVER)
+            self._deliv_version = self._dates_version
+            self._ship_days = (self.ship_off.tolist(), self.backlog.tolist())
+        return self._deliv
 
     def _delivery(self, s: int, dest: _Dest) -> IntArray:
-        """Delivery day offset per node for service s (NEVER where it cannot ship);
-        cached per destination until a node's ship day moves."""
-        if dest.version != self._dates_version:
-            dest.deliveries.clear()
-            dest.version = self._dates_version
-        hit = dest.deliveries.get(s)
-        if hit is None:
-            transit = self.transit[s, dest.zone]
-            ok = self.ship_ok & (transit >= 0)
-            deliv = self.clock.delivery[self.ship_off, np.maximum(transit, 0)]
-            hit = dest.deliveries[s] = np.where(ok, deliv, NEVER)
-        return hit
+        """Delivery day offset per node for service s to ``dest``."""
+        return self._by_zone()[s, dest.zone, self._cols]
 
     # -- holds -------------------------------------------------------------------------
 
@@ -464,7 +509,7 @@ class PromiseIndex:
                     else:
                         options.append(opt)
             pickup = self._pickup(covers, origin, radius_miles) if origin is not None else ()
-            pid = f"pr-{uuid.uuid4().hex[:16]}"
+            pid = f"pr-{secrets.token_hex(8)}"
             expires = now + timedelta(seconds=ttl_s)
             result = Promise(
                 promise_id=pid,
@@ -479,17 +524,18 @@ class PromiseIndex:
             )
             if result.held:
                 cells: dict[tuple[int, int], int] = {}
+                row_of = rows.tolist()
                 for o in options:
                     for p in o.packages:
                         c = self.node_pos[p.node_id]
                         for i, _, q in p.lines:
-                            key = (int(rows[i]), c)
+                            key = (row_of[i], c)
                             cells[key] = max(cells.get(key, 0), q)
                 if pickup:
                     c = self.node_pos[pickup[0].node_id]
-                    for i in range(len(lines)):
-                        key = (int(rows[i]), c)
-                        cells[key] = max(cells.get(key, 0), int(qty[i]))
+                    for i, ln in enumerate(lines):
+                        key = (row_of[i], c)
+                        cells[key] = max(cells.get(key, 0), ln.qty)
                 flat = [(r, c, q) for (r, c), q in cells.items()]
                 for r, c, q in flat:
                     self.held[r, c] += q
@@ -505,49 +551,44 @@ class PromiseIndex:
         covers: npt.NDArray[np.bool_],
         dest: _Dest,
     ) -> list[Option | Unavailable]:
-        """One option per service, all services' arrays at once ([service, line, node])."""
+        """One option per service, all services' arrays at once ([service, line, node]);
+        then an option a cheaper one beats on date is dropped (rule 8)."""
         deliv = self._deliveries(dest)  # [service, node]
         cov = covers[None, :, :] & (deliv < NEVER)[:, None, :]
         has: npt.NDArray[np.bool_] = np.asarray(cov.any(axis=2))
         day = np.where(cov, deliv[:, None, :], NEVER).min(axis=2).max(axis=1)
         at_day = cov & (deliv <= day[:, None])[:, None, :]
-        full = at_day.all(axis=1)
+        full = at_day.all(axis=1)  # [service, node]: makes the date alone
         weight: npt.NDArray[np.float64] = self.weight[rows] * qty
         total_weight, total_units = float(weight.sum()), int(qty.sum())
-        w = self.weights
+        z = dest.zone
+        alone = weighted_total(
+            self.weights,
+            shipping_cost(self.base[:, z], self.per_lb[:, z], total_weight),
+            handling_cost(self.pack, self.pick, total_units),
+        )  # [service, node]: the whole cart as one package from the node
+        cheapest: list[int] = np.where(full, alone, np.inf).argmin(axis=1).tolist()
+        shippable: list[bool] = np.asarray(has.all(axis=1)).tolist()
+        single: list[bool] = full.any(axis=1).tolist()
+        wl, ql = weight.tolist(), qty.tolist()
         out: list[Option | Unavailable] = []
         for s, service in enumerate(SERVICES):
-            if not has[s].all():
+            if not shippable[s]:
                 bad = [lines[i].sku for i in np.flatnonzero(~has[s])]
                 out.append(
                     Unavailable(service, f"not enough stock to ship {', '.join(bad)} by {service}")
                 )
                 continue
-            alone = np.flatnonzero(full[s])
-            if len(alone):
-                z = dest.zone[alone]
-                cost = w.shipping * shipping_cost(
-                    self.base[s, z], self.per_lb[s, z], total_weight
-                ) + w.handling * handling_cost(self.pack[alone], self.pick[alone], total_units)
-                plan = [(int(alone[int(np.argmin(cost))]), list(range(len(lines))))]
+            if single[s]:
+                plan = [(cheapest[s], list(range(len(lines))))]
             else:  # no node makes the date alone: fewest packages, then cheapest
-                plan = self._greedy_split(s, at_day[s], dest, weight, qty)[1]
-            out.append(self._make_option(s, service, lines, plan, dest, deliv[s], weight, qty))
-        return out
+                plan = self._greedy_split(s, at_day[s], dest, weight, qty)
+            out.append(self._make_option(s, service, lines, plan, z, deliv[s], wl, ql))
+        return _undominated(out)
 
     def _deliveries(self, dest: _Dest) -> IntArray:
-        """Delivery day offsets [service, node] to ``dest`` (cached like ``_delivery``)."""
-        if dest.version != self._dates_version or -1 not in dest.deliveries:
-            stacked = np.stack([self._delivery(s, dest) for s in range(len(SERVICES))])
-            dest.deliveries[-1] = stacked
-        return dest.deliveries[-1]
-
-    def _package_cost(
-        self, s: int, c: int, zone: int, weight: float, units: int
-    ) -> tuple[float, float]:
-        ship = shipping_cost(float(self.base[s, zone]), float(self.per_lb[s, zone]), weight)
-        hand = handling_cost(float(self.pack[c]), float(self.pick[c]), units)
-        return float(ship), float(hand)
+        """Delivery day offsets [service, node] to ``dest``."""
+        return self._by_zone()[:, dest.zone, self._cols]
 
     def _greedy_split(
         self,
@@ -556,30 +597,24 @@ class PromiseIndex:
         dest: _Dest,
         weight: npt.NDArray[np.float64],
         qty: IntArray,
-    ) -> tuple[float, list[tuple[int, list[int]]]]:
-        """Few packages, then cheapest: take the node covering most open lines, repeat."""
+    ) -> list[tuple[int, list[int]]]:
+        """Few packages, then cheapest: take the node covering most open lines (the
+        cheapest such package on ties), repeat."""
         w = self.weights
-        left = list(range(at_day.shape[0]))
+        left = np.arange(at_day.shape[0])
         packages: list[tuple[int, list[int]]] = []
-        total = 0.0
-        while left:
-            counts = at_day[left].sum(axis=0)
-            most = counts.max()
-            cands = np.flatnonzero(counts == most)
-            best_c, best_cost, best_lines = -1, np.inf, []
-            for c in cands[:64]:
-                got = [i for i in left if at_day[i, c]]
-                ship, hand = self._package_cost(
-                    s, int(c), int(dest.zone[c]), float(weight[got].sum()), int(qty[got].sum())
-                )
-                cost = weighted_total(w, ship, hand)
-                if cost < best_cost:
-                    best_c, best_cost, best_lines = int(c), cost, got
-            packages.append((best_c, best_lines))
-            total += best_cost
-            left = [i for i in left if i not in best_lines]
-        total += weighted_total(w, 0.0, 0.0, splits=len(packages) - 1)
-        return total, packages
+        while len(left):
+            sub = at_day[left]  # [open line, node]
+            counts = sub.sum(axis=0)
+            cands = np.flatnonzero(counts == counts.max())
+            took = sub[:, cands]  # [open line, candidate]
+            z = dest.zone[cands]
+            ship = shipping_cost(self.base[s, z], self.per_lb[s, z], weight[left] @ took)
+            hand = handling_cost(self.pack[cands], self.pick[cands], qty[left] @ took)
+            best = int(np.argmin(weighted_total(w, ship, hand)))
+            packages.append((int(cands[best]), left[took[:, best]].tolist()))
+            left = left[~took[:, best]]
+        return packages
 
     def _make_option(
         self,
@@ -587,29 +622,33 @@ class PromiseIndex:
         service: str,
         lines: list[CartLine],
         plan: list[tuple[int, list[int]]],
-        dest: _Dest,
+        zones: npt.NDArray[np.int8],
         deliv: IntArray,
-        weight: npt.NDArray[np.float64],
-        qty: IntArray,
+        weight: list[float],
+        qty: list[int],
     ) -> Option:
         packages = []
+        base = self.clock.base
+        (rate, per_lb, transit), (pack, pick, processing) = self._rates, self._node_costs
+        ship_off, backlog = self._ship_days
         for c, idx in plan:
-            zone = int(dest.zone[c])
-            wt, units = float(weight[idx].sum()), int(qty[idx].sum())
-            ship, hand = self._package_cost(s, c, zone, wt, units)
+            zone = int(zones[c])
+            wt, units = sum(weight[i] for i in idx), sum(qty[i] for i in idx)
+            ship = float(shipping_cost(rate[s][zone], per_lb[s][zone], wt))
+            hand = float(handling_cost(pack[c], pick[c], units))
             packages.append(
                 Package(
                     node_id=self.node_ids[c],
-                    node_kind=str(self.kind[c]),
+                    node_kind=self.kinds[c],
                     lines=tuple((i, lines[i].sku, lines[i].qty) for i in idx),
                     units=units,
                     weight_lb=round(wt, 3),
                     zone=zone,
-                    ship_date=self._date(self.ship_off[c]),
-                    delivery_date=self._date(deliv[c]),
+                    ship_date=date.fromordinal(base + ship_off[c]),
+                    delivery_date=date.fromordinal(base + int(deliv[c])),
                     shipping=round(ship, 2),
                     handling=round(hand, 2),
-                    planner_days=int(self.processing[c] + self.backlog[c] + self.transit[s, zone]),
+                    planner_days=processing[c] + backlog[c] + transit[s][zone],
                 )
             )
         shipping = sum(p.shipping for p in packages)
@@ -711,6 +750,15 @@ class PromiseIndex:
         return out
 
     # -- checking plans against promises -------------------------------------------------
+
+    def transit_days(self, node_id: str, service: str, ship_zip: str) -> int | None:
+        """Carrier days from ``node_id`` to ``ship_zip`` by ``service`` (None: no rate)."""
+        c = self.node_pos.get(node_id)
+        if c is None or service not in SERVICES:
+            return None
+        zone = int(self._destination(ship_zip, "ship_zip").zone[c])
+        transit = int(self.transit[SERVICES.index(service), zone])
+        return None if transit < 0 else transit
 
     def delivery_date(
         self,

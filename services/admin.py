@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from data.lifecycle_db import Database
-from data.lifecycle_repo import LifecycleRepo
+from data.lifecycle_repo import LifecycleRepo, known_api_key
 from models.api import (
     Actor,
     ApiKeyIn,
@@ -33,11 +33,17 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def key_row(db: Database, digest: str) -> dict[str, Any] | None:
+    """An active key's row: from the repository's key cache when it is fresh (no
+    cursor, no transaction: every request authenticates), else from the store."""
+    return known_api_key(db.cache, digest) or db.read(lambda r: r.api_key(digest))
+
+
 def authenticate(db: Database, key: str | None) -> Actor:
     if not key:
         raise Unauthenticated("send an API key in the X-API-Key header")
     digest = hash_key(key)
-    row = db.read(lambda r: r.api_key(digest))
+    row = key_row(db, digest)
     if row is None:
         raise Unauthenticated("unknown or revoked API key")
     name = row["label"] or f"{row['role']}-key-{digest[:8]}"

@@ -101,7 +101,7 @@ class OrderPage:
 
 def session_actor(db: Database, key_hash: str) -> Actor:
     """The caller behind a console session (which holds the key's hash, never the key)."""
-    row = db.read(lambda r: r.api_key(key_hash))
+    row = admin.key_row(db, key_hash)
     if row is None:
         raise Unauthenticated("the key behind this session was revoked")
     name = row["label"] or f"{row['role']}-key-{key_hash[:8]}"

@@ -21,7 +21,7 @@ from data.lifecycle_repo import LifecycleRepo
 from models.lifecycle_errors import FieldError, InvalidInput, OutOfStock
 from models.promise import ListingRequest, PromiseRequest
 from models.reservation import Hold
-from promise.calendar import backlog_days
+from promise.calendar import backlog_days, ship_by
 from promise.index import (
     SERVICES,
     CartLine,
@@ -104,8 +104,10 @@ def promises_kept(
     ordered: dict[tuple[str, int], int],
     captured_at: dict[str, datetime] | None = None,
     before: Mapping[str, int] | None = None,
+    listed: int | None = MAX_BROKEN_LISTED,
 ) -> dict[str, Any]:
-    """Share of promised orders whose plan meets the promised date, and why the rest do not.
+    """Share of promised orders whose plan meets the promised date, and why the rest
+    do not (the first ``listed`` of them; None: all).
 
     ``promised``: (order_id, service, promised_date, ship_zip, promised_at) of the
     orders the run planned; ``allocations``: the plan's (order_id, line_no, node_id,
@@ -114,8 +116,9 @@ def promises_kept(
     promise's instant, with the work ahead of it at its node: what the node held
     before the run (``before``, per node; default: the index's reserved units less
     the run's), plus the run's orders there that go first: orders without a
-    promise, then promised ones by promised date (earliest due first, as nodes
-    wave their work by ship-by date), then by capture time.
+    promise, then promised ones by ship-by date (the last day the package can
+    leave and still arrive by the promised date: nodes wave their work by it),
+    then by capture time.
     """
     at = {o: when for o, _, _, _, when in promised}
     due = {o: d for o, _, d, _, _ in promised}
@@ -129,8 +132,9 @@ def promises_kept(
     # Work ahead of each (node, order): the node's reservations before the run + earlier orders.
     ahead: dict[tuple[str, str], int] = {}
     per_node: dict[str, list[tuple[date, datetime, str, int]]] = {}
+    svc = {o: (service, z) for o, service, _, z, _ in promised}
     for (node_id, order_id), qty in units_at.items():
-        key = (due.get(order_id, date.min), order_time.get(order_id, first))
+        key = (_ship_by(index, node_id, order_id, due, svc), order_time.get(order_id, first))
         per_node.setdefault(node_id, []).append((*key, order_id, qty))
     for node_id, rows in per_node.items():
         c = index.node_pos.get(node_id)
@@ -185,8 +189,24 @@ def promises_kept(
         "promised_orders": n,
         "promises_kept": None if n == 0 else round((n - len(broken)) / n, 4),
         "promises_broken": len(broken),
-        "broken": broken[:MAX_BROKEN_LISTED],
+        "broken": broken[:listed],
     }
+
+
+def _ship_by(
+    index: PromiseIndex,
+    node_id: str,
+    order_id: str,
+    due: Mapping[str, date],
+    svc: Mapping[str, tuple[str, str]],
+) -> date:
+    """When the node must hand the order's package to the carrier to keep its promise
+    (date.min for an order without one: nothing later may overtake it)."""
+    if order_id not in due:
+        return date.min
+    service, ship_zip = svc[order_id]
+    transit = index.transit_days(node_id, service, ship_zip)
+    return due[order_id] if transit is None else ship_by(due[order_id], transit)
 
 
 def _why(info: dict[str, Any], planned: date | None, promised: date) -> str:
@@ -246,7 +266,7 @@ def claim_for_order(
         index.unclaim(p.promise_id)
         if errors:
             raise InvalidInput(errors, "the promise was made for another order")
-        raise OutOfStock(f"the promise has no {service} option (no stock to ship it)", [])
+        raise OutOfStock(f"the promise has no {service} option (its unavailable list says why)", [])
     numbers = list(line_nos) if line_nos is not None else list(range(1, len(lines) + 1))
     holds = [
         Hold(line_no=numbers[i], sku=sku, node_id=pkg.node_id, qty=q)

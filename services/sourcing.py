@@ -35,6 +35,7 @@ from models.lifecycle_errors import Busy, FieldError, InvalidInput, NotFound
 from parallel.executor import Executor
 from promise.index import PromiseIndex
 from services import promise as promising
+from services import promise_plan
 from services.common import new_id
 from services.digital import deliver_loaded
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
@@ -203,6 +204,7 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
         index = promising.index_of(db)  # built now: the apply below holds the write gate
         batch, held, versions = _snapshot(db, weights, actor)
         started = time.perf_counter()
+        kept: dict[str, Any] = {}
         if len(batch.orders):
             result = planner.plan(
                 batch, strategy, req.time_limit, weights or batch.weights,
@@ -211,7 +213,12 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
             )  # fmt: skip
             _forget_a_lost_cluster(db)
             if result.warm is not None:
-                _last_plans[db] = result.warm
+                _last_plans[db] = result.warm  # the planner's own plan and prices
+            promised = promise_plan.promised_in_run(db, index, held, list(versions))
+            planned_total = result.summary.total
+            result, back = promise_plan.keep_promises(index, batch, result, held, promised)
+            # What keeping the promises cost: the planner's total, and the orders sent back.
+            kept = {"planner_total": planned_total, "orders_kept_promised_packages": back}
             alloc, unfilled, summary = result.allocations, result.unfilled, result.summary
         else:
             alloc = pd.DataFrame(columns=["order_id", "line_no", "node_id", "qty"])
@@ -231,6 +238,7 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
                 actor,
                 plan_seconds,
                 index,
+                kept,
             ),
             exclusive=True,
         )
@@ -262,6 +270,7 @@ def _apply(
     actor: Actor,
     plan_seconds: float,
     index: PromiseIndex | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     """Swap the planned orders' reservations for the plan's, in one transaction."""
     current = repo.order_versions([s.value for s in PLANNABLE])
@@ -288,6 +297,7 @@ def _apply(
     _move_planned(repo, keep, short, run_id, actor)
     plan_id = _save_plan(repo, run_id, batch, a, ordered, got, summary)
     kpis = _kpis(summary, len(keep), len(versions) - len(keep), trimmed, len(short), plan_seconds)
+    kpis.update(extra or {})
     if index is not None:
         planned = [
             (str(o), int(n), str(d), int(q))

@@ -28,6 +28,7 @@ def snapshot(
     stock: list[tuple[str, str, int, int]],
     calendars: dict[str, dict[str, object]] | None = None,
     capacity: dict[str, int] | None = None,
+    rate_card: pd.DataFrame | None = None,
 ) -> NetworkSnapshot:
     """Stock rows are (node_id, sku, available, reserved)."""
     nodes = pd.DataFrame(NODES, columns=list(COLUMNS["nodes"]))
@@ -46,7 +47,7 @@ def snapshot(
         nodes=nodes,
         items=pd.DataFrame(ITEMS, columns=["sku", "weight_lb", "price"]),
         stock=pd.DataFrame(stock, columns=["node_id", "sku", "available", "reserved"]),
-        rate_card=default_rate_card(),
+        rate_card=default_rate_card() if rate_card is None else rate_card,
         weights=Weights(),
     )
 

@@ -40,7 +40,11 @@ def test_promise_options_per_service_with_packages_and_cost(client: TestClient) 
     PromiseView.model_validate(p)  # the hand-built JSON is the documented schema
     assert p["held"] and p["promise_id"].startswith("pr-")
     services = [o["service"] for o in p["options"]]
-    assert services == ["ground", "two_day", "next_day"]
+    # ST1 is zone 2 from 02139: ground takes a day, this card's two-day two: a dearer
+    # service that arrives later is not offered (next day, as soon as ground, is).
+    assert services == ["ground", "next_day"]
+    assert p["unavailable"][0]["service"] == "two_day"
+    assert p["unavailable"][0]["reason"].startswith("ground arrives sooner")
     ground = p["options"][0]
     units = sum(ln["qty"] for pkg in ground["packages"] for ln in pkg["lines"])
     assert units == 3 and ground["package_count"] == len(ground["packages"])

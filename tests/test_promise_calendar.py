@@ -110,3 +110,15 @@ def test_bad_settings_name_the_setting() -> None:
         NodeCalendar.from_settings("Mars/Olympus")
     with pytest.raises(CalendarError, match="cutoff_hour"):
         NodeCalendar.from_settings("America/New_York", cutoff_hour=25)
+
+
+def test_ship_by_is_the_last_day_a_package_can_leave_and_arrive_in_time() -> None:
+    from promise.calendar import ship_by
+
+    # Arrive by Mon 2026-12-14 with 3 carrier days: Thu 10 -> Fri 11, Sat 12, Mon 14;
+    # Fri 11 -> Sat 12, Mon 14, Tue 15 is too late.
+    assert ship_by(date(2026, 12, 14), 3) == date(2026, 12, 10)
+    # With 1 carrier day, Saturday and Sunday both reach Monday (no Sunday delivery).
+    assert ship_by(date(2026, 12, 14), 1) == date(2026, 12, 13)
+    # 0 days: the day itself.
+    assert ship_by(date(2026, 12, 14), 0) == date(2026, 12, 14)

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from data.rate_card import default_rate_card
 from models.lifecycle_errors import InvalidInput
 from promise.index import CartLine, PromiseExpired
 from tests.promise_network import index
@@ -67,6 +68,24 @@ def test_a_full_node_pushes_its_date_out_and_follows_stock_changes() -> None:
     idx.apply({("DC-NJ", "Y"): (0, -60)})
     again = idx.promise([CartLine("Y", 1)], ship_zip="10001", now=now, hold=False)
     assert again.option("ground").delivery_date == date(2026, 12, 9)  # type: ignore[union-attr]
+
+
+def test_a_dearer_service_that_arrives_later_is_not_offered() -> None:
+    # A card whose two-day takes 2 days everywhere, ground 1 day in zone 2.
+    card = default_rate_card()
+    card.loc[card["service"] == "two_day", "transit_days"] = 2
+    idx = index([("DC-NJ", "Y", 5, 0)], rate_card=card)
+    p = idx.promise([CartLine("Y", 1)], ship_zip="10001", now=MON, hold=False)
+    # Starts Mon 7 (13:00 in New Jersey), ships Tue 8. Ground zone 2: Wed 9 for $7.60 +
+    # $0.35 + $1.50 handling = $9.45; two-day: Thu 10 for $13.68 + $0.63 + $1.50: later
+    # and dearer, so not offered. Next day: Wed 9, as soon as ground but dearer: offered.
+    assert [(o.service, o.delivery_date, o.cost) for o in p.options] == [
+        ("ground", date(2026, 12, 9), 9.45),
+        ("next_day", date(2026, 12, 9), 25.35),
+    ]
+    assert [(u.service, u.reason) for u in p.unavailable] == [
+        ("two_day", "ground arrives sooner (2026-12-09) for no more")
+    ]
 
 
 def test_split_when_no_node_holds_the_cart_and_one_node_when_one_does() -> None:
@@ -197,16 +216,21 @@ def test_promises_kept_queues_a_full_node_first_come_first_served() -> None:
     assert kpi["promises_kept"] == 0.5
 
 
-def test_promises_kept_serves_the_earliest_promised_date_first() -> None:
+def test_promises_kept_waves_a_node_by_ship_by_date() -> None:
     from services.promise import promises_kept
 
-    idx = index([("DC-NJ", "Y", 10, 2)], capacity={"DC-NJ": 2})
-    # O-late was captured first but promised Thu 10; O-soon promised Wed 9 goes first.
+    # DC-NJ picks 1 unit a day; the run's two 1-unit orders are all its work.
+    idx = index([("DC-NJ", "Y", 10, 2)], capacity={"DC-NJ": 1})
     promised = [
-        ("O-late", "ground", date(2026, 12, 10), "10001", MON),
-        ("O-soon", "ground", date(2026, 12, 9), "10001", MON + timedelta(minutes=5)),
+        # 10001, zone 2, 1 carrier day: promised Thu 10, so it must leave by Wed 9.
+        ("O-near", "ground", date(2026, 12, 10), "10001", MON),
+        # 98101, zone 8, 5 carrier days: promised Mon 14, so it must leave Tue 8.
+        ("O-far", "ground", date(2026, 12, 14), "98101", MON + timedelta(minutes=5)),
     ]
-    plan = [("O-late", 1, "DC-NJ", 1), ("O-soon", 1, "DC-NJ", 1)]
-    ordered = {("O-late", 1): 1, ("O-soon", 1): 1}
+    plan = [("O-near", 1, "DC-NJ", 1), ("O-far", 1, "DC-NJ", 1)]
+    ordered = {("O-near", 1): 1, ("O-far", 1): 1}
     kpi = promises_kept(idx, promised, plan, ordered)
-    assert kpi["promises_kept"] == 1.0  # 0 then 1 unit ahead: both ship Tue 8
+    # O-far ships first (Tue 8: Wed 9, Thu 10, Fri 11, Sat 12, Mon 14), O-near a day
+    # later (Wed 9, arrives Thu 10): both kept. By promised date, O-near would go
+    # first and O-far ship Wed 9 and arrive Tue 15.
+    assert kpi["promises_kept"] == 1.0

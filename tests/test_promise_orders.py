@@ -116,3 +116,27 @@ def test_a_sourcing_run_does_not_give_held_units_away(client: TestClient) -> Non
     assert run.json()["kpis"]["orders_backordered"] == 1
     body = web_order(lines=[{"sku": "C", "qty": 1}], promise={"promise_id": p["promise_id"]})
     assert client.post("/orders", json=body, headers=h(Role.CHANNEL)).status_code == 201
+
+
+def test_a_run_keeps_a_promise_the_cheapest_plan_would_break(client: TestClient) -> None:
+    # Promised from ST1 (Cambridge, zone 2 to 02139, no processing day): arrives a day
+    # before DC1 could (one processing day). Due in 1 day for the planner.
+    p = promise(client, [{"sku": "A", "qty": 1}])
+    (pkg,) = p["options"][0]["packages"]
+    assert pkg["node_id"] == "ST1"
+    body = web_order(lines=[{"sku": "A", "qty": 1}], promise={"promise_id": p["promise_id"]})
+    order = client.post("/orders", json=body, headers=h(Role.CHANNEL)).json()
+    # Lateness at $0.10 a day: DC1 costs $3.00 + $0.50 x 2 lb + $1.00 + $0.50 + $0.10
+    # late = $5.60, ST1 $2.00 + $1.00 + $2.00 + $1.00 = $6.00; the plan moves it to DC1,
+    # a day after the promised date, so the run gives the order back its ST1 units.
+    weights = {"shipping": 1, "handling": 1, "late": 0.1, "split": 2, "unfilled": 1}
+    run = client.post(
+        "/sourcing/runs",
+        json={"strategy": "greedy", "weights": weights},
+        headers=h(Role.SCHEDULER),
+    ).json()
+    kpis = run["kpis"]
+    assert (kpis["promises_kept"], kpis["total"], kpis["late_days"]) == (1.0, 6.0, 0.0)
+    assert (kpis["planner_total"], kpis["orders_kept_promised_packages"]) == (5.6, 1)
+    after = client.get(f"/orders/{order['order_id']}", headers=h(Role.CHANNEL)).json()
+    assert [r["node_id"] for r in after["lines"][0]["reservations"]] == ["ST1"]
