@@ -14,6 +14,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from api import problems
+from api.order_reads import OrderReads
 from api.routers import admin as admin_routes
 from api.routers import (
     alerts,
@@ -128,6 +129,7 @@ def create_app(
     ):
         app.include_router(router)
     mount_console(app)
+    app.add_middleware(OrderReads, state=app.state)  # read-model hits of GET /orders/{id}
 
     @app.get("/health", tags=["health"], summary="Liveness and the store's path")
     def health() -> dict[str, str]:

@@ -20,6 +20,26 @@ SHORT = "network_short"
 NETWORK = ""  # node_id of a network-wide alert
 
 
+def _open_demand(sku_filter: str) -> str:
+    """CTEs open_demand and held: open demand and the units reservations hold of it,
+    per SKU, for the SKUs ``sku_filter`` keeps (each use one ``?``, or ``true``)."""
+    return f"""open_demand AS (
+        SELECT l.sku, sum(l.qty) AS qty FROM order_lines l
+        JOIN orders o USING (order_id)
+        WHERE o.status IN ('created', 'validated', 'sourced', 'backordered')
+          AND {sku_filter.format(col="l.sku")}
+        GROUP BY l.sku),
+    held AS (
+        SELECT r.sku, sum(r.qty) AS qty FROM reservations r
+        JOIN orders o USING (order_id)
+        WHERE NOT r.released AND {sku_filter.format(col="r.sku")}
+          AND o.status IN ('created', 'validated', 'sourced', 'backordered')
+        GROUP BY r.sku)"""
+
+
+_SKUS = "{col} IN (SELECT unnest(?::TEXT[]))"
+
+
 class AlertRepo(CursorRepo):
     """Reorder points and alerts; mixed into the lifecycle repository."""
 
@@ -85,20 +105,43 @@ class AlertRepo(CursorRepo):
 
     def _short(self, skus: list[str]) -> list[tuple[str, int, int]]:
         """(sku, network available, open demand nothing holds) where the network cannot
-        cover that demand."""
+        cover that demand. A write that says exactly what it changed (a group of
+        captures) takes both from the commit caches plus its own changes."""
+        caches = self.caches
+        if self.order_docs is None or caches is None:
+            return self._short_read(skus)
+        stock = caches.stock.get_many(skus)
+        if len(stock) < len(skus):
+            return self._short_read(skus)
+        unheld = caches.unheld.get_many(skus)
+        if missing := [s for s in skus if s not in unheld]:
+            # Read with this transaction's own lines and holds: those are taken off.
+            read = dict.fromkeys(missing, 0) | dict(self.unheld_read(missing))
+            committed = {s: q - self.unheld_changes.get(s, 0) for s, q in read.items()}
+            caches.unheld.keep(committed, self.generation)
+            unheld.update(committed)
+        short = []
+        for sku in skus:
+            mine = {n: c[0] for (n, s), c in self.stock_changes.items() if s == sku}
+            net = sum(max(0, a[0] + mine.get(n, 0)) for n, a in stock[sku].items())
+            demand = unheld[sku] + self.unheld_changes.get(sku, 0)
+            if demand > net:
+                short.append((sku, net, demand))
+        return short
+
+    def unheld_read(self, skus: list[str] | None) -> list[tuple[str, int]]:
+        """(sku, open demand nothing holds) for these SKUs (None: all) with open demand."""
         rows = self.rows(
-            f"""WITH open_demand AS (
-                    SELECT l.sku, sum(l.qty) AS qty FROM order_lines l
-                    JOIN orders o USING (order_id)
-                    WHERE o.status IN ('created', 'validated', 'sourced', 'backordered')
-                      AND l.sku IN (SELECT unnest(?::TEXT[]))
-                    GROUP BY l.sku),
-                held AS (
-                    SELECT r.sku, sum(r.qty) AS qty FROM reservations r
-                    JOIN orders o USING (order_id)
-                    WHERE NOT r.released AND r.sku IN (SELECT unnest(?::TEXT[]))
-                      AND o.status IN ('created', 'validated', 'sourced', 'backordered')
-                    GROUP BY r.sku),
+            f"""WITH {_open_demand("true" if skus is None else _SKUS)}
+                SELECT d.sku, d.qty - coalesce(h.qty, 0)
+                FROM open_demand d LEFT JOIN held h USING (sku)""",
+            [] if skus is None else [skus, skus],
+        )
+        return [(s, int(d)) for s, d in rows]
+
+    def _short_read(self, skus: list[str]) -> list[tuple[str, int, int]]:
+        rows = self.rows(
+            f"""WITH {_open_demand(_SKUS)},
                 avail AS (
                     SELECT sku, sum(greatest(0, {AVAILABLE})) AS qty FROM inventory
                     WHERE sku IN (SELECT unnest(?::TEXT[])) GROUP BY sku)

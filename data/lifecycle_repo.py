@@ -12,6 +12,7 @@ from typing import Any, cast
 
 import duckdb
 
+from data.capture_repo import CaptureRepo
 from data.exchange_repo import ExchangeRepo
 from data.promise_repo import PromiseRepo
 from data.repo_base import now, where
@@ -26,7 +27,7 @@ _SAME = object()  # marker: leave the column as it is
 KEYS_TTL_S = 5.0  # a deactivated key may still work this long in a running server
 
 
-class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo):
+class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo, CaptureRepo):
     """The order service's repository, on one cursor inside one transaction: orders,
     idempotency keys, promotions and API keys here; stock, work and runs in the mixins."""
 
@@ -70,6 +71,7 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo
             raise Conflict(f"order {o['order_id']!r} already exists") from None
 
     def _insert_order(self, o: OrderRecord) -> None:
+        created_at = o.get("created_at") or now()
         self.exec(
             "INSERT INTO orders (order_id, channel, ship_zip, service, due_days, ship_complete, "
             "max_packages, pickup_node_id, status, created_at, source, seq) "
@@ -84,13 +86,13 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo
                 o["max_packages"],
                 o["pickup_node_id"],
                 o["status"],
-                o.get("created_at") or now(),
+                created_at,
             ],
         )
         self.exec(
             "INSERT INTO order_headers (order_id, customer_email, customer_name, phone, "
-            "ship_name, ship_line1, ship_city, ship_state, promo_code, discount) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "ship_name, ship_line1, ship_city, ship_state, promo_code, discount, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 o["order_id"],
                 o["customer_email"],
@@ -102,6 +104,7 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo
                 o["ship_state"],
                 o["promo_code"],
                 o.get("discount", 0),
+                created_at,  # as the capture's answer says
             ],
         )
 

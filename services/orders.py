@@ -8,8 +8,9 @@ one ``Database.write`` transaction, which may run again after a conflict.
 from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
+from data.commit_cache import OrderDoc
 from data.geo import zip_table
 from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo, now
@@ -84,11 +85,16 @@ def _address_errors(addr: Address, prefix: str) -> list[FieldError]:
 
 
 def _capture_errors(
-    repo: LifecycleRepo, cmd: CaptureOrder, today: date
+    repo: LifecycleRepo,
+    cmd: CaptureOrder,
+    today: date,
+    items: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[list[FieldError], dict[str, dict[str, Any]]]:
-    """Every rule-breaking field of a capture, and the items it orders (with prices)."""
+    """Every rule-breaking field of a capture, and the items it orders (with prices);
+    ``items`` when the caller has read them already (a group of captures)."""
     errors: list[FieldError] = []
-    items = repo.items(line.sku for line in cmd.lines)
+    if items is None:
+        items = repo.items(line.sku for line in cmd.lines)
     for i, line in enumerate(cmd.lines):
         if line.sku not in items:
             errors.append(FieldError(f"lines.{i}.sku", f"unknown SKU {line.sku!r}"))
@@ -138,21 +144,27 @@ def capture(
     With an Idempotency-Key seen before (same body), the first order comes back.
     """
     today = today or date.today()
-    if idempotency and (first := db.read(idempotency.replay)):
-        return OrderView.model_validate_json(first)
-    errors, items = db.read(lambda r: _capture_errors(r, cmd, today))
-    if errors:
-        raise InvalidInput(errors, "the order is not valid")
     order = order_row(cmd, cmd.order_id or new_id("ord"))
-    lines = [
-        (i + 1, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
-        for i, ln in enumerate(cmd.lines)
-    ]
     who = actor.model_copy(update={"channel": cmd.channel.value})
     # The state machine is checked here once: a capture walks created -> validated
     # (-> backordered) inside one transaction and is written with its last status.
     check_transition(S.CREATED, S.VALIDATED)
     check_transition(S.VALIDATED, S.BACKORDERED)
+    if cmd.promise is None:
+        # Validated, decided and written with the other queued captures, set-wise.
+        from services.capture_group import CaptureRequest, capture_group
+
+        request = CaptureRequest(cmd, order, who, idempotency, today)
+        return cast(OrderView, db.write_batch(capture_group, request))
+    if idempotency and (first := db.read(idempotency.replay)):
+        return OrderView.model_validate_json(first)
+    errors, items = db.read(lambda r: _capture_errors(r, cmd, today))
+    if errors:
+        raise InvalidInput(errors, "the order is not valid")
+    lines = [
+        (i + 1, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
+        for i, ln in enumerate(cmd.lines)
+    ]
     digital = {sku for sku, item in items.items() if item.get("digital")}
     claimed = _claim_promise(db, cmd, digital)
     if claimed is not None:
@@ -168,8 +180,7 @@ def capture(
             idempotency.remember(repo, view)
         return view
 
-    if claimed is None:
-        return db.write_grouped(work)
+    assert claimed is not None  # a capture without a promise went set-wise above
     try:
         view = db.write_grouped(work)
     except BaseException:
@@ -384,6 +395,17 @@ def _new_order_view(
 
 def get_order(db: Database, order_id: str) -> OrderView:
     return db.read(lambda r: order_view(r, order_id))
+
+
+def order_doc(db: Database, order_id: str) -> OrderDoc:
+    """The order's JSON document from the read model, built (and kept) on a miss."""
+    doc = db.caches.docs.get(order_id)
+    if doc is None:
+        generation = db.caches.generation  # before the snapshot opens
+        view = get_order(db, order_id)
+        doc = OrderDoc(view.model_dump_json().encode(), view.version)
+        db.caches.docs.keep({order_id: doc}, generation)
+    return doc
 
 
 def list_orders(db: Database, query: OrderQuery, limit: int, cursor: str | None) -> Page[OrderView]:
