@@ -14,7 +14,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from api import problems
-from api.order_reads import OrderReads
+from api.order_reads import OrderReads, warm_in_background
 from api.routers import admin as admin_routes
 from api.routers import (
     alerts,
@@ -89,6 +89,7 @@ def create_app(
         # wait there for their group's commit; with more waiting than threads, reads
         # would queue behind them, so the pool is sized for many waiting callers.
         to_thread.current_default_thread_limiter().total_tokens = THREADS
+        warm_in_background(app.state.db)  # the read model of GET /orders/{id}
         try:
             yield
         finally:

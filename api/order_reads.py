@@ -10,8 +10,13 @@ string, a miss) goes through the app unchanged, which answers it in full and
 fills the read model. The answer is byte for byte what the route sends.
 """
 
+import contextlib
+import logging
 import re
+import threading
+import time
 
+import duckdb
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import ID_PATTERN, READERS
@@ -19,7 +24,9 @@ from data.lifecycle_db import Database
 from models.api import Role
 from models.errors import DomError
 from services import admin
-from services.orders import etag
+from services.orders import etag, warm_documents
+
+log = logging.getLogger("dom.api")
 
 _PATH = re.compile("/orders/(" + ID_PATTERN.strip("^$") + ")")
 _ALLOWED = {*READERS, Role.ADMIN}
@@ -73,3 +80,16 @@ class OrderReads:
         if actor.role not in _ALLOWED:
             return None
         return doc.body, doc.version
+
+
+def warm_in_background(db: Database) -> None:
+    """Build the newest orders' documents in a thread; logs how many and how long."""
+
+    def warm() -> None:
+        started = time.perf_counter()
+        with contextlib.suppress(DomError, duckdb.Error):  # closed meanwhile: nothing to do
+            built = warm_documents(db)
+            took = time.perf_counter() - started
+            log.warning("read model warm: %d order documents in %.1f s", built, took)
+
+    threading.Thread(target=warm, name="dom-warm-documents", daemon=True).start()

@@ -176,7 +176,10 @@ class Database:
                         repo.refresh_alerts()  # alerts commit with the stock change
                         cur.commit()
                         self.caches.committed(
-                            repo.order_docs, repo.stock_changes, repo.unheld_changes
+                            repo.order_docs,
+                            repo.stock_changes,
+                            repo.unheld_changes,
+                            repo.orders_unchanged,
                         )
                         if repo.stock_changes and self.on_stock_change is not None:
                             # Still inside the gate: an index rebuild (exclusive) sees

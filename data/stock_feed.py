@@ -45,7 +45,7 @@ def _view(cur: duckdb.DuckDBPyConnection, df: pd.DataFrame) -> str:
     """The raw feed (text columns) on this cursor, with 1-based row numbers."""
     name = f"_feed_{next(_names)}"
     frame = df.loc[:, ["node_id", "sku", "kind", "qty"]].astype(str)
-    frame.insert(0, "row_no", range(1, len(frame) + 1))
+    frame.insert(0, "row_no", df.index.to_numpy() + 1)  # a step keeps its rows' numbers
     cur.register(name, frame)
     return name
 
@@ -134,6 +134,28 @@ SELECT row_no, node_id, sku, kind, reserved, new_row, on_hand0,
        row_number() OVER (PARTITION BY node_id, sku ORDER BY row_no DESC) = 1 AS last
   FROM t
 """
+
+
+def feed_steps(df: pd.DataFrame, step_rows: int) -> list[pd.DataFrame]:
+    """The feed cut into steps of about ``step_rows`` rows, each applied in its own short
+    transaction so captures commit in between. The rows of one stock row stay in one
+    step (file order within a stock row is what counts). The first step holds every
+    stock row a count or a negative adjustment touches, and the reorder points: only
+    those can fail (leave on hand below reserved), so if they fail nothing at all is
+    written, and the later steps only add units, which cannot fail."""
+    kind, qty = df["kind"].str.strip(), pd.to_numeric(df["qty"].str.strip(), errors="coerce")
+    key = df["node_id"].str.strip() + "\x1f" + df["sku"].str.strip()
+    may_fail = (kind == "count") | ((kind == "adjustment") & (qty < 0))
+    first = key.isin(key[may_fail]) | (kind == REORDER_POINT)
+    steps = [df[first]] if first.any() else []
+    rest = df[~first]
+    if len(rest):
+        # Stock rows numbered in order of first appearance, cut every ``step_rows`` rows.
+        codes = pd.Series(pd.factorize(key[~first])[0], index=rest.index)
+        sizes = codes.value_counts(sort=False).sort_index().cumsum()
+        step_of = (sizes // max(1, step_rows)).reindex(codes.to_numpy()).to_numpy()
+        steps.extend(part for _, part in rest.groupby(step_of, sort=True))
+    return steps
 
 
 @dataclass(frozen=True)

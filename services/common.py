@@ -101,7 +101,7 @@ def order_quote(repo: LifecycleRepo, order: OrderRecord, lines: list[LineState])
     """The order's price on its current (uncancelled) quantities."""
     state = order_state(order)
     if state is None and (pickup := order.get("pickup_node_id")):
-        node = repo.node(pickup)
+        node = next((n for n in repo.nodes() if n["node_id"] == pickup), None)  # cached
         state = zip_table().state_of(node["zip"]) if node else None
     priced = [
         (ls["line_no"], ls["sku"], ls["ordered_qty"] - ls["cancelled_qty"], ls["unit_price"])
@@ -116,9 +116,22 @@ def order_quote(repo: LifecycleRepo, order: OrderRecord, lines: list[LineState])
 def order_view(repo: LifecycleRepo, order_id: str) -> OrderView:
     order = load_order(repo, order_id)
     states = repo.line_states(order_id)
-    open_qty = {r["line_no"]: r["qty"] for r in repo.open_lines(order_id)}
+    return whole_view(
+        repo, order, states, repo.open_lines(order_id), repo.reservations(order_id)
+    )
+
+
+def whole_view(
+    repo: LifecycleRepo,
+    order: OrderRecord,
+    states: list[LineState],
+    open_lines: list[dict[str, Any]],
+    reservations: list[dict[str, Any]],
+) -> OrderView:
+    """The view of an order from its rows: record, line states, open lines, holds."""
+    open_qty = {r["line_no"]: r["qty"] for r in open_lines}
     held: dict[int, list[Placement]] = {}
-    for r in repo.reservations(order_id):
+    for r in reservations:
         held.setdefault(r["line_no"], []).append(
             Placement(node_id=r["node_id"], qty=r["qty"], released=r["released"])
         )

@@ -7,12 +7,16 @@ units. Stock rows are touched in (node_id, sku) order.
 """
 
 import io
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
 from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo
+from data.stock_feed import feed_steps
 from models.api import (
     Actor,
     Adjustment,
@@ -29,6 +33,9 @@ from services.common import Idempotency, new_id
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 FEED_COLUMNS = ("node_id", "sku", "kind", "qty")
+FEED_STEP_ROWS = 10_000  # rows per step of a bulk feed (one short transaction each)
+FEED_PAUSE_S = 0.02  # between steps: the group writer takes the gate meanwhile
+_feeds = threading.Lock()  # one feed at a time: its steps do not interleave another's
 MAX_FEED_ROWS = 200_000
 
 
@@ -247,9 +254,11 @@ def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
     reorder points set the alert threshold (not stock).
 
     Set-wise (``data.stock_feed``): the rows are checked in one read, then the
-    whole feed is a few statements in one short transaction. It holds other
-    writers back meanwhile (the gate), so it never loses a conflict to the
-    stream of captures and they wait only for that transaction, not the feed.
+    feed is applied in steps of about ``FEED_STEP_ROWS`` rows, each a few
+    statements in one short transaction that holds other writers back (the
+    gate), so it never loses a conflict to the stream of captures and they wait
+    for one step, not the feed. Only the first step can fail (``feed_steps``):
+    then nothing is written.
     """
     only = actor.node_id if actor.role is Role.NODE else None
     total, problems = db.read(lambda r: r.feed_errors(df, only))
@@ -259,18 +268,28 @@ def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
             f"{total} bad row(s) in the feed; nothing applied",
         )
 
-    def work(repo: LifecycleRepo) -> FeedResult:
-        outcome = repo.apply_feed(df, actor.name)
-        counts = outcome.counts
-        if outcome.short:
-            raise InvalidInput(
-                [FieldError(f"row {p.row}.{p.field}", p.message) for p in outcome.short],
-                "the feed would break promised stock; nothing applied",
-            )
-        return FeedResult(
-            rows=len(df),
-            receipts=counts["receipt"],
-            adjustments=counts["adjustment"] + counts["count"],
-        )
+    def step(part: pd.DataFrame) -> Callable[[LifecycleRepo], dict[str, int]]:
+        def work(repo: LifecycleRepo) -> dict[str, int]:
+            outcome = repo.apply_feed(part, actor.name)
+            if outcome.short:
+                raise InvalidInput(
+                    [FieldError(f"row {p.row}.{p.field}", p.message) for p in outcome.short],
+                    "the feed would break promised stock; nothing applied",
+                )
+            repo.orders_unchanged = True  # stock only: the order documents stay
+            return outcome.counts
 
-    return db.write(work, exclusive=True)
+        return work
+
+    counts: dict[str, int] = {}
+    with _feeds:
+        for i, part in enumerate(feed_steps(df, FEED_STEP_ROWS)):
+            if i:
+                time.sleep(FEED_PAUSE_S)  # queued captures commit before the next step
+            for kind, n in db.write(step(part), exclusive=True).items():
+                counts[kind] = counts.get(kind, 0) + n
+    return FeedResult(
+        rows=len(df),
+        receipts=counts.get("receipt", 0),
+        adjustments=counts.get("adjustment", 0) + counts.get("count", 0),
+    )

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from data.commit_cache import OrderDoc
+from data.commit_cache import MAX_DOCS, OrderDoc
 from data.geo import zip_table
 from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo, now
@@ -59,6 +59,7 @@ from services.common import (
     release_reservations,
     reserve_open_demand,
     totals_of,
+    whole_view,
 )
 from services.digital import deliver_digital
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
@@ -395,6 +396,27 @@ def _new_order_view(
 
 def get_order(db: Database, order_id: str) -> OrderView:
     return db.read(lambda r: order_view(r, order_id))
+
+
+def warm_documents(db: Database, limit: int = MAX_DOCS) -> int:
+    """Build the newest ``limit`` orders' documents into the read model (set-wise
+    reads, then Python); how many were built. Run once at start, in the background."""
+    generation = db.caches.generation  # before the snapshot opens
+
+    def work(repo: LifecycleRepo) -> dict[str, OrderDoc]:
+        orders_, states, open_lines, held = repo.newest_orders_whole(limit)
+        docs = {}
+        for order in orders_:
+            oid = order["order_id"]
+            view = whole_view(
+                repo, order, states.get(oid, []), open_lines.get(oid, []), held.get(oid, [])
+            )
+            docs[oid] = OrderDoc(view.model_dump_json().encode(), view.version)
+        return docs
+
+    docs = db.read(work)
+    db.caches.docs.keep(docs, generation)
+    return len(docs)
 
 
 def order_doc(db: Database, order_id: str) -> OrderDoc:
