@@ -120,12 +120,21 @@ class AlertRepo(CursorRepo):
             committed = {s: q - self.unheld_changes.get(s, 0) for s, q in read.items()}
             caches.unheld.keep(committed, self.generation)
             unheld.update(committed)
+        mine: dict[str, dict[str, int]] = {}  # this transaction's changes, by SKU
+        for (node_id, sku), change in self.stock_changes.items():
+            mine.setdefault(sku, {})[node_id] = change[0]
         short = []
         for sku in skus:
-            mine = {n: c[0] for (n, s), c in self.stock_changes.items() if s == sku}
-            net = sum(max(0, a[0] + mine.get(n, 0)) for n, a in stock[sku].items())
             demand = unheld[sku] + self.unheld_changes.get(sku, 0)
-            if demand > net:
+            if demand <= 0:
+                continue
+            own, rows = mine.get(sku, {}), stock[sku]
+            net = sum(max(0, d) for n, d in own.items() if n not in rows)  # new stock rows
+            for n, a in rows.items():
+                net += max(0, a[0] + own.get(n, 0))
+                if net >= demand:
+                    break  # covered: no need to add up the rest
+            else:
                 short.append((sku, net, demand))
         return short
 

@@ -95,12 +95,11 @@ class CommitCaches:
         self.unheld: CommitCache[str, int] = CommitCache(MAX_SKUS)
         self._lock = threading.Lock()
 
-    def forget(self, docs: bool = True) -> None:
-        """Empty every cache (a write that may have changed anything committed);
-        ``docs=False``: all but the order documents (it changed no order)."""
+    def forget(self) -> None:
+        """Empty every cache (a write that may have changed anything committed)."""
         with self._lock:
             self.generation += 1
-            caches: list[CommitCache] = [self.stock, self.unheld] + [self.docs] * docs  # type: ignore[type-arg]
+            caches: tuple[CommitCache, ...] = (self.docs, self.stock, self.unheld)  # type: ignore[type-arg]
             for cache in caches:
                 with cache.lock:
                     cache.entries.clear()
@@ -111,14 +110,12 @@ class CommitCaches:
         docs: Mapping[str, OrderDoc] | None,
         stock: Mapping[tuple[str, str], Sequence[int]],
         unheld: Mapping[str, int],
-        orders_unchanged: bool = False,
     ) -> None:
         """After a commit: ``docs`` the only orders it changed (None: any, and
-        everything is forgotten but, if ``orders_unchanged``, the documents),
-        ``stock`` each row's change (available first), ``unheld`` each SKU's change
-        of demand nothing holds."""
+        everything is forgotten), ``stock`` each row's change (available first),
+        ``unheld`` each SKU's change of demand nothing holds."""
         if docs is None:
-            self.forget(docs=not orders_unchanged)
+            self.forget()
             return
         with self._lock:
             self.generation += 1

@@ -176,10 +176,7 @@ class Database:
                         repo.refresh_alerts()  # alerts commit with the stock change
                         cur.commit()
                         self.caches.committed(
-                            repo.order_docs,
-                            repo.stock_changes,
-                            repo.unheld_changes,
-                            repo.orders_unchanged,
+                            repo.order_docs, repo.stock_changes, repo.unheld_changes
                         )
                         if repo.stock_changes and self.on_stock_change is not None:
                             # Still inside the gate: an index rebuild (exclusive) sees

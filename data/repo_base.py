@@ -56,8 +56,6 @@ class CursorRepo:
         # writer knows them exactly; None (the default): it may have changed any
         # order, and the read model (``data.commit_cache``) is emptied at commit.
         self.order_docs: dict[str, OrderDoc] | None = None
-        # A write that changed stock but no order (a feed step): documents stay.
-        self.orders_unchanged = False
         # Change of open demand no reservation holds, per SKU (exact writes only).
         self.unheld_changes: dict[str, int] = {}
         # The process's commit caches (``data.commit_cache``), and their generation

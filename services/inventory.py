@@ -254,11 +254,12 @@ def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
     reorder points set the alert threshold (not stock).
 
     Set-wise (``data.stock_feed``): the rows are checked in one read, then the
-    feed is applied in steps of about ``FEED_STEP_ROWS`` rows, each a few
-    statements in one short transaction that holds other writers back (the
-    gate), so it never loses a conflict to the stream of captures and they wait
-    for one step, not the feed. Only the first step can fail (``feed_steps``):
-    then nothing is written.
+    feed is applied in steps, each a few statements in one short transaction that
+    holds other writers back (the gate), so it never loses a conflict to the
+    stream of captures and they wait for one step, not the feed. Only the first
+    part (counts, negative adjustments, reorder points) can fail, and then nothing
+    is written; the steps after it of about ``FEED_STEP_ROWS`` rows only add
+    units (``data.stock_feed.feed_steps``).
     """
     only = actor.node_id if actor.role is Role.NODE else None
     total, problems = db.read(lambda r: r.feed_errors(df, only))
@@ -268,25 +269,30 @@ def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
             f"{total} bad row(s) in the feed; nothing applied",
         )
 
-    def step(part: pd.DataFrame) -> Callable[[LifecycleRepo], dict[str, int]]:
+    def step(part: pd.DataFrame, first: bool) -> Callable[[LifecycleRepo], dict[str, int]]:
         def work(repo: LifecycleRepo) -> dict[str, int]:
-            outcome = repo.apply_feed(part, actor.name)
+            if first:
+                outcome = repo.apply_feed(part, actor.name)
+            else:
+                outcome = repo.apply_increases(part, actor.name)
             if outcome.short:
                 raise InvalidInput(
                     [FieldError(f"row {p.row}.{p.field}", p.message) for p in outcome.short],
                     "the feed would break promised stock; nothing applied",
                 )
-            repo.orders_unchanged = True  # stock only: the order documents stay
+            repo.order_docs = {}  # no order changed; its stock changes are noted
             return outcome.counts
 
         return work
 
     counts: dict[str, int] = {}
+    first, later = feed_steps(df, FEED_STEP_ROWS)
+    parts = ([(first, True)] if len(first) else []) + [(part, False) for part in later]
     with _feeds:
-        for i, part in enumerate(feed_steps(df, FEED_STEP_ROWS)):
+        for i, (part, is_first) in enumerate(parts):
             if i:
                 time.sleep(FEED_PAUSE_S)  # queued captures commit before the next step
-            for kind, n in db.write(step(part), exclusive=True).items():
+            for kind, n in db.write(step(part, is_first), exclusive=True).items():
                 counts[kind] = counts.get(kind, 0) + n
     return FeedResult(
         rows=len(df),

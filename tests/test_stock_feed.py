@@ -171,5 +171,6 @@ def test_a_feed_is_cut_into_steps_that_keep_stock_rows_whole() -> None:
         "DC1,C,count,0",  # 8  step 1: a count may leave on hand below reserved
         "ST2,A,receipt,6",  # 9  step 3
     )
-    steps = stock_feed.feed_steps(rows, step_rows=2)
-    assert [list(step.index + 1) for step in steps] == [[3, 5, 6, 8], [1, 2, 4], [7, 9]]
+    first, steps = stock_feed.feed_steps(rows, step_rows=2)
+    assert list(first.index + 1) == [3, 5, 6, 8]
+    assert [list(step.index + 1) for step in steps] == [[1, 2, 4], [7, 9]]
