@@ -315,7 +315,7 @@ def measure_wrk(
         results["reads"].append(row)
         print(json.dumps(row), flush=True)
     if feed is not None:
-        done, answer = threading.Event(), {}
+        done, answer = threading.Event(), dict[str, Any]()
 
         def send_feed() -> None:
             time.sleep(1)  # the captures are under way

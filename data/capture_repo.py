@@ -13,9 +13,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import pyarrow as pa
+import pyarrow as pa  # type: ignore[import-untyped]
 
-from data.repo_base import CursorRepo, marks, now
+from data.alerts_repo import AlertRepo
+from data.repo_base import marks, now
 from data.shared_sql import AVAILABLE, available, insert_events
 from models.orders import OrderRecord
 
@@ -44,7 +45,7 @@ _HEADER_COLUMNS = (
 )
 
 
-class CaptureRepo(CursorRepo):
+class CaptureRepo(AlertRepo):
     """Reads and writes of many new orders at once; mixed into the lifecycle repository."""
 
     @property
@@ -157,7 +158,7 @@ class CaptureRepo(CursorRepo):
                     "qty": pa.array([r[2] for r in rest], pa.int64()),
                 }
             )
-            with self.frame(frame) as view:  # type: ignore[arg-type]
+            with self.frame(frame) as view:
                 changed += self.exec(
                     f"UPDATE inventory i SET reserved = i.reserved + f.qty FROM {view} f "
                     f"WHERE i.node_id = f.node_id AND i.sku = f.sku AND {available('i')} >= f.qty"
@@ -273,5 +274,5 @@ class CaptureRepo(CursorRepo):
         frame = pa.table(
             {name: pa.array(values, types.get(name)) for name, values in columns.items()}
         )
-        with self.frame(frame) as view:  # type: ignore[arg-type]
+        with self.frame(frame) as view:
             self.exec(sql.format(v=view))

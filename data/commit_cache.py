@@ -99,7 +99,7 @@ class CommitCaches:
         """Empty every cache (a write that may have changed anything committed)."""
         with self._lock:
             self.generation += 1
-            caches: tuple[CommitCache, ...] = (self.docs, self.stock, self.unheld)  # type: ignore[type-arg]
+            caches: tuple[CommitCache, ...] = (self.docs, self.stock, self.unheld)
             for cache in caches:
                 with cache.lock:
                     cache.entries.clear()

@@ -45,24 +45,33 @@ def is_conflict(exc: BaseException) -> bool:
 
 
 class _Gate:
-    """Many ordinary writers, or one exclusive writer (a sourcing run's apply).
+    """Many ordinary writers, or one exclusive writer (a sourcing run's apply, a feed step).
 
     DuckDB would let a run's apply (thousands of stock rows) race the stream of
     captures and lose every time; instead the apply waits for in-flight writes
     to finish and holds new ones back for its short transaction. Reads never wait.
+    Writers held back by an exclusive one go first when it ends, so a feed's next
+    step waits for the captures queued behind its last one.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._active = 0
         self._exclusive = False
-        self._waiting = 0
+        self._waiting = 0  # exclusive writers waiting
+        self._held = 0  # ordinary writers waiting for an exclusive one to end
+        self._their_turn = False  # an exclusive one ended: the held writers go first
 
     @contextmanager
     def shared(self) -> Iterator[None]:
         with self._cond:
-            while self._exclusive or self._waiting:
+            self._held += 1
+            while self._exclusive or (self._waiting and not self._their_turn):
                 self._cond.wait()
+            self._held -= 1
+            if not self._held:
+                self._their_turn = False
+                self._cond.notify_all()
             self._active += 1
         try:
             yield
@@ -76,7 +85,7 @@ class _Gate:
     def exclusive(self) -> Iterator[None]:
         with self._cond:
             self._waiting += 1
-            while self._exclusive or self._active:
+            while self._exclusive or self._active or self._their_turn:
                 self._cond.wait()
             self._waiting -= 1
             self._exclusive = True
@@ -85,6 +94,7 @@ class _Gate:
         finally:
             with self._cond:
                 self._exclusive = False
+                self._their_turn = self._held > 0
                 self._cond.notify_all()
 
 

@@ -20,6 +20,7 @@ Orders with digital lines are delivered at capture through the row-by-row
 document goes to the read model at commit (``data.commit_cache``).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -77,7 +78,7 @@ class _Group:
     docs: dict[str, OrderDoc] = field(default_factory=dict)
 
 
-def capture_group(repo: LifecycleRepo, reqs: list[CaptureRequest]) -> list[OrderView | Failed]:
+def capture_group(repo: LifecycleRepo, reqs: Sequence[CaptureRequest]) -> list[OrderView | Failed]:
     """Each request's new order (or replayed one), or its own failure; see the module."""
     skus = sorted({ln.sku for r in reqs for ln in r.cmd.lines})
     keys = [(r.idempotency.scope, r.idempotency.key) for r in reqs if r.idempotency]
@@ -94,6 +95,7 @@ def capture_group(repo: LifecycleRepo, reqs: list[CaptureRequest]) -> list[Order
     answers: list[OrderView | Failed | None] = []
     digital: list[tuple[int, CaptureRequest]] = []
     for r in reqs:
+        answer: OrderView | Failed | None
         try:
             answer = _decide(repo, group, r)
         except (InvalidInput, Conflict) as exc:  # this order alone: nothing of it written
@@ -156,7 +158,7 @@ def _decide(repo: LifecycleRepo, group: _Group, r: CaptureRequest) -> OrderView 
         (i + 1, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
         for i, ln in enumerate(r.cmd.lines)
     ]
-    order: OrderRecord = {**r.order, "created_at": group.created_at}  # type: ignore[typeddict-item]
+    order: OrderRecord = {**r.order, "created_at": group.created_at}
     needs = [Need(no, sku, qty) for no, sku, qty, _ in lines]
     nodes = candidate_nodes(repo, order["service"], order["ship_zip"], order["pickup_node_id"])
     mine = {(n, s): group.stock.get((n, s), 0) for s in {x.sku for x in needs} for n in nodes}

@@ -116,9 +116,7 @@ def order_quote(repo: LifecycleRepo, order: OrderRecord, lines: list[LineState])
 def order_view(repo: LifecycleRepo, order_id: str) -> OrderView:
     order = load_order(repo, order_id)
     states = repo.line_states(order_id)
-    return whole_view(
-        repo, order, states, repo.open_lines(order_id), repo.reservations(order_id)
-    )
+    return whole_view(repo, order, states, repo.open_lines(order_id), repo.reservations(order_id))
 
 
 def whole_view(

@@ -31,7 +31,7 @@ def _hold_the_writer(db: Database) -> threading.Event:
 def _queued(db: Database, n: int) -> None:
     writer = db.group_writer
     assert writer is not None
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # generous: the machine may be busy
     while writer._queue.qsize() < n:  # noqa: SLF001
         assert time.monotonic() < deadline
         time.sleep(0.01)
