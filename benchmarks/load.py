@@ -234,8 +234,11 @@ async def measure(
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process (all its threads) has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User + system CPU a process (all its threads) has used so far (NaN once gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -291,8 +294,10 @@ def measure_wrk(
     seconds: float,
     feed: bytes | None,
     feed_clients: int,
+    kill_after: float = 0.0,
 ) -> dict[str, Any]:
-    """The phases of ``measure``, driven by wrk processes."""
+    """The phases of ``measure``, driven by wrk processes (``kill_after``: a last
+    capture phase whose server is SIGKILLed after that many seconds)."""
     body_file, id_file = CACHE / "bodies.jsonl", CACHE / "ids.txt"
     body_file.write_text("".join(json.dumps(b, separators=(",", ":")) + "\n" for b in bodies))
     id_file.write_text("\n".join(order_ids) + "\n")
@@ -304,9 +309,11 @@ def measure_wrk(
         time.sleep(1)
     cap = {"BODIES": str(body_file)}
     # Warm-up: the first captures start the stock cache's warm-up (a few seconds).
-    wrk_phase("warm-up", server, "capture.lua", 1, 3, {**cap, "RUN": f"{run}-w"})
-    time.sleep(5)
     results: dict[str, Any] = {"captures": [], "reads": [], "generator": "wrk"}
+    results["warm_up"] = wrk_phase(
+        "warm-up", server, "capture.lua", 1, 3, {**cap, "RUN": f"{run}-w"}
+    )
+    time.sleep(5)
     for n in clients:
         row = wrk_phase("capture", server, "capture.lua", n, seconds, {**cap, "RUN": f"{run}-{n}"})
         results["captures"].append(row)
@@ -341,7 +348,48 @@ def measure_wrk(
         )
         sender.join()
         results["feed"] = {"rows": rows, **answer, "captures": during}
+    if kill_after:
+        # Captures at the highest client count, then SIGKILL mid-stream (power loss):
+        # every acknowledged order must be in the store when it is opened again.
+        n, env = max(clients), {**cap, "RUN": f"{run}-kill"}
+        killer = threading.Timer(kill_after, server.kill)
+        killer.start()
+        row = wrk_phase("capture, SIGKILL", server, "capture.lua", n, kill_after + 3, env)
+        killer.join()
+        results["killed"] = row
+        print(json.dumps(row), flush=True)
     return results
+
+
+def invariants(path: Path, results: dict[str, Any]) -> dict[str, int]:
+    """After the run (the server stopped or killed): captures acknowledged (2xx) against
+    orders the API stored, and stock rows oversold or whose reserved units differ from
+    the holds on them. Idempotency-Keys are unique per request, so every 2xx is a new
+    order: stored < acknowledged means orders were lost."""
+    phases = [*results["captures"], results.get("warm_up"), results.get("killed")]
+    phases.append((results.get("feed") or {}).get("captures"))
+    acknowledged = sum(p["ok"] for p in phases if p)
+    con = duckdb.connect(str(path))  # replays the WAL of a killed server
+    try:
+        stored = con.execute("SELECT count(*) FROM orders WHERE source = 'api'").fetchone()
+        oversold = con.execute(
+            "SELECT count(*) FROM inventory WHERE on_hand - reserved - safety_stock < 0 "
+            "AND reserved > 0"
+        ).fetchone()
+        mismatched = con.execute(
+            """SELECT count(*) FROM inventory i LEFT JOIN (
+                   SELECT node_id, sku, sum(qty) AS held FROM reservations GROUP BY ALL
+               ) r USING (node_id, sku) WHERE i.reserved <> coalesce(r.held, 0)"""
+        ).fetchone()
+    finally:
+        con.close()
+    return {
+        "acknowledged": acknowledged,
+        "stored": int(stored[0]) if stored else 0,
+        "lost": max(0, acknowledged - (int(stored[0]) if stored else 0)),
+        "rows_oversold": int(oversold[0]) if oversold else 0,
+        "rows_reserved_not_held": int(mismatched[0]) if mismatched else 0,
+    }
 
 
 def table(results: dict[str, Any]) -> str:
@@ -372,6 +420,16 @@ def table(results: dict[str, Any]) -> str:
             f"({c['per_s']:,.1f}/s), p50 {c['p50_ms']:,.1f} ms, p99 {c['p99_ms']:,.1f} ms, "
             f"max {c['max_ms']:,.1f} ms, errors {c['errors'] or 'none'}."
         )
+    if "killed" in results:
+        k = results["killed"]
+        lines.append("")
+        lines.append(
+            f"SIGKILL after {k['clients']} clients captured {k['ok']:,} orders "
+            f"({k['per_s']:,.1f}/s, p99 {k['p99_ms']:,.1f} ms)."
+        )
+    if "invariants" in results:
+        lines.append("")
+        lines.append(f"Invariants after the run: {results['invariants']}.")
     load = results.get("load_average")
     if load:
         before = ", ".join(f"{x:.2f}" for x in load["before"])
@@ -396,6 +454,9 @@ def main(
     feed_clients: Annotated[int, typer.Option(help="Capturing clients during the feed.")] = 8,
     port: Annotated[int, typer.Option(help="Port of the dom serve under test.")] = PORT,
     label: Annotated[str, typer.Option(help="Free text stored with the results.")] = "",
+    kill_after: Annotated[
+        float, typer.Option(help="wrk only: SIGKILL the server this long into a last phase.")
+    ] = 0.0,
     generator: Annotated[
         str, typer.Option(help="wrk (compiled, default when installed) or httpx (this process).")
     ] = "wrk" if shutil.which("wrk") else "httpx",
@@ -421,7 +482,9 @@ def main(
     load_before = os.getloadavg()
     try:
         if generator == "wrk":
-            results = measure_wrk(server, bodies, ids, counts, seconds, feed, feed_clients)
+            results = measure_wrk(
+                server, bodies, ids, counts, seconds, feed, feed_clients, kill_after
+            )
         else:
             results = asyncio.run(
                 measure(server.url, bodies, ids, counts, seconds, feed, feed_clients)
@@ -430,6 +493,8 @@ def main(
     finally:
         server.stop()
     results["load_average"] = {"before": load_before, "after": os.getloadavg()}
+    if generator == "wrk":
+        results["invariants"] = invariants(work, results)
     results.update(
         orders=orders,
         nodes=NODES,

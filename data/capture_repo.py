@@ -87,10 +87,12 @@ class CaptureRepo(AlertRepo):
                 cache.keep(read, self.generation)
             found = {**found, **read}
         out: dict[tuple[str, str], int] = {}
+        rowids = self.rowids
         for sku, nodes in found.items():
             for node_id, (units, rowid) in nodes.items():
-                out[(node_id, sku)] = units
-                self.rowids[(node_id, sku)] = rowid
+                key = (node_id, sku)
+                out[key] = units
+                rowids[key] = rowid
         return out
 
     def warm_caches(self) -> None:

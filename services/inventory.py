@@ -32,7 +32,7 @@ from services.common import Idempotency, new_id
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 FEED_COLUMNS = ("node_id", "sku", "kind", "qty")
-FEED_STEP_ROWS = 20_000  # rows per step of a bulk feed (one short transaction each)
+FEED_STEP_ROWS = 40_000  # rows per step of a bulk feed (one short transaction each)
 _feeds = threading.Lock()  # one feed at a time: its steps do not interleave another's
 MAX_FEED_ROWS = 200_000
 
