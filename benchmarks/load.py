@@ -361,11 +361,12 @@ def measure_wrk(
     return results
 
 
-def invariants(path: Path, results: dict[str, Any]) -> dict[str, int]:
+def invariants(path: Path, template: Path, results: dict[str, Any]) -> dict[str, int]:
     """After the run (the server stopped or killed): captures acknowledged (2xx) against
-    orders the API stored, and stock rows oversold or whose reserved units differ from
-    the holds on them. Idempotency-Keys are unique per request, so every 2xx is a new
-    order: stored < acknowledged means orders were lost."""
+    orders the API stored, stock rows oversold, and stock rows whose reserved units moved
+    by other than the holds placed on them since the template (the generated store
+    reserves units no hold row names). Idempotency-Keys are unique per request, so every
+    2xx is a new order: stored < acknowledged means orders were lost."""
     phases = [*results["captures"], results.get("warm_up"), results.get("killed")]
     phases.append((results.get("feed") or {}).get("captures"))
     acknowledged = sum(p["ok"] for p in phases if p)
@@ -376,10 +377,14 @@ def invariants(path: Path, results: dict[str, Any]) -> dict[str, int]:
             "SELECT count(*) FROM inventory WHERE on_hand - reserved - safety_stock < 0 "
             "AND reserved > 0"
         ).fetchone()
+        con.execute(f"ATTACH '{template}' AS t (READ_ONLY)")
+        held = "SELECT node_id, sku, sum(qty) AS q FROM {db}.reservations GROUP BY ALL"
         mismatched = con.execute(
-            """SELECT count(*) FROM inventory i LEFT JOIN (
-                   SELECT node_id, sku, sum(qty) AS held FROM reservations GROUP BY ALL
-               ) r USING (node_id, sku) WHERE i.reserved <> coalesce(r.held, 0)"""
+            f"""SELECT count(*) FROM inventory i
+                JOIN t.inventory i0 USING (node_id, sku)
+                LEFT JOIN ({held.format(db="main")}) r USING (node_id, sku)
+                LEFT JOIN ({held.format(db="t")}) r0 USING (node_id, sku)
+                WHERE i.reserved - i0.reserved <> coalesce(r.q, 0) - coalesce(r0.q, 0)"""
         ).fetchone()
     finally:
         con.close()
@@ -494,7 +499,7 @@ def main(
         server.stop()
     results["load_average"] = {"before": load_before, "after": os.getloadavg()}
     if generator == "wrk":
-        results["invariants"] = invariants(work, results)
+        results["invariants"] = invariants(work, template, results)
     results.update(
         orders=orders,
         nodes=NODES,

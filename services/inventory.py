@@ -8,6 +8,7 @@ units. Stock rows are touched in (node_id, sku) order.
 
 import io
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 FEED_COLUMNS = ("node_id", "sku", "kind", "qty")
 FEED_STEP_ROWS = 40_000  # rows per step of a bulk feed (one short transaction each)
+FEED_PAUSE_S = 0.1  # after each step: captures queued meanwhile commit a group or two
 _feeds = threading.Lock()  # one feed at a time: its steps do not interleave another's
 MAX_FEED_ROWS = 200_000
 
@@ -287,7 +289,9 @@ def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
     first, later = feed_steps(df, FEED_STEP_ROWS)
     parts = ([(first, True)] if len(first) else []) + [(part, False) for part in later]
     with _feeds:
-        for part, is_first in parts:  # captures held back by a step commit before the next
+        for i, (part, is_first) in enumerate(parts):
+            if i:  # captures held back by the last step commit before the next
+                time.sleep(FEED_PAUSE_S)
             for kind, n in db.write(step(part, is_first), exclusive=True).items():
                 counts[kind] = counts.get(kind, 0) + n
     return FeedResult(
