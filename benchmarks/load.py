@@ -176,15 +176,22 @@ def feed_csv(db: _ReadOnly, rows: int, seed: int = 3) -> bytes:
     return out.getvalue().encode()
 
 
-async def measure(
-    url: str,
-    bodies: list[dict[str, Any]],
-    order_ids: list[str],
-    clients: list[int],
-    seconds: float,
-    feed: bytes | None,
-    feed_clients: int,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Workload:
+    """What a run sends: capture bodies, ids to read, client counts, seconds per phase,
+    the feed (or None) and how many clients capture during it."""
+
+    bodies: list[dict[str, Any]]
+    order_ids: list[str]
+    clients: list[int]
+    seconds: float
+    feed: bytes | None
+    feed_clients: int
+
+
+async def measure(url: str, w: Workload) -> dict[str, Any]:
+    bodies, order_ids, clients, seconds = w.bodies, w.order_ids, w.clients, w.seconds
+    feed, feed_clients = w.feed, w.feed_clients
     rng = random.Random(11)
     run = datetime.now(UTC).strftime("%H%M%S")
 
@@ -221,13 +228,10 @@ async def measure(
                 r = await http.post(
                     "/inventory/feed", content=feed, headers={"Content-Type": "text/csv"}
                 )
-            answer.update(status=r.status_code, seconds=round(time.perf_counter() - t0, 2))
-            if r.status_code != 200:
-                answer["body"] = r.text[:300]
+            _fed(answer, r, t0)
             done.set()
 
-        rows = feed.count(b"\n") - 1
-        print(f"feed of {rows:,} rows ...", flush=True)
+        rows = _feed_rows(feed)
         await asyncio.gather(send_feed(), drive(url, feed_clients, capture, done.is_set, during))
         results["feed"] = {"rows": rows, **answer, "captures": during.row(201)}
     return results
@@ -286,18 +290,11 @@ def wrk_phase(
     }
 
 
-def measure_wrk(
-    server: Server,
-    bodies: list[dict[str, Any]],
-    order_ids: list[str],
-    clients: list[int],
-    seconds: float,
-    feed: bytes | None,
-    feed_clients: int,
-    kill_after: float = 0.0,
-) -> dict[str, Any]:
+def measure_wrk(server: Server, w: Workload, kill_after: float = 0.0) -> dict[str, Any]:
     """The phases of ``measure``, driven by wrk processes (``kill_after``: a last
     capture phase whose server is SIGKILLed after that many seconds)."""
+    bodies, order_ids, clients, seconds = w.bodies, w.order_ids, w.clients, w.seconds
+    feed, feed_clients = w.feed, w.feed_clients
     body_file, id_file = CACHE / "bodies.jsonl", CACHE / "ids.txt"
     body_file.write_text("".join(json.dumps(b, separators=(",", ":")) + "\n" for b in bodies))
     id_file.write_text("\n".join(order_ids) + "\n")
@@ -333,13 +330,10 @@ def measure_wrk(
                 headers={"Content-Type": "text/csv", "X-API-Key": ADMIN_KEY},
                 timeout=1800,
             )
-            answer.update(status=r.status_code, seconds=round(time.perf_counter() - t0, 2))
-            if r.status_code != 200:
-                answer["body"] = r.text[:300]
+            _fed(answer, r, t0)
             done.set()
 
-        rows = feed.count(b"\n") - 1
-        print(f"feed of {rows:,} rows ...", flush=True)
+        rows = _feed_rows(feed)
         sender = threading.Thread(target=send_feed)
         sender.start()
         env = {**cap, "RUN": f"{run}-feed"}
@@ -395,6 +389,19 @@ def invariants(path: Path, template: Path, results: dict[str, Any]) -> dict[str,
         "rows_oversold": int(oversold[0]) if oversold else 0,
         "rows_reserved_not_held": int(mismatched[0]) if mismatched else 0,
     }
+
+
+def _fed(answer: dict[str, Any], r: httpx.Response, t0: float) -> None:
+    """The feed's answer: status, seconds, and the body if it failed."""
+    answer.update(status=r.status_code, seconds=round(time.perf_counter() - t0, 2))
+    if r.status_code != 200:
+        answer["body"] = r.text[:300]
+
+
+def _feed_rows(feed: bytes) -> int:
+    rows = feed.count(b"\n") - 1
+    print(f"feed of {rows:,} rows ...", flush=True)
+    return rows
 
 
 def table(results: dict[str, Any]) -> str:
@@ -486,14 +493,11 @@ def main(
     counts = [int(c) for c in clients.split(",")]
     load_before = os.getloadavg()
     try:
+        workload = Workload(bodies, ids, counts, seconds, feed, feed_clients)
         if generator == "wrk":
-            results = measure_wrk(
-                server, bodies, ids, counts, seconds, feed, feed_clients, kill_after
-            )
+            results = measure_wrk(server, workload, kill_after)
         else:
-            results = asyncio.run(
-                measure(server.url, bodies, ids, counts, seconds, feed, feed_clients)
-            )
+            results = asyncio.run(measure(server.url, workload))
             results["generator"] = "httpx"
     finally:
         server.stop()

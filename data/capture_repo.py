@@ -18,20 +18,10 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from data.alerts_repo import AlertRepo
 from data.repo_base import marks, now
 from data.shared_sql import AVAILABLE, available, insert_events
+from models.batch import COLUMNS
 from models.orders import OrderRecord
 
-_ORDER_COLUMNS = (
-    "order_id",
-    "channel",
-    "ship_zip",
-    "service",
-    "due_days",
-    "ship_complete",
-    "max_packages",
-    "pickup_node_id",
-    "status",
-    "created_at",
-)
+_ORDER_COLUMNS = (*COLUMNS["orders"], "status", "created_at")
 _HEADER_COLUMNS = (
     "order_id",
     "customer_email",

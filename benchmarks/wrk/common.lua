@@ -1,4 +1,11 @@
--- The run's figures as one JSON line (latencies in ms; non2xx counts other answers).
+-- Shared by the wrk scripts: each thread's number (for its keys), and the run's
+-- figures as one JSON line at the end (latencies in ms; non2xx counts other answers).
+local counter = 1
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
