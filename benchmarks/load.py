@@ -290,7 +290,9 @@ def wrk_phase(
     }
 
 
-def measure_wrk(server: Server, w: Workload, kill_after: float = 0.0) -> dict[str, Any]:
+def measure_wrk(
+    server: Server, w: Workload, kill_after: float = 0.0, wait_warm: bool = True
+) -> dict[str, Any]:
     """The phases of ``measure``, driven by wrk processes (``kill_after``: a last
     capture phase whose server is SIGKILLed after that many seconds)."""
     bodies, order_ids, clients, seconds = w.bodies, w.order_ids, w.clients, w.seconds
@@ -299,8 +301,8 @@ def measure_wrk(server: Server, w: Workload, kill_after: float = 0.0) -> dict[st
     body_file.write_text("".join(json.dumps(b, separators=(",", ":")) + "\n" for b in bodies))
     id_file.write_text("\n".join(order_ids) + "\n")
     run = datetime.now(UTC).strftime("%H%M%S")
-    deadline = time.monotonic() + 600
-    while WARM_LOG not in server.read_log():
+    deadline = time.monotonic() + (600 if wait_warm else 0)
+    while wait_warm and WARM_LOG not in server.read_log():
         if time.monotonic() > deadline:
             raise RuntimeError("the server's read model did not warm within 10 minutes")
         time.sleep(1)
@@ -469,6 +471,9 @@ def main(
     kill_after: Annotated[
         float, typer.Option(help="wrk only: SIGKILL the server this long into a last phase.")
     ] = 0.0,
+    wait_warm: Annotated[
+        bool, typer.Option(help="Wait for the server's read model (code before it: no).")
+    ] = True,
     generator: Annotated[
         str, typer.Option(help="wrk (compiled, default when installed) or httpx (this process).")
     ] = "wrk" if shutil.which("wrk") else "httpx",
@@ -495,7 +500,7 @@ def main(
     try:
         workload = Workload(bodies, ids, counts, seconds, feed, feed_clients)
         if generator == "wrk":
-            results = measure_wrk(server, workload, kill_after)
+            results = measure_wrk(server, workload, kill_after, wait_warm)
         else:
             results = asyncio.run(measure(server.url, workload))
             results["generator"] = "httpx"
