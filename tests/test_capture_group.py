@@ -13,7 +13,7 @@ from models.api import Actor, CaptureOrder, OrderView, Role
 from models.lifecycle_errors import Conflict, IdempotencyMismatch, OutOfStock
 from services import inventory, orders
 from services.common import Idempotency
-from tests.lifecycle_fixtures import make_db, web_order
+from tests.lifecycle_fixtures import api_client, make_db, role_headers, web_order
 from tests.test_group_writer import _hold_the_writer, _queued
 from tests.test_lifecycle_concurrency import check_invariants
 
@@ -105,3 +105,15 @@ def test_a_stale_stock_cache_is_never_trusted_over_the_store(tmp_path: Path) -> 
     held = db.read(lambda r: r.rows("SELECT on_hand, reserved FROM inventory WHERE sku = 'C'"))
     assert held == [(0, 0)]
     db.close()
+
+
+def test_out_of_stock_names_each_lines_shortfall_in_the_problem() -> None:
+    with api_client() as c:
+        body = web_order(
+            lines=[{"sku": "A", "qty": 1}, {"sku": "C", "qty": 5}], allow_backorder=False
+        )
+        r = c.post("/orders", json=body, headers=role_headers(Role.CHANNEL))
+        assert r.status_code == 409
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["skus"] == ["C"]
+        assert r.json()["shortfall"] == [{"line_no": 2, "sku": "C", "qty": 5, "available": 1}]
