@@ -59,6 +59,7 @@ class AlertRepo(CursorRepo):
     def refresh_alerts(self) -> tuple[int, int]:
         """Raise and clear alerts for the SKUs touched; returns (raised, cleared)."""
         skus = sorted(self.__dict__.pop("touched_skus", set()))
+        self.refreshed_skus = skus
         if not skus:
             return 0, 0
         wanted = {(BELOW, n, s): (a, t) for n, s, a, t in self._below(skus)}
@@ -108,7 +109,7 @@ class AlertRepo(CursorRepo):
         cover that demand. A write that says exactly what it changed (a group of
         captures) takes both from the commit caches plus its own changes."""
         caches = self.caches
-        if self.order_docs is None or caches is None:
+        if self.order_docs is None or caches is None or self.unheld_unknown:
             return self._short_read(skus)
         stock = caches.stock.get_many(skus)
         if len(stock) < len(skus):

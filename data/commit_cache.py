@@ -50,6 +50,7 @@ class CommitCache(Generic[K, V]):
         self.lock = threading.Lock()
         self.entries: OrderedDict[K, V] = OrderedDict()
         self.cleared = 0  # the generation of the last emptying
+        self.dropped: dict[K, int] = {}  # key -> the generation that dropped it
         self.hits = 0
         self.misses = 0
 
@@ -64,14 +65,27 @@ class CommitCache(Generic[K, V]):
 
     def keep(self, values: Mapping[K, V], generation: int) -> None:
         """Keep values read from a snapshot begun at ``generation``, unless the cache
-        was emptied since; an entry already there is newer and stays."""
+        was emptied since, or the key dropped since; an entry already there is newer
+        and stays."""
         with self.lock:
             self.misses += len(values)
             if generation < self.cleared:
                 return
             for k, v in values.items():
-                if k not in self.entries:
+                if k not in self.entries and self.dropped.get(k, 0) <= generation:
                     self.put(k, v)
+
+    def drop(self, keys: Iterable[K], generation: int) -> None:
+        """Forget these keys as of ``generation`` (a commit changed them by an amount
+        not known): reads from older snapshots are not kept for them."""
+        with self.lock:
+            for k in keys:
+                self.entries.pop(k, None)
+                self.dropped[k] = generation
+            if len(self.dropped) > self.limit:  # forget all instead of remembering more
+                self.entries.clear()
+                self.dropped.clear()
+                self.cleared = generation
 
     def put(self, key: K, value: V) -> None:
         """(Lock held.)"""
@@ -103,6 +117,7 @@ class CommitCaches:
             for cache in caches:
                 with cache.lock:
                     cache.entries.clear()
+                    cache.dropped.clear()
                     cache.cleared = self.generation
 
     def committed(
@@ -110,15 +125,18 @@ class CommitCaches:
         docs: Mapping[str, OrderDoc] | None,
         stock: Mapping[tuple[str, str], Sequence[int]],
         unheld: Mapping[str, int],
+        unheld_unknown: Sequence[str] = (),
     ) -> None:
         """After a commit: ``docs`` the only orders it changed (None: any, and
         everything is forgotten), ``stock`` each row's change (available first),
-        ``unheld`` each SKU's change of demand nothing holds."""
+        ``unheld`` each SKU's change of demand nothing holds, ``unheld_unknown`` SKUs
+        whose unheld demand changed by an amount not known (forgotten)."""
         if docs is None:
             self.forget()
             return
         with self._lock:
             self.generation += 1
+        self.unheld.drop(unheld_unknown, self.generation)
         with self.docs.lock:
             for order_id, doc in docs.items():
                 self.docs.put(order_id, doc)

@@ -185,8 +185,12 @@ class Database:
                         result = work(repo)
                         repo.refresh_alerts()  # alerts commit with the stock change
                         cur.commit()
+                        unknown = repo.unheld_unknown
                         self.caches.committed(
-                            repo.order_docs, repo.stock_changes, repo.unheld_changes
+                            repo.order_docs,
+                            repo.stock_changes,
+                            repo.unheld_changes,
+                            sorted(unknown.union(repo.refreshed_skus)) if unknown else (),
                         )
                         if repo.stock_changes and self.on_stock_change is not None:
                             # Still inside the gate: an index rebuild (exclusive) sees

@@ -56,8 +56,11 @@ class CursorRepo:
         # writer knows them exactly; None (the default): it may have changed any
         # order, and the read model (``data.commit_cache``) is emptied at commit.
         self.order_docs: dict[str, OrderDoc] | None = None
-        # Change of open demand no reservation holds, per SKU (exact writes only).
+        # Change of open demand no reservation holds, per SKU (exact writes only);
+        # unknown: the touched SKUs' unheld demand is read again (and forgotten at commit).
         self.unheld_changes: dict[str, int] = {}
+        self.unheld_unknown: set[str] = set()
+        self.refreshed_skus: list[str] = []  # the SKUs whose alerts were re-checked
         # The process's commit caches (``data.commit_cache``), and their generation
         # when this transaction began; the Database sets both.
         self.caches: CommitCaches | None = None

@@ -475,6 +475,16 @@ def _event(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "details": json.loads(details) if isinstance(details, str) else details}
 
 
+def changed_view(repo: LifecycleRepo, order_id: str) -> OrderView:
+    """The view of the one order this write changed, which the read model takes at
+    commit (the other orders' documents stay); its stock changes are noted as they
+    are made, and the demand left unheld of the SKUs it touched is read again."""
+    view = order_view(repo, order_id)
+    repo.order_docs = {order_id: OrderDoc(view.model_dump_json().encode(), view.version)}
+    repo.unheld_unknown.update(line.sku for line in view.lines)
+    return view
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
 
@@ -531,7 +541,7 @@ def change(
             target = S.ON_HOLD.value
         repo.bump_version(order_id, **header)
         move(repo, order_id, order["status"], target, actor, "changed", diff)
-        return order_view(repo, order_id)
+        return changed_view(repo, order_id)
 
     return db.write(work)
 
@@ -659,7 +669,7 @@ def cancel(
                 repo.set_open_qty(order_id, no, s["sku"], 0)
             repo.bump_version(order_id)
             move(repo, order_id, order["status"], S.CANCELLED, actor, "cancelled", details)
-            return order_view(repo, order_id)
+            return changed_view(repo, order_id)
         require(Command.CANCEL_LINE, order["status"], f"order {order_id}")
         open_qty = {r["line_no"]: r["qty"] for r in repo.open_lines(order_id)}
         errors = []
@@ -688,7 +698,7 @@ def cancel(
         else:
             repo.bump_version(order_id)
         move(repo, order_id, order["status"], target, actor, "lines_cancelled", details)
-        return order_view(repo, order_id)
+        return changed_view(repo, order_id)
 
     return db.write(work)
 
@@ -699,7 +709,7 @@ def hold(db: Database, order_id: str, reason: str | None, actor: Actor) -> Order
         require(Command.HOLD, order["status"], f"order {order_id}")
         repo.bump_version(order_id, hold_from=order["status"])
         move(repo, order_id, order["status"], S.ON_HOLD, actor, "held", {"reason": reason})
-        return order_view(repo, order_id)
+        return changed_view(repo, order_id)
 
     return db.write(work)
 
@@ -711,6 +721,6 @@ def unhold(db: Database, order_id: str, actor: Actor) -> OrderView:
         back = order["hold_from"] or S.CREATED.value
         repo.bump_version(order_id, hold_from=None)
         move(repo, order_id, order["status"], back, actor, "hold_released")
-        return order_view(repo, order_id)
+        return changed_view(repo, order_id)
 
     return db.write(work)

@@ -66,3 +66,16 @@ def test_a_cached_order_is_refused_as_the_route_refuses() -> None:
         assert c.get("/orders/rm-3", headers={**CS, "X-Channel": "web"}).status_code == 200
         assert c.get("/orders/rm-3?x=1", headers=CS).status_code == 200
         assert c.get("/orders/no-such-order", headers=CS).status_code == 404
+
+
+def test_a_change_to_one_order_keeps_the_others_documents() -> None:
+    with api_client() as c:
+        db = c.app.state.db  # type: ignore[attr-defined]
+        _capture(c, "rm-4")
+        _capture(c, "rm-5")
+        r = c.post("/orders/rm-4/hold", json={"reason": "check"}, headers=CS)
+        assert r.status_code == 200, r.text
+        held = db.caches.docs.get("rm-4")
+        assert held is not None and json.loads(held.body)["status"] == "on_hold"
+        assert db.caches.docs.get("rm-5") is not None  # untouched, still cached
+        assert c.get("/orders/rm-4", headers=CS).json()["status"] == "on_hold"
