@@ -59,6 +59,7 @@ from tests.server_proc import ADMIN_KEY, ROOT, Server
 CACHE = ROOT / ".benchmarks" / "load"
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 WARM_LOG = "read model warm:"
+LINGER_S = 3.0  # a phase stopped by an event runs this much longer (see wrk_phase)
 NODES, SKUS = 210, 20_000
 PORT = 18_610  # this benchmark's port (change with --port)
 
@@ -264,6 +265,9 @@ def wrk_phase(
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
     if until is not None:
         until.wait()
+        # wrk drops requests still in flight when it stops: let those waiting behind
+        # the feed finish, so they count (this also counts a little capturing after it).
+        time.sleep(LINGER_S)
         proc.send_signal(signal.SIGINT)  # wrk stops and reports
     _, _, usage = os.wait4(proc.pid, 0)
     proc.returncode = 0
