@@ -25,6 +25,13 @@ NOT_DONE = (
     "ready_for_pickup",
 )
 OPEN_WORK = ("released", "picked", "packed", "ready_for_pickup")
+# Orders with a line whose SKU needs a service visit (installation, assembly) and no
+# appointment booked or done: what GET /appointments/orders/{id} calls awaiting.
+AWAITING_APPOINTMENT = """o.status NOT IN ('cancelled', 'returned')
+    AND EXISTS (SELECT 1 FROM line_state l JOIN item_services s USING (sku)
+                WHERE l.order_id = o.order_id AND l.ordered_qty > l.cancelled_qty)
+    AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.order_id = o.order_id
+                    AND a.status IN ('booked', 'done'))"""
 # An order due in N days is promised for the N-th day after its creation day (UTC);
 # it is late once that whole day has passed.
 PROMISED_DAY = "CAST(o.created_at AS DATE) + CAST(o.due_days AS INTEGER)"
@@ -50,7 +57,8 @@ class ConsoleRepo(CursorRepo):
         row = self.cur.execute(
             f"""SELECT count(*) FILTER (WHERE o.status = 'backordered'),
                        count(*) FILTER (WHERE o.status = 'on_hold'),
-                       count(*) FILTER (WHERE o.status IN {NOT_DONE} AND {LATE_AFTER} < ?)
+                       count(*) FILTER (WHERE o.status IN {NOT_DONE} AND {LATE_AFTER} < ?),
+                       count(*) FILTER (WHERE {AWAITING_APPOINTMENT})
                 FROM orders o""",
             [now],
         ).fetchone()
@@ -63,6 +71,7 @@ class ConsoleRepo(CursorRepo):
             "on_hold": int(row[1]),
             "late": int(row[2]),
             "rejected": int(rejected[0]),
+            "awaiting_appointment": int(row[3]),
         }
 
     def exception_orders(self, kind: str, now: datetime, limit: int) -> list[dict[str, Any]]:
@@ -86,11 +95,20 @@ class ConsoleRepo(CursorRepo):
                 f"o.status IN {NOT_DONE} AND {LATE_AFTER} < ?",
                 [now],
             ),
+            "awaiting_appointment": (AWAITING_APPOINTMENT, []),
         }[kind]
         return self.dicts(
             f"{base} WHERE {where[0]} ORDER BY o.created_at, o.order_id LIMIT {int(limit)}",
             where[1],
         )
+
+    def open_alert_count(self, sku: str | None = None) -> int:
+        """Stock alerts raised and not cleared (of one SKU, if given)."""
+        found = self.cur.execute(
+            "SELECT count(*) FROM stock_alerts WHERE cleared_at IS NULL AND (? IS NULL OR sku = ?)",
+            [sku, sku],
+        ).fetchone()
+        return int(found[0]) if found else 0
 
     def node_load(self) -> list[dict[str, Any]]:
         """Per node: capacity, units held for orders there, open work items."""

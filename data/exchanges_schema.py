@@ -1,8 +1,11 @@
-"""Tables of exchanges (schema migration 7): a return line turned into a replacement.
+"""Tables of exchanges (schema migrations 7 and 9): a return line turned into a replacement.
 
 An exchange links a return of the original order to a new order for the replacement
 units; ``exchange_lines`` counts what each returned line has been exchanged for, so no
-line is exchanged for more than was returned.
+line is exchanged for more than was returned. ``exchange_settlements`` (migration 9)
+holds the one document that settles an exchange's price difference: the returned units
+are not refunded and the replacement is not invoiced, so the customer is charged or
+refunded the difference (plus its tax) and nothing else.
 """
 
 EXCHANGES_DESCRIPTION = "exchanges: return lines replaced by a linked order"
@@ -28,6 +31,24 @@ EXCHANGES_STATEMENTS: tuple[str, ...] = (
         replacement_sku TEXT NOT NULL,
         qty BIGINT NOT NULL CHECK (qty >= 1),
         PRIMARY KEY (exchange_id, line_no)
+    )
+    """,
+)
+
+SETTLEMENTS_DESCRIPTION = "exchange settlements: one net document per exchange"
+
+SETTLEMENTS_STATEMENTS: tuple[str, ...] = (
+    """
+    CREATE TABLE exchange_settlements (
+        settlement_id TEXT PRIMARY KEY,
+        exchange_id TEXT NOT NULL UNIQUE,
+        order_id TEXT NOT NULL,
+        new_order_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('invoice', 'refund')),
+        difference DECIMAL(14, 2) NOT NULL,
+        tax DECIMAL(14, 2) NOT NULL,
+        amount DECIMAL(14, 2) NOT NULL CHECK (amount > 0),
+        created_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
     )
     """,
 )

@@ -325,6 +325,18 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo
         )
         return added
 
+    def open_digital_lines(self, statuses: Sequence[str]) -> list[tuple[str, int, str, int]]:
+        """Open lines of digital SKUs of orders in these statuses: (order, line, sku, qty).
+        Only orders loaded from batch files have any: capture delivers its own."""
+        rows = self.rows(
+            "SELECT l.order_id, l.line_no, l.sku, l.qty FROM order_lines l "
+            "JOIN items i USING (sku) JOIN orders o USING (order_id) "
+            f"WHERE i.digital AND l.qty > 0 AND o.status IN ({', '.join('?' * len(statuses))}) "
+            "ORDER BY l.order_id, l.line_no",
+            list(statuses),
+        )
+        return [(str(o), int(n), str(s), int(q)) for o, n, s, q in rows]
+
     # -- idempotency -----------------------------------------------------------------
 
     def idempotent(self, scope: str, key: str) -> dict[str, Any] | None:

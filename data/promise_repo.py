@@ -35,7 +35,9 @@ class PromiseRepo(CursorRepo):
             "coalesce(closed_dates, '') AS closed_dates, coalesce(open_dates, '') AS open_dates "
             "FROM nodes ORDER BY node_id"
         ).df()
-        items = self.cur.execute("SELECT sku, weight_lb, price FROM items ORDER BY sku").df()
+        items = self.cur.execute(
+            "SELECT sku, weight_lb, price, digital FROM items ORDER BY sku"
+        ).df()
         stock = self.cur.execute(
             "SELECT node_id, sku, on_hand - reserved - safety_stock AS available, reserved "
             "FROM inventory"

@@ -123,8 +123,16 @@ class WorkRepo(CursorRepo):
                 ],
             )
 
-    def has_invoice(self, order_id: str) -> bool:
-        return bool(self.scalar("SELECT count(*) FROM invoices WHERE order_id = ?", [order_id]))
+    def has_shipment_invoice(self, order_id: str) -> bool:
+        """Has a work item of the order been invoiced (and so charged the shipping)?
+        A digital delivery's invoice does not count: nothing was shipped."""
+        return bool(
+            self.scalar(
+                "SELECT count(*) FROM invoices WHERE order_id = ? AND work_item_id IN "
+                "(SELECT work_item_id FROM work_items WHERE order_id = ?)",
+                [order_id, order_id],
+            )
+        )
 
     def set_work_line_qty(self, work_item_id: str, line_no: int, qty: int) -> None:
         """A work item line's quantity; 0 drops the line."""
@@ -184,7 +192,7 @@ class WorkRepo(CursorRepo):
         )
 
     def mark_return_received(
-        self, return_id: str, node_id: str, refund: Decimal, channel: str
+        self, return_id: str, node_id: str | None, refund: Decimal, channel: str
     ) -> None:
         self.exec(
             "UPDATE returns SET status = 'received', received_at = ?, node_id = ?, refund = ?, "

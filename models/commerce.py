@@ -159,8 +159,10 @@ def quote(
     service: Service,
     state: str | None,
     promo: Promotion | None = None,
+    ships: bool = True,
 ) -> Quote:
-    """Price lines ``(line_no, sku, qty, unit_price)``: discount spread over lines, then tax."""
+    """Price lines ``(line_no, sku, qty, unit_price)``: discount spread over lines, then tax.
+    ``ships=False`` (only digital lines): no parcel, so no shipping charge."""
     gross = [money(price * qty) for _, _, qty, price in lines]
     subtotal = sum(gross, ZERO)
     discount = promotion_discount(promo, subtotal)
@@ -176,7 +178,7 @@ def quote(
     shipping = SHIPPING_CHARGE[service]
     if service is Service.GROUND and merchandise >= FREE_GROUND_FROM:
         shipping = ZERO
-    if not lines:
+    if not lines or not ships:
         shipping = ZERO
     shipping_tax = money(shipping * rate / 100)
     tax = sum((p.tax for p in priced), ZERO) + shipping_tax
@@ -250,3 +252,29 @@ def refund_amount(
         return invoiced_net + invoiced_tax
     share = Decimal(qty) / Decimal(invoiced_qty)
     return money(invoiced_net * share) + money(invoiced_tax * share)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One net document for an exchange: the price difference and its tax, signed.
+
+    ``kind`` is ``invoice`` when the customer pays (dearer replacement), ``refund``
+    when they are paid back, ``None`` when the prices are equal (no document).
+    """
+
+    difference: Decimal
+    tax: Decimal
+    total: Decimal
+
+    @property
+    def kind(self) -> str | None:
+        return "invoice" if self.total > 0 else "refund" if self.total < 0 else None
+
+
+def exchange_settlement(difference: Decimal, rate: Decimal) -> Settlement:
+    """Settle a price difference (replacement minus returned, pre-tax) at a tax rate
+    in percent. The promotion of the original order stays with the customer: only
+    list prices differ, so an even exchange moves no money."""
+    diff = money(difference)
+    tax = money(diff * rate / 100)
+    return Settlement(diff, tax, diff + tax)

@@ -99,6 +99,11 @@ class PromiseView(BaseModel):
     options: list[OptionView]
     unavailable: list[UnavailableView]
     pickup: list[PickupOptionView]
+    digital: list[PackageLineView] = Field(
+        default=[],
+        description="Digital lines: delivered at capture, in no package and no option; "
+        "the options cover the other lines.",
+    )
 
 
 class NodeStockView(BaseModel):

@@ -110,6 +110,7 @@ class Promise:
     unavailable: tuple[Unavailable, ...]
     pickup: tuple[PickupOption, ...]
     held: bool
+    digital: tuple[CartLine, ...] = ()  # delivered at capture: no node, no package
 
     def option(self, service: str) -> Option | None:
         return next((o for o in self.options if o.service == service), None)
@@ -203,6 +204,8 @@ class PromiseIndex:
         self.skus: list[str] = [str(s) for s in items["sku"]]
         self.sku_pos = {s: i for i, s in enumerate(self.skus)}
         self.weight = items["weight_lb"].to_numpy(np.float64)
+        flags = items["digital"] if "digital" in items else [False] * len(items)
+        self.digital = frozenset(s for s, d in zip(self.skus, flags, strict=True) if d)
         shape = (len(self.skus), len(self.node_ids))
         self.avail = np.zeros(shape, np.int32)
         self.held = np.zeros(shape, np.int32)
@@ -421,6 +424,13 @@ class PromiseIndex:
         if errors:
             raise InvalidInput(errors, "the cart is not valid")
         return np.array(rows, np.int64), np.array([ln.qty for ln in lines], np.int64)
+
+    def split_digital(self, lines: list[CartLine]) -> tuple[list[CartLine], list[CartLine]]:
+        """The cart checked whole (fields named by cart position), then split into its
+        physical lines (to promise) and its digital ones (delivered at capture)."""
+        self._rows(lines)
+        physical = [ln for ln in lines if ln.sku not in self.digital]
+        return physical, [ln for ln in lines if ln.sku in self.digital]
 
     def promise(
         self,

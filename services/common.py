@@ -1,5 +1,5 @@
 """Pieces several use cases share: reading an order whole, reserving its open
-demand, recording a status change as an event, and ids."""
+demand, recording a status change as an event, billing what was fulfilled, and ids."""
 
 import hashlib
 import uuid
@@ -20,7 +20,7 @@ from models.api import (
     Placement,
     Totals,
 )
-from models.commerce import Promotion, quote
+from models.commerce import Promotion, invoice_for, quote
 from models.enums import Service
 from models.lifecycle import OrderStatus, check_transition
 from models.lifecycle_errors import IdempotencyMismatch, NotFound, WriteConflict
@@ -108,9 +108,35 @@ def order_quote(repo: LifecycleRepo, order: OrderRecord, lines: list[LineState])
         for ls in lines
         if ls["ordered_qty"] - ls["cancelled_qty"] > 0
     ]
-    return quote(
-        priced, Service(order["service"]), state, promotion_of(repo, order.get("promo_code"))
+    items = repo.items(sku for _, sku, _, _ in priced)
+    ships = any(not items.get(sku, {}).get("digital") for _, sku, _, _ in priced)
+    promo = promotion_of(repo, order.get("promo_code"))
+    return quote(priced, Service(order["service"]), state, promo, ships=ships)
+
+
+def bill(
+    repo: LifecycleRepo, order: OrderRecord, reference: str, units: dict[int, int], shipping: bool
+) -> str:
+    """Invoice ``units`` per line_no of the order (line prices, the promotion's share,
+    tax; the shipping charge when ``shipping``); ``reference`` names what fulfilled
+    them: a work item, or a digital delivery. Returns the invoice id."""
+    q = order_quote(repo, order, repo.line_states(order["order_id"]))
+    inv = invoice_for(q, units, include_shipping=shipping)
+    invoice_id = new_id("inv")
+    repo.insert_invoice(
+        {
+            "invoice_id": invoice_id,
+            "order_id": order["order_id"],
+            "work_item_id": reference,
+            "subtotal": inv.subtotal,
+            "discount": inv.discount,
+            "shipping": inv.shipping,
+            "tax": inv.tax,
+            "total": inv.total,
+        },
+        [ln.__dict__ for ln in inv.lines],
     )
+    return invoice_id
 
 
 def order_view(repo: LifecycleRepo, order_id: str) -> OrderView:

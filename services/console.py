@@ -15,6 +15,7 @@ from data.console_repo import ConsoleRepo
 from data.geo import zip_table
 from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo
+from models.alerts import AlertView
 from models.api import (
     Actor,
     EventView,
@@ -26,12 +27,13 @@ from models.api import (
     WorkItemView,
 )
 from models.lifecycle import OrderStatus
-from models.lifecycle_errors import Unauthenticated
-from services import admin, fulfilment, orders, returns, sourcing
+from models.lifecycle_errors import InvalidInput, Unauthenticated
+from services import admin, alerts, fulfilment, orders, returns, sourcing
 from services.common import order_view
 
-EXCEPTIONS = ("backordered", "on_hold", "late", "rejected")
+EXCEPTIONS = ("backordered", "on_hold", "late", "rejected", "awaiting_appointment")
 SEARCH_LIMIT = 50
+ALERTS_PAGE = 20  # open stock alerts per page of the tower's panel
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,30 @@ def exception_orders(
     return db.read(lambda r: ConsoleRepo(r.cur).exception_orders(kind, now, limit))
 
 
+@dataclass(frozen=True)
+class AlertsPanel:
+    """One page of open stock alerts, by node then SKU (network-wide ones first)."""
+
+    items: list[AlertView]
+    open_count: int
+    next_cursor: str | None
+    first_page: bool
+
+
+def open_alerts(
+    db: Database, sku: str | None = None, cursor: str | None = None, limit: int | None = None
+) -> AlertsPanel:
+    """A page of open alerts (of one SKU, if given); a bad cursor shows the first page."""
+    limit = limit or ALERTS_PAGE
+    try:
+        page = alerts.list_alerts(db, None, sku, True, limit, cursor)
+    except InvalidInput:
+        cursor = None
+        page = alerts.list_alerts(db, None, sku, True, limit, None)
+    count = db.read(lambda r: ConsoleRepo(r.cur).open_alert_count(sku))
+    return AlertsPanel(page.items, count, page.next_cursor, first_page=cursor is None)
+
+
 def latest_run(db: Database) -> RunView | None:
     runs = sourcing.list_runs(db, 1, None).items
     return runs[0] if runs else None
@@ -211,9 +237,10 @@ def order_page(db: Database, order_id: str) -> OrderPage:
 
 
 def node_queue(db: Database, actor: Actor, node_id: str | None) -> dict[str, list[WorkItemView]]:
-    """The node's open work by status (a node associate: their own node only)."""
+    """The node's open work by status (a node associate: their own node only); a
+    vendor's purchase orders wait as released, then acknowledged."""
     queue: dict[str, list[WorkItemView]] = {}
-    for status in ("released", "picked", "packed", "ready_for_pickup"):
+    for status in ("released", "acknowledged", "picked", "packed", "ready_for_pickup"):
         queue[status] = fulfilment.list_work_items(db, actor, node_id, status, 100, None).items
     return queue
 

@@ -3,9 +3,13 @@
 Customer service (or a store, at the counter) exchanges units of a return for the
 same or another SKU. The replacement is a new order for the same customer and address,
 sourced like any other; it is reserved at once (``advance``) or when the return is
-received (``on_receipt``: the order waits on hold until then). The price difference
-(replacement price minus the returned unit's price) is invoiced when positive and
-refunded when negative. Both orders' timelines name the other.
+received (``on_receipt``: the order waits on hold until then). Both orders' timelines
+name the other.
+
+Money moves net: the exchanged units are not refunded when the return is received and
+the replacement is never invoiced; instead, when the return is received, one settlement
+document charges (dearer replacement) or refunds (cheaper) the price difference plus
+its tax, and an even exchange moves no money (``models.commerce.exchange_settlement``).
 """
 
 from decimal import Decimal
@@ -14,14 +18,14 @@ from typing import Any
 from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo, now
 from models.api import Actor, Address, CaptureOrder, Customer, LineIn
-from models.commerce import money
+from models.commerce import ZERO, exchange_settlement, money
 from models.enums import Channel, Service
 from models.exchanges import ExchangeRequest, ExchangeView
 from models.lifecycle import OrderStatus
-from models.lifecycle_errors import FieldError, InvalidInput, NotFound
+from models.lifecycle_errors import Conflict, FieldError, InvalidInput, NotFound
 from models.orders import OrderRecord
 from models.reservation import Need
-from services.common import load_order, move, new_id, reserve_open_demand
+from services.common import load_order, move, new_id, order_quote, reserve_open_demand
 from services.orders import create_order, order_row
 
 S = OrderStatus
@@ -36,6 +40,10 @@ def create_exchange(
         ret = repo.return_row(return_id)
         if ret is None:
             raise NotFound(f"no return {return_id!r}")
+        if ret["status"] != "authorized":
+            raise Conflict(
+                f"return {return_id} was received and refunded; a replacement is a new order"
+            )
         order = load_order(repo, ret["order_id"])
         returned = {ln["line_no"]: ln for ln in repo.return_lines(return_id)}
         done = repo.exchanged_qty(return_id)
@@ -49,13 +57,23 @@ def create_exchange(
         errors = _check(req, returned, done, items)
         if errors:
             raise InvalidInput(errors, "the exchange is not valid")
-        lines = [(ln.line_no, ln.sku or returned[ln.line_no]["sku"], ln.qty) for ln in req.lines]
+        # The replacement's lines follow the returned lines' order (see replacement_paid).
+        lines = sorted(
+            (ln.line_no, ln.sku or returned[ln.line_no]["sku"], ln.qty) for ln in req.lines
+        )
         difference = sum(
             (Decimal(str(items[sku]["price"])) - price[no]) * qty for no, sku, qty in lines
         )
         cmd = _replacement(order, lines)
         digital = {s for s, it in items.items() if it.get("digital")}
         row = order_row(cmd, new_id("ord"))
+        exchange_id = new_id("exc")
+        # Recorded first, so the replacement is known as settled (never invoiced) from
+        # its capture on, digital lines included.
+        repo.add_exchange(
+            exchange_id, return_id, order["order_id"], row["order_id"], req.reserve,
+            money(difference), lines,
+        )  # fmt: skip
         view = create_order(
             repo,
             cmd,
@@ -69,11 +87,6 @@ def create_exchange(
             repo.bump_version(view.order_id, hold_from=view.status)
             move(repo, view.order_id, view.status, S.ON_HOLD, actor, "held",
                  {"reason": f"exchange: waits for return {return_id}"})  # fmt: skip
-        exchange_id = new_id("exc")
-        repo.add_exchange(
-            exchange_id, return_id, order["order_id"], view.order_id, req.reserve,
-            money(difference), lines,
-        )  # fmt: skip
         link = {
             "exchange_id": exchange_id, "return_id": return_id, "reserve": req.reserve,
             "price_difference": str(money(difference)),
@@ -159,8 +172,9 @@ def _priced(
 
 
 def on_return_received(repo: LifecycleRepo, return_id: str, actor: Actor) -> None:
-    """The return is in: reserve the replacements that waited for it, off hold."""
+    """The return is in: settle each exchange, reserve the replacements that waited."""
     for ex in repo.exchanges_of_return(return_id):
+        _settle(repo, ex, actor)
         if ex["reserve"] != "on_receipt":
             continue
         order = load_order(repo, ex["new_order_id"])
@@ -173,3 +187,47 @@ def on_return_received(repo: LifecycleRepo, return_id: str, actor: Actor) -> Non
         details = {"return_id": return_id, "exchange_id": ex["exchange_id"],
                    "holds": [[h.line_no, h.node_id, h.qty] for h in holds or []]}  # fmt: skip
         move(repo, order["order_id"], order["status"], target, actor, "exchange_reserved", details)
+
+
+def _settle(repo: LifecycleRepo, ex: dict[str, Any], actor: Actor) -> None:
+    """Issue the exchange's one net document (none when even); both timelines show it."""
+    original = load_order(repo, ex["order_id"])
+    rate = order_quote(repo, original, repo.line_states(original["order_id"])).tax_rate
+    due = exchange_settlement(Decimal(ex["price_difference"]), rate)
+    details: dict[str, Any] = {
+        "exchange_id": ex["exchange_id"], "settle": due.kind or "none",
+        "difference": str(due.difference), "tax": str(due.tax), "amount": str(abs(due.total)),
+        "settlement_id": None,
+    }  # fmt: skip
+    if due.kind is not None:
+        details["settlement_id"] = new_id("stl")
+        repo.add_settlement(
+            {**details, "order_id": ex["order_id"], "new_order_id": ex["new_order_id"],
+             "kind": due.kind, "difference": due.difference, "tax": due.tax,
+             "amount": abs(due.total)}
+        )  # fmt: skip
+    for order_id in (ex["order_id"], ex["new_order_id"]):
+        status = repo.order_row(order_id)["status"]  # type: ignore[index]
+        repo.bump_version(order_id)
+        repo.add_event(order_id, "exchange_settled", actor.name, actor.channel, status, status,
+                       details)  # fmt: skip
+
+
+def replacement_paid(
+    repo: LifecycleRepo, ex: dict[str, Any]
+) -> dict[int, tuple[int, Decimal, Decimal]]:
+    """What the customer paid for each line of a replacement, as an invoice would say
+    it (units, net, tax): the returned units' share of their own invoice, plus the
+    line's share of the settlement (its price difference and that difference's tax).
+    The replacement was never invoiced, so its returns refund this."""
+    original = load_order(repo, ex["order_id"])
+    rate = order_quote(repo, original, repo.line_states(original["order_id"])).tax_rate
+    billed = repo.invoiced(original["order_id"])
+    paid: dict[int, tuple[int, Decimal, Decimal]] = {}
+    lines = repo.replacement_lines(ex["exchange_id"])
+    for new_no, (line_no, qty, was, now_price) in enumerate(lines, 1):
+        n, net, tax = billed.get(line_no, (0, ZERO, ZERO))
+        share = Decimal(qty) / Decimal(n) if n else Decimal(0)
+        due = exchange_settlement((now_price - was) * qty, rate)
+        paid[new_no] = (qty, money(net * share) + due.difference, money(tax * share) + due.tax)
+    return paid

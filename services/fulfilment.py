@@ -23,7 +23,6 @@ from models.api import (
     WorkItemView,
     WorkLine,
 )
-from models.commerce import invoice_for
 from models.lifecycle import (
     OrderStatus,
     WorkAction,
@@ -35,7 +34,7 @@ from models.lifecycle import (
 from models.lifecycle_errors import FieldError, Forbidden, InvalidInput, NotFound
 from models.orders import WorkItemRecord
 from models.reservation import Need
-from services.common import load_order, move, new_id, order_quote, reserve_open_demand
+from services.common import bill, load_order, move, new_id, reserve_open_demand
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 S = OrderStatus
@@ -158,7 +157,11 @@ def act(
                     carrier=ship.carrier, tracking_number=ship.tracking_number, weight_lb=weight
                 )
             _consume(repo, item, lines, actor)
-            details["invoice_id"] = _invoice(repo, item, lines)
+            exchange = repo.exchange_replacing(item["order_id"])
+            if exchange is None:
+                details["invoice_id"] = _invoice(repo, item, lines)
+            else:  # a replacement is paid for by its exchange's settlement
+                details["settled_by_exchange"] = exchange["exchange_id"]
         repo.update_work_item(work_item_id, **columns)
         repo.bump_version(item["order_id"])
         _sync_order(repo, item["order_id"], actor, target.value, details)
@@ -190,27 +193,12 @@ def _consume(
 
 def _invoice(repo: LifecycleRepo, item: WorkItemRecord, lines: list[dict[str, Any]]) -> str:
     """Bill what left: line prices, the promotion's share, shipping once, tax."""
-    order = load_order(repo, item["order_id"])
-    q = order_quote(repo, order, repo.line_states(item["order_id"]))
     shipped: dict[int, int] = {}
     for ln in lines:
         shipped[ln["line_no"]] = shipped.get(ln["line_no"], 0) + ln["qty"]
-    inv = invoice_for(q, shipped, include_shipping=not repo.has_invoice(item["order_id"]))
-    invoice_id = new_id("inv")
-    repo.insert_invoice(
-        {
-            "invoice_id": invoice_id,
-            "order_id": item["order_id"],
-            "work_item_id": item["work_item_id"],
-            "subtotal": inv.subtotal,
-            "discount": inv.discount,
-            "shipping": inv.shipping,
-            "tax": inv.tax,
-            "total": inv.total,
-        },
-        [ln.__dict__ for ln in inv.lines],
-    )
-    return invoice_id
+    order = load_order(repo, item["order_id"])
+    first = not repo.has_shipment_invoice(item["order_id"])
+    return bill(repo, order, item["work_item_id"], shipped, shipping=first)
 
 
 def reject(db: Database, work_item_id: str, req: RejectRequest, actor: Actor) -> WorkItemView:

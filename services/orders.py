@@ -293,7 +293,8 @@ def create_order(
         # Nothing physical: the whole order was delivered at capture.
         repo.set_status(order["order_id"], S.DELIVERED.value)
         order["status"] = S.DELIVERED.value
-    view = _new_order_view(repo, order, lines, holds or [], promotion_of(repo, promo))
+    promotion = promotion_of(repo, promo)
+    view = _new_order_view(repo, order, lines, holds or [], promotion, ships=bool(needs))
     return _digital_delivered(view, {no for no, _, _ in delivered})
 
 
@@ -358,13 +359,14 @@ def _new_order_view(
     lines: list[tuple[int, str, int, Decimal]],
     holds: list[Hold],
     promo: Promotion | None,
+    ships: bool = True,
 ) -> OrderView:
     """The view of an order just captured, from what was written (no re-read)."""
     state = order["ship_state"]
     if state is None and order["pickup_node_id"]:
         node = repo.node(order["pickup_node_id"])
         state = zip_table().state_of(node["zip"]) if node else None
-    q = quote(lines, Service(order["service"]), state, promo)
+    q = quote(lines, Service(order["service"]), state, promo, ships=ships)
     placed: dict[int, list[Placement]] = {}
     for h in holds:
         placed.setdefault(h.line_no, []).append(
@@ -530,6 +532,7 @@ def change(
         order = load_order(repo, order_id)
         _check_if_match(order, if_match, required=True)
         require(Command.CHANGE, order["status"], f"order {order_id}")
+        _replacement_fixed(repo, order_id, whole=False)
         states = {s["line_no"]: s for s in repo.line_states(order_id)}
         new_qty, items = _checked_change(repo, order, states, cmd)
         diff = _change_lines(repo, order_id, states, new_qty, cmd, items)
@@ -654,6 +657,7 @@ def cancel(
         _check_if_match(order, if_match, required=False)
         states = {s["line_no"]: s for s in repo.line_states(order_id)}
         details: dict[str, Any] = {"reason": cmd.reason}
+        _replacement_fixed(repo, order_id, whole=cmd.lines is None)
         if cmd.lines is None:
             require(Command.CANCEL, order["status"], f"order {order_id}")
             if any(s["released_qty"] > 0 for s in states.values()):
@@ -701,6 +705,28 @@ def cancel(
         return changed_view(repo, order_id)
 
     return db.write(work)
+
+
+def _replacement_fixed(repo: LifecycleRepo, order_id: str, whole: bool) -> None:
+    """An exchange's replacement holds what was exchanged, settled by the exchange: it
+    is not changed line by line. Cancelled whole before its return is received, it
+    voids the exchange (the returned units are then refunded); once the return is in
+    and the exchange settled, it ships, and is returned like any order."""
+    ex = repo.exchange_replacing(order_id)
+    if ex is None:
+        return
+    settled = (repo.return_row(ex["return_id"]) or {}).get("status") == "received"
+    if whole and not settled:
+        return
+    if settled:
+        raise Conflict(
+            f"order {order_id} replaces exchange {ex['exchange_id']}, settled when return "
+            f"{ex['return_id']} was received: it is not changed or cancelled; return it instead"
+        )
+    raise Conflict(
+        f"order {order_id} replaces exchange {ex['exchange_id']}: its lines are the exchange's; "
+        "cancel the whole order to void the exchange"
+    )
 
 
 def hold(db: Database, order_id: str, reason: str | None, actor: Actor) -> OrderView:

@@ -6,7 +6,9 @@ the new network). It is built from one snapshot read while writers are held
 back, so no committed stock change falls between the snapshot and the index.
 """
 
+import dataclasses
 import threading
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -59,9 +61,16 @@ def apply_committed(db: Database, deltas: Mapping[tuple[str, str], Sequence[int]
 
 
 def promise(db: Database, req: PromiseRequest, now: datetime | None = None) -> Promise:
+    """Options for the cart's physical lines. Digital lines need no node: they are
+    listed as delivered at capture and never make a cart undeliverable; a cart of
+    digital lines only gets no shipping option and holds nothing."""
     index = index_of(db)
-    lines = [CartLine(ln.sku, ln.qty) for ln in req.lines]
-    return index.promise(
+    lines, digital = index.split_digital([CartLine(ln.sku, ln.qty) for ln in req.lines])
+    if not lines:
+        at = now or datetime.now(UTC)
+        return Promise(f"pr-{uuid.uuid4().hex[:16]}", at, at, req.ship_zip, (), (), (), (),
+                       held=False, digital=tuple(digital))  # fmt: skip
+    found = index.promise(
         lines,
         ship_zip=req.ship_zip,
         pickup_zip=req.pickup.zip if req.pickup else None,
@@ -70,6 +79,7 @@ def promise(db: Database, req: PromiseRequest, now: datetime | None = None) -> P
         ttl_s=req.ttl_seconds,
         now=now or datetime.now(UTC),
     )
+    return dataclasses.replace(found, digital=tuple(digital)) if digital else found
 
 
 def availability(

@@ -3,7 +3,9 @@
 BORIS (buy online, return in store): the parcel may come back to any store or
 DC, whatever node shipped it. Sellable units go back on that node's shelf
 (on hand), damaged ones to its damaged bucket; the refund is what the invoice
-billed for those units (their net price after the promotion, plus tax).
+billed for those units (their net price after the promotion, plus tax). Units
+exchanged for a replacement are not refunded: their exchange settles the price
+difference in one document (``services.exchanges``).
 """
 
 from decimal import Decimal
@@ -16,7 +18,7 @@ from models.commerce import ZERO, refund_amount
 from models.lifecycle import Command, OrderStatus, require
 from models.lifecycle_errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from services.common import Idempotency, load_order, move, new_id
-from services.exchanges import on_return_received
+from services.exchanges import on_return_received, replacement_paid
 
 S = OrderStatus
 
@@ -83,9 +85,8 @@ def authorize(
             actor.channel,
             [(no, states[no]["sku"], qty) for no, qty in sorted(asked.items())],
         )
+        items = repo.items(states[no]["sku"] for no in asked)
         repo.bump_version(order_id)
-        if idempotency:
-            idempotency.remember(repo, return_view(repo, return_id))
         repo.add_event(
             order_id,
             "return_authorized",
@@ -99,7 +100,13 @@ def authorize(
                 "reason": req.reason,
             },
         )
-        return return_view(repo, return_id)
+        if all(items[states[no]["sku"]].get("digital") for no in asked):
+            # Nothing to send back: the entitlements are revoked and refunded now.
+            _received(repo, return_id, order_id, None, dict.fromkeys(asked, "sellable"), actor)
+        view = return_view(repo, return_id)
+        if idempotency:
+            idempotency.remember(repo, view)
+        return view
 
     return db.write(work)
 
@@ -121,26 +128,37 @@ def _take_back(
     repo: LifecycleRepo,
     return_id: str,
     order_id: str,
-    node_id: str,
+    node_id: str | None,
     lines: dict[int, dict[str, Any]],
     condition: dict[int, str],
     actor: Actor,
 ) -> tuple[Decimal, list[list[Any]]]:
     """Restock (or set aside as damaged) each line and grade its refund; the total
     refund and per-line details for the event."""
-    invoiced = repo.invoiced(order_id)
+    replaced = repo.exchange_replacing(order_id)
+    invoiced = repo.invoiced(order_id) if replaced is None else replacement_paid(repo, replaced)
     states = {s["line_no"]: s for s in repo.line_states(order_id)}
+    exchanged = repo.exchanged_qty(return_id)
+    items = repo.items(ln["sku"] for ln in lines.values())
     total = ZERO
     details: list[list[Any]] = []
     for line_no, ln in sorted(lines.items()):
         qty = ln["qty"]
         n, net, tax = invoiced.get(line_no, (0, ZERO, ZERO))
         # Refund at the invoice's per-unit value; earlier refunds of this line count.
+        # Exchanged units are settled by their exchange, not refunded.
         earlier = states[line_no]["returned_qty"]
-        refund = refund_amount(n, net, tax, earlier + qty) - refund_amount(n, net, tax, earlier)
-        total += refund
+        paid_back = qty - exchanged.get(line_no, 0)
+        refund = refund_amount(n, net, tax, earlier + paid_back) - refund_amount(
+            n, net, tax, earlier
+        )
         repo.grade_return_line(return_id, line_no, condition[line_no], refund)
         repo.update_line_state(order_id, line_no, returned_qty=qty)
+        if items[ln["sku"]].get("digital"):
+            details.append([line_no, qty, "entitlement revoked", str(refund)])
+            total += refund
+            continue
+        assert node_id is not None, "physical units are received at a node"
         if condition[line_no] == "sellable":
             repo.change_stock(
                 node_id,
@@ -154,6 +172,7 @@ def _take_back(
             repo.add_damaged(node_id, ln["sku"], qty)
             repo.ledger(node_id, ln["sku"], "return:damaged", 0, 0, 0, return_id, actor.name)
         details.append([line_no, qty, condition[line_no], str(refund)])
+        total += refund
     return total, details
 
 
@@ -172,34 +191,46 @@ def receive(db: Database, return_id: str, req: ReceiveReturn, actor: Actor) -> R
         if node is None:
             raise InvalidInput([FieldError("node_id", f"unknown node {req.node_id!r}")])
         lines = {ln["line_no"]: ln for ln in repo.return_lines(return_id)}
-        condition = _conditions(req, lines)
-        order_id = row["order_id"]
-        total, details = _take_back(repo, return_id, order_id, req.node_id, lines, condition, actor)
-        channel = "store" if node["kind"] == "store" else "mail"
-        repo.mark_return_received(return_id, req.node_id, total, channel)
-        order = load_order(repo, order_id)
-        everything_back = all(
-            s["returned_qty"] == s["shipped_qty"] and s["released_qty"] == s["shipped_qty"]
-            for s in repo.line_states(order_id)
-        ) and not repo.open_lines(order_id)
-        target = S.RETURNED if everything_back else order["status"]
-        repo.bump_version(order_id)
-        move(
-            repo,
-            order_id,
-            order["status"],
-            target,
-            actor,
-            "returned",
-            {
-                "return_id": return_id,
-                "node_id": req.node_id,
-                "node_kind": node["kind"],
-                "lines": details,
-                "refund": str(total),
-            },
-        )
-        on_return_received(repo, return_id, actor)
+        _received(repo, return_id, row["order_id"], node, _conditions(req, lines), actor)
         return return_view(repo, return_id)
 
     return db.write(work)
+
+
+def _received(
+    repo: LifecycleRepo,
+    return_id: str,
+    order_id: str,
+    node: dict[str, Any] | None,
+    condition: dict[int, str],
+    actor: Actor,
+) -> None:
+    """Take the return's units back (at ``node``; None: digital lines only), refund, log."""
+    lines = {ln["line_no"]: ln for ln in repo.return_lines(return_id)}
+    node_id = node["node_id"] if node else None
+    total, details = _take_back(repo, return_id, order_id, node_id, lines, condition, actor)
+    channel = "digital" if node is None else "store" if node["kind"] == "store" else "mail"
+    repo.mark_return_received(return_id, node_id, total, channel)
+    order = load_order(repo, order_id)
+    everything_back = all(
+        s["returned_qty"] == s["shipped_qty"] and s["released_qty"] == s["shipped_qty"]
+        for s in repo.line_states(order_id)
+    ) and not repo.open_lines(order_id)
+    target = S.RETURNED if everything_back else order["status"]
+    repo.bump_version(order_id)
+    move(
+        repo,
+        order_id,
+        order["status"],
+        target,
+        actor,
+        "returned",
+        {
+            "return_id": return_id,
+            "node_id": node_id,
+            "node_kind": node["kind"] if node else None,
+            "lines": details,
+            "refund": str(total),
+        },
+    )
+    on_return_received(repo, return_id, actor)

@@ -33,6 +33,7 @@ from models.lifecycle_errors import Busy, FieldError, InvalidInput, NotFound
 from promise.index import PromiseIndex
 from services import promise as promising
 from services.common import new_id
+from services.digital import deliver_loaded
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 S = OrderStatus
@@ -87,12 +88,16 @@ def recover_interrupted_runs(db: Database) -> int:
     return db.write(lambda r: r.fail_interrupted_runs())
 
 
-def _snapshot(db: Database, weights: Weights | None) -> tuple[Any, pd.DataFrame, dict[str, int]]:
-    """(batch to plan, the held reservations of its orders, their versions)."""
+def _snapshot(
+    db: Database, weights: Weights | None, actor: Actor
+) -> tuple[Any, pd.DataFrame, dict[str, int]]:
+    """(batch to plan, the held reservations of its orders, their versions). Orders
+    loaded from batch files are adopted first, and their digital lines delivered."""
     statuses = sorted(s.value for s in PLANNABLE)
 
     def holds(repo: LifecycleRepo) -> tuple[pd.DataFrame, dict[str, int]]:
         repo.adopt_orders()
+        deliver_loaded(repo, statuses, actor)
         return repo.held_by_status(statuses), repo.order_versions(statuses, with_lines=True)
 
     held, versions = db.write(holds)
@@ -179,7 +184,7 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
     )
     try:
         index = promising.index_of(db)  # built now: the apply below holds the write gate
-        batch, held, versions = _snapshot(db, weights)
+        batch, held, versions = _snapshot(db, weights, actor)
         started = time.perf_counter()
         if len(batch.orders):
             result = planner.plan(batch, strategy, req.time_limit, weights or batch.weights)

@@ -195,3 +195,17 @@ def test_dom_check_agrees_with_the_cost_model_on_the_vendor_batch(tmp_path: Path
     checked = CliRunner().invoke(app, ["check", str(batch_dir), str(hand)])
     assert checked.exit_code == 0, checked.output
     assert "matches" in checked.output
+
+
+def test_explain_lists_a_digital_line_as_delivered_and_refuses_a_digital_only_order() -> None:
+    from planner.core.explain import UnknownOrderError, explain_order
+
+    batch = vendor_batch()
+    alloc = pd.DataFrame(O6_FROM_VENDOR, columns=["order_id", "line_no", "node_id", "qty"])
+    packages, lines = explain_order(build_instance(batch), alloc, "O6")
+    assert list(packages["node_id"]) == ["VN1"]
+    assert [(c.line_no, c.sku, c.sources, c.cost) for c in lines] == [
+        (1, "D", "digital", 0.0), (2, "V", "VN1 x2", pytest.approx(9.4)),
+    ]  # fmt: skip
+    with pytest.raises(UnknownOrderError, match="has only digital lines"):
+        explain_order(build_instance(batch), alloc, "O7")

@@ -5,6 +5,7 @@ Cambridge MA (02139) that alone stocks V (3 lb, $80). Its stock arrives, like an
 through the bulk feed.
 """
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -123,3 +124,33 @@ def test_a_vendor_rejection_re_sources_the_lines(client: TestClient) -> None:
     assert [(ln["line_no"], ln["qty"]) for ln in new["lines"]] == [(1, 2)]
     assert stock(client, "VN1", "V")["reserved"] == 0
     assert stock(client, "DC1", "V")["reserved"] == 2
+
+
+def test_a_vendor_works_its_purchase_orders_in_the_console(client: TestClient) -> None:
+    """The vendor's key signs in to its node screen: the PO offers Acknowledge and Ship
+    (no Pick: a 409 on a PO); acknowledged, it offers Ship; shipped, it leaves the queue."""
+    from tests.test_web_console import client as signed_in
+    from tests.test_web_console import csrf_of
+
+    order_id, item = released_order(client)
+    wid = item["work_item_id"]
+    c = signed_in(client.app, VENDOR_KEY)
+    token = csrf_of(c, "/console/node")
+
+    def actions() -> list[str]:
+        page = c.get("/console/node").text
+        return re.findall(rf'action="/console/node/work/{wid}/([a-z-]+)"', page)
+
+    assert actions() == ["acknowledge", "ship", "reject"]
+    r = c.post(f"/console/node/work/{wid}/acknowledge", data={"csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == "/console/node?done=acknowledge"
+    assert "Purchase order acknowledged." in c.get(r.headers["location"]).text
+    assert actions() == ["ship", "reject"]
+    ship = {"csrf_token": token, "carrier": "FedEx", "tracking_number": "7712"}
+    assert c.post(f"/console/node/work/{wid}/ship", data=ship).status_code == 303
+    assert actions() == []
+    shipped = client.get(f"/work-items/{wid}", headers=h(VENDOR_KEY)).json()
+    assert (shipped["status"], shipped["carrier"], shipped["tracking_number"]) == (
+        "shipped", "FedEx", "7712",
+    )  # fmt: skip
+    assert shipped["invoice"] is not None and order_id == shipped["order_id"]

@@ -599,7 +599,7 @@ def test_a_store_at_migration_4_upgrades_through_the_table_rebuilds(
         calendar_columns = _calendar_columns(old.con)
     monkeypatch.undo()
     with Store(path) as new:
-        assert new.schema_version == LATEST_VERSION == 8
+        assert new.schema_version == LATEST_VERSION == 9
         con = new.con
         assert con.execute(
             "SELECT node_id, kind, cutoff_hour, closed_weekdays, holiday_calendar, "

@@ -17,7 +17,7 @@ import pytest
 
 from data.lifecycle_db import Database
 from models.api import Actor, CaptureOrder, Role, RunRequest
-from services import fulfilment, orders, sourcing
+from services import fulfilment, inventory, orders, sourcing
 from services import promise as promising
 from tests.lifecycle_fixtures import ADMIN, KEYS, NODE_KEYS, make_db, web_order
 from tests.web_server import serve
@@ -374,3 +374,34 @@ def test_merchandiser_records_a_receipt_and_an_adjustment(walk: Walk, db: Databa
     assert on_hand == before + 4 - 1
     assert "cycle count" in walk.page.inner_text("main")
     walk.snap("inventory-merchandiser")
+
+
+def test_analyst_sees_stock_alerts_on_the_tower_and_follows_one_to_the_node(
+    walk: Walk, db: Database
+) -> None:
+    from services import alerts
+
+    alerts.set_reorder_point(db, "ST2", "B", 1000, ADMIN)  # ST2 never holds that many B
+    available = inventory.stock(db, "ST2", "B").available
+    walk.sign_in(KEYS[Role.ANALYST])
+    assert walk.page.url.endswith("/console/tower")
+    card = walk.page.locator("a.kpi", has_text="stock alerts")
+    assert int(card.locator("b").inner_text()) >= 1
+    card.click()
+    row = walk.page.locator("#alerts tr", has_text="ST2")
+    cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+    assert cells[:5] == ["below reorder point", "ST2", "B", str(available), "1000"]
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        walk.page.set_viewport_size(size)
+        walk.page.locator("#alerts").screenshot(path=walk.shots / f"tower-alerts-{label}.png")
+    walk.page.set_viewport_size(DESKTOP)
+    row.locator("a", has_text="ST2").click()
+    walk.page.wait_for_load_state()
+    assert walk.page.url.endswith("/console/inventory?sku=B#node-ST2")
+    node_row = walk.page.locator("tr#node-ST2")
+    assert node_row.is_visible() and node_row.locator("td").nth(5).inner_text() == str(available)
+    assert walk.page.locator("#alerts tr", has_text="ST2").count() == 1
+    walk.snap("inventory-alerts")
+    alerts.set_reorder_point(db, "ST2", "B", 0, ADMIN)  # cleared: gone from the panel
+    walk.page.goto("/console/tower#alerts")
+    assert walk.page.locator("#alerts tr", has_text="ST2").count() == 0

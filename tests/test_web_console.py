@@ -227,6 +227,8 @@ JUNK = [
     "show=rejected&show='; drop table orders",
     "node=DC1%00",
     "done=%3Cscript%3E",
+    "alerts=%00nope",
+    "alerts=WyIiLCAiQyIsIDFd&sku=C",
     "next=//evil.example",
 ]
 BODIES: list[tuple[str, bytes]] = [
@@ -433,7 +435,9 @@ def test_tower_counts_each_exception_once() -> None:
         now = datetime.now(UTC)
         view = console.tower(fresh, now)
         # short is due in 5 days: late only once a week has passed; the others in 10.
-        assert view.exceptions == {"backordered": 1, "on_hold": 1, "late": 0, "rejected": 1}
+        assert view.exceptions == {
+            "backordered": 1, "on_hold": 1, "late": 0, "rejected": 1, "awaiting_appointment": 0,
+        }  # fmt: skip
         assert orders.get_order(fresh, short).status == "backordered"
         later = console.tower(fresh, now + timedelta(days=7))
         assert later.exceptions["late"] == 1
@@ -447,5 +451,77 @@ def test_tower_counts_each_exception_once() -> None:
             "ST1": True,
             "ST2": True,
         }
+    finally:
+        fresh.close()
+
+
+def test_the_tower_pages_open_stock_alerts_and_links_each_to_its_sku_and_node(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reorder points above what DC1 has of A (50), B (18) and ST1 of A (5) raise three
+    node alerts; an order for 3 C (1 in the network) raises the network's. A page holds
+    two: network/C and DC1/A, then DC1/B and ST1/A."""
+    from services import alerts
+    from tests.lifecycle_fixtures import ADMIN
+
+    monkeypatch.setattr(console, "ALERTS_PAGE", 2)
+    fresh = make_db()
+    try:
+        for node, sku, point in (("DC1", "A", 60), ("DC1", "B", 19), ("ST1", "A", 6)):
+            alerts.set_reorder_point(fresh, node, sku, point, ADMIN)
+        body = web_order(lines=[{"sku": "C", "qty": 3}], allow_backorder=True)
+        orders.capture(fresh, CaptureOrder.model_validate(body), CHANNEL)
+        settings = Settings(db_path=":memory:", bootstrap_admin=False, web_secret="unit-secret")
+        c = client(create_app(settings, db=fresh), KEYS[Role.ANALYST])
+        first = c.get("/console/tower").text
+        assert re.search(r"<b>4</b><span>stock alerts</span>", first)
+        rows = re.findall(r'<tr data-alert="\d+">(.*?)</tr>', first)
+        assert len(rows) == 2
+        assert "network short" in rows[0] and "whole network" in rows[0]
+        assert '<a href="/console/inventory?sku=C">C</a>' in rows[0]
+        assert '<a href="/console/inventory?sku=A#node-DC1">DC1</a>' in rows[1]
+        assert "<b>50</b>" in rows[1] and ">60<" in rows[1]
+        nxt = re.search(r'class="next" href="(/console/tower\?alerts=[^"#]+)#alerts"', first)
+        assert nxt is not None
+        second = c.get(nxt.group(1).replace("&amp;", "&")).text
+        rows = re.findall(r'<tr data-alert="\d+">(.*?)</tr>', second)
+        assert ["DC1" in rows[0] and ">B<" in rows[0], "ST1" in rows[1]] == [True, True]
+        assert 'class="next"' not in second and "first page" in second
+        sku_page = c.get("/console/inventory?sku=A").text
+        assert 'id="node-DC1"' in sku_page
+        assert len(re.findall(r'<tr data-alert="\d+">', sku_page)) == 2  # DC1/A and ST1/A
+        alerts.set_reorder_point(fresh, "DC1", "A", 0, ADMIN)  # cleared: off the panel
+        assert re.search(r"<b>3</b><span>stock alerts</span>", c.get("/console/tower").text)
+    finally:
+        fresh.close()
+
+
+def test_the_awaiting_appointment_card_counts_what_the_appointments_api_says() -> None:
+    """B needs an installation. Two orders of B and one of A: two await an appointment;
+    booking one leaves one, the same answer GET /appointments/orders/{id} gives."""
+    from tests.test_appointments_api import new_order, setup_pool, working_day
+
+    fresh = make_db()
+    try:
+        setup_pool(fresh)
+        first, second = new_order(fresh), new_order(fresh)
+        new_order(fresh, [{"sku": "A", "qty": 1}])
+        assert console.tower(fresh).exceptions["awaiting_appointment"] == 2
+        settings = Settings(db_path=":memory:", bootstrap_admin=False, web_secret="unit-secret")
+        app = create_app(settings, db=fresh)
+        api = TestClient(app)
+        h = {"X-API-Key": KEYS[Role.CUSTOMER_SERVICE]}
+        booking = {"order_id": first, "day": working_day(3).isoformat(), "window": "08:00-12:00"}
+        assert api.post("/appointments", json=booking, headers=h).status_code == 201
+        awaiting = {
+            o: api.get(f"/appointments/orders/{o}", headers=h).json()["awaiting_appointment"]
+            for o in (first, second)
+        }
+        assert awaiting == {first: False, second: True}
+        c = client(app, KEYS[Role.SCHEDULER])
+        page = c.get("/console/tower?show=awaiting_appointment").text
+        assert re.search(r"<b>1</b><span>awaiting appointment</span>", page)
+        assert f'href="/console/orders/{second}"' in page and first not in page
+        assert "not tracked" not in page
     finally:
         fresh.close()

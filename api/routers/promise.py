@@ -120,6 +120,7 @@ def promise_body(p: Promise) -> dict[str, Any]:
             }
             for s in p.pickup
         ],
+        "digital": [{"sku": ln.sku, "qty": ln.qty} for ln in p.digital],
     }
 
 

@@ -1,4 +1,5 @@
 """Store and DC associates (node keys): the node's work queue, pickups, returns to receive.
+A drop-ship vendor's key sees its purchase orders there: acknowledge, ship or reject.
 
 Every action calls ``fulfilment.act`` / ``fulfilment.reject`` / ``returns.receive``
 with the associate's own actor, so the same rule as the API holds: a node key
@@ -35,6 +36,7 @@ from services import console, fulfilment, returns
 router = APIRouter(prefix="/console/node", include_in_schema=False)
 Associate = Annotated[Session, Depends(require(Role.NODE))]
 ACTIONS = {
+    "acknowledge": WorkAction.ACKNOWLEDGE,
     "pick": WorkAction.PICK,
     "pack": WorkAction.PACK,
     "ship": WorkAction.SHIP,
@@ -42,6 +44,7 @@ ACTIONS = {
     "picked-up": WorkAction.HAND_OVER,
 }
 DONE = {
+    "acknowledge": "Purchase order acknowledged.",
     "pick": "Picked.",
     "pack": "Packed.",
     "ship": "Shipped and invoiced.",

@@ -34,6 +34,7 @@ def _screen(
     if sku and not forms.ID.match(sku):
         error, sku, status_code = "a SKU is letters, digits and . _ : - (1 to 64)", "", 422
     network = console.sku_network(db, sku) if sku else None
+    alerts = console.open_alerts(db, sku=sku) if network is not None else None
     dots = []
     if network is not None:
         available = {s.node_id: float(s.available) for s in network.stock}
@@ -54,6 +55,7 @@ def _screen(
         if network
         else {},
         dots=dots,
+        alerts=alerts,
         states=usmap.states() if network else [],
         suggestions=console.busiest_skus(db),
         nodes=[n["node_id"] for n in console.nodes(db)],

@@ -82,6 +82,7 @@ def tower(request: Request, session: Viewer) -> HTMLResponse:
         can_run=session.can(Role.SCHEDULER),
         tracker=_tracker(request),
         latest=console.latest_run(db),
+        alerts=console.open_alerts(db, cursor=request.query_params.get("alerts") or None),
     )
 
 

@@ -29,7 +29,12 @@ import duckdb
 
 from data.alerts_schema import ALERTS_DESCRIPTION, ALERTS_STATEMENTS
 from data.appointments_schema import APPOINTMENTS_DESCRIPTION, APPOINTMENTS_STATEMENTS
-from data.exchanges_schema import EXCHANGES_DESCRIPTION, EXCHANGES_STATEMENTS
+from data.exchanges_schema import (
+    EXCHANGES_DESCRIPTION,
+    EXCHANGES_STATEMENTS,
+    SETTLEMENTS_DESCRIPTION,
+    SETTLEMENTS_STATEMENTS,
+)
 from data.lifecycle_schema import LIFECYCLE_DESCRIPTION, LIFECYCLE_STATEMENTS
 from models.errors import DomError
 
@@ -367,7 +372,10 @@ V7 = Migration(version=7, description=EXCHANGES_DESCRIPTION, statements=EXCHANGE
 # Migration 8 belongs to delivery and service appointments; its SQL lives in its own module.
 V8 = Migration(version=8, description=APPOINTMENTS_DESCRIPTION, statements=APPOINTMENTS_STATEMENTS)
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6, V7, V8)
+# Migration 9: the one net document that settles an exchange (``data.exchanges_schema``).
+V9 = Migration(version=9, description=SETTLEMENTS_DESCRIPTION, statements=SETTLEMENTS_STATEMENTS)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9)
 LATEST_VERSION: int = MIGRATIONS[-1].version
 
 

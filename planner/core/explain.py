@@ -33,16 +33,28 @@ class LineChoice:
 def explain_order(
     inst: Instance, allocations: pd.DataFrame, order_id: str
 ) -> tuple[pd.DataFrame, list[LineChoice]]:
-    """The order's packages (cost breakdown) and one LineChoice per line."""
+    """The order's packages (cost breakdown) and one LineChoice per line; a digital
+    line is listed as delivered at capture, at no cost (the planner never sees it)."""
+    lines = inst.batch.order_lines[inst.batch.order_lines["order_id"] == order_id]
+    digital = lines[lines["sku"].isin(inst.batch.digital_skus)]
+    delivered = [
+        LineChoice(int(n), str(s), int(q), "digital", 0.0, None, None, "delivered at capture")
+        for n, s, q in digital[["line_no", "sku", "qty"]].itertuples(index=False)
+    ]
     matches = np.flatnonzero(inst.order_ids == order_id)
     if not len(matches):
+        if delivered and len(delivered) == len(lines):
+            raise UnknownOrderError(
+                f"order {order_id!r} has only digital lines: they are delivered at capture "
+                "and are in no plan"
+            )
         raise UnknownOrderError(f"order {order_id!r} is not in this batch")
     o = int(matches[0])
     mine = allocations[allocations["order_id"] == order_id]
     packages = package_table(inst.batch, mine)
     order = _Order(inst, o, mine, *_left_after(inst, allocations))
     choices = [order.line_choice(i, line) for i, line in enumerate(range(*order.lines))]
-    return packages, choices
+    return packages, sorted(choices + delivered, key=lambda c: c.line_no)
 
 
 def _left_after(inst: Instance, allocations: pd.DataFrame) -> tuple[IntA, IntA]:
