@@ -97,8 +97,14 @@ def order_state(order: OrderRecord) -> str | None:
     return None
 
 
-def order_quote(repo: LifecycleRepo, order: OrderRecord, lines: list[LineState]) -> Any:
-    """The order's price on its current (uncancelled) quantities."""
+def order_quote(
+    repo: LifecycleRepo,
+    order: OrderRecord,
+    lines: list[LineState],
+    items: dict[str, dict[str, Any]] | None = None,
+) -> Any:
+    """The order's price on its current (uncancelled) quantities (``items``: the items
+    already read, when many orders are priced at once)."""
     state = order_state(order)
     if state is None and (pickup := order.get("pickup_node_id")):
         node = next((n for n in repo.nodes() if n["node_id"] == pickup), None)  # cached
@@ -108,7 +114,8 @@ def order_quote(repo: LifecycleRepo, order: OrderRecord, lines: list[LineState])
         for ls in lines
         if ls["ordered_qty"] - ls["cancelled_qty"] > 0
     ]
-    items = repo.items(sku for _, sku, _, _ in priced)
+    if items is None:
+        items = repo.items(sku for _, sku, _, _ in priced)
     ships = any(not items.get(sku, {}).get("digital") for _, sku, _, _ in priced)
     promo = promotion_of(repo, order.get("promo_code"))
     return quote(priced, Service(order["service"]), state, promo, ships=ships)
@@ -151,6 +158,7 @@ def whole_view(
     states: list[LineState],
     open_lines: list[dict[str, Any]],
     reservations: list[dict[str, Any]],
+    items: dict[str, dict[str, Any]] | None = None,
 ) -> OrderView:
     """The view of an order from its rows: record, line states, open lines, holds."""
     open_qty = {r["line_no"]: r["qty"] for r in open_lines}
@@ -159,7 +167,7 @@ def whole_view(
         held.setdefault(r["line_no"], []).append(
             Placement(node_id=r["node_id"], qty=r["qty"], released=r["released"])
         )
-    q = order_quote(repo, order, states)
+    q = order_quote(repo, order, states, items)
     lines = [
         LineView(
             line_no=s["line_no"],

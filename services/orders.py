@@ -407,12 +407,12 @@ def warm_documents(db: Database, limit: int = MAX_DOCS) -> int:
 
     def work(repo: LifecycleRepo) -> dict[str, OrderDoc]:
         orders_, states, open_lines, held = repo.newest_orders_whole(limit)
+        items = repo.items(s["sku"] for rows in states.values() for s in rows)
         docs = {}
         for order in orders_:
             oid = order["order_id"]
-            view = whole_view(
-                repo, order, states.get(oid, []), open_lines.get(oid, []), held.get(oid, [])
-            )
+            parts = (states.get(oid, []), open_lines.get(oid, []), held.get(oid, []))
+            view = whole_view(repo, order, *parts, items)
             docs[oid] = OrderDoc(view.model_dump_json().encode(), view.version)
         return docs
 
