@@ -1,7 +1,7 @@
 """How fast ``dom plan`` answers Ctrl-C: seconds from SIGINT to a written plan and exit.
 
     .venv/bin/python benchmarks/interrupt.py                  # 1,500 and 10,000 orders
-    .venv/bin/python benchmarks/interrupt.py --sizes 3000 --after 20
+    .venv/bin/python benchmarks/interrupt.py --sizes 10000,30000 --after 12 --repeat 3
 
 Each run starts ``dom plan BATCH --out PLAN --time-limit 300`` in its own process
 group (as a terminal does), waits ``--after`` seconds (reading the batch and
@@ -55,25 +55,32 @@ def measure(batch: Path, after: float) -> tuple[float, dict[str, object]]:
 
 
 def main(argv: list[str]) -> int:
-    sizes, after = [1500, 10000], 15.0
+    sizes, after, repeat = [1500, 10000], 15.0, 1
     while argv:
         flag, value, *argv = argv
         if flag == "--sizes":
             sizes = [int(s) for s in value.split(",")]
         elif flag == "--after":
             after = float(value)
+        elif flag == "--repeat":
+            repeat = int(value)
     print(
-        "| orders | Ctrl-C after s | exit after SIGINT s | plan written | stopped_by_user | gap |"
+        "| orders | Ctrl-C after s | exit after SIGINT s | plan written | stopped_by_user "
+        "| gap | stopped during | load 1/5/15 |"
     )
-    print("|---:|---:|---:|---|---|---:|")
+    print("|---:|---:|---:|---|---|---:|---|---|")
     for size in sizes:
-        seconds, summary = measure(batch_of(size), after)
-        gap = summary.get("gap")
-        print(
-            f"| {size:,} | {after:.0f} | {seconds:.2f} | {'yes' if summary else 'no'} "
-            f"| {summary.get('stopped_by_user', False)} "
-            f"| {'-' if gap is None else f'{100 * float(str(gap)):.2f} %'} |"
-        )
+        for _ in range(repeat):
+            seconds, summary = measure(batch_of(size), after)
+            gap = summary.get("gap")
+            notes = [str(n) for n in summary.get("notes", [])]  # type: ignore[attr-defined]
+            during = next((n.split(" during ")[1] for n in notes if " during " in n), "-")
+            print(
+                f"| {size:,} | {after:.0f} | {seconds:.2f} | {'yes' if summary else 'no'} "
+                f"| {summary.get('stopped_by_user', False)} "
+                f"| {'-' if gap is None else f'{100 * float(str(gap)):.2f} %'} | {during} "
+                f"| {'/'.join(f'{x:.1f}' for x in os.getloadavg())} |"
+            )
     return 0
 
 

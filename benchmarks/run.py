@@ -41,15 +41,23 @@ OPTIMA = Path(__file__).resolve().parent / "optima.json"
 
 
 def known_optima(path: Path = OPTIMA) -> dict[str, float]:
-    """Proven optimum totals by batch name (``{orders}-{seed}``). An entry without a
-    positive number under "optimum" is an error naming the file and the entry."""
-    optima = {}
+    """Proven optimum totals by batch name (``{orders}-{seed}``)."""
+    return {name: value for name, (value, kind) in references(path).items() if kind == "optimum"}
+
+
+def references(path: Path = OPTIMA) -> dict[str, tuple[float, str]]:
+    """Each batch's reference total and what it is: "optimum" (proven) or "LP" (the
+    converged master LP of a long run, where no optimum is proven: a plan is judged
+    against the best reference known). An entry without a positive number under
+    "optimum" or "lp" is an error naming the file and the entry."""
+    found = {}
     for name, row in json.loads(path.read_text()).items():
-        value = row.get("optimum") if isinstance(row, dict) else None
+        key = "optimum" if not isinstance(row, dict) or "lp" not in row else "lp"
+        value = row.get(key) if isinstance(row, dict) else None
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ValueError(f"{path}: entry {name!r}: 'optimum' must be a positive number")
-        optima[name] = float(value)
-    return optima
+            raise ValueError(f"{path}: entry {name!r}: {key!r} must be a positive number")
+        found[name] = (float(value), "optimum" if key == "optimum" else "LP")
+    return found
 
 
 def measure(*args: str) -> dict:
@@ -128,7 +136,7 @@ def print_table(rows: list[dict]) -> None:
         "bound $",
         "gap",
         "vs greedy",
-        "vs optimum",
+        "vs reference",
         "fill %",
         "violations",
         "runs (gaps)",
@@ -136,7 +144,7 @@ def print_table(rows: list[dict]) -> None:
     for c in cols:
         table.add_column(c, justify="left" if c == "strategy" else "right")
     greedy = {r["orders"]: r["total"] for r in rows if r["strategy"] == "greedy"}
-    optima = known_optima()
+    refs = references()
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         base = greedy.get(r["orders"])
@@ -150,7 +158,7 @@ def print_table(rows: list[dict]) -> None:
             f"{r['bound']:,.0f}" if r.get("bound") is not None else "-",
             f"{100 * r['gap']:.2f} %" if r.get("gap") is not None else "-",
             f"{100 * (base - r['total']) / base:+.2f} %" if base and "total" in r else "-",
-            above(r.get("total"), optima.get(r.get("batch", ""))),
+            above(r.get("total"), *refs.get(r.get("batch", ""), (None, ""))),
             f"{100 * r['fill_rate']:.2f}" if "fill_rate" in r else "-",
             str(r.get("violations", "-")),
             f"{r['runs']} ({r['gap_range']})" if "gap_range" in r else "1",
@@ -161,11 +169,13 @@ def print_table(rows: list[dict]) -> None:
     print("\n".join(lines))
 
 
-def above(total: float | None, optimum: float | None) -> str:
-    """How far a total is above the batch's proven optimum, or "-" if either is unknown."""
-    if total is None or optimum is None:
+def above(total: float | None, reference: float | None, kind: str = "optimum") -> str:
+    """How far a total is above the batch's reference (its proven optimum, or marked
+    "LP" a long run's LP), or "-" if either is unknown."""
+    if total is None or reference is None:
         return "-"
-    return f"{100 * (total - optimum) / optimum:+.3f} %"
+    mark = "" if kind == "optimum" else f" ({kind})"
+    return f"{100 * (total - reference) / reference:+.3f} %{mark}"
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ steps, free to run the handler: that calls ``stop`` (e.g. the optimizer's
 
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -25,6 +26,28 @@ class Interruptible(Generic[T]):
     stopped: bool = False
 
 
+@contextmanager
+def ctrl_c(on_stop: Callable[[], object]) -> Iterator[threading.Event]:
+    """While inside (main thread only): a first SIGINT calls ``on_stop`` and sets the
+    event it yields, a second raises KeyboardInterrupt. Elsewhere the event never sets."""
+    stopped = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stopped  # signals reach only the main thread
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stopped.is_set():
+            raise KeyboardInterrupt
+        stopped.set()
+        on_stop()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stopped
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_interruptible(
     work: Callable[[], T],
     stop: Callable[[], object],
@@ -34,22 +57,17 @@ def run_interruptible(
     raises KeyboardInterrupt here (the work's thread is left to end on its own)."""
     if threading.current_thread() is not threading.main_thread():
         return Interruptible(work())  # signals reach only the main thread
-    stopped = threading.Event()
 
-    def handler(signum: int, frame: object) -> None:
-        if stopped.is_set():
-            raise KeyboardInterrupt
-        stopped.set()
+    def first() -> None:
         on_stop()
         stop()
 
-    previous = signal.signal(signal.SIGINT, handler)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dom-work")
     try:
-        job = pool.submit(work)
-        while not job.done():
-            wait([job], timeout=0.1)
-        return Interruptible(job.result(), stopped.is_set())
+        with ctrl_c(first) as stopped:
+            job = pool.submit(work)
+            while not job.done():
+                wait([job], timeout=0.1)
+            return Interruptible(job.result(), stopped.is_set())
     finally:
-        signal.signal(signal.SIGINT, previous)
         pool.shutdown(wait=False, cancel_futures=True)

@@ -8,10 +8,13 @@ Modules imported here load only typer and rich; the planner, pandas and
 OR-Tools load inside the commands that use them, so ``dom --help`` is quick.
 """
 
+import os
+import sys
 from typing import Annotated
 
 import typer
 
+import cli
 from cli import appointments as _appointments
 from cli import batch_cmds, plan_cmds, serve_cmd, store_cmds
 from cli import scenario as _scenario  # light sub-apps: heavy imports inside their commands
@@ -65,7 +68,15 @@ app.add_typer(_appointments.app, name="appointments")
 
 def main() -> None:
     """The console entry point (also for ``python -m cli.main``)."""
-    app()
+    cli.PROCESS_STARTED = cli.IMPORTED
+    try:
+        app()
+    except SystemExit as done:
+        if cli.QUICK_EXIT:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(done.code if isinstance(done.code, int) else 0 if done.code is None else 1)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,13 +3,16 @@
 Kept free of the product's heavy packages so that ``dom --help`` starts fast.
 """
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
+
+    from planner.optimize.budget import Found
 
 
 def out() -> "Console":
@@ -48,8 +51,34 @@ def progress_bar() -> "Progress":
 
 
 @contextmanager
-def stage(progress: "Progress", label: str) -> Iterator[None]:
-    """One line of the progress display per stage of long work."""
+def stage(progress: "Progress", label: str) -> Iterator["TaskID"]:
+    """One line of the progress display per stage of long work (its task, to update)."""
     task = progress.add_task(label, total=1)
-    yield
+    yield task
     progress.update(task, completed=1)
+
+
+def status_line(progress: "Progress") -> "Callable[[str], None]":
+    """A line under the current stage that long work rewrites as it goes (made on
+    first use: work that reports nothing adds no line)."""
+    task: list[TaskID] = []
+
+    def show(text: str) -> None:
+        if not task:
+            task.append(progress.add_task("", total=None))
+        progress.update(task[0], description=f"  {text}")
+
+    return show
+
+
+def solve_status(found: "Found", left: float) -> str:
+    """One line on the optimizer while it runs: phase, bound, best plan, gap, time left."""
+    parts = [found.phase]
+    if found.bound > -math.inf:
+        parts.append(f"bound ${found.bound:,.0f}")
+    if found.plan is not None:
+        parts.append(f"best ${found.total:,.0f}")
+    if (gap := found.gap) is not None:
+        parts.append(f"gap {100 * gap:.2f} %")
+    parts.append(f"{max(0.0, left):.0f} s left")
+    return " · ".join(parts)

@@ -14,10 +14,13 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pandas.api.extensions import ExtensionDtype
 from pydantic import ValidationError
 
 from data.atomic import Layout, atomic_folder
-from data.columns import plain, validate_table
+from data.columns import ARROW_TEXT, MAX_PROBLEMS_PER_COLUMN, plain, validate_table
 from data.geo import zip_table
 from models import SHIPPING_SERVICES, Batch, NodeKind, Service, Weights
 from models.batch import SPARSE_COLUMNS, TABLES, all_columns
@@ -53,10 +56,19 @@ def _read_raw(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
         if path.suffix == ".csv":
             # Everything as text: leading zeros of ZIPs survive, and we parse types ourselves.
             return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-        return pd.read_parquet(path)
+        # Text stays in Arrow until validated (``data.columns``): no Python object per cell.
+        return pq.read_table(path).to_pandas(types_mapper=_arrow_text)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a file problem
         problems.append(Problem(path.name, f"cannot be read: {exc}"))
         return None
+
+
+def _arrow_text(arrow_type: pa.DataType) -> ExtensionDtype | None:
+    return (
+        ARROW_TEXT
+        if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+        else None
+    )
 
 
 def _read_batch_json(folder: Path, problems: list[Problem]) -> tuple[date | None, Weights, str]:
@@ -149,7 +161,7 @@ def _report(
     mask: np.ndarray,
     values: pd.Series,
     message: str,
-    limit: int = 50,
+    limit: int = MAX_PROBLEMS_PER_COLUMN,
 ) -> None:
     rows = np.flatnonzero(mask)
     for r in rows[:limit]:
@@ -162,15 +174,14 @@ def _report(
 
 def _unique(problems: list[Problem], df: pd.DataFrame, file: str, keys: list[str]) -> None:
     dup = df.duplicated(keys, keep="first").to_numpy()
-    label = " + ".join(keys)
-    _report(
-        problems,
-        file,
-        keys[-1],
-        dup,
-        df[keys].astype(str).agg("/".join, axis=1),
-        f"duplicate {label}",
-    )
+    if not dup.any():
+        return
+    # Labels only for the rows reported: joining every row's keys took seconds at 100k.
+    rows = np.flatnonzero(dup)[:MAX_PROBLEMS_PER_COLUMN]
+    labels = pd.Series("", index=df.index, dtype=object)
+    shown = df.index[rows]
+    labels[shown] = df.loc[shown, keys].astype(str).agg("/".join, axis=1)
+    _report(problems, file, keys[-1], dup, labels, f"duplicate {' + '.join(keys)}")
 
 
 # Keys that must be unique per table.

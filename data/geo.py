@@ -3,11 +3,17 @@
 ZIP centroids come from ``zipcodes``; distances are haversine miles on the
 spec's Earth radius; zones use the spec's bands. Everything is vectorised
 over numpy arrays and the ZIP table is loaded once per process, because the
-planner asks for every (node, destination) pair.
+planner asks for every (node, destination) pair. ``zipcodes`` builds a dict per ZIP
+(about 1 s), so the table is also kept as an ``.npz`` in the user's cache folder,
+keyed by the package's version: every later process loads it in milliseconds.
 """
 
-from dataclasses import dataclass
+import os
+from contextlib import suppress
+from dataclasses import dataclass, fields
 from functools import cache
+from pathlib import Path
+from zipfile import BadZipFile
 
 import numpy as np
 import numpy.typing as npt
@@ -56,9 +62,36 @@ class ZipTable:
         return None if idx < 0 else str(self.state[idx])
 
 
+def cache_dir() -> Path:
+    """Where derived data may be kept between runs: ``$DOM_CACHE_DIR``, else the XDG cache."""
+    if folder := os.environ.get("DOM_CACHE_DIR"):
+        return Path(folder)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dom"
+
+
 @cache
 def zip_table() -> ZipTable:
-    """Load ZIP centroids once; ZIPs without coordinates are left out."""
+    """Load ZIP centroids once per process, from the cache file when it is there."""
+    path = cache_dir() / f"zips-{zipcodes.__version__}.npz"
+    try:
+        with np.load(path) as saved:
+            return ZipTable(**{f.name: saved[f.name] for f in fields(ZipTable)})
+    except (OSError, KeyError, ValueError, EOFError, BadZipFile):
+        pass  # absent, unreadable or from an older layout: build it again
+    table = _zip_table_from_package()
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.npz")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(scratch, **{f.name: getattr(table, f.name) for f in fields(ZipTable)})
+        os.replace(scratch, path)  # readers see the whole file or none
+    except OSError:  # a read-only home still plans, only slower
+        with suppress(OSError):
+            scratch.unlink(missing_ok=True)
+    return table
+
+
+def _zip_table_from_package() -> ZipTable:
+    """ZIP centroids from ``zipcodes``; ZIPs without coordinates are left out."""
     rows = [
         (z["zip_code"], float(z["lat"]), float(z["long"]), z["state"], z["city"])
         for z in zipcodes.list_all()

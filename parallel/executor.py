@@ -7,6 +7,7 @@ worker's reason), never a bare error from another machine, so callers have one
 thing to catch and can fall back to doing the work themselves.
 """
 
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor as _Pool
@@ -94,15 +95,24 @@ class ThreadExecutor:
     def __init__(self, workers: int = 2) -> None:
         self.workers = max(1, workers)
         self._pool = _Pool(max_workers=self.workers)
+        self._pid = os.getpid()
+
+    @property
+    def pool(self) -> _Pool:
+        """This process's pool: a forked child (``planner.optimize.detached``) inherits
+        the parent's, whose threads it does not have, and work queued there never ran."""
+        if self._pid != os.getpid():
+            self._pool, self._pid = _Pool(max_workers=self.workers), os.getpid()
+        return self._pool
 
     def submit(self, fn: Callable[..., R], *args: Any) -> Handle[R]:
-        return _FutureHandle(self._pool.submit(fn, *args))
+        return _FutureHandle(self.pool.submit(fn, *args))
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        return list(self._pool.map(fn, items))
+        return list(self.pool.map(fn, items))
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def connect(address: str | None = None, workers: int = 2) -> Executor:

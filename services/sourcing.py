@@ -16,6 +16,7 @@ allocations that no longer fit are trimmed to unfilled (the order backorders).
 """
 
 import time
+import weakref
 from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
@@ -37,6 +38,9 @@ from services.digital import deliver_loaded
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 S = OrderStatus
+# Each store's last optimize plan and prices: its next run starts from them (warm start).
+# In memory: a process that restarts plans its first run cold.
+_last_plans: "weakref.WeakKeyDictionary[Database, planner.Warm]" = weakref.WeakKeyDictionary()
 
 
 def _run_view(row: dict[str, Any]) -> RunView:
@@ -187,7 +191,12 @@ def _run(db: Database, req: RunRequest, strategy: str, actor: Actor) -> RunView:
         batch, held, versions = _snapshot(db, weights, actor)
         started = time.perf_counter()
         if len(batch.orders):
-            result = planner.plan(batch, strategy, req.time_limit, weights or batch.weights)
+            result = planner.plan(
+                batch, strategy, req.time_limit, weights or batch.weights,
+                warm=_last_plans.get(db) if strategy == "optimize" else None,
+            )  # fmt: skip
+            if result.warm is not None:
+                _last_plans[db] = result.warm
             alloc, unfilled, summary = result.allocations, result.unfilled, result.summary
         else:
             alloc = pd.DataFrame(columns=["order_id", "line_no", "node_id", "qty"])

@@ -157,3 +157,41 @@ def test_failed_write_leaves_the_old_folder_untouched(folder: Path, monkeypatch)
     with pytest.raises(OSError):
         write_batch(tiny_batch(), folder)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value", "expected"),
+    [
+        # Typed Parquet columns: a number out of bounds, a string where a number belongs.
+        ("order_lines", "qty", 0, "order_lines.parquet row 2 column 'qty': must be >= 1"),
+        ("order_lines", "qty", "two", "order_lines.parquet row 2 column 'qty': must be an int"),
+        ("orders", "ship_zip", " 1234 ", "orders.parquet row 2 column 'ship_zip': must be a 5"),
+        ("orders", "service", None, "orders.parquet row 2 column 'service': a value is required"),
+        ("orders", "order_id", "O1", "orders.parquet row 2 column 'order_id': duplicate order_id"),
+        ("inventory", "sku", "ZZZ", "inventory.parquet row 2 column 'sku': unknown sku"),
+    ],
+)
+def test_bad_parquet_cell_names_file_row_and_column(
+    tmp_path: Path, table: str, column: str, value: object, expected: str
+) -> None:
+    folder = write_batch(tiny_batch(), tmp_path / "batch", "parquet")
+    path = folder / f"{table}.parquet"
+    df = pd.read_parquet(path)
+    if isinstance(value, str) and df[column].dtype != object:
+        df[column] = df[column].astype(str)  # the file's column becomes text
+    df.loc[1, column] = value
+    df.to_parquet(path, index=False)
+    found = problems(folder)
+    assert any(expected in p for p in found), found
+
+
+def test_parquet_text_is_stripped_and_kept_as_python_strings(tmp_path: Path) -> None:
+    folder = write_batch(tiny_batch(), tmp_path / "batch", "parquet")
+    path = folder / "orders.parquet"
+    df = pd.read_parquet(path)
+    df.loc[0, "channel"] = "  Web "  # an id: stripped
+    df.loc[0, "service"] = " Ground"  # an enum: stripped, lower-cased
+    df.to_parquet(path, index=False)
+    orders = read_batch(folder).orders
+    assert orders.loc[0, "channel"] == "Web" and orders.loc[0, "service"] == "ground"
+    assert orders["channel"].dtype == object and isinstance(orders.loc[0, "channel"], str)

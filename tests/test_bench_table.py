@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.run import above, known_optima, median_run
+from benchmarks.run import above, known_optima, median_run, references
 
 
 def _run(total: float, bound: float | None) -> dict:
@@ -39,6 +39,7 @@ def test_a_plan_is_shown_against_the_batchs_proven_optimum_where_one_is_known() 
     assert above(40_000.0, 40_000.0) == "+0.000 %"
     assert above(40_000.0, None) == "-"  # no optimum proved for this batch
     assert above(None, 40_000.0) == "-"  # the batch's (generate) row has no total
+    assert above(101.0, 100.0, "LP") == "+1.000 % (LP)"  # a long run's LP, not an optimum
 
 
 def test_the_known_optima_are_read_by_batch_name() -> None:
@@ -54,3 +55,15 @@ def test_an_optimum_that_is_not_a_positive_number_is_an_error_naming_the_entry(
     path.write_text('{"1500-7": {"optimum": 40118.13}, "1500-8": {"optimum": "n/a"}}')
     with pytest.raises(ValueError, match=r"optima\.json: entry '1500-8': 'optimum'"):
         known_optima(path)
+
+
+def test_batches_without_a_proven_optimum_have_a_long_runs_lp_as_reference(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "optima.json"
+    path.write_text('{"1500-7": {"optimum": 40118.13}, "10000-7": {"lp": 184401.56}}')
+    assert references(path) == {"1500-7": (40118.13, "optimum"), "10000-7": (184401.56, "LP")}
+    assert known_optima(path) == {"1500-7": 40118.13}
+    path.write_text('{"10000-7": {"lp": 0}}')
+    with pytest.raises(ValueError, match=r"entry '10000-7': 'lp' must be a positive"):
+        references(path)

@@ -92,3 +92,32 @@ def test_a_stop_mid_run_returns_a_feasible_plan_long_before_the_limit(batch) -> 
     alloc, unfilled = allocation_frames(inst, out.plan)
     assert check_plan(batch, alloc, unfilled) == []
     assert took < 10.0, took  # ~1 s on an idle machine; the bound leaves room for load
+
+
+def test_the_budget_keeps_the_best_plan_and_bound_reported_and_tells_its_listener() -> None:
+    import numpy as np
+
+    from planner.core.plan import Plan
+
+    budget = Budget(10.0, Settings(), small=True, clock=ManualClock())
+    heard: list[tuple[str, object]] = []
+    budget.listen(lambda kind, value: heard.append((kind, value)))
+    first = Plan.from_lists([0, 1], [0, 0], [1, 2])
+    budget.enter("start")
+    budget.found_plan(first, 50.0)
+    first.qty[0] = 9  # a later step building on the arrays does not change what was kept
+    budget.found_plan(Plan.from_lists([0], [1], [1]), 70.0)  # worse: not kept, not told
+    budget.found_bound(30.0)
+    budget.found_bound(20.0)  # weaker: the best stays
+    budget.enter("column generation")
+    found = budget.found
+    assert found.phase == "column generation" and found.total == 50.0
+    assert found.plan is not None and found.plan.qty.tolist() == [1, 2]
+    assert found.bound == 30.0 and found.gap == pytest.approx(0.4)
+    assert [kind for kind, _ in heard] == ["phase", "plan", "bound", "bound", "phase"]
+    assert np.array_equal(heard[1][1][0].qty, [1, 2])  # type: ignore[index]
+
+
+def test_a_budget_may_count_from_an_earlier_start() -> None:
+    budget = Budget(10.0, Settings(), small=True, clock=ManualClock(100.0), started=97.0)
+    assert budget.elapsed() == 3.0 and budget.deadline == pytest.approx(106.2)

@@ -11,7 +11,7 @@ from planner.core.group import Group
 from planner.core.instance import Instance, build_instance
 from planner.core.plan import Plan
 from planner.optimize.candidates import build_groups
-from planner.optimize.columns import columns_from_plan
+from planner.optimize.columns import columns_from_plan, keeping_rules
 from planner.optimize.prices import flow as flow_prices_module
 from planner.optimize.prices.flow import (
     FlowPrices,
@@ -25,7 +25,7 @@ from planner.optimize.prices.flow import (
 from planner.optimize.pricing.orders import bound_of, price_groups
 from planner.optimize.settings import Settings
 from planner.optimize.solver import solve
-from planner.optimize.start import _keeping_rules, _prices_from_flow, begin, best_between
+from planner.optimize.start import _prices_from_flow, begin, best_between
 from tests.bounds import bound_at
 from tests.clock import budget
 from tests.costs import plan_total
@@ -426,12 +426,12 @@ def test_the_flows_allocation_joins_the_columns_only_where_it_keeps_the_order_ru
     # O1 from two nodes (no limit), O3 one line only (one package), O5 split over two nodes.
     split = Plan(np.array([0, 1, 3, 6, 7]), np.array([dc1, st1, dc1, dc1, st1]),
                  np.array([2, 1, 1, 1, 1]))  # fmt: skip
-    kept = _keeping_rules(inst, columns_from_plan(inst, split))
+    kept = keeping_rules(inst, columns_from_plan(inst, split))
     assert sorted(inst.order_ids[kept.order]) == ["O1", "O3"]
     # O5 from one node but only one of its lines: not ship-complete either.
     partial = Plan(np.array([6]), np.array([dc1]), np.array([1]))
-    assert _keeping_rules(inst, columns_from_plan(inst, partial)).size == 0
+    assert keeping_rules(inst, columns_from_plan(inst, partial)).size == 0
     whole = Plan(np.array([6, 7]), np.array([dc1, dc1]), np.array([1, 1]))
-    assert list(inst.order_ids[_keeping_rules(inst, columns_from_plan(inst, whole)).order]) == [
+    assert list(inst.order_ids[keeping_rules(inst, columns_from_plan(inst, whole)).order]) == [
         "O5"
     ]

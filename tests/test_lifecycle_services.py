@@ -87,3 +87,22 @@ def test_a_failing_plan_marks_the_run_failed_and_changes_nothing(
     runs = db.read(lambda r: r.rows("SELECT status, error FROM sourcing_runs"))
     assert runs[0][0] == "failed" and "solver crashed" in runs[0][1]
     assert {orders.get_order(db, o).status for o in ("O1", "O2")} == {"created"}
+
+
+def test_an_optimize_run_starts_from_the_last_runs_prices_and_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = make_db(orders=True, keys=False)
+    real, given = planner.plan, []
+
+    def plan(*args: Any, **kwargs: Any) -> Any:
+        given.append(kwargs.get("warm"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(planner, "plan", plan)
+    first = sourcing.run_sourcing(db, RunRequest(strategy="optimize", time_limit=2), ADMIN)
+    second = sourcing.run_sourcing(db, RunRequest(strategy="optimize", time_limit=2), ADMIN)
+    assert first.status == second.status == "applied"
+    assert given[0] is None and given[1] is not None  # the first run's plan, by ids
+    assert set(given[1].order_id) <= {"O1", "O2", "O3", "O4", "O5"}
+    check_invariants(db)

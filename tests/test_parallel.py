@@ -63,3 +63,25 @@ def test_no_address_is_local_threads() -> None:
         assert (ex.name, ex.workers) == ("threads", 2)
     finally:
         ex.close()
+
+
+def test_a_forked_child_gets_threads_of_its_own() -> None:
+    """A pool used before a fork: the child's calls still run (its threads are its own)."""
+    import multiprocessing as mp
+
+    from parallel.executor import ThreadExecutor
+
+    executor = ThreadExecutor(2)
+    assert executor.map(abs, [-1, -2]) == [1, 2]  # the parent's threads exist now
+    ctx = mp.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=lambda: send.send(executor.map(abs, [-3, -4])))
+    child.start()
+    try:
+        assert receive.poll(30), "the child's calls never ran"
+        assert receive.recv() == [3, 4]
+    finally:
+        child.join(timeout=5)
+        if child.is_alive():
+            child.kill()
+    executor.close()

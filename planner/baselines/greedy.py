@@ -99,6 +99,11 @@ def _fill_order(
             remaining -= got
 
 
+def greedy_plan(inst: Instance) -> Plan:
+    """The spec's greedy plan itself (a feasible answer while a better one is sought)."""
+    return _plan_sequential(inst, by_distance=False)
+
+
 def plan_greedy(inst: Instance, time_limit: float | None = None) -> PlanResult:
     started = time.perf_counter()
     return finish(inst, _plan_sequential(inst, by_distance=False), "greedy", started)

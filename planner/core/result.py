@@ -2,6 +2,7 @@
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,12 +12,16 @@ from planner.core.cost import evaluate
 from planner.core.instance import Instance
 from planner.core.plan import Plan
 
+if TYPE_CHECKING:
+    from planner.optimize.warm import Warm
+
 
 @dataclass(frozen=True)
 class PlanResult:
     allocations: pd.DataFrame  # order_id, line_no, node_id, qty
     unfilled: pd.DataFrame  # order_id, line_no, qty
     summary: PlanSummary
+    warm: "Warm | None" = None  # the optimizer's prices and plan, for the next run to start from
 
 
 def allocation_frames(inst: Instance, a: Plan) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -3,17 +3,55 @@
 Steps never read the clock themselves: they ask a ``Deadline`` whether it has passed or how
 long is left. So ``Budget.stop()`` (Ctrl-C) makes every deadline "now" at once, and a test
 drives the whole schedule with a clock it advances by hand.
+
+The budget also keeps what the solve has found so far (``Found``: the phase, the best
+bound, the best feasible plan), told by the steps as they go: a progress display reads
+it, and a caller that abandons the solve mid-step (``optimize.detached``) plans with it.
 """
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from planner.core.plan import Plan
 from planner.optimize.settings import Settings
 
 Clock = Callable[[], float]
+# What a budget tells its listener: ("phase", name), ("bound", value) or ("plan", (plan, total)).
+Listener = Callable[[str, object], None]
+
+
+@dataclass
+class Found:
+    """The solve so far: the step it is in, the best bound proven and the cheapest
+    feasible plan (with its total). ``plan`` is None until the first plan exists."""
+
+    phase: str = "starting"
+    bound: float = -math.inf
+    plan: Plan | None = field(default=None, repr=False)
+    total: float = math.inf
+
+    @property
+    def gap(self) -> float | None:
+        """(total - bound) / total, None until both exist."""
+        if self.plan is None or not math.isfinite(self.bound) or self.total <= 0:
+            return None
+        return max(0.0, (self.total - self.bound) / self.total)
+
+    def take(self, kind: str, value: object) -> None:
+        """Apply one report: a better bound or plan replaces the last, a phase follows."""
+        if kind == "phase":
+            self.phase = str(value)
+        elif kind == "bound":
+            self.bound = max(self.bound, float(value))  # type: ignore[arg-type]
+        elif kind == "plan":
+            assert isinstance(value, tuple)
+            plan, total = value
+            if total < self.total:
+                self.plan, self.total = plan, float(total)
 
 
 class Budget:
@@ -30,11 +68,14 @@ class Budget:
         settings: Settings,
         small: bool,
         clock: Clock = time.perf_counter,
+        started: float | None = None,
     ) -> None:
+        """``started`` (a reading of ``clock``, default now) is when the limit began: a
+        command counts its start-up and reading in it."""
         self.limit = limit
         self.settings = settings
         self.clock = clock
-        self.started = clock()
+        self.started = clock() if started is None else started
         search = settings.small_search_share if small else settings.search_share
         self.search_end = self.at(search)
         self.stretch_end = self.at(settings.stretch_share)
@@ -42,6 +83,8 @@ class Budget:
         self._stopped = threading.Event()
         self._interrupts: list[Callable[[], object]] = []
         self._lock = threading.Lock()
+        self.found = Found()
+        self._listeners: list[Listener] = []
 
     # -- reading the clock -------------------------------------------------------------
 
@@ -79,6 +122,34 @@ class Budget:
         (``borrow_share``) of the margin kept for costing."""
         margin = self.settings.finish_share * self.limit * self.settings.borrow_share
         self.deadline += min(seconds, margin)
+
+    # -- what has been found ------------------------------------------------------------
+
+    def listen(self, listener: Listener) -> None:
+        """Also tell ``listener`` every phase, bound and plan the steps report."""
+        self._listeners.append(listener)
+
+    def enter(self, phase: str) -> None:
+        """The solve starts ``phase`` (e.g. "column generation")."""
+        self._tell("phase", phase)
+
+    def found_bound(self, bound: float) -> None:
+        """A proven lower bound (the best one is kept)."""
+        if math.isfinite(bound):
+            self._tell("bound", float(bound))
+
+    def found_plan(self, plan: Plan, total: float) -> None:
+        """A complete feasible plan and its total (the cheapest is kept). A copy is kept:
+        the steps after may build on the arrays."""
+        if total < self.found.total:
+            kept = Plan(plan.line.copy(), plan.node.copy(), plan.qty.copy())
+            self._tell("plan", (kept, float(total)))
+
+    def _tell(self, kind: str, value: object) -> None:
+        with self._lock:
+            self.found.take(kind, value)
+        for listener in self._listeners:
+            listener(kind, value)
 
     # -- cancellation ------------------------------------------------------------------
 

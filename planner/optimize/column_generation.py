@@ -16,6 +16,7 @@ from planner.optimize.pricing.exact import solve_exact
 from planner.optimize.pricing.orders import bound_of, price_groups, solve_groups, without_floor
 from planner.optimize.settings import Settings
 from planner.optimize.start import Start
+from planner.optimize.workers import LOCAL, Workers
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
@@ -59,6 +60,7 @@ def price(
     deadline: Deadline,
     exact: bool = False,
     with_bound: bool = False,
+    workers: Workers = LOCAL,
 ) -> Priced:
     """Columns with negative reduced cost (priced cost below what the order has, ref),
     and with ``with_bound`` L(lam, mu) with orders that may want three or more packages
@@ -70,10 +72,10 @@ def price(
     offers: list[Columns] = []
     loose: list[tuple[Group, IntA]] = []
     if with_bound:
-        priced = price_groups(inst, groups, lam, mu, settings.bound_widen_by)
+        priced = price_groups(inst, groups, lam, mu, settings.bound_widen_by, workers.shared)
         bound = bound_of(inst, priced, lam, mu)
     else:
-        priced = solve_groups(groups, lam, mu, split)
+        priced = solve_groups(groups, lam, mu, split, workers.shared)
         bound = -np.inf
     for p in priced:
         g, sol = p.group, p.solution
@@ -153,7 +155,12 @@ class _Round:
 
 
 def column_generation(
-    inst: Instance, start: Start, settings: Settings, budget: Budget, notes: list[str]
+    inst: Instance,
+    start: Start,
+    settings: Settings,
+    budget: Budget,
+    notes: list[str],
+    workers: Workers = LOCAL,
 ) -> Search:
     """Rounds of: master LP, price every order at its prices (the bound comes with
     it), add the columns that price out, widen orders a dropped node tempts.
@@ -167,7 +174,7 @@ def column_generation(
     state = _Round(lp_solver(inst, settings, settings.pdlp_tolerance), settings.pdlp_tolerance)
     lp_times: list[float] = []
     for out.rounds in range(1, settings.max_rounds + 1):
-        if not _one_round(inst, start, settings, budget, notes, out, state, lp_times):
+        if not _one_round(inst, start, settings, budget, notes, out, state, lp_times, workers):
             break
     if out.master is not None:
         lps = ", ".join(f"{t:.1f}" for t in lp_times)
@@ -187,6 +194,7 @@ def _one_round(
     out: Search,
     state: _Round,
     lp_times: list[float],
+    workers: Workers,
 ) -> bool:
     """One round; False when column generation stops."""
     now = budget.now()
@@ -228,7 +236,7 @@ def _one_round(
     priced_at = budget.now()
     found = price(
         inst, out.groups, m.lam, m.mu, m.ref, settings, budget.until(end), exact=stalled,
-        with_bound=True,
+        with_bound=True, workers=workers,
     )  # fmt: skip
     state.exact_ran, state.bound, out.groups = found.exact_ran, found.bound, found.groups
     if not found.exact_ran:  # what a final bound's pricing costs, without the exact part
@@ -236,6 +244,7 @@ def _one_round(
     notes.append(f"round {out.rounds}: LP {m.value:,.1f}, bound at its prices {found.bound:,.1f}")
     if found.bound > out.bound:
         out.lam, out.mu, out.bound, out.from_round = m.lam, m.mu, found.bound, True
+        budget.found_bound(found.bound)
     if out.bound >= m.value - settings.stall * abs(m.value):
         return False  # the bound meets the LP: column generation has converged
     out.groups, widened = _widen_tempted(inst, out.groups, m, settings)

@@ -235,3 +235,15 @@ def best_singles(g: Group, lam: FloatA, mu: FloatA, top: int, split: float) -> C
             qty = take[r, :, kj[r]][:, :, None]
             parts.append(_from_slots(g, rows[r], node_k, qty, split))
     return Columns.concat(parts)
+
+
+def keeping_rules(inst: Instance, cols: Columns) -> Columns:
+    """The columns that keep ship-complete and the package limit (rules 4 and 5); one
+    column per order, as ``columns_from_plan`` makes them."""
+    pairs = np.unique(cols.ent_col * inst.n_nodes + cols.ent_node)
+    packages = np.bincount(pairs // inst.n_nodes, minlength=cols.size)
+    got = np.bincount(cols.ent_line, weights=cols.ent_qty, minlength=inst.n_lines)
+    short = np.bincount(inst.line_order, weights=got < inst.line_qty, minlength=inst.n_orders)
+    o = cols.order
+    ok = (packages <= inst.package_limit[o]) & ~(inst.ship_complete[o] & (short[o] > 0))
+    return cols.take(np.flatnonzero(ok))

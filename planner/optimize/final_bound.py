@@ -16,6 +16,7 @@ from planner.optimize.column_generation import Search
 from planner.optimize.pricing.orders import lagrangian_bound
 from planner.optimize.settings import Settings
 from planner.optimize.start import Start, best_between
+from planner.optimize.workers import LOCAL, Workers
 
 FloatA = npt.NDArray[np.float64]
 
@@ -28,6 +29,7 @@ def final_bound(
     budget: Budget,
     small: bool,
     notes: list[str],
+    workers: Workers = LOCAL,
 ) -> tuple[float, FloatA, FloatA]:
     """The best bound and the prices it was taken at."""
     bound, lam, mu = search.bound, search.lam, search.mu
@@ -45,7 +47,7 @@ def final_bound(
             exact = lagrangian_bound(
                 inst, search.groups, search.lam, search.mu, seconds,
                 settings.exact_pricing_up_to, settings.bound_widen_by,
-                deadline=budget.until(now + held + seconds),
+                deadline=budget.until(now + held + seconds), executor=workers.shared,
             )  # fmt: skip
             notes.append(f"Lagrangian bound at the best prices {exact:,.2f} {budget.after()}")
             bound = max(bound, exact)
@@ -55,7 +57,9 @@ def final_bound(
         # The rounds never beat the flow's prices: two pricings between its highest and
         # lowest optimal potentials may (10k seed 8 at 10 s, one round: $184.7k ->
         # $186.6k).
-        between, b_lam, b_mu = best_between(inst, start, settings.bound_widen_by, budget, notes)
+        between, b_lam, b_mu = best_between(
+            inst, start, settings.bound_widen_by, budget, notes, workers
+        )
         if between > bound:
             bound, lam, mu = between, b_lam, b_mu
     return bound, lam, mu

@@ -61,6 +61,8 @@ class Settings:
     rescue_share: float = 0.5  # of the time after the dive, rescue may use (it stops early
     # when every order it could help was tried); local search has the rest
     neighbourhood: int = 400  # orders per restricted-master MIP of the neighbourhood search
+    neighbourhood_nodes: int = 5000  # SCIP's branch-and-bound nodes per neighbourhood (a
+    # work limit; 0: time only)
     improve_passes: int = 2  # local-search passes over the orders, worst first
     exact_up_to: int = 300  # orders; smaller batches finish with the exact MIP
     dive_steps: int = 40  # fix-and-resolve steps at most

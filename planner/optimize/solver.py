@@ -7,7 +7,8 @@ batch is "pick one way to serve each order" under those rows (``optimize.master`
    (``optimize.candidates``); first columns, including a feasible plan's (priced
    repair at zero prices); L(0) or L at prices found without an LP: the per-unit
    flow's duals (``prices.flow``), or on the largest batches short SKUs
-   (``prices.scarce``) and clearing (``prices.clearing``).
+   (``prices.scarce``) and clearing (``prices.clearing``); with a previous run's plan and
+   prices when given (``optimize.warm``).
 2. Column generation (``optimize.column_generation``): the master LP (GLOP, or PDLP
    on large batches) gives prices; every order's own choice is solved exactly at them
    (``optimize.pricing``), which yields new columns and the Lagrangian bound
@@ -34,6 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from parallel.executor import Executor
 from planner.baselines.mip import solve_mip
 from planner.core.group import Group
 from planner.core.instance import Instance
@@ -51,6 +53,8 @@ from planner.optimize.plan.repair import priced_repair
 from planner.optimize.plan.rescue import rescue
 from planner.optimize.settings import Settings
 from planner.optimize.start import Start, begin
+from planner.optimize.warm import Warm, warm_from
+from planner.optimize.workers import Workers, workers_for
 
 FloatA = npt.NDArray[np.float64]
 DEFAULT_TIME_LIMIT = 60.0
@@ -66,15 +70,20 @@ class Outcome:
     optimal: bool = False
     prices: tuple[FloatA, FloatA] | None = None  # (lam, mu) the Lagrangian bound was taken
     # at (a small batch's exact MIP may raise the bound past it)
+    warm: Warm | None = None  # what the next run on a similar batch may start from
 
 
 def budget_for(
-    inst: Instance, time_limit: float | None = None, settings: Settings | None = None
+    inst: Instance,
+    time_limit: float | None = None,
+    settings: Settings | None = None,
+    started: float | None = None,
 ) -> Budget:
-    """The budget ``solve`` would make: a caller makes it first to keep ``stop()`` at hand."""
+    """The budget ``solve`` would make: a caller makes it first to keep ``stop()`` at hand,
+    and gives ``started`` (a ``time.perf_counter`` reading) when the limit began before."""
     settings = settings or Settings()
     limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
-    return Budget(limit, settings, inst.n_orders <= settings.simplex_up_to)
+    return Budget(limit, settings, inst.n_orders <= settings.simplex_up_to, started=started)
 
 
 def solve(
@@ -82,25 +91,42 @@ def solve(
     time_limit: float | None = None,
     settings: Settings | None = None,
     budget: Budget | None = None,
+    executor: Executor | None = None,
+    warm: Warm | None = None,
 ) -> Outcome:
     """Plan and bound (see the module docstring for the method). ``budget`` (made here
-    from ``time_limit`` when not given) lets a caller stop the solve or drive its clock."""
+    from ``time_limit`` when not given) lets a caller stop the solve or drive its clock;
+    ``executor`` runs the independent calls (this machine's threads and forked
+    processes when not given; the caller closes its own); ``warm`` is what a previous run
+    left (``Outcome.warm``): the run starts from its prices and plan."""
     settings = settings or (budget.settings if budget is not None else Settings())
     small = inst.n_orders <= settings.simplex_up_to
     if budget is None:
         budget = budget_for(inst, time_limit, settings)
     notes: list[str] = []
-    start = begin(inst, settings, budget, notes)
-    search = column_generation(inst, start, settings, budget, notes)
+    workers = workers_for(executor)
+    budget.enter("start (candidates, first plan, prices)")
+    start = begin(inst, settings, budget, notes, workers, warm)
+    budget.found_plan(start.seed, plan_cost(inst, start.seed))
+    budget.found_bound(start.bound)
+    budget.enter("column generation")
+    search = column_generation(inst, start, settings, budget, notes, workers)
+    budget.found_bound(search.bound)
+    budget.enter("final bound")
     bound_started = budget.now()
-    bound, lam, mu = final_bound(inst, start, search, settings, budget, small, notes)
+    bound, lam, mu = final_bound(inst, start, search, settings, budget, small, notes, workers)
+    budget.found_bound(bound)
     budget.borrow(budget.now() - bound_started)
-    plan = _plan(inst, start, search, settings, budget, notes)
+    plan = _plan(inst, start, search, settings, budget, notes, workers)
+    if plan_cost(inst, start.seed) < plan_cost(inst, plan):
+        plan = start.seed  # a warm seed the steps could not improve on stays the plan
     total = plan_cost(inst, plan)
+    budget.found_plan(plan, total)
     notes.append(f"plan {total:,.2f} {budget.after()}")
     plan, bound, optimal = _exact_finish(inst, plan, total, bound, settings, budget, notes)
     lp_value = search.master.value if search.master is not None else float("nan")
-    return Outcome(plan, bound, lp_value, search.rounds, notes, optimal, (lam, mu))
+    return Outcome(plan, bound, lp_value, search.rounds, notes, optimal, (lam, mu),
+                   warm_from(inst, plan, lam, mu))  # fmt: skip
 
 
 def _plan(
@@ -110,35 +136,44 @@ def _plan(
     settings: Settings,
     budget: Budget,
     notes: list[str],
+    workers: Workers,
 ) -> Plan:
     """Dive from the LP (or keep the seed), rescue and local search, then neighbourhood
     search on the restricted master."""
     groups, pool, master = search.groups, search.pool, search.master
     plan = start.seed
     if master is not None:
+        budget.enter("plan: dive from the LP")
         # The dive continues column generation on what is left; it gets a share of the
         # time, the neighbourhood search the rest.
         dive_end = budget.part_of_rest(settings.dive_share, budget.deadline)
         margin = settings.dive_margin * start.repair_seconds
         dived = _dive_and_repair(inst, groups, pool, master, budget.until(dive_end - margin),
-                                 settings)  # fmt: skip
+                                 settings, workers)  # fmt: skip
         dived_total = plan_cost(inst, dived)
         notes.append(f"dive and repair {dived_total:,.2f} {budget.after()}")
         if dived_total < plan_cost(inst, plan):
             plan = dived
+        budget.found_plan(dived, dived_total)
     # Rescue and local search share the time left before the neighbourhood search.
+    budget.enter("plan: rescue")
     rescue_end = budget.until(budget.part_of_rest(settings.rescue_share, budget.deadline))
     plan = rescue(inst, plan, start.free_value, rescue_end, settings.rescue_nodes)
-    notes.append(f"rescue (moves that serve orders whole) {plan_cost(inst, plan):,.2f} "
-                 f"{budget.after()}")  # fmt: skip
+    total = plan_cost(inst, plan)
+    budget.found_plan(plan, total)
+    notes.append(f"rescue (moves that serve orders whole) {total:,.2f} {budget.after()}")
+    budget.enter("plan: local search")
     free = [start.free_value[g.orders] for g in groups]
     plan = local_search(inst, groups, plan, free, budget.plan_deadline(), settings.improve_passes)
-    notes.append(f"local search {plan_cost(inst, plan):,.2f} {budget.after()}")
+    total = plan_cost(inst, plan)
+    budget.found_plan(plan, total)
+    notes.append(f"local search {total:,.2f} {budget.after()}")
     if master is None or settings.neighbourhood <= 0:
         return plan
+    budget.enter("plan: neighbourhood search")
     plan = neighbourhood.search(
         inst, pool, master, plan, inst.order_unfilled_cost, budget.plan_deadline(), settings,
-        notes,
+        notes, workers.here,
     )  # fmt: skip
     # The re-solves keep their columns whole: stock they freed may still serve a line.
     no_pending = [np.zeros(0, np.int64)] * len(groups)
@@ -152,6 +187,7 @@ def _dive_and_repair(
     master: MasterResult,
     deadline: Deadline,
     settings: Settings,
+    workers: Workers,
 ) -> Plan:
     """Dive from the LP; orders still open when time runs out get priced repair."""
 
@@ -159,7 +195,7 @@ def _dive_and_repair(
     quick = replace(settings, exact_pricing_up_to=0)
 
     def reprice(sub: list[Group], lam: FloatA, mu: FloatA, ref: FloatA) -> Columns:
-        return price(inst, sub, lam, mu, ref, quick, deadline).columns
+        return price(inst, sub, lam, mu, ref, quick, deadline, workers=workers).columns
 
     solver, params = lp_solver(inst, settings)
     options = DiveOptions(
@@ -207,6 +243,7 @@ def _exact_finish(
     gap_open = total - bound > 1e-6 * total
     if inst.n_orders > settings.exact_up_to or remaining <= 0 or not gap_open:
         return plan, bound, False
+    budget.enter("exact MIP")
     mip_plan, mip_bound, optimal = solve_mip(inst, remaining, interruptible=budget.interruptible)
     if len(mip_plan.line) and plan_cost(inst, mip_plan) < total:
         plan = mip_plan
@@ -217,12 +254,18 @@ def _exact_finish(
 
 
 def plan_optimize(
-    inst: Instance, time_limit: float | None = None, budget: Budget | None = None
+    inst: Instance,
+    time_limit: float | None = None,
+    budget: Budget | None = None,
+    executor: Executor | None = None,
+    warm: Warm | None = None,
 ) -> PlanResult:
-    """The optimizer as a strategy; ``budget`` lets a caller stop it (Ctrl-C)."""
+    """The optimizer as a strategy; ``budget`` lets a caller stop it (Ctrl-C), ``executor``
+    runs its independent calls and ``warm`` starts it from a previous run (see ``solve``)."""
     started = time.perf_counter()
-    out = solve(inst, time_limit, budget=budget)
-    return finish(
+    out = solve(inst, time_limit, budget=budget, executor=executor, warm=warm)
+    result = finish(
         inst, out.plan, "optimize", started,
         lower_bound=out.bound, proven_optimal=out.optimal, notes=out.notes,
     )  # fmt: skip
+    return replace(result, warm=out.warm)

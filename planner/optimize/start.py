@@ -4,17 +4,25 @@ first bound: L at prices found without an LP, the per-unit flow's (``prices.flow
 (``prices.scarce`` and ``prices.clearing``).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from parallel.executor import Executor
 from planner.core.group import Group
 from planner.core.instance import Instance
 from planner.core.plan import Plan
 from planner.optimize.budget import Budget
 from planner.optimize.candidates import build_groups
-from planner.optimize.columns import Columns, best_singles, columns_from_plan, from_solution
+from planner.optimize.columns import (
+    Columns,
+    best_singles,
+    columns_from_plan,
+    from_solution,
+    keeping_rules,
+    plan_cost,
+)
 from planner.optimize.plan.repair import priced_repair
 from planner.optimize.prices.clearing import clearing_prices
 from planner.optimize.prices.flow import FlowPrices, between, flow_prices, with_cheaper_arcs
@@ -22,6 +30,8 @@ from planner.optimize.prices.scarce import price_short_skus
 from planner.optimize.pricing.orders import Priced, bound_of, order_shares, price_groups
 from planner.optimize.pricing.subproblem import solve_group
 from planner.optimize.settings import Settings
+from planner.optimize.warm import Warm, plan_in, prices_in
+from planner.optimize.workers import LOCAL, Workers
 
 FloatA = npt.NDArray[np.float64]
 
@@ -69,9 +79,67 @@ def keeps_all_nodes(n_orders: int, n_nodes: int, settings: Settings) -> bool:
     return n_nodes <= settings.all_nodes_up_to and pairs <= settings.all_pairs_up_to
 
 
-def begin(inst: Instance, settings: Settings, budget: Budget, notes: list[str]) -> Start:
+def begin(
+    inst: Instance,
+    settings: Settings,
+    budget: Budget,
+    notes: list[str],
+    workers: Workers = LOCAL,
+    warm: Warm | None = None,
+) -> Start:
     """Candidates, first columns, a feasible plan (priced repair at zero prices) and the
-    first bound with its prices, found without an LP."""
+    first bound with its prices, found without an LP (the pricing and the flow's halves
+    on ``workers``); with a previous run's ``warm`` prices and plan where they do better."""
+    start = _cold(inst, settings, budget, notes, workers)
+    if warm is None or budget.stopped:
+        return start
+    return _warmed(inst, start, warm, settings, budget, notes, workers)
+
+
+def _warmed(
+    inst: Instance,
+    start: Start,
+    warm: Warm,
+    settings: Settings,
+    budget: Budget,
+    notes: list[str],
+    workers: Workers,
+) -> Start:
+    """The start with what a previous run left: its plan, where it still applies, with
+    the other orders placed by priced repair at its prices (the seed when cheaper, its
+    columns in any case), and L at its prices (the start's bound and prices when
+    higher), with every order's priced choice there as columns."""
+    started = budget.now()
+    lam, mu = prices_in(warm, inst)
+    kept = plan_in(warm, inst)
+    served = np.zeros(inst.n_orders, bool)
+    served[inst.line_order[kept.line]] = True
+    pending = [np.flatnonzero(~served[g.orders]) for g in start.groups]
+    plan = priced_repair(
+        inst, start.groups, lam, mu, pending=pending, plan=kept, rounds=settings.repair_rounds
+    )
+    priced = price_groups(inst, start.groups, lam, mu, settings.bound_widen_by, workers.shared)
+    bound = bound_of(inst, priced, lam, mu)
+    split = inst.weights.split
+    cols = [from_solution(p.group, p.solution, np.arange(p.group.size), split) for p in priced]
+    cols.append(columns_from_plan(inst, plan))
+    pool = start.pool.extend(Columns.concat(cols).fresh(start.pool))
+    total, cold_total = plan_cost(inst, plan), plan_cost(inst, start.seed)
+    notes.append(
+        f"warm start: {served.sum():,} orders kept their plan, plan {total:,.2f} (cold seed "
+        f"{cold_total:,.2f}), Lagrangian bound at its prices {bound:,.2f} "
+        f"({budget.now() - started:.1f} s)"
+    )
+    seed = plan if total < cold_total else start.seed
+    if bound > start.bound:
+        return replace(start, pool=pool, seed=seed, bound=bound, lam=lam, mu=mu, low=None)
+    return replace(start, pool=pool, seed=seed)
+
+
+def _cold(
+    inst: Instance, settings: Settings, budget: Budget, notes: list[str], workers: Workers
+) -> Start:
+    """The start from the batch alone."""
     limit = budget.limit
     k = (
         inst.n_nodes
@@ -86,6 +154,7 @@ def begin(inst: Instance, settings: Settings, budget: Budget, notes: list[str]) 
     zero_lam, zero_mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
     seed = priced_repair(inst, groups, zero_lam, zero_mu, rounds=settings.repair_rounds)
     repair_seconds = budget.now() - started
+    budget.found_plan(seed, plan_cost(inst, seed))  # the first plan a stop can answer with
     pool = pool.extend(columns_from_plan(inst, seed))
     # At least 0.5 s: SCIP proves the 15 loose orders of a 1,500-order batch in 0.22-0.27 s,
     # and with 0.25 s the final bound fell back to floors in about half the runs at 5 s
@@ -103,7 +172,7 @@ def begin(inst: Instance, settings: Settings, budget: Budget, notes: list[str]) 
     # Prices found without an LP: the bound where column generation does not converge
     # in time, and columns made at prices that know scarcity, which the first LP lacks.
     if inst.n_orders <= settings.flow_up_to:
-        found = _prices_from_flow(inst, groups, free_value, settings, budget, notes)
+        found = _prices_from_flow(inst, groups, free_value, settings, budget, notes, workers)
         pool = pool.extend(found.columns.fresh(pool))
         low: tuple[FloatA, FloatA] | None = found.low
         bound, lam, mu = found.bound, found.lam, found.mu
@@ -113,7 +182,7 @@ def begin(inst: Instance, settings: Settings, budget: Budget, notes: list[str]) 
         # at 100k). Below it, candidates were priced above nodes the flow did not see
         # (1M orders on 500 nodes) and L(0) may be the better bound.
         if _below_flow(inst, found.bound, found.flow_value):
-            zero = _zero_bound(inst, groups, settings, exact_seconds, budget, notes)[0]
+            zero = _zero_bound(inst, groups, settings, exact_seconds, budget, notes, workers)[0]
             if zero > bound:
                 lam, mu, low = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes), None
                 bound = zero
@@ -122,11 +191,11 @@ def begin(inst: Instance, settings: Settings, budget: Budget, notes: list[str]) 
             found.seconds, exact_seconds, bound, lam, mu, low,
         )  # fmt: skip
     bound, zero_shares, bound_seconds = _zero_bound(
-        inst, groups, settings, exact_seconds, budget, notes
+        inst, groups, settings, exact_seconds, budget, notes, workers
     )
     if inst.n_orders > settings.simplex_up_to:
         bound, lam, mu, cols = _prices_without_lp(
-            inst, groups, zero_shares, settings, budget, notes
+            inst, groups, zero_shares, settings, budget, notes, workers.shared
         )
         pool = pool.extend(cols.fresh(pool))
     return Start(
@@ -142,6 +211,7 @@ def _zero_bound(
     exact_seconds: float,
     budget: Budget,
     notes: list[str],
+    workers: Workers = LOCAL,
 ) -> tuple[float, FloatA, float]:
     """L(0), each order's share of it, and the seconds it took. The bound at zero prices
     needs no search and stands if no LP converges. (At zero prices the floors barely
@@ -151,6 +221,7 @@ def _zero_bound(
     shares = order_shares(
         inst, groups, lam, mu, exact_seconds, settings.exact_pricing_up_to, widen_by=0,
         deadline=budget.until(np.inf),  # no deadline but a stop
+        executor=workers.shared,
     )  # fmt: skip
     bound, seconds = float(shares.sum()), budget.now() - started
     notes.append(f"Lagrangian bound at zero prices {bound:,.2f} ({seconds:.1f} s)")
@@ -177,6 +248,7 @@ def _prices_from_flow(
     settings: Settings,
     budget: Budget,
     notes: list[str],
+    workers: Workers = LOCAL,
 ) -> _Found:
     """L at the per-unit flow's prices (``planner.optimize.prices.flow``) and the first columns
     made there: every order's priced choice, the flow's own allocation where it keeps
@@ -188,27 +260,27 @@ def _prices_from_flow(
     solved again with the arcs its prices say it lacks (``with_cheaper_arcs``; 1M orders
     on 500 nodes: L $10.17M -> $16.59M against the flow's $16.53M)."""
     started = budget.now()
-    fp = flow_prices(inst, groups)
+    fp = flow_prices(inst, groups, workers.isolated)
     seconds = budget.now() - started
     notes.append(
         f"flow prices: {fp.arcs:,} arcs, flow {fp.value:,.2f} ({seconds:.1f} s, "
         f"{fp.passes} passes for the duals)"
     )
-    priced, bound, bound_seconds = _flow_bound(inst, groups, fp, settings, budget, notes)
+    priced, bound, bound_seconds = _flow_bound(inst, groups, fp, settings, budget, notes, workers)
     if (
         _below_flow(inst, bound, fp.value)
         and settings.flow_arcs_per_line > 0
         and not budget.stopped
     ):
         again = budget.now()
-        more = with_cheaper_arcs(inst, groups, fp, settings.flow_arcs_per_line)
+        more = with_cheaper_arcs(inst, groups, fp, settings.flow_arcs_per_line, workers.isolated)
         if more is not None:
             notes.append(
                 f"flow with the arcs its prices lacked: {more.arcs:,} arcs, flow "
                 f"{more.value:,.2f} ({budget.now() - again:.1f} s)"
             )
             more_priced, more_bound, more_seconds = _flow_bound(
-                inst, groups, more, settings, budget, notes
+                inst, groups, more, settings, budget, notes, workers
             )
             if more_bound > bound:
                 fp, priced, bound, bound_seconds = more, more_priced, more_bound, more_seconds
@@ -224,13 +296,18 @@ def _prices_from_flow(
         parts.append(
             best_singles(p.group.take(touched), fp.lam, fp.mu, settings.flow_singles, split)
         )
-    parts.append(_keeping_rules(inst, columns_from_plan(inst, fp.units)))
+    parts.append(keeping_rules(inst, columns_from_plan(inst, fp.units)))
     cols = Columns.concat(parts)
     return _Found(bound, fp.lam, fp.mu, cols, bound_seconds, fp.value, (fp.low_lam, fp.low_mu))
 
 
 def best_between(
-    inst: Instance, start: Start, widen_by: int, budget: Budget, notes: list[str]
+    inst: Instance,
+    start: Start,
+    widen_by: int,
+    budget: Budget,
+    notes: list[str],
+    workers: Workers = LOCAL,
 ) -> tuple[float, FloatA, FloatA]:
     """The best L between the flow's duals at its highest optimal potentials, where the
     start's bound was taken, and at its lowest (``start.low``), with its prices.
@@ -251,7 +328,8 @@ def best_between(
     best_t = 1.0
     for t in (0.5, 0.0):
         t_lam, t_mu = between((start.lam, start.mu), start.low, t)
-        value = bound_of(inst, price_groups(inst, start.groups, t_lam, t_mu, widen_by), t_lam, t_mu)
+        priced = price_groups(inst, start.groups, t_lam, t_mu, widen_by, workers.shared)
+        value = bound_of(inst, priced, t_lam, t_mu)
         if value <= bound:
             break  # L is (nearly) concave: nothing below t should beat the best so far
         bound, lam, mu, best_t = value, t_lam, t_mu, t
@@ -275,26 +353,15 @@ def _flow_bound(
     settings: Settings,
     budget: Budget,
     notes: list[str],
+    workers: Workers = LOCAL,
 ) -> tuple[list[Priced], float, float]:
     """Every order priced at the flow's prices, L there, and the seconds it took."""
     started = budget.now()
-    priced = price_groups(inst, groups, fp.lam, fp.mu, settings.bound_widen_by)
+    priced = price_groups(inst, groups, fp.lam, fp.mu, settings.bound_widen_by, workers.shared)
     bound = bound_of(inst, priced, fp.lam, fp.mu)
     seconds = budget.now() - started
     notes.append(f"Lagrangian bound at the flow's prices {bound:,.2f} ({seconds:.1f} s)")
     return priced, bound, seconds
-
-
-def _keeping_rules(inst: Instance, cols: Columns) -> Columns:
-    """The columns that keep ship-complete and the package limit (rules 4 and 5); one
-    column per order, as ``columns_from_plan`` makes them."""
-    pairs = np.unique(cols.ent_col * inst.n_nodes + cols.ent_node)
-    packages = np.bincount(pairs // inst.n_nodes, minlength=cols.size)
-    got = np.bincount(cols.ent_line, weights=cols.ent_qty, minlength=inst.n_lines)
-    short = np.bincount(inst.line_order, weights=got < inst.line_qty, minlength=inst.n_orders)
-    o = cols.order
-    ok = (packages <= inst.package_limit[o]) & ~(inst.ship_complete[o] & (short[o] > 0))
-    return cols.take(np.flatnonzero(ok))
 
 
 def _prices_without_lp(
@@ -304,6 +371,7 @@ def _prices_without_lp(
     settings: Settings,
     budget: Budget,
     notes: list[str],
+    executor: Executor | None = None,
 ) -> tuple[float, FloatA, FloatA, Columns]:
     """The best L found by pricing the short SKUs (``prices.scarce``), then clearing
     over-taken stock rows (``prices.clearing``), with its prices, and the columns the
@@ -313,7 +381,7 @@ def _prices_without_lp(
     started = budget.now()
     scarce = price_short_skus(
         inst, groups, zero_shares, budget.from_now(settings.scarce_share),
-        settings.scarce_passes,
+        settings.scarce_passes, executor,
     )  # fmt: skip
     if scarce is not None:
         notes.append(
@@ -328,7 +396,7 @@ def _prices_without_lp(
     started = budget.now()
     cleared = clearing_prices(
         inst, groups, lam, bound, frozen, budget.from_now(settings.clearing_share),
-        settings.clearing_passes,
+        settings.clearing_passes, executor,
     )  # fmt: skip
     notes.append(
         f"clearing prices: Lagrangian bound {cleared.bound:,.2f} (best of {cleared.passes} "

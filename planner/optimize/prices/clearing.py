@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from parallel.executor import Executor
 from planner.core.group import Group
 from planner.core.instance import Instance
 from planner.optimize.budget import Deadline
@@ -60,6 +61,7 @@ def clearing_prices(
     frozen_skus: BoolA,
     deadline: Deadline,
     passes: int,
+    executor: Executor | None = None,
 ) -> Cleared:
     """Up to ``passes`` clearing steps from stock prices ``lam`` (L there: ``bound``),
     leaving the columns of ``frozen_skus`` as they are; stops before a pass that
@@ -73,7 +75,7 @@ def clearing_prices(
     while done < passes and deadline.fits(pass_seconds):
         started = deadline.budget.now()
         done += 1
-        priced = price_groups(inst, groups, flat.reshape(shape), mu, widen_by=0)
+        priced = price_groups(inst, groups, flat.reshape(shape), mu, 0, executor)
         value = bound_of(inst, priced, flat.reshape(shape), mu)
         if value > best.bound:
             best = Cleared(flat.reshape(shape).copy(), mu.copy(), value, done)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from parallel.executor import Executor
 from planner.core.cost import unfilled_unit_penalty
 from planner.core.group import Group
 from planner.core.instance import Instance
@@ -55,6 +56,7 @@ def price_short_skus(
     shares: FloatA,
     deadline: Deadline,
     passes: int = 8,
+    executor: Executor | None = None,
 ) -> ScarcePrices | None:
     """Bisect a price per short SKU to raise L above ``shares.sum()`` (each order's
     share of L at zero prices, from ``pricing.order_shares``); None when no SKU is short.
@@ -86,7 +88,7 @@ def price_short_skus(
         lam = np.zeros(inst.avail.shape)
         lam[:, skus] = p
         # No widening: a uniform price moves every node's floor alike, so it rarely binds.
-        priced = price_groups(inst, holding, lam, no_capacity_price, widen_by=0)
+        priced = price_groups(inst, holding, lam, no_capacity_price, 0, executor)
         bound = base + bound_of(inst, priced, lam, no_capacity_price)
         if bound > best.bound:
             best = ScarcePrices(lam, bound, skus, len(orders), done)

@@ -11,22 +11,23 @@ as candidates (up to a cap, cheapest floors first) and is solved again; what
 stays dropped still counts at its floor.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
 
+from parallel.executor import Executor
 from planner.core.group import Group
 from planner.core.instance import Instance
 from planner.optimize.budget import Deadline
 from planner.optimize.candidates import dropped_bound_at, widen
 from planner.optimize.pricing.exact import relaxed_values, solve_exact
 from planner.optimize.pricing.subproblem import GroupSolution, solve_group
+from planner.optimize.workers import LOCAL
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
-THREADS = 2  # groups are independent and numpy releases the GIL: both cores price
 
 
 @dataclass
@@ -83,25 +84,32 @@ def without_floor(g: Group) -> Group:
 
 
 def price_groups(
-    inst: Instance, groups: list[Group], lam: FloatA, mu: FloatA, widen_by: int = 32
+    inst: Instance,
+    groups: list[Group],
+    lam: FloatA,
+    mu: FloatA,
+    widen_by: int = 32,
+    executor: Executor | None = None,
 ) -> list[Priced]:
     """Solve every order at (lam, mu); orders whose floor binds get up to ``widen_by``
     more nodes (those with the lowest floors) and are solved again.
 
     Capped because pairs cost K^2 per order: at a first LP's wild prices on a
     100k-order batch, widening to every node took 25 s. Nodes left out still
-    count at their floor, so the bound stays valid.
+    count at their floor, so the bound stays valid. One call per group on ``executor``
+    (this machine's threads by default: numpy releases the GIL).
     """
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        parts = pool.map(lambda g: _price_one(inst, g, lam, mu, widen_by), groups)
-        return [p for part in parts for p in part]
+    one = partial(_price_one, inst, lam=lam, mu=mu, widen_by=widen_by)
+    parts = (executor or LOCAL.shared).map(one, groups)
+    return [p for part in parts for p in part]
 
 
-def solve_groups(groups: list[Group], lam: FloatA, mu: FloatA, split: float) -> list[Priced]:
+def solve_groups(
+    groups: list[Group], lam: FloatA, mu: FloatA, split: float, executor: Executor | None = None
+) -> list[Priced]:
     """Every order's priced choice over its candidates only (no floors): for columns."""
     free = [without_floor(g) for g in groups]
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        sols = list(pool.map(lambda g: solve_group(g, lam, mu, split), free))
+    sols = (executor or LOCAL.shared).map(partial(solve_group, lam=lam, mu=mu, split=split), free)
     return [Priced(g, s) for g, s in zip(free, sols, strict=True)]
 
 
@@ -133,6 +141,7 @@ def order_shares(
     exact_up_to: int,
     widen_by: int,
     deadline: Deadline | None = None,
+    executor: Executor | None = None,
 ) -> FloatA:
     """Each order's share of L(lam, mu), indexed by order: a lower bound on its own
     priced optimum over every node.
@@ -146,7 +155,7 @@ def order_shares(
     holding them.
     """
     split = inst.weights.split
-    priced = price_groups(inst, groups, lam, mu, widen_by)
+    priced = price_groups(inst, groups, lam, mu, widen_by, executor)
     bounds = [p.bound for p in priced]
     loose = [
         np.flatnonzero(
@@ -201,8 +210,11 @@ def lagrangian_bound(
     exact_up_to: int,
     widen_by: int,
     deadline: Deadline | None = None,
+    executor: Executor | None = None,
 ) -> float:
     """L(lam, mu): a proven lower bound on the optimum for any prices >= 0 (the
     orders' shares, ``order_shares``, minus what the prices charge for the supply)."""
-    shares = order_shares(inst, groups, lam, mu, exact_seconds, exact_up_to, widen_by, deadline)
+    shares = order_shares(
+        inst, groups, lam, mu, exact_seconds, exact_up_to, widen_by, deadline, executor
+    )
     return float(shares.sum()) - supply_charge(inst, lam, mu)
