@@ -14,6 +14,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from api import problems
+from api.order_reads import OrderReads, warm_in_background
 from api.promise_fast import PromiseFastPath
 from api.routers import admin as admin_routes
 from api.routers import (
@@ -106,6 +107,7 @@ def create_app(
         # would queue behind them, so the pool is sized for many waiting callers.
         to_thread.current_default_thread_limiter().total_tokens = THREADS
         cluster = _join_cluster(settings, app.state.db)
+        warm_in_background(app.state.db)  # the read model of GET /orders/{id}
         try:
             yield
         finally:
@@ -152,6 +154,7 @@ def create_app(
     ):
         app.include_router(router)
     mount_console(app)
+    app.add_middleware(OrderReads, state=app.state)  # read-model hits of GET /orders/{id}
 
     @app.get("/health", tags=["health"], summary="Liveness and the store's path")
     def health() -> dict[str, str]:

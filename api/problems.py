@@ -111,6 +111,8 @@ def _dom_error(request: Request, exc: Exception) -> JSONResponse:
         extra = {"current_state": exc.current, "allowed_from": exc.allowed_from}
     if isinstance(exc, OutOfStock):
         extra = {"skus": exc.skus}
+        if exc.shortfall:
+            extra["shortfall"] = exc.shortfall
     extra.update(getattr(exc, "problem_members", {}))  # e.g. a taken slot's next free slots
     headers = {"Retry-After": "1"} if isinstance(exc, Busy) else None
     if isinstance(exc, Unauthenticated):

@@ -17,16 +17,27 @@ Then a real ``dom serve`` runs on the copy and an asyncio load generator
   ``--feed-clients`` clients keep capturing; the feed's time and the captures'
   p99 while it runs.
 
+Two load generators: ``--generator wrk`` (the default when ``wrk`` is installed,
+``apt-get install wrk``: compiled, about 0.01-0.05 ms of CPU a request, scripts
+in ``benchmarks/wrk/``) and ``httpx`` (this process, asyncio: about 1 ms of CPU
+a request, which the server then lacks on a 2-core machine). With wrk each row
+also gives the server's CPU per request (``/proc``) and the generator's.
+The server's read model is warm before the phases start (its log says so).
+
 Figures are wall-clock on whatever else the machine is doing at the time: say
-what else ran when you quote them. Results are appended to
-``.benchmarks/load.jsonl``; the markdown table is printed.
+what else ran when you quote them (``uptime`` is recorded with each run). Results
+are appended to ``.benchmarks/load.jsonl``; the markdown table is printed.
 """
 
 import asyncio
 import io
 import json
+import os
 import random
 import shutil
+import signal
+import subprocess
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -46,6 +57,9 @@ from data.store import Store
 from tests.server_proc import ADMIN_KEY, ROOT, Server
 
 CACHE = ROOT / ".benchmarks" / "load"
+WRK_DIR = Path(__file__).resolve().parent / "wrk"
+WARM_LOG = "read model warm:"
+LINGER_S = 3.0  # a phase stopped by an event runs this much longer (see wrk_phase)
 NODES, SKUS = 210, 20_000
 PORT = 18_610  # this benchmark's port (change with --port)
 
@@ -163,15 +177,22 @@ def feed_csv(db: _ReadOnly, rows: int, seed: int = 3) -> bytes:
     return out.getvalue().encode()
 
 
-async def measure(
-    url: str,
-    bodies: list[dict[str, Any]],
-    order_ids: list[str],
-    clients: list[int],
-    seconds: float,
-    feed: bytes | None,
-    feed_clients: int,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Workload:
+    """What a run sends: capture bodies, ids to read, client counts, seconds per phase,
+    the feed (or None) and how many clients capture during it."""
+
+    bodies: list[dict[str, Any]]
+    order_ids: list[str]
+    clients: list[int]
+    seconds: float
+    feed: bytes | None
+    feed_clients: int
+
+
+async def measure(url: str, w: Workload) -> dict[str, Any]:
+    bodies, order_ids, clients, seconds = w.bodies, w.order_ids, w.clients, w.seconds
+    feed, feed_clients = w.feed, w.feed_clients
     rng = random.Random(11)
     run = datetime.now(UTC).strftime("%H%M%S")
 
@@ -208,29 +229,204 @@ async def measure(
                 r = await http.post(
                     "/inventory/feed", content=feed, headers={"Content-Type": "text/csv"}
                 )
-            answer.update(status=r.status_code, seconds=round(time.perf_counter() - t0, 2))
-            if r.status_code != 200:
-                answer["body"] = r.text[:300]
+            _fed(answer, r, t0)
             done.set()
 
-        rows = feed.count(b"\n") - 1
-        print(f"feed of {rows:,} rows ...", flush=True)
+        rows = _feed_rows(feed)
         await asyncio.gather(send_feed(), drive(url, feed_clients, capture, done.is_set, during))
         results["feed"] = {"rows": rows, **answer, "captures": during.row(201)}
     return results
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process (all its threads) has used so far (NaN once gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_phase(
+    name: str,
+    server: Server,
+    script: str,
+    clients: int,
+    seconds: float,
+    env: dict[str, str],
+    until: threading.Event | None = None,
+) -> dict[str, Any]:
+    """One closed-loop phase driven by wrk (``until``: stop it when the event is set)."""
+    cmd = ["wrk", f"-t{min(2, clients)}", f"-c{clients}", f"-d{int(seconds)}s", "--timeout", "60s"]
+    cmd += ["-s"]
+    cmd += [str(WRK_DIR / script), server.url]
+    env = {**os.environ, "WRK_DIR": str(WRK_DIR), "API_KEY": ADMIN_KEY, **env}
+    cpu0 = cpu_seconds(server.proc.pid)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    if until is not None:
+        until.wait()
+        # wrk drops requests still in flight when it stops: let those waiting behind
+        # the feed finish, so they count (this also counts a little capturing after it).
+        time.sleep(LINGER_S)
+        proc.send_signal(signal.SIGINT)  # wrk stops and reports
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
+    server_cpu = cpu_seconds(server.proc.pid) - cpu0
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    line = next(ln for ln in out.splitlines() if ln.startswith("JSON "))
+    got = json.loads(line[5:])
+    ok = got["requests"] - got["non2xx"]
+    return {
+        "phase": name,
+        "clients": clients,
+        "requests": got["requests"],
+        "ok": ok,
+        "errors": {"non_2xx": got["non2xx"], "socket": got["socket_errors"]},
+        "per_s": round(ok / got["seconds"], 1),
+        "p50_ms": got["p50_ms"],
+        "p99_ms": got["p99_ms"],
+        "max_ms": got["max_ms"],
+        "server_cpu_ms_per_request": round(1000 * server_cpu / max(1, got["requests"]), 3),
+        "generator_cpu_ms_per_request": round(
+            1000 * (usage.ru_utime + usage.ru_stime) / max(1, got["requests"]), 3
+        ),
+    }
+
+
+def measure_wrk(
+    server: Server, w: Workload, kill_after: float = 0.0, wait_warm: bool = True
+) -> dict[str, Any]:
+    """The phases of ``measure``, driven by wrk processes (``kill_after``: a last
+    capture phase whose server is SIGKILLed after that many seconds)."""
+    bodies, order_ids, clients, seconds = w.bodies, w.order_ids, w.clients, w.seconds
+    feed, feed_clients = w.feed, w.feed_clients
+    body_file, id_file = CACHE / "bodies.jsonl", CACHE / "ids.txt"
+    body_file.write_text("".join(json.dumps(b, separators=(",", ":")) + "\n" for b in bodies))
+    id_file.write_text("\n".join(order_ids) + "\n")
+    run = datetime.now(UTC).strftime("%H%M%S")
+    deadline = time.monotonic() + (600 if wait_warm else 0)
+    while wait_warm and WARM_LOG not in server.read_log():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server's read model did not warm within 10 minutes")
+        time.sleep(1)
+    cap = {"BODIES": str(body_file)}
+    # Warm-up: the first captures start the stock cache's warm-up (a few seconds).
+    results: dict[str, Any] = {"captures": [], "reads": [], "generator": "wrk"}
+    results["warm_up"] = wrk_phase(
+        "warm-up", server, "capture.lua", 1, 3, {**cap, "RUN": f"{run}-w"}
+    )
+    time.sleep(5)
+    for n in clients:
+        row = wrk_phase("capture", server, "capture.lua", n, seconds, {**cap, "RUN": f"{run}-{n}"})
+        results["captures"].append(row)
+        print(json.dumps(row), flush=True)
+        row = wrk_phase("read", server, "read.lua", n, seconds, {"IDS": str(id_file)})
+        results["reads"].append(row)
+        print(json.dumps(row), flush=True)
+    if feed is not None:
+        done, answer = threading.Event(), dict[str, Any]()
+
+        def send_feed() -> None:
+            time.sleep(1)  # the captures are under way
+            t0 = time.perf_counter()
+            r = httpx.post(
+                f"{server.url}/inventory/feed",
+                content=feed,
+                headers={"Content-Type": "text/csv", "X-API-Key": ADMIN_KEY},
+                timeout=1800,
+            )
+            _fed(answer, r, t0)
+            done.set()
+
+        rows = _feed_rows(feed)
+        sender = threading.Thread(target=send_feed)
+        sender.start()
+        env = {**cap, "RUN": f"{run}-feed"}
+        during = wrk_phase(
+            "capture during feed", server, "capture.lua", feed_clients, 1800, env, done
+        )
+        sender.join()
+        results["feed"] = {"rows": rows, **answer, "captures": during}
+    if kill_after:
+        # Captures at the highest client count, then SIGKILL mid-stream (power loss):
+        # every acknowledged order must be in the store when it is opened again.
+        n, env = max(clients), {**cap, "RUN": f"{run}-kill"}
+        killer = threading.Timer(kill_after, server.kill)
+        killer.start()
+        row = wrk_phase("capture, SIGKILL", server, "capture.lua", n, kill_after + 3, env)
+        killer.join()
+        results["killed"] = row
+        print(json.dumps(row), flush=True)
+    return results
+
+
+def invariants(path: Path, template: Path, results: dict[str, Any]) -> dict[str, int]:
+    """After the run (the server stopped or killed): captures acknowledged (2xx) against
+    orders the API stored, stock rows oversold, and stock rows whose reserved units moved
+    by other than the holds placed on them since the template (the generated store
+    reserves units no hold row names). Idempotency-Keys are unique per request, so every
+    2xx is a new order: stored < acknowledged means orders were lost."""
+    phases = [*results["captures"], results.get("warm_up"), results.get("killed")]
+    phases.append((results.get("feed") or {}).get("captures"))
+    acknowledged = sum(p["ok"] for p in phases if p)
+    con = duckdb.connect(str(path))  # replays the WAL of a killed server
+    try:
+        stored = con.execute("SELECT count(*) FROM orders WHERE source = 'api'").fetchone()
+        oversold = con.execute(
+            "SELECT count(*) FROM inventory WHERE on_hand - reserved - safety_stock < 0 "
+            "AND reserved > 0"
+        ).fetchone()
+        con.execute(f"ATTACH '{template}' AS t (READ_ONLY)")
+        held = "SELECT node_id, sku, sum(qty) AS q FROM {db}.reservations GROUP BY ALL"
+        mismatched = con.execute(
+            f"""SELECT count(*) FROM inventory i
+                JOIN t.inventory i0 USING (node_id, sku)
+                LEFT JOIN ({held.format(db="main")}) r USING (node_id, sku)
+                LEFT JOIN ({held.format(db="t")}) r0 USING (node_id, sku)
+                WHERE i.reserved - i0.reserved <> coalesce(r.q, 0) - coalesce(r0.q, 0)"""
+        ).fetchone()
+    finally:
+        con.close()
+    return {
+        "acknowledged": acknowledged,
+        "stored": int(stored[0]) if stored else 0,
+        "lost": max(0, acknowledged - (int(stored[0]) if stored else 0)),
+        "rows_oversold": int(oversold[0]) if oversold else 0,
+        "rows_reserved_not_held": int(mismatched[0]) if mismatched else 0,
+    }
+
+
+def _fed(answer: dict[str, Any], r: httpx.Response, t0: float) -> None:
+    """The feed's answer: status, seconds, and the body if it failed."""
+    answer.update(status=r.status_code, seconds=round(time.perf_counter() - t0, 2))
+    if r.status_code != 200:
+        answer["body"] = r.text[:300]
+
+
+def _feed_rows(feed: bytes) -> int:
+    rows = feed.count(b"\n") - 1
+    print(f"feed of {rows:,} rows ...", flush=True)
+    return rows
+
+
 def table(results: dict[str, Any]) -> str:
     lines = [
-        "| clients | captures/s | p50 | p99 | errors | GET /orders/{id} per s | p50 | p99 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| clients | captures/s | p50 | p99 | errors | server CPU/capture "
+        "| GET /orders/{id} per s | p50 | p99 | server CPU/read |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def cpu(row: dict[str, Any]) -> str:
+        ms = row.get("server_cpu_ms_per_request")
+        return "n/a" if ms is None else f"{ms:.2f} ms"
+
     for c, r in zip(results["captures"], results["reads"], strict=True):
         errs = sum(c["errors"].values()) + sum(r["errors"].values())
         lines.append(
             f"| {c['clients']} | {c['per_s']:,.1f} | {c['p50_ms']:,.1f} ms | "
-            f"{c['p99_ms']:,.1f} ms | {errs} | {r['per_s']:,.1f} | {r['p50_ms']:,.1f} ms | "
-            f"{r['p99_ms']:,.1f} ms |"
+            f"{c['p99_ms']:,.1f} ms | {errs} | {cpu(c)} | {r['per_s']:,.1f} | "
+            f"{r['p50_ms']:,.1f} ms | {r['p99_ms']:,.1f} ms | {cpu(r)} |"
         )
     if "feed" in results:
         f = results["feed"]
@@ -241,6 +437,25 @@ def table(results: dict[str, Any]) -> str:
             f"meanwhile {c['clients']} clients captured {c['ok']:,} orders "
             f"({c['per_s']:,.1f}/s), p50 {c['p50_ms']:,.1f} ms, p99 {c['p99_ms']:,.1f} ms, "
             f"max {c['max_ms']:,.1f} ms, errors {c['errors'] or 'none'}."
+        )
+    if "killed" in results:
+        k = results["killed"]
+        lines.append("")
+        lines.append(
+            f"SIGKILL after {k['clients']} clients captured {k['ok']:,} orders "
+            f"({k['per_s']:,.1f}/s, p99 {k['p99_ms']:,.1f} ms)."
+        )
+    if "invariants" in results:
+        lines.append("")
+        lines.append(f"Invariants after the run: {results['invariants']}.")
+    load = results.get("load_average")
+    if load:
+        before = ", ".join(f"{x:.2f}" for x in load["before"])
+        after = ", ".join(f"{x:.2f}" for x in load["after"])
+        lines.append("")
+        lines.append(
+            f"Generator: {results.get('generator', 'httpx')}. Load average before: {before}; "
+            f"after: {after}."
         )
     return "\n".join(lines)
 
@@ -257,6 +472,15 @@ def main(
     feed_clients: Annotated[int, typer.Option(help="Capturing clients during the feed.")] = 8,
     port: Annotated[int, typer.Option(help="Port of the dom serve under test.")] = PORT,
     label: Annotated[str, typer.Option(help="Free text stored with the results.")] = "",
+    kill_after: Annotated[
+        float, typer.Option(help="wrk only: SIGKILL the server this long into a last phase.")
+    ] = 0.0,
+    wait_warm: Annotated[
+        bool, typer.Option(help="Wait for the server's read model (code before it: no).")
+    ] = True,
+    generator: Annotated[
+        str, typer.Option(help="wrk (compiled, default when installed) or httpx (this process).")
+    ] = "wrk" if shutil.which("wrk") else "httpx",
     server_root: Annotated[
         Path, typer.Option(help="Checkout whose code serves (compare before/after).")
     ] = ROOT,
@@ -275,20 +499,20 @@ def main(
         raw.close()
     server = Server(work, port=port, root=server_root)
     print(f"dom serve from {server_root} on {server.url}; {seconds:g} s per phase", flush=True)
+    counts = [int(c) for c in clients.split(",")]
+    load_before = os.getloadavg()
     try:
-        results = asyncio.run(
-            measure(
-                server.url,
-                bodies,
-                ids,
-                [int(c) for c in clients.split(",")],
-                seconds,
-                feed,
-                feed_clients,
-            )
-        )
+        workload = Workload(bodies, ids, counts, seconds, feed, feed_clients)
+        if generator == "wrk":
+            results = measure_wrk(server, workload, kill_after, wait_warm)
+        else:
+            results = asyncio.run(measure(server.url, workload))
+            results["generator"] = "httpx"
     finally:
         server.stop()
+    results["load_average"] = {"before": load_before, "after": os.getloadavg()}
+    if generator == "wrk":
+        results["invariants"] = invariants(work, template, results)
     results.update(
         orders=orders,
         nodes=NODES,

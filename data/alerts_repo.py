@@ -20,6 +20,26 @@ SHORT = "network_short"
 NETWORK = ""  # node_id of a network-wide alert
 
 
+def _open_demand(sku_filter: str) -> str:
+    """CTEs open_demand and held: open demand and the units reservations hold of it,
+    per SKU, for the SKUs ``sku_filter`` keeps (each use one ``?``, or ``true``)."""
+    return f"""open_demand AS (
+        SELECT l.sku, sum(l.qty) AS qty FROM order_lines l
+        JOIN orders o USING (order_id)
+        WHERE o.status IN ('created', 'validated', 'sourced', 'backordered')
+          AND {sku_filter.format(col="l.sku")}
+        GROUP BY l.sku),
+    held AS (
+        SELECT r.sku, sum(r.qty) AS qty FROM reservations r
+        JOIN orders o USING (order_id)
+        WHERE NOT r.released AND {sku_filter.format(col="r.sku")}
+          AND o.status IN ('created', 'validated', 'sourced', 'backordered')
+        GROUP BY r.sku)"""
+
+
+_SKUS = "{col} IN (SELECT unnest(?::TEXT[]))"
+
+
 class AlertRepo(CursorRepo):
     """Reorder points and alerts; mixed into the lifecycle repository."""
 
@@ -39,6 +59,7 @@ class AlertRepo(CursorRepo):
     def refresh_alerts(self) -> tuple[int, int]:
         """Raise and clear alerts for the SKUs touched; returns (raised, cleared)."""
         skus = sorted(self.__dict__.pop("touched_skus", set()))
+        self.refreshed_skus = skus
         if not skus:
             return 0, 0
         wanted = {(BELOW, n, s): (a, t) for n, s, a, t in self._below(skus)}
@@ -85,20 +106,52 @@ class AlertRepo(CursorRepo):
 
     def _short(self, skus: list[str]) -> list[tuple[str, int, int]]:
         """(sku, network available, open demand nothing holds) where the network cannot
-        cover that demand."""
+        cover that demand. A write that says exactly what it changed (a group of
+        captures) takes both from the commit caches plus its own changes."""
+        caches = self.caches
+        if self.order_docs is None or caches is None or self.unheld_unknown:
+            return self._short_read(skus)
+        stock = caches.stock.get_many(skus)
+        if len(stock) < len(skus):
+            return self._short_read(skus)
+        unheld = caches.unheld.get_many(skus)
+        if missing := [s for s in skus if s not in unheld]:
+            # Read with this transaction's own lines and holds: those are taken off.
+            read = dict.fromkeys(missing, 0) | dict(self.unheld_read(missing))
+            committed = {s: q - self.unheld_changes.get(s, 0) for s, q in read.items()}
+            caches.unheld.keep(committed, self.generation)
+            unheld.update(committed)
+        mine: dict[str, dict[str, int]] = {}  # this transaction's changes, by SKU
+        for (node_id, sku), change in self.stock_changes.items():
+            mine.setdefault(sku, {})[node_id] = change[0]
+        short = []
+        for sku in skus:
+            demand = unheld[sku] + self.unheld_changes.get(sku, 0)
+            if demand <= 0:
+                continue
+            own, rows = mine.get(sku, {}), stock[sku]
+            net = sum(max(0, d) for n, d in own.items() if n not in rows)  # new stock rows
+            for n, a in rows.items():
+                net += max(0, a[0] + own.get(n, 0))
+                if net >= demand:
+                    break  # covered: no need to add up the rest
+            else:
+                short.append((sku, net, demand))
+        return short
+
+    def unheld_read(self, skus: list[str] | None) -> list[tuple[str, int]]:
+        """(sku, open demand nothing holds) for these SKUs (None: all) with open demand."""
         rows = self.rows(
-            f"""WITH open_demand AS (
-                    SELECT l.sku, sum(l.qty) AS qty FROM order_lines l
-                    JOIN orders o USING (order_id)
-                    WHERE o.status IN ('created', 'validated', 'sourced', 'backordered')
-                      AND l.sku IN (SELECT unnest(?::TEXT[]))
-                    GROUP BY l.sku),
-                held AS (
-                    SELECT r.sku, sum(r.qty) AS qty FROM reservations r
-                    JOIN orders o USING (order_id)
-                    WHERE NOT r.released AND r.sku IN (SELECT unnest(?::TEXT[]))
-                      AND o.status IN ('created', 'validated', 'sourced', 'backordered')
-                    GROUP BY r.sku),
+            f"""WITH {_open_demand("true" if skus is None else _SKUS)}
+                SELECT d.sku, d.qty - coalesce(h.qty, 0)
+                FROM open_demand d LEFT JOIN held h USING (sku)""",
+            [] if skus is None else [skus, skus],
+        )
+        return [(s, int(d)) for s, d in rows]
+
+    def _short_read(self, skus: list[str]) -> list[tuple[str, int, int]]:
+        rows = self.rows(
+            f"""WITH {_open_demand(_SKUS)},
                 avail AS (
                     SELECT sku, sum(greatest(0, {AVAILABLE})) AS qty FROM inventory
                     WHERE sku IN (SELECT unnest(?::TEXT[])) GROUP BY sku)

@@ -18,13 +18,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import duckdb
 
-from data.group_writer import GroupWriter
+from data.commit_cache import CommitCaches
+from data.group_writer import Batch, GroupWriter, run_each
 from data.lifecycle_repo import LifecycleRepo
-from data.store import Store
+from data.store import Store, StoreError
 from models.lifecycle_errors import Busy, WriteConflict
 
 T = TypeVar("T")
@@ -44,24 +45,33 @@ def is_conflict(exc: BaseException) -> bool:
 
 
 class _Gate:
-    """Many ordinary writers, or one exclusive writer (a sourcing run's apply).
+    """Many ordinary writers, or one exclusive writer (a sourcing run's apply, a feed step).
 
     DuckDB would let a run's apply (thousands of stock rows) race the stream of
     captures and lose every time; instead the apply waits for in-flight writes
     to finish and holds new ones back for its short transaction. Reads never wait.
+    Writers held back by an exclusive one go first when it ends, so a feed's next
+    step waits for the captures queued behind its last one.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._active = 0
         self._exclusive = False
-        self._waiting = 0
+        self._waiting = 0  # exclusive writers waiting
+        self._held = 0  # ordinary writers waiting for an exclusive one to end
+        self._their_turn = False  # an exclusive one ended: the held writers go first
 
     @contextmanager
     def shared(self) -> Iterator[None]:
         with self._cond:
-            while self._exclusive or self._waiting:
+            self._held += 1
+            while self._exclusive or (self._waiting and not self._their_turn):
                 self._cond.wait()
+            self._held -= 1
+            if not self._held:
+                self._their_turn = False
+                self._cond.notify_all()
             self._active += 1
         try:
             yield
@@ -75,7 +85,7 @@ class _Gate:
     def exclusive(self) -> Iterator[None]:
         with self._cond:
             self._waiting += 1
-            while self._exclusive or self._active:
+            while self._exclusive or self._active or self._their_turn:
                 self._cond.wait()
             self._waiting -= 1
             self._exclusive = True
@@ -84,6 +94,7 @@ class _Gate:
         finally:
             with self._cond:
                 self._exclusive = False
+                self._their_turn = self._held > 0
                 self._cond.notify_all()
 
 
@@ -111,6 +122,8 @@ class Database:
         self.gate = _Gate()
         self._writer: GroupWriter | None = None
         self._writer_lock = threading.Lock()
+        # Order documents, stock and unheld demand, kept in step with every commit below.
+        self.caches = CommitCaches()
 
     @property
     def path(self) -> str:
@@ -131,13 +144,17 @@ class Database:
             self._pool.put(cur)
 
     def read(self, work: Callable[[LifecycleRepo], T]) -> T:
-        """Run read-only work on one consistent snapshot."""
+        """Run read-only work on one consistent snapshot, begun at its first statement
+        (work answered from a cache, such as a known API key, opens none)."""
         with self.cursor() as cur:
-            cur.begin()
+            snapshot = _Snapshot(cur)
+            repo = LifecycleRepo(cast(duckdb.DuckDBPyConnection, snapshot), self.cache)
+            repo.caches, repo.generation = self.caches, self.caches.generation
             try:
-                return work(LifecycleRepo(cur, self.cache))
+                return work(repo)
             finally:
-                cur.rollback()
+                if snapshot.begun:
+                    cur.rollback()
 
     def write(
         self,
@@ -160,12 +177,21 @@ class Database:
                     locked = True
                 gate = self.gate.exclusive() if exclusive else self.gate.shared()
                 with gate, self.cursor() as cur:
+                    generation = self.caches.generation  # before the snapshot begins
                     cur.begin()
                     try:
                         repo = LifecycleRepo(cur, self.cache)
+                        repo.caches, repo.generation = self.caches, generation
                         result = work(repo)
                         repo.refresh_alerts()  # alerts commit with the stock change
                         cur.commit()
+                        unknown = repo.unheld_unknown
+                        self.caches.committed(
+                            repo.order_docs,
+                            repo.stock_changes,
+                            repo.unheld_changes,
+                            sorted(unknown.union(repo.refreshed_skus)) if unknown else (),
+                        )
                         if repo.stock_changes and self.on_stock_change is not None:
                             # Still inside the gate: an index rebuild (exclusive) sees
                             # either this commit in its snapshot or this change, not both.
@@ -193,12 +219,23 @@ class Database:
         """Like ``write``, but committed together with other callers' units by the
         group writer (``data.group_writer``): one durable commit for many small
         writes. Returns once the commit holding ``work`` is done."""
+        return cast(T, self.write_batch(run_each, work))
+
+    def write_batch(self, batch: Batch, item: object) -> object:
+        """``item`` handed to ``batch`` together with the other items queued for it
+        (``data.group_writer``); its answer once the commit holding it is done."""
         with self._writer_lock:
             if self._writer is None:
                 self._writer = GroupWriter(self)
+                # The first groups read stock per SKU; this fills the caches meanwhile.
+                threading.Thread(target=self.warm, name="dom-warm-caches", daemon=True).start()
             writer = self._writer
-        result: T = writer.submit(work)
-        return result
+        return writer.submit_batch(batch, item)
+
+    def warm(self) -> None:
+        """Fill the commit caches with every SKU's stock and unheld demand."""
+        with contextlib.suppress(duckdb.Error, StoreError):  # closed meanwhile: nothing to warm
+            self.read(lambda r: r.warm_caches())
 
     def close(self) -> None:
         """Checkpoint (the WAL folds into the file) and close every cursor and the store."""
@@ -215,6 +252,20 @@ class Database:
                     cur.close()
             self._cursors.clear()
         self.store.close()
+
+
+class _Snapshot:
+    """A cursor whose read transaction begins at the first use."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+        self._cur = cur
+        self.begun = False
+
+    def __getattr__(self, name: str) -> Any:
+        if not self.begun:
+            self._cur.begin()
+            self.begun = True
+        return getattr(self._cur, name)
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:

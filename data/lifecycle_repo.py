@@ -12,6 +12,7 @@ from typing import Any, cast
 
 import duckdb
 
+from data.capture_repo import CaptureRepo
 from data.exchange_repo import ExchangeRepo
 from data.promise_repo import PromiseRepo
 from data.repo_base import now, where
@@ -23,11 +24,19 @@ from models.lifecycle_errors import Conflict
 from models.orders import LineState, OrderRecord
 
 _SAME = object()  # marker: leave the column as it is
+# An order's record (OrderRecord): orders o joined with order_headers h.
+_ORDER_RECORD = """o.order_id, o.channel, o.ship_zip, o.service, o.due_days, o.ship_complete,
+    o.max_packages, o.pickup_node_id, o.status, o.created_at,
+    h.customer_email, h.customer_name, h.phone, h.ship_name, h.ship_line1,
+    h.ship_city, h.ship_state, h.promo_code, h.hold_from,
+    coalesce(h.version, 1) AS version,
+    coalesce(h.updated_at, o.created_at) AS updated_at,
+    h.order_id IS NOT NULL AS adopted"""
 KEYS_TTL_S = 5.0  # a deactivated key may still work this long in a running server
 MAX_CACHED_KEYS = 10_000
 
 
-class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo):
+class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo, CaptureRepo):
     """The order service's repository, on one cursor inside one transaction: orders,
     idempotency keys, promotions and API keys here; stock, work and runs in the mixins."""
 
@@ -35,19 +44,41 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo
 
     def order_row(self, order_id: str) -> OrderRecord | None:
         row = self.one(
-            """SELECT o.order_id, o.channel, o.ship_zip, o.service, o.due_days, o.ship_complete,
-                      o.max_packages, o.pickup_node_id, o.status, o.created_at,
-                      h.customer_email, h.customer_name, h.phone, h.ship_name, h.ship_line1,
-                      h.ship_city, h.ship_state, h.promo_code, h.hold_from,
-                      coalesce(h.version, 1) AS version,
-                      coalesce(h.updated_at, o.created_at) AS updated_at,
-                      h.order_id IS NOT NULL AS adopted
-               FROM orders o
+            f"""SELECT {_ORDER_RECORD} FROM orders o
                LEFT JOIN (SELECT * FROM order_headers WHERE order_id = ?) h USING (order_id)
                WHERE o.order_id = ?""",
             [order_id, order_id],
         )
         return cast(OrderRecord | None, row)
+
+    def newest_orders_whole(
+        self, limit: int
+    ) -> tuple[list[OrderRecord], dict[str, list[LineState]], dict[str, list[dict[str, Any]]],
+               dict[str, list[dict[str, Any]]]]:  # fmt: skip
+        """The newest ``limit`` adopted orders with their line states, open lines and
+        reservations by order id (four set-wise reads: the read model's warm-up)."""
+        newest = (
+            "SELECT order_id FROM order_headers h JOIN orders o USING (order_id) "
+            f"ORDER BY o.created_at DESC, o.order_id DESC LIMIT {int(limit)}"
+        )
+        orders = self.dicts(
+            f"""SELECT {_ORDER_RECORD} FROM orders o JOIN order_headers h USING (order_id)
+                WHERE o.order_id IN ({newest})"""
+        )
+        parts: list[dict[str, list[dict[str, Any]]]] = []
+        for sql in (
+            "SELECT * FROM line_state WHERE order_id IN ({n}) ORDER BY order_id, line_no",
+            "SELECT order_id, line_no, sku, qty FROM order_lines WHERE order_id IN ({n}) "
+            "ORDER BY order_id, line_no",
+            "SELECT order_id, line_no, node_id, sku, qty, released FROM reservations "
+            "WHERE order_id IN ({n}) ORDER BY order_id, line_no, node_id",
+        ):
+            by_order: dict[str, list[dict[str, Any]]] = {}
+            for row in self.dicts(sql.format(n=newest)):
+                by_order.setdefault(row["order_id"], []).append(row)
+            parts.append(by_order)
+        states = cast(dict[str, list[LineState]], parts[0])
+        return cast(list[OrderRecord], orders), states, parts[1], parts[2]
 
     def line_states(self, order_id: str) -> list[LineState]:
         rows = self.dicts(
@@ -71,6 +102,7 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo
             raise Conflict(f"order {o['order_id']!r} already exists") from None
 
     def _insert_order(self, o: OrderRecord) -> None:
+        created_at = o.get("created_at") or now()
         self.exec(
             "INSERT INTO orders (order_id, channel, ship_zip, service, due_days, ship_complete, "
             "max_packages, pickup_node_id, status, created_at, source, seq) "
@@ -85,13 +117,13 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo
                 o["max_packages"],
                 o["pickup_node_id"],
                 o["status"],
-                o.get("created_at") or now(),
+                created_at,
             ],
         )
         self.exec(
             "INSERT INTO order_headers (order_id, customer_email, customer_name, phone, "
-            "ship_name, ship_line1, ship_city, ship_state, promo_code, discount) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "ship_name, ship_line1, ship_city, ship_state, promo_code, discount, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 o["order_id"],
                 o["customer_email"],
@@ -103,6 +135,7 @@ class LifecycleRepo(StockRepo, WorkRepo, SourcingRepo, ExchangeRepo, PromiseRepo
                 o["ship_state"],
                 o["promo_code"],
                 o.get("discount", 0),
+                created_at,  # as the capture's answer says
             ],
         )
 

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from data.commit_cache import CommitCaches, OrderDoc
 from data.shared_sql import registered
 
 
@@ -51,6 +52,19 @@ class CursorRepo:
         # available, change in reserved]. Database.write hands it to the promise
         # index once the transaction has committed.
         self.stock_changes: dict[tuple[str, str], list[int]] = {}
+        # The orders this transaction changed, with their new documents, when the
+        # writer knows them exactly; None (the default): it may have changed any
+        # order, and the read model (``data.commit_cache``) is emptied at commit.
+        self.order_docs: dict[str, OrderDoc] | None = None
+        # Change of open demand no reservation holds, per SKU (exact writes only);
+        # unknown: the touched SKUs' unheld demand is read again (and forgotten at commit).
+        self.unheld_changes: dict[str, int] = {}
+        self.unheld_unknown: set[str] = set()
+        self.refreshed_skus: list[str] = []  # the SKUs whose alerts were re-checked
+        # The process's commit caches (``data.commit_cache``), and their generation
+        # when this transaction began; the Database sets both.
+        self.caches: CommitCaches | None = None
+        self.generation = 0
 
     def stock_changed(self, node_id: str, sku: str, available: int, reserved: int = 0) -> None:
         if available or reserved:

@@ -20,7 +20,7 @@ back); here the rows are one DataFrame scanned by DuckDB (Arrow, no copy):
 All of it or none of it: the three writes share the caller's transaction.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
@@ -45,7 +45,7 @@ def _view(cur: duckdb.DuckDBPyConnection, df: pd.DataFrame) -> str:
     """The raw feed (text columns) on this cursor, with 1-based row numbers."""
     name = f"_feed_{next(_names)}"
     frame = df.loc[:, ["node_id", "sku", "kind", "qty"]].astype(str)
-    frame.insert(0, "row_no", range(1, len(frame) + 1))
+    frame.insert(0, "row_no", df.index.to_numpy() + 1)  # a step keeps its rows' numbers
     cur.register(name, frame)
     return name
 
@@ -136,11 +136,37 @@ SELECT row_no, node_id, sku, kind, reserved, new_row, on_hand0,
 """
 
 
+def feed_steps(df: pd.DataFrame, step_rows: int) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """The feed cut into a first part and steps of about ``step_rows`` rows, each
+    applied in its own short transaction so captures commit in between. The rows of
+    one stock row stay together (file order within a stock row is what counts).
+
+    The first part holds every stock row a count or a negative adjustment touches,
+    and the reorder points: only those can fail (leave on hand below reserved), so if
+    they fail nothing at all is written. The steps only add units (receipts, positive
+    adjustments): they cannot fail, and need no plan (``apply_increases``)."""
+    kind, qty = df["kind"].str.strip(), pd.to_numeric(df["qty"].str.strip(), errors="coerce")
+    key = df["node_id"].str.strip() + "\x1f" + df["sku"].str.strip()
+    may_fail = (kind == "count") | ((kind == "adjustment") & (qty < 0))
+    first = key.isin(key[may_fail]) | (kind == REORDER_POINT)
+    rest = df[~first]
+    steps: list[pd.DataFrame] = []
+    if len(rest):
+        # Stock rows numbered in order of first appearance, cut every ``step_rows`` rows.
+        codes = pd.Series(pd.factorize(key[~first])[0], index=rest.index)
+        sizes = codes.value_counts(sort=False).sort_index().cumsum()
+        step_of = (sizes // max(1, step_rows)).reindex(codes.to_numpy()).to_numpy()
+        steps = [part for _, part in rest.groupby(step_of, sort=True)]
+    return df[first], steps
+
+
 @dataclass(frozen=True)
 class FeedOutcome:
     counts: dict[str, int]  # rows per kind
     short: list[FeedProblem]  # rows leaving on hand below reserved: nothing written
     touched: list[str]  # SKUs whose stock or reorder point changed (alerts to re-check)
+    # (node_id, sku, change of on hand) of each stock row the feed changed
+    changes: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def apply_feed(cur: duckdb.DuckDBPyConnection, df: pd.DataFrame, actor: str) -> FeedOutcome:
@@ -197,7 +223,64 @@ def apply_feed(cur: duckdb.DuckDBPyConnection, df: pd.DataFrame, actor: str) -> 
             f"""SELECT sku FROM {plan} WHERE last AND (new_row OR after <> on_hand0)
                 UNION SELECT sku FROM ({points}) ORDER BY 1"""
         ).fetchall()
-        return FeedOutcome({k: int(kinds.get(k, 0)) for k in KINDS}, [], [t[0] for t in touched])
+        changes = cur.execute(
+            f"SELECT node_id, sku, after - on_hand0 FROM {plan} "
+            "WHERE last AND (new_row OR after <> on_hand0) ORDER BY node_id, sku"
+        ).fetchall()
+        return FeedOutcome(
+            {k: int(kinds.get(k, 0)) for k in KINDS},
+            [],
+            [t[0] for t in touched],
+            [(n, s, int(d)) for n, s, d in changes],
+        )
     finally:
         cur.unregister(raw)
         cur.execute(f"DROP TABLE IF EXISTS {plan}")
+
+
+def apply_increases(cur: duckdb.DuckDBPyConnection, df: pd.DataFrame, actor: str) -> FeedOutcome:
+    """Apply feed rows that only add units (receipts, adjustments of 0 or more) in the
+    caller's transaction: on hand += each stock row's sum, whatever it is now (adding
+    commutes with every other change, so no plan is needed), a ledger row per feed row
+    in file order, and new stock rows for keys not stocked yet."""
+    rows = df.loc[:, ["node_id", "sku", "kind", "qty"]].apply(lambda c: c.str.strip())
+    rows["qty"] = rows["qty"].astype("int64")
+    rows.insert(0, "row_no", df.index.to_numpy() + 1)
+    per_row = rows.groupby(["node_id", "sku"], sort=True, as_index=False)["qty"].sum()
+    per_row = per_row[per_row["qty"] != 0]
+    name = f"_feed_add_{next(_names)}"
+    cur.register(name, per_row)
+    try:
+        changed = cur.execute(
+            f"""UPDATE inventory SET on_hand = on_hand + d.qty FROM {name} d
+                WHERE inventory.node_id = d.node_id AND inventory.sku = d.sku"""
+        ).fetchone()
+        if (changed[0] if changed else 0) < len(per_row):
+            cur.execute(
+                f"""INSERT INTO inventory (node_id, sku, on_hand, reserved, safety_stock,
+                                           in_transit, seq)
+                    SELECT d.node_id, d.sku, d.qty, 0, 0, 0, nextval('seq_inventory')
+                      FROM {name} d ANTI JOIN inventory i USING (node_id, sku)
+                     ORDER BY d.node_id, d.sku"""
+            )
+    finally:
+        cur.unregister(name)
+    ledger = f"_feed_ledger_{next(_names)}"
+    cur.register(ledger, rows)
+    try:
+        cur.execute(
+            f"""INSERT INTO inventory_ledger (node_id, sku, kind, on_hand_delta, actor)
+                SELECT node_id, sku, 'feed:' || kind, qty, $actor FROM {ledger}
+                ORDER BY row_no""",
+            {"actor": actor},
+        )
+    finally:
+        cur.unregister(ledger)
+    kinds = rows["kind"].value_counts()
+    changes = list(per_row.itertuples(index=False, name=None))
+    return FeedOutcome(
+        {k: int(kinds.get(k, 0)) for k in KINDS},
+        [],
+        sorted(set(per_row["sku"])),
+        [(str(n), str(s), int(q)) for n, s, q in changes],
+    )

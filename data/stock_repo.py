@@ -104,9 +104,19 @@ class StockRepo(AlertRepo):
 
     def apply_feed(self, df: pd.DataFrame, actor: str) -> stock_feed.FeedOutcome:
         """Apply a checked feed set-wise: rows per kind, or the rows short of reserved.
-        The SKUs it changed are touched once, so their alerts are re-checked at commit."""
+        The SKUs it changed are touched once, so their alerts are re-checked at commit,
+        and each stock row's change is noted (``stock_changes``)."""
         outcome = stock_feed.apply_feed(self.cur, df, actor)
+        return self._fed(outcome)
+
+    def apply_increases(self, df: pd.DataFrame, actor: str) -> stock_feed.FeedOutcome:
+        """Apply checked feed rows that only add units (``stock_feed.apply_increases``)."""
+        return self._fed(stock_feed.apply_increases(self.cur, df, actor))
+
+    def _fed(self, outcome: stock_feed.FeedOutcome) -> stock_feed.FeedOutcome:
         self.touch(outcome.touched)
+        for node_id, sku, on_hand in outcome.changes:  # the promise index follows them
+            self.stock_changed(node_id, sku, on_hand)
         return outcome
 
     def change_stock(

@@ -48,8 +48,12 @@ class IllegalTransition(Conflict):
 class OutOfStock(Conflict):
     """Not enough available stock and the caller refused a backorder."""
 
-    def __init__(self, message: str, skus: list[str]) -> None:
+    def __init__(
+        self, message: str, skus: list[str], shortfall: list[dict[str, object]] | None = None
+    ) -> None:
         self.skus = skus
+        # Per line: line_no, sku, qty ordered and units available to it, when known.
+        self.shortfall = shortfall or []
         super().__init__(message)
 
 

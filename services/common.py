@@ -97,18 +97,25 @@ def order_state(order: OrderRecord) -> str | None:
     return None
 
 
-def order_quote(repo: LifecycleRepo, order: OrderRecord, lines: list[LineState]) -> Any:
-    """The order's price on its current (uncancelled) quantities."""
+def order_quote(
+    repo: LifecycleRepo,
+    order: OrderRecord,
+    lines: list[LineState],
+    items: dict[str, dict[str, Any]] | None = None,
+) -> Any:
+    """The order's price on its current (uncancelled) quantities (``items``: the items
+    already read, when many orders are priced at once)."""
     state = order_state(order)
     if state is None and (pickup := order.get("pickup_node_id")):
-        node = repo.node(pickup)
+        node = next((n for n in repo.nodes() if n["node_id"] == pickup), None)  # cached
         state = zip_table().state_of(node["zip"]) if node else None
     priced = [
         (ls["line_no"], ls["sku"], ls["ordered_qty"] - ls["cancelled_qty"], ls["unit_price"])
         for ls in lines
         if ls["ordered_qty"] - ls["cancelled_qty"] > 0
     ]
-    items = repo.items(sku for _, sku, _, _ in priced)
+    if items is None:
+        items = repo.items(sku for _, sku, _, _ in priced)
     ships = any(not items.get(sku, {}).get("digital") for _, sku, _, _ in priced)
     promo = promotion_of(repo, order.get("promo_code"))
     return quote(priced, Service(order["service"]), state, promo, ships=ships)
@@ -142,13 +149,25 @@ def bill(
 def order_view(repo: LifecycleRepo, order_id: str) -> OrderView:
     order = load_order(repo, order_id)
     states = repo.line_states(order_id)
-    open_qty = {r["line_no"]: r["qty"] for r in repo.open_lines(order_id)}
+    return whole_view(repo, order, states, repo.open_lines(order_id), repo.reservations(order_id))
+
+
+def whole_view(
+    repo: LifecycleRepo,
+    order: OrderRecord,
+    states: list[LineState],
+    open_lines: list[dict[str, Any]],
+    reservations: list[dict[str, Any]],
+    items: dict[str, dict[str, Any]] | None = None,
+) -> OrderView:
+    """The view of an order from its rows: record, line states, open lines, holds."""
+    open_qty = {r["line_no"]: r["qty"] for r in open_lines}
     held: dict[int, list[Placement]] = {}
-    for r in repo.reservations(order_id):
+    for r in reservations:
         held.setdefault(r["line_no"], []).append(
             Placement(node_id=r["node_id"], qty=r["qty"], released=r["released"])
         )
-    q = order_quote(repo, order, states)
+    q = order_quote(repo, order, states, items)
     lines = [
         LineView(
             line_no=s["line_no"],

@@ -7,12 +7,16 @@ units. Stock rows are touched in (node_id, sku) order.
 """
 
 import io
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
 from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo
+from data.stock_feed import feed_steps
 from models.api import (
     Actor,
     Adjustment,
@@ -29,6 +33,9 @@ from services.common import Idempotency, new_id
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 
 FEED_COLUMNS = ("node_id", "sku", "kind", "qty")
+FEED_STEP_ROWS = 40_000  # rows per step of a bulk feed (one short transaction each)
+FEED_PAUSE_S = 0.1  # after each step: captures queued meanwhile commit a group or two
+_feeds = threading.Lock()  # one feed at a time: its steps do not interleave another's
 MAX_FEED_ROWS = 200_000
 
 
@@ -247,9 +254,12 @@ def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
     reorder points set the alert threshold (not stock).
 
     Set-wise (``data.stock_feed``): the rows are checked in one read, then the
-    whole feed is a few statements in one short transaction. It holds other
-    writers back meanwhile (the gate), so it never loses a conflict to the
-    stream of captures and they wait only for that transaction, not the feed.
+    feed is applied in steps, each a few statements in one short transaction that
+    holds other writers back (the gate), so it never loses a conflict to the
+    stream of captures and they wait for one step, not the feed. Only the first
+    part (counts, negative adjustments, reorder points) can fail, and then nothing
+    is written; the steps after it of about ``FEED_STEP_ROWS`` rows only add
+    units (``data.stock_feed.feed_steps``).
     """
     only = actor.node_id if actor.role is Role.NODE else None
     total, problems = db.read(lambda r: r.feed_errors(df, only))
@@ -259,18 +269,33 @@ def apply_feed(db: Database, df: pd.DataFrame, actor: Actor) -> FeedResult:
             f"{total} bad row(s) in the feed; nothing applied",
         )
 
-    def work(repo: LifecycleRepo) -> FeedResult:
-        outcome = repo.apply_feed(df, actor.name)
-        counts = outcome.counts
-        if outcome.short:
-            raise InvalidInput(
-                [FieldError(f"row {p.row}.{p.field}", p.message) for p in outcome.short],
-                "the feed would break promised stock; nothing applied",
-            )
-        return FeedResult(
-            rows=len(df),
-            receipts=counts["receipt"],
-            adjustments=counts["adjustment"] + counts["count"],
-        )
+    def step(part: pd.DataFrame, first: bool) -> Callable[[LifecycleRepo], dict[str, int]]:
+        def work(repo: LifecycleRepo) -> dict[str, int]:
+            if first:
+                outcome = repo.apply_feed(part, actor.name)
+            else:
+                outcome = repo.apply_increases(part, actor.name)
+            if outcome.short:
+                raise InvalidInput(
+                    [FieldError(f"row {p.row}.{p.field}", p.message) for p in outcome.short],
+                    "the feed would break promised stock; nothing applied",
+                )
+            repo.order_docs = {}  # no order changed; its stock changes are noted
+            return outcome.counts
 
-    return db.write(work, exclusive=True)
+        return work
+
+    counts: dict[str, int] = {}
+    first, later = feed_steps(df, FEED_STEP_ROWS)
+    parts = ([(first, True)] if len(first) else []) + [(part, False) for part in later]
+    with _feeds:
+        for i, (part, is_first) in enumerate(parts):
+            if i:  # captures held back by the last step commit before the next
+                time.sleep(FEED_PAUSE_S)
+            for kind, n in db.write(step(part, is_first), exclusive=True).items():
+                counts[kind] = counts.get(kind, 0) + n
+    return FeedResult(
+        rows=len(df),
+        receipts=counts.get("receipt", 0),
+        adjustments=counts.get("adjustment", 0) + counts.get("count", 0),
+    )

@@ -8,8 +8,9 @@ one ``Database.write`` transaction, which may run again after a conflict.
 from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
+from data.commit_cache import MAX_DOCS, OrderDoc
 from data.geo import zip_table
 from data.lifecycle_db import Database
 from data.lifecycle_repo import LifecycleRepo, now
@@ -58,6 +59,7 @@ from services.common import (
     release_reservations,
     reserve_open_demand,
     totals_of,
+    whole_view,
 )
 from services.digital import deliver_digital
 from services.pagination import MAX_LIMIT, decode_cursor, encode_cursor
@@ -84,11 +86,16 @@ def _address_errors(addr: Address, prefix: str) -> list[FieldError]:
 
 
 def _capture_errors(
-    repo: LifecycleRepo, cmd: CaptureOrder, today: date
+    repo: LifecycleRepo,
+    cmd: CaptureOrder,
+    today: date,
+    items: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[list[FieldError], dict[str, dict[str, Any]]]:
-    """Every rule-breaking field of a capture, and the items it orders (with prices)."""
+    """Every rule-breaking field of a capture, and the items it orders (with prices);
+    ``items`` when the caller has read them already (a group of captures)."""
     errors: list[FieldError] = []
-    items = repo.items(line.sku for line in cmd.lines)
+    if items is None:
+        items = repo.items(line.sku for line in cmd.lines)
     for i, line in enumerate(cmd.lines):
         if line.sku not in items:
             errors.append(FieldError(f"lines.{i}.sku", f"unknown SKU {line.sku!r}"))
@@ -138,21 +145,27 @@ def capture(
     With an Idempotency-Key seen before (same body), the first order comes back.
     """
     today = today or date.today()
-    if idempotency and (first := db.read(idempotency.replay)):
-        return OrderView.model_validate_json(first)
-    errors, items = db.read(lambda r: _capture_errors(r, cmd, today))
-    if errors:
-        raise InvalidInput(errors, "the order is not valid")
     order = order_row(cmd, cmd.order_id or new_id("ord"))
-    lines = [
-        (i + 1, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
-        for i, ln in enumerate(cmd.lines)
-    ]
     who = actor.model_copy(update={"channel": cmd.channel.value})
     # The state machine is checked here once: a capture walks created -> validated
     # (-> backordered) inside one transaction and is written with its last status.
     check_transition(S.CREATED, S.VALIDATED)
     check_transition(S.VALIDATED, S.BACKORDERED)
+    if cmd.promise is None:
+        # Validated, decided and written with the other queued captures, set-wise.
+        from services.capture_group import CaptureRequest, capture_group
+
+        request = CaptureRequest(cmd, order, who, idempotency, today)
+        return cast(OrderView, db.write_batch(capture_group, request))
+    if idempotency and (first := db.read(idempotency.replay)):
+        return OrderView.model_validate_json(first)
+    errors, items = db.read(lambda r: _capture_errors(r, cmd, today))
+    if errors:
+        raise InvalidInput(errors, "the order is not valid")
+    lines = [
+        (i + 1, ln.sku, ln.qty, Decimal(str(items[ln.sku]["price"])))
+        for i, ln in enumerate(cmd.lines)
+    ]
     digital = {sku for sku, item in items.items() if item.get("digital")}
     claimed = _claim_promise(db, cmd, digital)
     if claimed is not None:
@@ -168,8 +181,7 @@ def capture(
             idempotency.remember(repo, view)
         return view
 
-    if claimed is None:
-        return db.write_grouped(work)
+    assert claimed is not None  # a capture without a promise went set-wise above
     try:
         view = db.write_grouped(work)
     except BaseException:
@@ -388,6 +400,38 @@ def get_order(db: Database, order_id: str) -> OrderView:
     return db.read(lambda r: order_view(r, order_id))
 
 
+def warm_documents(db: Database, limit: int = MAX_DOCS) -> int:
+    """Build the newest ``limit`` orders' documents into the read model (set-wise
+    reads, then Python); how many were built. Run once at start, in the background."""
+    generation = db.caches.generation  # before the snapshot opens
+
+    def work(repo: LifecycleRepo) -> dict[str, OrderDoc]:
+        orders_, states, open_lines, held = repo.newest_orders_whole(limit)
+        items = repo.items(s["sku"] for rows in states.values() for s in rows)
+        docs = {}
+        for order in orders_:
+            oid = order["order_id"]
+            parts = (states.get(oid, []), open_lines.get(oid, []), held.get(oid, []))
+            view = whole_view(repo, order, *parts, items)
+            docs[oid] = OrderDoc(view.model_dump_json().encode(), view.version)
+        return docs
+
+    docs = db.read(work)
+    db.caches.docs.keep(docs, generation)
+    return len(docs)
+
+
+def order_doc(db: Database, order_id: str) -> OrderDoc:
+    """The order's JSON document from the read model, built (and kept) on a miss."""
+    doc = db.caches.docs.get(order_id)
+    if doc is None:
+        generation = db.caches.generation  # before the snapshot opens
+        view = get_order(db, order_id)
+        doc = OrderDoc(view.model_dump_json().encode(), view.version)
+        db.caches.docs.keep({order_id: doc}, generation)
+    return doc
+
+
 def list_orders(db: Database, query: OrderQuery, limit: int, cursor: str | None) -> Page[OrderView]:
     limit = max(1, min(limit, MAX_LIMIT))
     after = decode_cursor(cursor, datetime, str)
@@ -431,6 +475,16 @@ def _event(row: dict[str, Any]) -> dict[str, Any]:
 
     details = row["details"]
     return {**row, "details": json.loads(details) if isinstance(details, str) else details}
+
+
+def changed_view(repo: LifecycleRepo, order_id: str) -> OrderView:
+    """The view of the one order this write changed, which the read model takes at
+    commit (the other orders' documents stay); its stock changes are noted as they
+    are made, and the demand left unheld of the SKUs it touched is read again."""
+    view = order_view(repo, order_id)
+    repo.order_docs = {order_id: OrderDoc(view.model_dump_json().encode(), view.version)}
+    repo.unheld_unknown.update(line.sku for line in view.lines)
+    return view
 
 
 def etag(version: int) -> str:
@@ -490,7 +544,7 @@ def change(
             target = S.ON_HOLD.value
         repo.bump_version(order_id, **header)
         move(repo, order_id, order["status"], target, actor, "changed", diff)
-        return order_view(repo, order_id)
+        return changed_view(repo, order_id)
 
     return db.write(work)
 
@@ -619,7 +673,7 @@ def cancel(
                 repo.set_open_qty(order_id, no, s["sku"], 0)
             repo.bump_version(order_id)
             move(repo, order_id, order["status"], S.CANCELLED, actor, "cancelled", details)
-            return order_view(repo, order_id)
+            return changed_view(repo, order_id)
         require(Command.CANCEL_LINE, order["status"], f"order {order_id}")
         open_qty = {r["line_no"]: r["qty"] for r in repo.open_lines(order_id)}
         errors = []
@@ -648,7 +702,7 @@ def cancel(
         else:
             repo.bump_version(order_id)
         move(repo, order_id, order["status"], target, actor, "lines_cancelled", details)
-        return order_view(repo, order_id)
+        return changed_view(repo, order_id)
 
     return db.write(work)
 
@@ -681,7 +735,7 @@ def hold(db: Database, order_id: str, reason: str | None, actor: Actor) -> Order
         require(Command.HOLD, order["status"], f"order {order_id}")
         repo.bump_version(order_id, hold_from=order["status"])
         move(repo, order_id, order["status"], S.ON_HOLD, actor, "held", {"reason": reason})
-        return order_view(repo, order_id)
+        return changed_view(repo, order_id)
 
     return db.write(work)
 
@@ -693,6 +747,6 @@ def unhold(db: Database, order_id: str, actor: Actor) -> OrderView:
         back = order["hold_from"] or S.CREATED.value
         repo.bump_version(order_id, hold_from=None)
         move(repo, order_id, order["status"], back, actor, "hold_released")
-        return order_view(repo, order_id)
+        return changed_view(repo, order_id)
 
     return db.write(work)

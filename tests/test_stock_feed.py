@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from data import stock_feed
 from data.lifecycle_db import Database
 from models.api import Actor, Role
 from models.lifecycle_errors import InvalidInput
@@ -46,13 +47,14 @@ def test_rows_apply_in_file_order_per_stock_row() -> None:
     stock = on_hand(db)
     assert stock[("DC1", "A")] == 6 and stock[("ST2", "B")] == 7 and stock[("ST2", "A")] == 4
     assert stock[("ST1", "A")] == 5  # untouched
+    # File order within each stock row; DC1/A (a count: it may fail) is in the first step.
     assert ledger(db) == [
         ("DC1", "A", "feed:receipt", 10),
         ("DC1", "A", "feed:count", -53),
         ("DC1", "A", "feed:adjustment", -2),
+        ("DC1", "A", "feed:receipt", 1),
         ("ST2", "B", "feed:adjustment", 3),
         ("ST2", "A", "feed:receipt", 4),
-        ("DC1", "A", "feed:receipt", 1),
     ]
     seqs = db.read(lambda r: r.rows("SELECT count(*), count(DISTINCT seq) FROM inventory"))
     assert seqs[0][0] == seqs[0][1] == 7
@@ -155,3 +157,20 @@ def test_a_negative_reorder_point_in_a_feed_is_refused_naming_row_and_field() ->
         ]
     assert db.read(lambda r: r.rows("SELECT * FROM reorder_points")) == []
     db.close()
+
+
+def test_a_feed_is_cut_into_steps_that_keep_stock_rows_whole() -> None:
+    rows = feed(
+        "DC1,A,receipt,1",  # 1  step 2
+        "DC1,B,receipt,1",  # 2  step 2
+        "ST1,A,receipt,2",  # 3  step 1: ST1/A has a negative adjustment below
+        "DC1,A,receipt,3",  # 4  step 2 (DC1/A's rows stay together)
+        "ST2,B,reorder_point,4",  # 5  step 1: reorder points go first
+        "ST1,A,adjustment,-1",  # 6  step 1
+        "ST2,A,receipt,5",  # 7  step 3
+        "DC1,C,count,0",  # 8  step 1: a count may leave on hand below reserved
+        "ST2,A,receipt,6",  # 9  step 3
+    )
+    first, steps = stock_feed.feed_steps(rows, step_rows=2)
+    assert list(first.index + 1) == [3, 5, 6, 8]
+    assert [list(step.index + 1) for step in steps] == [[1, 2, 4], [7, 9]]
