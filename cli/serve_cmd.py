@@ -91,10 +91,30 @@ def serve_cmd(
         # The app's lifespan closes (checkpoints) the store, also on SIGTERM: uvicorn
         # re-raises that signal after shutting down, so nothing after run() would run.
         app = create_app(settings, database, close_db=True)
+        _settle_heap()
         config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
+
+
+# Young-generation collections every 100,000 allocations instead of 700, full ones rarely.
+GC_THRESHOLDS = (100_000, 50, 1000)
+
+
+def _settle_heap() -> None:
+    """Keep the garbage collector out of request latency in the long-lived server.
+
+    The store, the promise index and the read model are a large, long-lived heap; with
+    Python's default thresholds a full collection walks all of it every few thousand
+    requests and stalls every request in flight: POST /promise at 8 connections had a
+    p99 of 224 ms with a p50 of 2.8 ms, and 6.2 ms with these settings
+    (docs/experiments.md). What exists at start-up is frozen out of collections."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _seed(database: "Database", load: Path | None, seed_demo: int) -> None:
