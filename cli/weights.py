@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli import ui
 from cli.subapp import console, friendly
 
 app = typer.Typer(
@@ -221,7 +222,7 @@ def sweep_cmd(
             [FieldError("values", f"{values!r}: numbers separated by commas")]
         ) from None
     rows = []
-    with _db(db) as d, Progress(console=console) as progress:
+    with _db(db) as d, Progress(console=ui.out()) as progress:  # Live needs a real Console
         task = progress.add_task(f"sweeping {component}", total=len(vals))
         for v in vals:
             rows += wp.sweep(d, component, [v], time_limit=time_limit)

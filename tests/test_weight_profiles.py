@@ -150,3 +150,21 @@ def test_api_merchandisers_write_analysts_read(client: TestClient) -> None:
         "/weights/whatif", json={"profile": "late-heavy"}, headers=h(Role.ANALYST)
     )
     assert nothing.status_code == 404  # no sourcing run kept yet
+
+
+def test_dom_weights_sweep_draws_the_curve_and_lists_each_value(tmp_path) -> None:
+    """The command end to end (its progress bar once crashed on the lazy console)."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    path = str(tmp_path / "dom.duckdb")
+    db = make_db(path, keys=False, orders=True)
+    sourcing.run_sourcing(db, RunRequest(strategy="greedy"), ANN)
+    db.close()
+    out = tmp_path / "sweep.png"
+    args = ["weights", "sweep", "late", "--values", "0,400", "--time-limit", "1"]
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--db", path])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert "Sweep of late" in result.output
