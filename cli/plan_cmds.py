@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from models import Batch, Weights
+    from parallel import Executor
     from planner import Instance, PlanResult
     from planner.core.explain import LineChoice
     from planner.optimize.detached import Detached
@@ -145,9 +146,9 @@ def _plan(
     limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
     lost: str | None = None
     if ray:
-        result, stopped, lost = _plan_on_cluster(inst, time_limit, ray)
+        result, stopped, lost = _plan_on_cluster(inst, limit, ray)
     elif not detached.available():
-        result, stopped = _plan_in_thread(inst, limit, started)
+        result, stopped = _plan_here(inst, limit, started)
     else:
         run = detached.Detached(inst, limit, started)
         try:
@@ -184,36 +185,34 @@ def _say_stopping() -> None:
     )
 
 
-def _plan_in_thread(inst: "Instance", limit: float, started: float) -> tuple["PlanResult", bool]:
-    """Where no child process can be had: the optimizer in a thread, told to stop by
-    Ctrl-C (it answers once the solver it is in returns)."""
+def _plan_here(
+    inst: "Instance", limit: float, started: float | None, executor: "Executor | None" = None
+) -> tuple["PlanResult", bool]:
+    """The optimizer in this process (its parallel calls on ``executor``), told to stop by
+    Ctrl-C through its budget: it answers once the solver it is in returns. Used with a
+    Ray cluster (this process coordinates) and where no child process can be had."""
     from planner.optimize.solver import budget_for, plan_optimize
 
     budget = budget_for(inst, limit, started=started)
     outcome = run_interruptible(
-        lambda: plan_optimize(inst, budget=budget), budget.stop, on_stop=_say_stopping
+        lambda: plan_optimize(inst, budget=budget, executor=executor),
+        budget.stop,
+        on_stop=_say_stopping,
     )
     return outcome.result, outcome.stopped
 
 
 def _plan_on_cluster(
-    inst: "Instance", time_limit: float | None, ray: str
+    inst: "Instance", limit: float, ray: str
 ) -> tuple["PlanResult", bool, str | None]:
-    """The optimizer in this process, its shards on the Ray cluster at ``ray``; the first
-    Ctrl-C stops it through its budget (answered once the solver it is in returns)."""
+    """The optimizer's shards on the Ray cluster at ``ray``; the limit starts once the
+    cluster is ready. The third value says why the cluster was lost, if it was."""
     from parallel import connected
     from planner.optimize.shards import WORKER_MODULES
-    from planner.optimize.solver import budget_for, plan_optimize
 
     with connected(ray, prepare=WORKER_MODULES) as executor:
-        budget = budget_for(inst, time_limit)  # the limit starts once the cluster is ready
-        outcome = run_interruptible(
-            lambda: plan_optimize(inst, budget=budget, executor=executor),
-            budget.stop,
-            on_stop=_say_stopping,
-        )
-        lost = getattr(executor, "lost", None)
-    return outcome.result, outcome.stopped, lost
+        result, stopped = _plan_here(inst, limit, None, executor)
+        return result, stopped, getattr(executor, "lost", None)
 
 
 def check_cmd(

@@ -157,11 +157,6 @@ def connect(address: str | None = None, workers: int = 2, prepare: Sequence[str]
     every worker has imported the modules in ``prepare`` before it is handed out."""
     if not address:
         return ThreadExecutor(workers)
-    import importlib  # noqa: PLC0415 - Ray only when asked for
+    from parallel import ray_cluster  # noqa: PLC0415 - Ray only when asked for
 
-    try:
-        ray_cluster = importlib.import_module("parallel.ray_cluster")
-    except ImportError as exc:
-        raise TaskFailed(f"no Ray executor available for {address!r}: {exc}") from None
-    executor: Executor = ray_cluster.connect(address, workers, prepare)
-    return executor
+    return ray_cluster.connect(address, workers, prepare)
