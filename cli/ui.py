@@ -72,13 +72,16 @@ def status_line(progress: "Progress") -> "Callable[[str], None]":
 
 
 def solve_status(found: "Found", left: float) -> str:
-    """One line on the optimizer while it runs: phase, bound, best plan, gap, time left."""
-    parts = [found.phase]
-    if found.bound > -math.inf:
-        parts.append(f"bound ${found.bound:,.0f}")
-    if found.plan is not None:
-        parts.append(f"best ${found.total:,.0f}")
+    """One line on the optimizer while it runs: time left, gap, best plan, bound, phase.
+
+    Most telling first: on an 80-column terminal a long phase name and a 100k batch's
+    dollar figures overflow the line, and only the phase's tail should be cut."""
+    parts = [f"{max(0.0, left):.0f} s left"]
     if (gap := found.gap) is not None:
         parts.append(f"gap {100 * gap:.2f} %")
-    parts.append(f"{max(0.0, left):.0f} s left")
+    if found.plan is not None:
+        parts.append(f"best ${found.total:,.0f}")
+    if found.bound > -math.inf:
+        parts.append(f"bound ${found.bound:,.0f}")
+    parts.append(found.phase)
     return " · ".join(parts)

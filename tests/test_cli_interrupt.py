@@ -99,16 +99,16 @@ def test_ctrl_c_during_optimize_writes_the_best_plan_so_far(
     assert times["returned"] - times["sigint"] < 15
 
 
-def test_the_progress_line_shows_phase_bound_best_gap_and_time_left() -> None:
+def test_the_progress_line_shows_time_left_gap_best_bound_and_phase() -> None:
     from cli.ui import solve_status
     from planner.core.plan import Plan
     from planner.optimize.budget import Found
 
     found = Found()
-    assert solve_status(found, 9.6) == "starting · 10 s left"
+    assert solve_status(found, 9.6) == "10 s left · starting"
     found.take("phase", "column generation")
     found.take("bound", 180_000.0)
     found.take("plan", (Plan.empty(), 200_000.0))
     assert solve_status(found, -1.0) == (
-        "column generation · bound $180,000 · best $200,000 · gap 10.00 % · 0 s left"
+        "0 s left · gap 10.00 % · best $200,000 · bound $180,000 · column generation"
     )
