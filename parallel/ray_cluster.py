@@ -16,6 +16,7 @@ what was retried (``retried``), as the issue asks.
 
 import logging
 import os
+import socket
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -267,9 +268,22 @@ def _init(address: str, workers: int | None) -> None:
                 **options,
             )
         else:
+            _reachable(address)
             ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise TaskFailed(f"no Ray cluster at {address!r}: {exc}") from None
+
+
+def _reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse at once an address nothing listens on: Ray itself retries an unreachable
+    GCS for minutes before it gives up, and the command would seem to hang."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms: Ray's own resolution applies
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {host}:{port} ({exc.strerror or exc})") from None
 
 
 def connect(address: str, workers: int | None = None, prepare: Sequence[str] = ()) -> RayExecutor:

@@ -102,3 +102,11 @@ def test_serve_runs_use_the_cluster_and_plan_here_once_it_is_lost() -> None:
     assert run.status == "applied" and run.orders_planned == 5  # with the best plan it had
     assert sourcing._executors.get(db) is None  # the next run plans on this machine
     check_invariants(db)
+
+
+def test_an_address_nothing_listens_on_is_refused_at_once() -> None:
+    """Ray would retry an unreachable GCS for minutes; the command must say so instead."""
+    from parallel import TaskFailed, connect
+
+    with pytest.raises(TaskFailed, match=r"no Ray cluster at '127\.0\.0\.1:1': nothing answers"):
+        connect("127.0.0.1:1")
