@@ -104,7 +104,9 @@ class _Child:
                 answer = self._receive.recv()
         except Exception:  # noqa: BLE001 - the child died before or while answering
             answer = None
-        self._process.join(timeout=STOP_WAIT)
+        # A child that answered gets a moment to exit; one that did not (a timeout) is
+        # stopped at once: the caller's deadline is why it asked with a timeout.
+        self._process.join(timeout=STOP_WAIT if answer is not None else 0)
         if self._process.is_alive():
             self._process.kill()
             self._process.join()

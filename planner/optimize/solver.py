@@ -45,7 +45,7 @@ from planner.core.result import PlanResult, finish
 from planner.optimize.budget import Budget, Deadline
 from planner.optimize.column_generation import Search, column_generation, lp_solver, price
 from planner.optimize.columns import Columns, plan_cost
-from planner.optimize.final_bound import final_bound
+from planner.optimize.final_bound import bound_beside, final_bound
 from planner.optimize.master import MasterResult
 from planner.optimize.plan import neighbourhood
 from planner.optimize.plan.dive import WHOLE, DiveOptions, dive
@@ -116,12 +116,17 @@ def solve(
     budget.enter("column generation")
     search = column_generation(inst, start, settings, budget, notes, workers)
     budget.found_bound(search.bound)
-    budget.enter("final bound")
-    bound_started = budget.now()
-    bound, lam, mu = final_bound(inst, start, search, settings, budget, small, notes, workers)
-    budget.found_bound(bound)
-    budget.borrow(budget.now() - bound_started)
+    beside = bound_beside(inst, start, search, settings, budget, small, workers)
+    if beside is None:
+        budget.enter("final bound")
+        bound_started = budget.now()
+        bound, lam, mu = final_bound(inst, start, search, settings, budget, small, notes, workers)
+        budget.found_bound(bound)
+        budget.borrow(budget.now() - bound_started)
     plan = _plan(inst, start, search, settings, budget, notes, workers)
+    if beside is not None:
+        bound, lam, mu = beside.result(notes)
+        budget.found_bound(bound)
     if plan_cost(inst, start.seed) < plan_cost(inst, plan):
         plan = start.seed  # a warm seed the steps could not improve on stays the plan
     total = plan_cost(inst, plan)

@@ -1,0 +1,67 @@
+"""The final bound beside the plan: a forked child computes what ``final_bound`` would
+in this process, and a child that does not answer by the plan's deadline is dropped."""
+
+import time
+
+import numpy as np
+import pytest
+
+from parallel.fork import ForkExecutor, can_fork
+from planner.baselines.mip import solve_mip
+from planner.core.instance import build_instance
+from planner.optimize.budget import Budget
+from planner.optimize.column_generation import column_generation
+from planner.optimize.final_bound import GRACE, Beside, bound_beside, final_bound
+from planner.optimize.settings import Settings
+from planner.optimize.start import begin
+from planner.optimize.workers import LOCAL
+from tests.costs import plan_total
+from tests.random_batch import random_batch
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="needs fork")
+
+
+@pytest.fixture(scope="module")
+def searched():
+    """A 40-order batch as if large (PDLP masters, no exact finish), its optimum, and
+    what column generation leaves on a generous budget."""
+    inst = build_instance(random_batch(40, 6, 30, seed=2, supply=0.6))
+    assignment, _, optimal = solve_mip(inst, time_limit=60)
+    assert optimal
+    settings = Settings(simplex_up_to=10, exact_up_to=0)
+    budget = Budget(60.0, settings, small=False)
+    notes: list[str] = []
+    start = begin(inst, settings, budget, notes, LOCAL, None)
+    search = column_generation(inst, start, settings, budget, notes, LOCAL)
+    return inst, plan_total(inst, assignment), settings, budget, start, search
+
+
+def test_the_bound_beside_the_plan_is_the_one_computed_here_and_valid(searched) -> None:
+    inst, optimum, settings, budget, start, search = searched
+    here, lam, mu = final_bound(inst, start, search, settings, budget, False, [], LOCAL,
+                                beside=True)  # fmt: skip
+    beside = bound_beside(inst, start, search, settings, budget, False, LOCAL)
+    assert beside is not None  # large batch, local executor: a child runs it
+    notes: list[str] = []
+    bound, b_lam, b_mu = beside.result(notes)
+    assert bound == pytest.approx(here, rel=1e-12)
+    assert np.array_equal(b_lam, lam) and np.array_equal(b_mu, mu)
+    assert search.bound - 1e-6 <= bound <= optimum + 1e-6
+
+
+def test_no_child_runs_for_a_small_batch(searched) -> None:
+    inst, _, settings, budget, start, search = searched
+    assert bound_beside(inst, start, search, settings, budget, True, LOCAL) is None
+
+
+def test_a_child_that_does_not_answer_by_the_deadline_is_dropped(searched) -> None:
+    inst, _, settings, _, start, search = searched
+    budget = Budget(10.0, settings, small=False)
+    budget.deadline = budget.now()  # the plan is done: the child gets only the grace
+    stuck = Beside(ForkExecutor().submit(time.sleep, 30), budget, search)
+    began = time.perf_counter()
+    notes: list[str] = []
+    bound, lam, mu = stuck.result(notes)
+    assert time.perf_counter() - began < GRACE + 1.0
+    assert bound == search.bound and lam is search.lam and mu is search.mu
+    assert notes and notes[0].startswith("final bound beside the plan: no answer")
