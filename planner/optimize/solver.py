@@ -221,8 +221,10 @@ def _dive_and_repair(
         return price(inst, sub, lam, mu, ref, quick, deadline, workers=workers).columns
 
     solver, params = lp_solver(inst, settings)
+    small = inst.n_orders <= settings.simplex_up_to
     options = DiveOptions(
-        steps=settings.dive_steps, rounds=settings.dive_rounds, lean=settings.dive_lean,
+        steps=settings.dive_steps, lean=settings.dive_lean,
+        rounds=settings.dive_rounds if small else settings.large_dive_rounds,
         solver_name=solver, params=params,
         # PDLP stops near, not at, a vertex: an order at 0.99 on one column is whole.
         whole_at=WHOLE if solver == "glop" else 1 - 10 * settings.pdlp_tolerance,

@@ -58,6 +58,7 @@ class _Dive:
     last: float = 0.0  # seconds the last LP and pricing took
     solved: bool = True  # z is an LP's over the current columns (not yet thinned since)
     simplex: bool = True  # z is a vertex
+    kept: int = -1  # columns the last step kept for the open orders
 
     def open_orders(self) -> IntA:
         return np.flatnonzero(self.active)
@@ -85,10 +86,12 @@ def dive(
         pool, z, simplex=options.solver_name == "glop",
     )  # fmt: skip
     for _ in range(options.steps):
+        n_open = len(state.open_orders())
         _fix(inst, state, options)
         if not state.active.any() or deadline.passed():
             break
-        if not _resolve_open(inst, groups, empty, price, deadline, options, state):
+        if not _resolve_open(inst, groups, empty, price, deadline, options, state,
+                             fixed=len(state.open_orders()) < n_open):  # fmt: skip
             break
     return state.plan, state.open_orders()
 
@@ -124,19 +127,23 @@ def _resolve_open(
     deadline: Deadline,
     options: DiveOptions,
     state: _Dive,
+    fixed: bool = True,
 ) -> bool:
     """The LP again over the open orders on what is left, with a few rounds of column
-    generation; False when the LP failed (the dive stops and repair takes over)."""
+    generation; False when the LP failed or would repeat the last step exactly (nothing
+    was ``fixed`` since and the columns are the same): the dive stops, repair takes over."""
     act = state.open_orders()
+    # Columns made for the stock as it was may now ask for more than is left.
+    fits = fits_alone(inst, state.cols, state.avail, state.cap)
+    keep = np.flatnonzero(state.active[state.cols.order] & fits)
+    if not fixed and len(keep) == state.kept:
+        return False  # (10k: 4 orders whose new columns never fit, 30 steps of them)
+    state.cols, state.z, state.kept = state.cols.take(keep), state.z[keep], len(keep)
     sub = [
         subset(g, r, state.avail, state.cap)
         for g in groups
         if len(r := np.flatnonzero(state.active[g.orders]))
     ]
-    # Columns made for the stock as it was may now ask for more than is left.
-    fits = fits_alone(inst, state.cols, state.avail, state.cap)
-    keep = np.flatnonzero(state.active[state.cols.order] & fits)
-    state.cols, state.z = state.cols.take(keep), state.z[keep]
     state.solved = False
     for _ in range(options.rounds):
         if not deadline.fits(state.last):
