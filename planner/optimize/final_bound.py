@@ -16,7 +16,7 @@ from parallel.executor import Handle, TaskFailed
 from parallel.fork import ForkExecutor, can_fork
 from planner.core.instance import Instance
 from planner.optimize.budget import Budget, Clock
-from planner.optimize.column_generation import Search
+from planner.optimize.column_generation import Search, more_rounds
 from planner.optimize.pricing.orders import lagrangian_bound
 from planner.optimize.settings import Settings
 from planner.optimize.start import Start, best_between
@@ -137,9 +137,15 @@ def _in_child(
     budget = Budget(limit, settings, small, clock=clock, started=started)
     budget.deadline = deadline
     notes: list[str] = []
+    rounds_lam, rounds_mu = search.lam, search.mu
+    if search.from_round:
+        # More rounds first, while they leave the exact part its time at their prices.
+        held = pricing_held(max(start.bound_seconds, search.price_seconds), False, settings)
+        until = deadline - held - start.exact_seconds
+        search = more_rounds(inst, start, search, settings, budget, notes, until, LOCAL)
     bound, lam, mu = final_bound(inst, start, search, settings, budget, small, notes, LOCAL,
                                  beside=True)  # fmt: skip
-    if lam is search.lam and mu is search.mu:
+    if lam is rounds_lam and mu is rounds_mu:
         return bound, None, None, notes
     return bound, lam, mu, notes
 
