@@ -36,7 +36,6 @@ class Search:
     rounds: int = 0
     price_seconds: float = 0.0  # the last round's vectorised pricing (no exact MIP)
     from_round: bool = False  # the best prices are an LP's (their bound lacks the exact part)
-    round_seconds: float = 0.0  # the last round's, LP and pricing
 
 
 @dataclass
@@ -252,38 +251,8 @@ def _one_round(
     if not found.columns.size and not widened:
         return False
     out.pool = out.pool.extend(found.columns)
-    state.seconds = out.round_seconds = budget.now() - now
+    state.seconds = budget.now() - now
     return True
-
-
-def more_rounds(
-    inst: Instance,
-    start: Start,
-    search: Search,
-    settings: Settings,
-    budget: Budget,
-    notes: list[str],
-    until: float,
-    workers: Workers = LOCAL,
-) -> Search:
-    """Column generation continued from where ``search`` stopped, while another round
-    ends by ``until``: for the bound, on the core the plan leaves free (the plan keeps
-    the columns it started from). ``budget`` is the caller's own: its search share
-    is moved to ``until``."""
-    if search.master is None:
-        return search
-    budget.search_end = budget.stretch_end = until
-    state = _Round(lp_solver(inst, settings), settings.pdlp_tolerance, seconds=search.round_seconds)
-    before = search.rounds
-    lp_times: list[float] = []
-    while not budget.stopped:
-        search.rounds += 1
-        if not _one_round(inst, start, settings, budget, notes, search, state, lp_times, workers):
-            break
-    if search.rounds > before:
-        notes.append(f"column generation beside the plan: {search.rounds - before} more rounds, "
-                     f"LP {search.master.value:,.2f} {budget.after()}")  # fmt: skip
-    return search
 
 
 def _widen_tempted(
