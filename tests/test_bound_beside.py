@@ -39,7 +39,7 @@ def searched():
 
 def test_the_bound_beside_the_plan_is_valid_and_taken_at_the_prices_it_returns(searched) -> None:
     inst, optimum, settings, budget, start, search = searched
-    beside = bound_beside(inst, start, search, settings, budget, False, LOCAL)
+    beside = bound_beside(inst, start, search, budget, False, LOCAL)
     assert beside is not None  # large batch, local executor: a child runs it
     notes: list[str] = []
     bound, lam, mu = beside.result(notes)
@@ -53,14 +53,19 @@ def test_the_bound_beside_the_plan_is_valid_and_taken_at_the_prices_it_returns(s
 
 def test_no_child_runs_for_a_small_batch(searched) -> None:
     inst, _, settings, budget, start, search = searched
-    assert bound_beside(inst, start, search, settings, budget, True, LOCAL) is None
+    assert bound_beside(inst, start, search, budget, True, LOCAL) is None
+
+
+def _hang() -> tuple[float, None, None, list[str]]:
+    time.sleep(30)
+    return 0.0, None, None, []
 
 
 def test_a_child_that_does_not_answer_by_the_deadline_is_dropped(searched) -> None:
     inst, _, settings, _, start, search = searched
     budget = Budget(10.0, settings, small=False)
     budget.deadline = budget.now()  # the plan is done: the child gets only the grace
-    stuck = Beside(ForkExecutor().submit(time.sleep, 30), budget, search)
+    stuck = Beside(ForkExecutor().submit(_hang), budget, search)
     began = time.perf_counter()
     notes: list[str] = []
     bound, lam, mu = stuck.result(notes)

@@ -101,13 +101,7 @@ BESIDE_NICE = 10  # how much lower the child's priority is than the plan's
 
 
 def bound_beside(
-    inst: Instance,
-    start: Start,
-    search: Search,
-    settings: Settings,
-    budget: Budget,
-    small: bool,
-    workers: Workers,
+    inst: Instance, start: Start, search: Search, budget: Budget, small: bool, workers: Workers
 ) -> Beside | None:
     """The final bound started in a forked child, to run on the second core while the
     plan (Python, on the first) is built: 10k at 10 s, its 1.4 s came out of the plan's
@@ -116,7 +110,7 @@ def bound_beside(
     if small or not isinstance(workers.isolated, ForkExecutor) or not can_fork():
         return None
     handle = workers.isolated.submit(
-        _in_child, inst, start, search, settings, small, budget.limit, budget.started,
+        _in_child, inst, start, search, budget.settings, small, budget.limit, budget.started,
         budget.deadline, budget.clock,
     )  # fmt: skip
     return Beside(handle, budget, search)

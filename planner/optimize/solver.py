@@ -116,7 +116,7 @@ def solve(
     budget.enter("column generation")
     search = column_generation(inst, start, settings, budget, notes, workers)
     budget.found_bound(search.bound)
-    beside = bound_beside(inst, start, search, settings, budget, small, workers)
+    beside = bound_beside(inst, start, search, budget, small, workers)
     if beside is None:
         budget.enter("final bound")
         bound_started = budget.now()
