@@ -2,6 +2,7 @@
 in this process, and a child that does not answer by the plan's deadline is dropped."""
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -51,9 +52,11 @@ def test_the_bound_beside_the_plan_is_valid_and_taken_at_the_prices_it_returns(s
         assert any(n.startswith("Lagrangian bound at the best prices") for n in notes)
 
 
-def test_no_child_runs_for_a_small_batch(searched) -> None:
+def test_no_child_runs_for_a_small_batch_or_when_turned_off(searched) -> None:
     inst, _, settings, budget, start, search = searched
     assert bound_beside(inst, start, search, budget, True, LOCAL) is None
+    off = Budget(60.0, replace(settings, bound_beside=False), small=False)
+    assert bound_beside(inst, start, search, off, False, LOCAL) is None
 
 
 def _hang() -> tuple[float, None, None, list[str]]:

@@ -107,7 +107,9 @@ def bound_beside(
     plan (Python, on the first) is built: 10k at 10 s, its 1.4 s came out of the plan's
     2.4 s. None where no child can run beside (no fork, or the caller's executor): the
     caller then runs ``final_bound`` first."""
-    if small or not isinstance(workers.isolated, ForkExecutor) or not can_fork():
+    if small or not budget.settings.bound_beside:
+        return None
+    if not isinstance(workers.isolated, ForkExecutor) or not can_fork():
         return None
     handle = workers.isolated.submit(
         _in_child, inst, start, search, budget.settings, small, budget.limit, budget.started,
