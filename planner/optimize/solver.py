@@ -16,7 +16,8 @@ batch is "pick one way to serve each order" under those rows (``optimize.master`
    - lam . avail - mu . capacity, valid for any prices >= 0.
 3. Final bound (``optimize.final_bound``): the exact pricing at the best LP prices, or
    the probe between the flow's duals. It runs before the plan, which then has every
-   second to the deadline.
+   second to the deadline; on large batches in a forked child beside the plan
+   (``final_bound.bound_beside``).
 4. Plan (``_plan``): dive from the LP (``plan.dive``), priced repair of the orders it
    left open (``plan.repair``), orders served whole by moving others out of the way
    (``plan.rescue``), local search (``plan.local_search``), then the restricted master
