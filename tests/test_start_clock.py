@@ -104,7 +104,7 @@ def test_a_run_whose_start_runs_out_of_time_has_a_feasible_plan_and_a_valid_boun
     # The short-SKU and clearing path (as above flow_up_to orders), its passes in parts
     # of 5 orders; the start's passes must end 40 s into the 100 s limit and every call
     # on the executor takes 15 s: L(0) is cut after three rounds of parts.
-    settings = Settings(flow_up_to=0, simplex_up_to=0, start_part=5, exact_up_to=0)
+    settings = Settings(flow_up_to=0, simplex_up_to=0, start_part=5, exact_up_to=0, zero_least=0.0)
     clock = ManualClock(tick=1e-4)  # the steps that read it only still see time pass
     budget = Budget(100.0, settings, small=False, clock=clock)
     out = solve(inst, settings=settings, budget=budget, executor=Slow(clock, 15.0))
@@ -114,3 +114,20 @@ def test_a_run_whose_start_runs_out_of_time_has_a_feasible_plan_and_a_valid_boun
     alloc, unfilled = allocation_frames(inst, out.plan)
     assert check_plan(batch, alloc, unfilled) == []
     assert 0.0 < out.bound <= optimum + 1e-6 <= plan_total(inst, out.plan) + 2e-6
+
+
+def test_zero_prices_get_their_least_share_when_the_start_is_already_late(batch) -> None:  # type: ignore[no-untyped-def]
+    inst = build_instance(batch)
+    # The start's passes should have ended at 0 s, but L(0) gets zero_least of the limit
+    # (100 s: a call of 15 s per group); short SKUs and clearing do not run.
+    settings = Settings(
+        flow_up_to=0, simplex_up_to=0, exact_up_to=0, start_share=0.0, zero_least=1.0
+    )
+    clock = ManualClock(tick=1e-4)
+    budget = Budget(100.0, settings, small=False, clock=clock)
+    out = solve(inst, settings=settings, budget=budget, executor=Slow(clock, 15.0))
+    zero = next(n for n in out.notes if n.startswith("Lagrangian bound at zero prices"))
+    assert "time ran out" not in zero
+    assert not any(n.startswith(("short SKUs", "clearing prices")) for n in out.notes)
+    alloc, unfilled = allocation_frames(inst, out.plan)
+    assert check_plan(batch, alloc, unfilled) == []

@@ -36,6 +36,8 @@ class Settings:
     start_share: float = 0.4  # of the time limit, by when the start's pricing passes (L(0),
     # short SKUs, clearing) must end, counted from the budget's start: the first LP and
     # the plan keep the rest on a slow machine too
+    zero_least: float = 0.05  # of the time limit, L(0) gets at least from when it starts,
+    # past start_share if need be: without it the start's bound is 0 (1M orders: 18 s)
     start_part: int = 50_000  # orders per part of a start pass: the clock is read between
     # parts (prices.parts)
     # Column generation (optimize.column_generation):

@@ -200,8 +200,9 @@ def _cold(
     # The passes end by ``start_share`` of the limit: on 1M orders each is ~50 s of the
     # 900 on a quiet machine, several times that on a loaded one.
     by = budget.until(budget.at(settings.start_share))
+    zero_by = _later(by, budget.from_now(settings.zero_least))
     bound, zero_shares, bound_seconds = _zero_bound(
-        inst, groups, settings, exact_seconds, budget, notes, workers, by
+        inst, groups, settings, exact_seconds, budget, notes, workers, zero_by
     )
     if inst.n_orders > settings.simplex_up_to and not by.passed():
         bound, lam, mu, cols = _prices_without_lp(
@@ -431,3 +432,7 @@ def _prices_without_lp(
 
 def _sooner(a: Deadline, b: Deadline) -> Deadline:
     return a if a.at <= b.at else b
+
+
+def _later(a: Deadline, b: Deadline) -> Deadline:
+    return a if a.at >= b.at else b
