@@ -1,7 +1,8 @@
 """What every optimizer run begins with: candidates, first columns, a feasible plan and a
 first bound: L at prices found without an LP, the per-unit flow's (``prices.flow``); above
 ``Settings.flow_up_to`` orders L(0) and L at short SKUs' and clearing prices
-(``prices.scarce`` and ``prices.clearing``).
+(``prices.scarce`` and ``prices.clearing``), priced in parts (``prices.parts``) that end
+by ``Settings.start_share`` of the limit.
 """
 
 from dataclasses import dataclass, replace

@@ -41,10 +41,6 @@ class Piece:
     start: int
     stop: int
 
-    @property
-    def size(self) -> int:
-        return self.stop - self.start
-
     def take(self) -> Group:
         if self.start == 0 and self.stop == self.group.size:
             return self.group
