@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from parallel.executor import Executor
+from parallel.executor import Executor, SerialExecutor
 from parallel.guard import Guarded
 from planner.baselines.mip import solve_mip
 from planner.core.group import Group
@@ -47,7 +47,7 @@ from planner.optimize.column_generation import Search, column_generation, lp_sol
 from planner.optimize.columns import Columns, plan_cost
 from planner.optimize.final_bound import final_bound
 from planner.optimize.master import MasterResult
-from planner.optimize.plan import neighbourhood
+from planner.optimize.plan import neighbourhood, whole_master
 from planner.optimize.plan.dive import WHOLE, DiveOptions, dive
 from planner.optimize.plan.local_search import local_search
 from planner.optimize.plan.repair import priced_repair
@@ -116,6 +116,9 @@ def solve(
     budget.enter("column generation")
     search = column_generation(inst, start, settings, budget, notes, workers)
     budget.found_bound(search.bound)
+    beside = _finish_beside(inst, start, search, settings, budget, workers)
+    if beside is not None:  # the finish has the other core: one neighbourhood at a time
+        workers = replace(workers, here=SerialExecutor())
     budget.enter("final bound")
     bound_started = budget.now()
     bound, lam, mu = final_bound(inst, start, search, settings, budget, small, notes, workers)
@@ -124,6 +127,7 @@ def solve(
     plan = _plan(inst, start, search, settings, budget, notes, workers)
     if plan_cost(inst, start.seed) < plan_cost(inst, plan):
         plan = start.seed  # a warm seed the steps could not improve on stays the plan
+    plan = whole_master.better(inst, plan, beside, notes)
     total = plan_cost(inst, plan)
     budget.found_plan(plan, total)
     notes.append(f"plan {total:,.2f} {budget.after()}")
@@ -245,6 +249,22 @@ def _repair(
         inst, groups, master.lam, master.mu, pending=pending, plan=plan,
         rounds=settings.repair_rounds,
     )  # fmt: skip
+
+
+def _finish_beside(
+    inst: Instance,
+    start: Start,
+    search: Search,
+    settings: Settings,
+    budget: Budget,
+    workers: Workers,
+) -> whole_master.Finish | None:
+    """Small batch with the time for it: the whole restricted master as a MIP, started on
+    the other core as soon as the pool is final (``plan.whole_master``)."""
+    if search.master is None:
+        return None
+    deadline = budget.plan_deadline()
+    return whole_master.begin(inst, search.pool, start.seed, deadline, settings, workers.aside)
 
 
 def _exact_finish(
