@@ -42,7 +42,8 @@ class Part:
     """The model over ``orders`` only: they may use ``avail`` (N, S) and ``capacity``
     (N,), what the other orders leave; ``allowed`` (O, N) bool, when given, keeps only
     those (order, node) packages; ``hint`` is a feasible plan of these orders the solver
-    starts from (SCIP takes it; HiGHS through OR-Tools ignores hints)."""
+    starts from (SCIP only: a hint made HiGHS crash through OR-Tools 9.15, so it gets
+    none)."""
 
     orders: IntA
     avail: IntA
@@ -146,7 +147,7 @@ def solve_mip(
         if sum(v.ub() for v in vars_) > capacity[node]:
             solver.Add(sum(vars_) <= int(capacity[node]))
     objective.SetMinimization()
-    if part is not None and part.hint is not None:
+    if part is not None and part.hint is not None and solver_name != "HIGHS":
         _hint(solver, inst, x, ys_of, rest, part.hint)
 
     with interruptible(solver.InterruptSolve) if interruptible else nullcontext():
