@@ -22,8 +22,10 @@ batch is "pick one way to serve each order" under those rows (``optimize.master`
    (``plan.rescue``), local search (``plan.local_search``), then the restricted master
    as a MIP (SCIP) over neighbourhoods of the LP's fractional orders
    (``plan.neighbourhood``).
-5. Exact finish: batches of at most ``exact_up_to`` orders get the exact MIP in the
-   time left (``baselines.mip``).
+5. Finish: small batches whose plan has the time get SCIP over the whole restricted
+   master on the other core, from the end of column generation while steps 3-4 run
+   (``plan.whole_master``); the cheaper plan is kept. Batches of at most ``exact_up_to``
+   orders then get the exact MIP in the time left (``baselines.mip``).
 
 Every share of the time limit and every deadline lives in one ``Budget``
 (``optimize.budget``); its ``stop()`` ends every step early with the best plan so far.
