@@ -14,11 +14,12 @@ checked again before it is taken). Its dual bound is the restricted master's, no
 bound on the batch: the certified bound stays the Lagrangian one.
 """
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from parallel.executor import Executor, Handle, TaskFailed
+from parallel.executor import Executor
 from planner.core.instance import Instance
 from planner.core.plan import Plan, left_by
 from planner.optimize.budget import Deadline
@@ -26,12 +27,16 @@ from planner.optimize.columns import Columns, plan_cost
 from planner.optimize.plan.neighbourhood import Resolved, resolve
 from planner.optimize.settings import Settings
 
+_GRACE = 1.0  # seconds past its deadline the finish is still waited for (SCIP's overrun)
+
 
 @dataclass
 class Finish:
     """A finish running beside the plan steps: collect it with ``better``."""
 
-    handle: Handle[Resolved | None]
+    done: threading.Event
+    answer: list[Resolved | None]  # the solve's answer, once done
+    deadline: Deadline
     columns: int  # of the pool, the MIP's (the hint's join them)
 
 
@@ -48,23 +53,38 @@ def begin(
     left = deadline.left() - settings.neighbourhood_margin
     if inst.n_orders > settings.finish_up_to or left < settings.finish_least or not pool.size:
         return None
+    finish = Finish(threading.Event(), [], deadline, pool.size)
     everyone = np.arange(inst.n_orders)
     empty = inst.order_unfilled_cost
-    handle = executor.submit(
-        resolve, inst, pool, plan, empty, everyone, left, deadline.budget, settings.finish_nodes
-    )
-    return Finish(handle, pool.size)
+
+    def solve() -> None:
+        try:
+            finish.answer.append(
+                resolve(
+                    inst, pool, plan, empty, everyone, left, deadline.budget, settings.finish_nodes
+                )
+            )
+        finally:
+            finish.done.set()
+
+    executor.submit(solve)
+    return finish
 
 
 def better(inst: Instance, plan: Plan, finish: Finish | None, notes: list[str]) -> Plan:
     """The finish's plan when it is cheaper than ``plan`` and keeps every row; else
-    ``plan``. Waits for the finish (it ends by its deadline)."""
+    ``plan``. Waits for the finish until its deadline (and a grace second), and not at
+    all once the run is stopped: SCIP does not always honour an interrupt during its
+    root, and a stopped run must answer at once (the solve ends at its time limit)."""
     if finish is None:
         return plan
-    try:
-        out = finish.handle.result()
-    except TaskFailed:
-        out = None
+    budget = finish.deadline.budget
+    give_up = finish.deadline.at + _GRACE
+    while not finish.done.wait(0.05):
+        if budget.stopped or budget.now() > give_up:
+            notes.append("finish (restricted master, SCIP): not waited for")
+            return plan
+    out = finish.answer[0] if finish.answer else None
     if out is None or out.gain <= 0:
         notes.append(
             f"finish (restricted master, {finish.columns:,} columns, SCIP): no better plan"
@@ -75,7 +95,6 @@ def better(inst: Instance, plan: Plan, finish: Finish | None, notes: list[str]) 
     kept = found < current and (avail >= 0).all() and (cap >= 0).all()
     notes.append(
         f"finish (restricted master, {finish.columns:,} columns, SCIP, {out.status}): "
-        f"{found:,.2f} against the "
-        f"steps' {current:,.2f}: " + ("taken" if kept else "not taken")
+        f"{found:,.2f} against the steps' {current:,.2f}: " + ("taken" if kept else "not taken")
     )
     return out.plan if kept else plan
