@@ -1,17 +1,19 @@
 """The small-batch finish: the restricted master over the whole batch as one MIP (SCIP),
 solved on a core of its own while the plan steps run on the other.
 
-Column generation leaves a pool that, on small batches, holds a plan far better than the
-dive and the neighbourhoods find in the time: on the 1,500-order seed 8 at 5 s SCIP over
-every column of every order reaches 0.04-0.05 % above the proven optimum (the steps:
-0.14-0.27 %), but only after its root LP and cut rounds, 2-4.5 s of one core. So it runs
-only when the plan has that long (``Settings.finish_least``); it starts as soon as the
-pool is final (after column generation, from the best plan so far as the hint), and the
-plan steps meanwhile take the other core (the neighbourhood search one neighbourhood at
-a time). The cheaper of the two plans is kept; the finish never makes a plan worse and
-never an infeasible one (the MIP keeps every stock and capacity row, and its plan is
-checked again before it is taken). Its dual bound is the restricted master's, not a
-bound on the batch: the certified bound stays the Lagrangian one.
+Column generation leaves a pool that, on small batches, may hold a plan far better than
+the dive and the neighbourhoods find in the time: on the 1,500-order seed 8 SCIP over every
+column of every order reaches 0.03-0.05 % above the proven optimum where the steps of a
+5 s run stop at 0.14-0.27 %, but only after its presolve, root LP and cut rounds: 4-5 s
+of one core (seed 7's root LP alone takes longer). So it runs only when the plan has
+that long (``Settings.finish_least``); it starts as soon as the pool is final (after
+column generation, from the seed plan as the hint), and the plan steps meanwhile take
+the other core (the neighbourhood search one neighbourhood at a time). The cheaper of
+the two plans is kept: the finish never makes a plan worse, nor infeasible (the MIP keeps
+every stock and capacity row, and its plan is checked again before it is taken). Its
+dual bound is the restricted master's, not a bound on the batch: the certified bound
+stays the Lagrangian one. Time to target of this and the other finishers tried:
+docs/experiments.md.
 """
 
 import threading
