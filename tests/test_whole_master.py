@@ -58,7 +58,7 @@ def test_the_finish_takes_the_hand_plan_to_the_optimum_its_columns_hold() -> Non
     assert proven and plan_total(inst, optimal) == pytest.approx(OPTIMUM)
     groups = build_groups(inst, inst.n_nodes)
     pool = initial_columns(inst, groups, Settings())[0].extend(columns_from_plan(inst, optimal))
-    started, out = _finish(inst, pool, hand, Settings(finish_least=0.0))
+    started, out = _finish(inst, pool, hand, Settings(finish_least=0.0, finish_up_to=3000))
     assert started is not None
     assert plan_total(inst, out) == pytest.approx(OPTIMUM)
     alloc, unfilled = allocation_frames(inst, out)
@@ -69,7 +69,7 @@ def test_the_finish_keeps_a_plan_its_columns_cannot_beat() -> None:
     inst = build_instance(tiny_batch())
     optimal, _, _ = solve_mip(inst, 30)
     pool = columns_from_plan(inst, _plan_of(inst, HAND_PLAN))  # only dearer columns
-    _, out = _finish(inst, pool, optimal, Settings(finish_least=0.0))
+    _, out = _finish(inst, pool, optimal, Settings(finish_least=0.0, finish_up_to=3000))
     assert plan_total(inst, out) == pytest.approx(OPTIMUM)
     avail, cap = left_by(inst, out)
     assert (avail >= 0).all() and (cap >= 0).all()
@@ -80,7 +80,7 @@ def test_the_finish_runs_only_on_small_batches_with_the_time_for_it() -> None:
     pool = columns_from_plan(inst, _plan_of(inst, HAND_PLAN))
     hand = _plan_of(inst, HAND_PLAN)
     too_big = Settings(finish_least=0.0, finish_up_to=inst.n_orders - 1)
-    too_short = Settings(finish_least=60.0)
+    too_short = Settings(finish_least=60.0, finish_up_to=3000)
     for settings in (too_big, too_short):
         started, out = _finish(inst, pool, hand, settings)
         assert started is None and out is hand
@@ -93,7 +93,7 @@ def test_a_solve_with_the_finish_keeps_every_rule_and_a_valid_bound() -> None:
     assert proven
     optimum = plan_total(inst, exact)
     # No exact MIP at the end, the finish on whatever time is left.
-    settings = replace(Settings(), exact_up_to=0, finish_least=0.0)
+    settings = replace(Settings(), exact_up_to=0, finish_least=0.0, finish_up_to=3000)
     out = solve(inst, 10, settings)
     assert any(n.startswith("finish (restricted master") for n in out.notes)
     alloc, unfilled = allocation_frames(inst, out.plan)

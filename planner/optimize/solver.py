@@ -22,7 +22,7 @@ batch is "pick one way to serve each order" under those rows (``optimize.master`
    (``plan.rescue``), local search (``plan.local_search``), then the restricted master
    as a MIP (SCIP) over neighbourhoods of the LP's fractional orders
    (``plan.neighbourhood``).
-5. Finish: small batches whose plan has the time get SCIP over the whole restricted
+5. Finish (off by default): small batches whose plan has the time get SCIP over the whole restricted
    master on the other core, from the end of column generation while steps 3-4 run
    (``plan.whole_master``); the cheaper plan is kept. Batches of at most ``exact_up_to``
    orders then get the exact MIP in the time left (``baselines.mip``).
