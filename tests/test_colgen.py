@@ -231,7 +231,7 @@ def test_neighbourhood_resolve_keeps_every_rule_and_gains_what_it_says(tight) ->
     groups, pool, empty = _start(inst)
     # A plan from one round of column generation: room to improve over its columns.
     # (Zero prices to start from: the flow's columns leave this one no room.)
-    settings = Settings(exact_up_to=0, neighbourhood=0, max_rounds=1, flow_up_to=0)
+    settings = Settings(exact_up_to=0, neighbourhood=0, max_rounds=1, flow_up_to=0, finish_up_to=0)
     start = solve(inst, 30, settings)
     m = solve_master(
         pool, inst.line_sku, empty, np.arange(inst.n_orders), inst.avail, inst.capacity

@@ -84,6 +84,12 @@ class Settings:
     rescue_nodes: int = 20  # nodes per order whose moves rescue costs exactly
     neighbourhood_least: float = 0.3  # seconds: no neighbourhood is started with less left
     neighbourhood_margin: float = 0.15  # seconds a neighbourhood's SCIP leaves for what follows
+    finish_up_to: int = 0  # orders; up to here SCIP solves the whole restricted master
+    # beside the plan steps (plan.whole_master) ... Off (0): under the bench lock main
+    # reached +0.011 % at 20 s on 1,500-8 without it; 3,000 to try it
+    finish_least: float = 6.0  # ... when the plan has at least these seconds (1,500
+    # orders: 4.3-5.3 s alone, about twice that beside the plan steps on 2 cores)
+    finish_nodes: int = 2000  # SCIP's branch-and-bound nodes for it (a work limit)
     # Time held back by the steps, in units of what they took before:
     first_lp_margin: float = 2.0  # repairs the first LP leaves before the plan's deadline
     dive_margin: float = 1.5  # repairs the dive leaves before its end

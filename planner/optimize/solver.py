@@ -23,8 +23,10 @@ batch is "pick one way to serve each order" under those rows (``optimize.master`
    (``plan.rescue``), local search (``plan.local_search``), then the restricted master
    as a MIP (SCIP) over neighbourhoods of the LP's fractional orders
    (``plan.neighbourhood``).
-5. Exact finish: batches of at most ``exact_up_to`` orders get the exact MIP in the
-   time left (``baselines.mip``).
+5. Finish (off by default): small batches whose plan has the time get SCIP over the whole restricted
+   master on the other core, from the end of column generation while steps 3-4 run
+   (``plan.whole_master``); the cheaper plan is kept. Batches of at most ``exact_up_to``
+   orders then get the exact MIP in the time left (``baselines.mip``).
 
 Every share of the time limit and every deadline lives in one ``Budget``
 (``optimize.budget``); its ``stop()`` ends every step early with the best plan so far.
@@ -36,7 +38,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from parallel.executor import Executor
+from parallel.executor import Executor, SerialExecutor
 from parallel.guard import Guarded
 from planner.baselines.mip import solve_mip
 from planner.core.group import Group
@@ -48,7 +50,7 @@ from planner.optimize.column_generation import Search, column_generation, lp_sol
 from planner.optimize.columns import Columns, plan_cost
 from planner.optimize.final_bound import bound_beside, final_bound
 from planner.optimize.master import MasterResult
-from planner.optimize.plan import neighbourhood
+from planner.optimize.plan import neighbourhood, whole_master
 from planner.optimize.plan.dive import WHOLE, DiveOptions, dive
 from planner.optimize.plan.local_search import local_search
 from planner.optimize.plan.repair import priced_repair
@@ -117,6 +119,9 @@ def solve(
     budget.enter("column generation")
     search = column_generation(inst, start, settings, budget, notes, workers)
     budget.found_bound(search.bound)
+    finish = _finish_beside(inst, start, search, settings, budget, workers)
+    if finish is not None:  # the finish has the other core: one neighbourhood at a time
+        workers = replace(workers, here=SerialExecutor())
     beside = bound_beside(inst, start, search, budget, small, workers)
     if beside is None:
         budget.enter("final bound")
@@ -130,6 +135,7 @@ def solve(
         budget.found_bound(bound)
     if plan_cost(inst, start.seed) < plan_cost(inst, plan):
         plan = start.seed  # a warm seed the steps could not improve on stays the plan
+    plan = whole_master.better(inst, plan, finish, notes)
     total = plan_cost(inst, plan)
     budget.found_plan(plan, total)
     notes.append(f"plan {total:,.2f} {budget.after()}")
@@ -253,6 +259,22 @@ def _repair(
         inst, groups, master.lam, master.mu, pending=pending, plan=plan,
         rounds=settings.repair_rounds,
     )  # fmt: skip
+
+
+def _finish_beside(
+    inst: Instance,
+    start: Start,
+    search: Search,
+    settings: Settings,
+    budget: Budget,
+    workers: Workers,
+) -> whole_master.Finish | None:
+    """Small batch with the time for it: the whole restricted master as a MIP, started on
+    the other core as soon as the pool is final (``plan.whole_master``)."""
+    if search.master is None:
+        return None
+    deadline = budget.plan_deadline()
+    return whole_master.begin(inst, search.pool, start.seed, deadline, settings, workers.aside)
 
 
 def _exact_finish(

@@ -17,12 +17,17 @@ from parallel.fork import ForkExecutor
 CORES = 2  # what the local executors use: the machine the benchmarks ran on
 
 
+_ASIDE = ThreadExecutor(1)
+
+
 @dataclass(frozen=True)
 class Workers:
     shared: Executor  # calls that release the GIL and read the caller's memory
     isolated: Executor  # calls that hold the GIL
     here: Executor  # this machine's threads: calls that carry the run's Budget (a stop
     # interrupts their SCIP), which cannot leave the process
+    aside: Executor = _ASIDE  # a thread of this machine for one long solve that carries
+    # the Budget and runs beside the steps (the small-batch finish, plan.finish)
 
 
 _THREADS = ThreadExecutor(CORES)
