@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.interleave:
         assert executor is not None, "--interleave needs --ray"
         try:
-            return _interleaved(inst, groups, executor, settings, args.repeat)
+            fp = flow_prices(inst, groups, executor)
+            return _interleaved(inst, groups, executor, settings, args.repeat, fp.lam, fp.mu)
         finally:
             executor.close()
     try:
@@ -111,31 +112,36 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
 
 
-def _interleaved(inst: Any, groups: Any, executor: Any, settings: Any, repeat: int) -> dict:
-    """Pricing passes alternately one task at a time and all at once, on the same
-    cluster: the machine's load weighs on both alike."""
-    import numpy as np
+def _interleaved(
+    inst: Any, groups: Any, executor: Any, settings: Any, repeat: int, lam: Any, mu: Any
+) -> dict:
+    """Pricing passes (at the flow's prices, with the bound and for columns) alternately
+    one task at a time and all at once, on the same cluster: the machine's load weighs
+    on both alike."""
+    from planner.optimize.pricing.orders import price_groups, solve_groups
+    from planner.optimize.shards import shard
 
-    from planner.optimize.pricing.orders import price_groups
-
-    lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
-    times: dict[int, list[float]] = {1: [], executor.workers: []}
+    shard(groups, executor)  # stored once, as a solve's first pass does
+    wide = executor.workers
+    times: dict[str, list[float]] = {k: [] for k in ("bound_1", f"bound_{wide}", "columns_1",
+                                                     f"columns_{wide}")}  # fmt: skip
     for _ in range(repeat):
-        for width in times:
+        for width in (1, wide):
             executor.in_flight = width
             t = time.perf_counter()
             price_groups(inst, groups, lam, mu, settings.bound_widen_by, executor)
-            times[width].append(time.perf_counter() - t)
-    one, many = statistics.median(times[1]), statistics.median(times[executor.workers])
+            times[f"bound_{width}"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            solve_groups(groups, lam, mu, inst.weights.split, executor)
+            times[f"columns_{width}"].append(time.perf_counter() - t)
+    med = {k: statistics.median(v) for k, v in times.items()}
     return {
         "orders": inst.n_orders,
         "nodes": inst.n_nodes,
-        "workers": executor.workers,
-        "price_with_bound_s_1_worker": [round(x, 2) for x in times[1]],
-        f"price_with_bound_s_{executor.workers}_workers": [
-            round(x, 2) for x in times[executor.workers]
-        ],
-        "speed_up_median": round(one / many, 2),
+        "workers": wide,
+        **{f"price_{k}_s": [round(x, 2) for x in v] for k, v in times.items()},
+        "speed_up_with_bound": round(med["bound_1"] / med[f"bound_{wide}"], 2),
+        "speed_up_for_columns": round(med["columns_1"] / med[f"columns_{wide}"], 2),
     }
 
 

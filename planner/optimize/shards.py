@@ -15,10 +15,11 @@ group's arrays (M x L x K costs and stock) are most of what a pass would ship (1
 at 100k orders). Each piece is put in the cluster's object store the first time it is
 priced and the task gets the reference (read in place on the worker), so a pass sends
 the prices out and the choices back. A group the solve changes (widened candidates) is
-a new group and is stored anew; the old pieces are dropped past ``KEEP_BYTES``.
+a new group and is stored anew; a group's pieces are dropped when the solve lets go of
+the group.
 """
 
-from collections import OrderedDict
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar
@@ -35,7 +36,6 @@ R = TypeVar("R")
 WORKER_MODULES = ("planner.optimize.pricing.orders", "planner.optimize.prices.flow")
 SHARDS_PER_WORKER = 2  # pieces per worker: a slow piece is made up by the others
 MIN_SHARD = 5_000  # orders; below, a task's fixed costs outweigh its work
-KEEP_BYTES = 2 << 30  # stored pieces kept for later passes (the oldest dropped first)
 
 
 @dataclass
@@ -65,14 +65,7 @@ def shard(groups: list[Group], executor: Executor | None) -> list[Shard]:
         return [Shard(free, free) for free in map(without_floor, groups)]
     total = sum(work(g) for g in groups)
     per_shard = -(-total // (SHARDS_PER_WORKER * executor.workers))  # order-lines
-    out = [s for g in groups for s in _stored(g, executor, per_shard)]
-    _forget(keep={id(s.group) for s in out})
-    return out
-
-
-# Pieces already stored: (executor, shard size, the group's arrays) -> (group, executor,
-# pieces, bytes). The group and executor are held so that the ids in the key stay theirs.
-_STORED: "OrderedDict[tuple[int, ...], tuple[Group, Executor, list[Shard], int]]" = OrderedDict()
+    return [s for g in groups for s in _stored(g, executor, per_shard)]
 
 
 def run(executor: Executor | None, fn: Callable[[Any], R], shards: list[Shard]) -> list[R]:
@@ -89,39 +82,38 @@ def run(executor: Executor | None, fn: Callable[[Any], R], shards: list[Shard]) 
     return out
 
 
-def _key(g: Group, executor: Executor, per_shard: int) -> tuple[int, ...]:
-    """The floor (``dropped_bound``) is left out: tasks compute their own."""
-    arrays = (id(getattr(g, f.name)) for f in fields(g) if f.name != "dropped_bound")
-    return (id(executor), per_shard, *arrays)
+@dataclass
+class _Stored:
+    executor: Executor  # held, so that its id in the key stays its own
+    pieces: list[Group] | None  # the coordinator's copies; None: the group is not cut
+    sent: list[Any]  # what a task gets for each piece
+
+
+# Groups stored on a cluster, by executor, shard size and the ids of the group's arrays
+# (its floor left out: tasks compute their own). An entry goes when any of those arrays
+# is freed, i.e. when the solve no longer holds the group.
+_STORED: dict[tuple[int, ...], _Stored] = {}
 
 
 def _stored(g: Group, executor: Executor, per_shard: int) -> list[Shard]:
-    key = _key(g, executor, per_shard)
+    arrays = [getattr(g, f.name) for f in fields(g) if f.name != "dropped_bound"]
+    key = (id(executor), per_shard, *map(id, arrays))
     kept = _STORED.get(key)
-    if kept is not None:
-        _STORED.move_to_end(key)
-        return kept[2]
-    n = min(-(-work(g) // per_shard), g.size // MIN_SHARD)
-    if executor.workers < 2 or n < 2:
-        rows = [np.arange(g.size)]
-    else:
-        by_region = np.argsort(g.cand[:, 0], kind="stable")
-        rows = [np.sort(r) for r in np.array_split(by_region, n)]
-    pieces = [without_floor(g if len(rows) == 1 else g.take(r)) for r in rows]
-    out = [Shard(p, executor.put(p)) for p in pieces]
-    nbytes = sum(getattr(p, f.name).nbytes for p in pieces for f in fields(p))
-    _STORED[key] = (g, executor, out, nbytes)
-    return out
-
-
-def _forget(keep: set[int]) -> None:
-    """Drop the oldest stored pieces past ``KEEP_BYTES`` (never those of this call)."""
-    total = sum(entry[3] for entry in _STORED.values())
-    for key in list(_STORED):
-        if total <= KEEP_BYTES:
-            break
-        _, _, pieces, nbytes = _STORED[key]
-        if any(id(p.group) in keep for p in pieces):
-            continue
-        del _STORED[key]
-        total -= nbytes
+    if kept is None:
+        n = min(-(-work(g) // per_shard), g.size // MIN_SHARD)
+        if executor.workers < 2 or n < 2:
+            free = without_floor(g)
+            sent = executor.put(free)
+            if sent is free:  # nothing to store on this executor
+                return [Shard(free, free)]
+            kept = _Stored(executor, None, [sent])
+        else:
+            by_region = np.argsort(g.cand[:, 0], kind="stable")
+            rows = [np.sort(r) for r in np.array_split(by_region, n)]
+            pieces = [without_floor(g.take(r)) for r in rows]  # copies: g is not held
+            kept = _Stored(executor, pieces, [executor.put(p) for p in pieces])
+        _STORED[key] = kept
+        for a in arrays:
+            weakref.finalize(a, _STORED.pop, key, None)
+    pieces = kept.pieces if kept.pieces is not None else [without_floor(g)]
+    return [Shard(p, sent) for p, sent in zip(pieces, kept.sent, strict=True)]
