@@ -14,6 +14,7 @@ coordinator's) process, the plan-free check that every executor priced to the sa
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import time
@@ -24,10 +25,18 @@ from typing import Any
 def worker_peak(seconds: float) -> tuple[int, float]:
     """(pid, peak resident MiB) of the worker running this; held ``seconds`` so that
     one copy per CPU lands on each worker."""
-    import os
-
     time.sleep(seconds)
     return os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) these processes have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -71,22 +80,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         finally:
             executor.close()
     try:
+        workers = executor.workers if executor is not None else 2
+        # The workers' CPU per pass: the work, whatever share of the cores the machine gave.
+        pids = [p for p, _ in executor.map(worker_peak, [1.0] * workers)] if executor else []
         t = time.perf_counter()
         fp = flow_prices(inst, groups, executor)
         flow_s = time.perf_counter() - t
         t = time.perf_counter()
         shard(groups, executor)  # what the first pass of a solve does besides pricing
         store_s = time.perf_counter() - t
-        priced_s, columns_s, bounds = [], [], []
+        priced_s, columns_s, bounds, cpu_s = [], [], [], []
         for _ in range(args.repeat):
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), cpu_seconds(pids)
             priced = price_groups(inst, groups, fp.lam, fp.mu, settings.bound_widen_by, executor)
             priced_s.append(time.perf_counter() - t)
+            cpu_s.append(cpu_seconds(pids) - cpu)
             bounds.append(bound_of(inst, priced, fp.lam, fp.mu))
             t = time.perf_counter()
             solve_groups(groups, fp.lam, fp.mu, inst.weights.split, executor)
             columns_s.append(time.perf_counter() - t)
-        workers = executor.workers if executor is not None else 2
         retries = executor.retries if executor is not None else 0
         peaks = dict(executor.map(worker_peak, [1.0] * workers)) if executor is not None else {}
     finally:
@@ -104,6 +116,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "price_for_columns_s": round(statistics.median(columns_s), 2),
         "passes": [round(x, 2) for x in priced_s],
         "column_passes": [round(x, 2) for x in columns_s],
+        "workers_cpu_s_per_pass": [round(x, 2) for x in cpu_s],
         "bound": round(bounds[0], 2),
         "same_bound_every_pass": len(set(bounds)) == 1,
         "retries": retries,
