@@ -17,6 +17,7 @@ import json
 import os
 import resource
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,12 @@ def cpu_seconds(pids: list[int]) -> float:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / ticks
+
+
+def _progress(**figures: float) -> None:
+    """A phase's figures as soon as it ends (stderr): a long run stopped early keeps them."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({**figures, "coordinator_peak_mib": round(peak)}), file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -82,10 +89,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     try:
         workers = executor.workers if executor is not None else 2
         # The workers' CPU per pass: the work, whatever share of the cores the machine gave.
+        # (This machine's threads: the process itself; its forked flow half is not counted.)
         pids = [p for p, _ in executor.map(worker_peak, [1.0] * workers)] if executor else []
+        pids = pids or [os.getpid()]
         t = time.perf_counter()
         fp = flow_prices(inst, groups, executor)
         flow_s = time.perf_counter() - t
+        _progress(flow_s=flow_s, arcs=fp.arcs)
         t = time.perf_counter()
         shard(groups, executor)  # what the first pass of a solve does besides pricing
         store_s = time.perf_counter() - t
@@ -95,6 +105,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             priced = price_groups(inst, groups, fp.lam, fp.mu, settings.bound_widen_by, executor)
             priced_s.append(time.perf_counter() - t)
             cpu_s.append(cpu_seconds(pids) - cpu)
+            _progress(price_with_bound_s=priced_s[-1], cpu_s=cpu_s[-1])
             bounds.append(bound_of(inst, priced, fp.lam, fp.mu))
             t = time.perf_counter()
             solve_groups(groups, fp.lam, fp.mu, inst.weights.split, executor)
