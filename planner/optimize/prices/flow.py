@@ -60,6 +60,11 @@ CENTS = 100.0  # the flow's costs are integers: cents
 MAX_PASSES = 10_000  # Bellman-Ford passes; the benchmark batches settle in 11-38
 NEVER = np.int64(1) << 60  # "no residual path" in cents
 SPLIT_FROM = 1_000_000  # arcs; larger flows are solved in parts side by side
+# arcs from which a cluster's flow has one part per worker (and one here), not two: the
+# flow's time grows faster than its arcs, so smaller parts pay where the flow is large
+# (1M orders, 2 workers: 188 s in three parts, 422 s in two) but not where starting the
+# parts costs more than it saves (100k orders, 3.6M arcs: 12-16 s in three, 9 s in two)
+SPLIT_WIDE_FROM = 10_000_000
 CHILD_PATIENCE = 3.0  # the other parts may take this many times as long as ours
 
 
@@ -180,8 +185,9 @@ def _flow(inst: Instance, arcs: _Arcs, executor: Executor | None) -> FlowPrices:
     arcs each (a line's arcs all carry its SKU) and each node's capacity split in
     proportion to what each part could ask of it; the first part is solved here, the
     others on ``executor`` (the flow holds the GIL: locally one forked process, so two
-    halves; on a cluster one part per worker). The parts' duals are prices like any
-    other (the bound is valid at any); 100k orders: 10 s in halves instead of 18 s."""
+    halves; on a cluster one part per worker above ``SPLIT_WIDE_FROM`` arcs). The parts'
+    duals are prices like any other (the bound is valid at any); 100k orders: 10 s in
+    halves instead of 18 s."""
     no_arcs = np.ones(inst.n_lines, bool)
     no_arcs[arcs.line] = False
     unserved = float((inst.unfilled_unit_cost * inst.line_qty)[no_arcs].sum())
@@ -189,7 +195,8 @@ def _flow(inst: Instance, arcs: _Arcs, executor: Executor | None) -> FlowPrices:
         one = _solve(inst, arcs, inst.capacity)
         return replace(one, value=one.value + unserved, graph=arcs)
     on = executor or LOCAL.isolated
-    n = 2 if on is LOCAL.isolated else max(2, on.workers + 1)
+    wide = on is not LOCAL.isolated and len(arcs.line) >= SPLIT_WIDE_FROM
+    n = max(2, on.workers + 1) if wide else 2
     (a, cap_a), *others = _parts(inst, arcs, n)
     pending = [(on.submit(_solve, inst, b, cap_b), b, cap_b) for b, cap_b in others]
     started = time.perf_counter()
