@@ -33,6 +33,13 @@ class Settings:
     between_up_to: int = 50_000  # orders; the probe runs on batches of at most this many
     clearing_passes: int = 4  # market-clearing passes on over-taken stock rows
     clearing_share: float = 0.2  # of the time limit, those passes may use
+    start_share: float = 0.4  # of the time limit, by when the start's pricing passes (L(0),
+    # short SKUs, clearing) must end, counted from the budget's start: the first LP and
+    # the plan keep the rest on a slow machine too
+    zero_least: float = 0.05  # of the time limit, L(0) gets at least from when it starts,
+    # past start_share if need be: without it the start's bound is 0 (1M orders: 18 s)
+    start_part: int = 50_000  # orders per part of a start pass: the clock is read between
+    # parts (prices.parts)
     # Column generation (optimize.column_generation):
     max_rounds: int = 40  # column-generation rounds
     stall: float = 2e-5  # stop when a round improves the LP by less than this (relative)

@@ -1,7 +1,8 @@
 """What every optimizer run begins with: candidates, first columns, a feasible plan and a
 first bound: L at prices found without an LP, the per-unit flow's (``prices.flow``); above
 ``Settings.flow_up_to`` orders L(0) and L at short SKUs' and clearing prices
-(``prices.scarce`` and ``prices.clearing``).
+(``prices.scarce`` and ``prices.clearing``), priced in parts (``prices.parts``) that end
+by ``Settings.start_share`` of the limit.
 """
 
 from dataclasses import dataclass, replace
@@ -13,7 +14,7 @@ from parallel.executor import Executor
 from planner.core.group import Group
 from planner.core.instance import Instance
 from planner.core.plan import Plan
-from planner.optimize.budget import Budget
+from planner.optimize.budget import Budget, Deadline
 from planner.optimize.candidates import build_groups
 from planner.optimize.columns import (
     Columns,
@@ -26,6 +27,7 @@ from planner.optimize.columns import (
 from planner.optimize.plan.repair import priced_repair
 from planner.optimize.prices.clearing import clearing_prices
 from planner.optimize.prices.flow import FlowPrices, between, flow_prices, with_cheaper_arcs
+from planner.optimize.prices.parts import price_until
 from planner.optimize.prices.scarce import price_short_skus
 from planner.optimize.pricing.orders import Priced, bound_of, order_shares, price_groups
 from planner.optimize.pricing.subproblem import solve_group
@@ -146,14 +148,20 @@ def _cold(
         if keeps_all_nodes(inst.n_orders, inst.n_nodes, settings)
         else settings.candidates
     )
+    started = budget.now()
     groups = build_groups(inst, k, settings.single_line_candidates)
     pool, free_value = initial_columns(inst, groups, settings)
+    set_up = budget.now() - started
     # A feasible plan's columns cap the first LP at that plan's cost: without them
     # the first LP leaves contested orders unfilled and its prices are wild.
     started = budget.now()
     zero_lam, zero_mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
     seed = priced_repair(inst, groups, zero_lam, zero_mu, rounds=settings.repair_rounds)
     repair_seconds = budget.now() - started
+    notes.append(
+        f"candidates and first columns {set_up:.1f} s, seed plan (priced repair at zero "
+        f"prices) {repair_seconds:.1f} s {budget.after()}"
+    )
     budget.found_plan(seed, plan_cost(inst, seed))  # the first plan a stop can answer with
     pool = pool.extend(columns_from_plan(inst, seed))
     # At least 0.5 s: SCIP proves the 15 loose orders of a 1,500-order batch in 0.22-0.27 s,
@@ -190,12 +198,16 @@ def _cold(
             groups, pool, free_value, seed, repair_seconds,
             found.seconds, exact_seconds, bound, lam, mu, low,
         )  # fmt: skip
+    # The passes end by ``start_share`` of the limit: on 1M orders each is ~50 s of the
+    # 900 on a quiet machine, several times that on a loaded one.
+    by = budget.until(budget.at(settings.start_share))
+    zero_by = _later(by, budget.from_now(settings.zero_least))
     bound, zero_shares, bound_seconds = _zero_bound(
-        inst, groups, settings, exact_seconds, budget, notes, workers
+        inst, groups, settings, exact_seconds, budget, notes, workers, zero_by
     )
-    if inst.n_orders > settings.simplex_up_to:
+    if inst.n_orders > settings.simplex_up_to and not by.passed():
         bound, lam, mu, cols = _prices_without_lp(
-            inst, groups, zero_shares, settings, budget, notes, workers.shared
+            inst, groups, zero_shares, settings, budget, notes, workers.shared, by
         )
         pool = pool.extend(cols.fresh(pool))
     return Start(
@@ -212,19 +224,31 @@ def _zero_bound(
     budget: Budget,
     notes: list[str],
     workers: Workers = LOCAL,
+    by: Deadline | None = None,
 ) -> tuple[float, FloatA, float]:
     """L(0), each order's share of it, and the seconds it took. The bound at zero prices
     needs no search and stands if no LP converges. (At zero prices the floors barely
-    bind: widening would add 0.01 % for twice the time.)"""
+    bind: widening would add 0.01 % for twice the time.) Priced part by part until
+    ``by`` (no deadline but a stop when not given): the orders left when it passes count
+    at 0, which is still a bound."""
     started = budget.now()
+    by = by if by is not None else budget.until(np.inf)
     lam, mu = np.zeros(inst.avail.shape), np.zeros(inst.n_nodes)
+    priced, whole = price_until(inst, groups, lam, mu, by, workers.shared, settings.start_part)
     shares = order_shares(
         inst, groups, lam, mu, exact_seconds, settings.exact_pricing_up_to, widen_by=0,
-        deadline=budget.until(np.inf),  # no deadline but a stop
-        executor=workers.shared,
+        deadline=by, executor=workers.shared, priced=priced,
     )  # fmt: skip
     bound, seconds = float(shares.sum()), budget.now() - started
-    notes.append(f"Lagrangian bound at zero prices {bound:,.2f} ({seconds:.1f} s)")
+    part = (
+        ""
+        if whole
+        else (
+            f" over {sum(p.group.size for p in priced):,} of {inst.n_orders:,} orders (the rest "
+            "at 0: the start's time ran out)"
+        )
+    )
+    notes.append(f"Lagrangian bound at zero prices {bound:,.2f}{part} ({seconds:.1f} s)")
     return bound, shares, seconds
 
 
@@ -372,16 +396,18 @@ def _prices_without_lp(
     budget: Budget,
     notes: list[str],
     executor: Executor | None = None,
+    by: Deadline | None = None,
 ) -> tuple[float, FloatA, FloatA, Columns]:
     """The best L found by pricing the short SKUs (``prices.scarce``), then clearing
     over-taken stock rows (``prices.clearing``), with its prices, and the columns the
-    clearing passes chose."""
+    clearing passes chose; each within its share of the limit and by ``by``."""
     lam = np.zeros(inst.avail.shape)
     bound = float(zero_shares.sum())
     started = budget.now()
+    by = by if by is not None else budget.until(np.inf)
     scarce = price_short_skus(
-        inst, groups, zero_shares, budget.from_now(settings.scarce_share),
-        settings.scarce_passes, executor,
+        inst, groups, zero_shares, _sooner(budget.from_now(settings.scarce_share), by),
+        settings.scarce_passes, executor, settings.start_part,
     )  # fmt: skip
     if scarce is not None:
         notes.append(
@@ -395,11 +421,19 @@ def _prices_without_lp(
         frozen[scarce.short] = True  # the short SKUs keep their network-wide price
     started = budget.now()
     cleared = clearing_prices(
-        inst, groups, lam, bound, frozen, budget.from_now(settings.clearing_share),
-        settings.clearing_passes, executor,
+        inst, groups, lam, bound, frozen, _sooner(budget.from_now(settings.clearing_share), by),
+        settings.clearing_passes, executor, settings.start_part,
     )  # fmt: skip
     notes.append(
         f"clearing prices: Lagrangian bound {cleared.bound:,.2f} (best of {cleared.passes} "
         f"passes: {cleared.best_pass}, {budget.now() - started:.1f} s)"
     )
     return cleared.bound, cleared.lam, cleared.mu, cleared.columns
+
+
+def _sooner(a: Deadline, b: Deadline) -> Deadline:
+    return a if a.at <= b.at else b
+
+
+def _later(a: Deadline, b: Deadline) -> Deadline:
+    return a if a.at >= b.at else b

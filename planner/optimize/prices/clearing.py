@@ -32,7 +32,8 @@ from planner.core.group import Group
 from planner.core.instance import Instance
 from planner.optimize.budget import Deadline
 from planner.optimize.columns import Columns, from_solution
-from planner.optimize.pricing.orders import bound_of, price_groups, takes
+from planner.optimize.prices.parts import PART, price_until
+from planner.optimize.pricing.orders import bound_of, takes
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
@@ -62,10 +63,13 @@ def clearing_prices(
     deadline: Deadline,
     passes: int,
     executor: Executor | None = None,
+    part: int = PART,
 ) -> Cleared:
     """Up to ``passes`` clearing steps from stock prices ``lam`` (L there: ``bound``),
     leaving the columns of ``frozen_skus`` as they are; stops before a pass that
-    would overrun ``deadline``. Capacity rows are cleared the same way."""
+    would overrun ``deadline``, or during the pass it passes in (that pass is not used).
+    Capacity rows are cleared the same way. ``groups`` as ``candidates.build_groups``
+    made them (``prices.parts.price_until``)."""
     shape, n_skus, split = inst.avail.shape, inst.avail.shape[1], inst.weights.split
     flat, mu = lam.ravel().copy(), np.zeros(inst.n_nodes)  # stock prices by row n * S + s
     best = Cleared(lam.copy(), mu.copy(), bound, 0)
@@ -74,8 +78,10 @@ def clearing_prices(
     done, pass_seconds = 0, 0.0
     while done < passes and deadline.fits(pass_seconds):
         started = deadline.budget.now()
+        priced, whole = price_until(inst, groups, flat.reshape(shape), mu, deadline, executor, part)
+        if not whole:
+            break  # the deadline passed during the pass: it is not used
         done += 1
-        priced = price_groups(inst, groups, flat.reshape(shape), mu, 0, executor)
         value = bound_of(inst, priced, flat.reshape(shape), mu)
         if value > best.bound:
             best = Cleared(flat.reshape(shape).copy(), mu.copy(), value, done)

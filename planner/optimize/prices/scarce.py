@@ -25,7 +25,8 @@ from planner.core.cost import unfilled_unit_penalty
 from planner.core.group import Group
 from planner.core.instance import Instance
 from planner.optimize.budget import Deadline
-from planner.optimize.pricing.orders import bound_of, price_groups, takes
+from planner.optimize.prices.parts import PART, price_until
+from planner.optimize.pricing.orders import bound_of, takes
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
@@ -57,11 +58,14 @@ def price_short_skus(
     deadline: Deadline,
     passes: int = 8,
     executor: Executor | None = None,
+    part: int = PART,
 ) -> ScarcePrices | None:
     """Bisect a price per short SKU to raise L above ``shares.sum()`` (each order's
     share of L at zero prices, from ``pricing.order_shares``); None when no SKU is short.
 
-    Stops after ``passes`` passes or when another pass would overrun ``deadline``.
+    Stops after ``passes`` passes, when another pass would overrun ``deadline``, or
+    during the pass it passes in (that pass is not used). ``groups`` as
+    ``candidates.build_groups`` made them (``prices.parts.price_until``).
     """
     skus = short_skus(inst)
     if not len(skus):
@@ -88,7 +92,9 @@ def price_short_skus(
         lam = np.zeros(inst.avail.shape)
         lam[:, skus] = p
         # No widening: a uniform price moves every node's floor alike, so it rarely binds.
-        priced = price_groups(inst, holding, lam, no_capacity_price, 0, executor)
+        priced, whole = price_until(inst, holding, lam, no_capacity_price, deadline, executor, part)
+        if not whole:
+            break  # the deadline passed during the pass
         bound = base + bound_of(inst, priced, lam, no_capacity_price)
         if bound > best.bound:
             best = ScarcePrices(lam, bound, skus, len(orders), done)

@@ -155,9 +155,11 @@ def order_shares(
     widen_by: int,
     deadline: Deadline | None = None,
     executor: Executor | None = None,
+    priced: list[Priced] | None = None,
 ) -> FloatA:
     """Each order's share of L(lam, mu), indexed by order: a lower bound on its own
-    priced optimum over every node.
+    priced optimum over every node (``priced``: the pass, when the caller made it; orders
+    it leaves out count at 0, their least share at any prices >= 0).
 
     Per order, the exact priced optimum over its candidates (sets of three or
     more nodes by the exact MIP where the floor is too weak; where the MIP cannot
@@ -168,7 +170,8 @@ def order_shares(
     holding them.
     """
     split = inst.weights.split
-    priced = price_groups(inst, groups, lam, mu, widen_by, executor)
+    if priced is None:
+        priced = price_groups(inst, groups, lam, mu, widen_by, executor)
     bounds = [p.bound for p in priced]
     loose = [
         np.flatnonzero(
