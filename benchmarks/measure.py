@@ -1,6 +1,6 @@
 """One measurement in a fresh process, so peak memory is that run's alone.
 
-    python -m benchmarks.measure generate ORDERS SEED OUT_DIR
+    python -m benchmarks.measure generate ORDERS SEED OUT_DIR [NODES [SKUS]]
     python -m benchmarks.measure plan BATCH_DIR STRATEGY TIME_LIMIT
 
 Prints one JSON object: wall seconds, peak RSS in MiB and the run's figures.
@@ -28,8 +28,10 @@ def main(argv: list[str]) -> dict:
         from data.generator import generate_batch
 
         orders, seed, out = int(argv[1]), int(argv[2]), Path(argv[3])
+        sizes = [int(a) for a in argv[4:6]]  # optional: nodes, then SKUs
         started = time.perf_counter()
-        batch = generate_batch(orders, seed=seed)
+        batch = generate_batch(orders, seed=seed, nodes=sizes[0] if sizes else None,
+                               skus=sizes[1] if len(sizes) > 1 else None)  # fmt: skip
         wall = time.perf_counter() - started
         write_batch(batch, out, "parquet")
         return {

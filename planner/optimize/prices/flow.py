@@ -40,6 +40,7 @@ halfway loses, three quarters up gains 0.02 %).
 
 import time
 from dataclasses import dataclass, replace
+from functools import reduce
 
 import numpy as np
 import numpy.typing as npt
@@ -58,8 +59,13 @@ BoolA = npt.NDArray[np.bool_]
 CENTS = 100.0  # the flow's costs are integers: cents
 MAX_PASSES = 10_000  # Bellman-Ford passes; the benchmark batches settle in 11-38
 NEVER = np.int64(1) << 60  # "no residual path" in cents
-SPLIT_FROM = 1_000_000  # arcs; larger flows are solved as two halves side by side
-CHILD_PATIENCE = 3.0  # the other half may take this many times as long as ours
+SPLIT_FROM = 1_000_000  # arcs; larger flows are solved in parts side by side
+# arcs from which a cluster's flow has one part per worker (and one here), not two: the
+# flow's time grows faster than its arcs, so smaller parts pay where the flow is large
+# (1M orders, 2 workers: 188 s in three parts, 422 s in two) but not where starting the
+# parts costs more than it saves (100k orders, 3.6M arcs: 12-16 s in three, 9 s in two)
+SPLIT_WIDE_FROM = 10_000_000
+CHILD_PATIENCE = 3.0  # the other parts may take this many times as long as ours
 
 
 @dataclass
@@ -175,55 +181,75 @@ def with_cheaper_arcs(
 def _flow(inst: Instance, arcs: _Arcs, executor: Executor | None) -> FlowPrices:
     """The flow over these arcs and its duals.
 
-    A large flow is solved as two, side by side: the SKUs split in halves (a line's
-    arcs all carry its SKU) and each node's capacity split in proportion to what each
-    half could ask of it; the second half goes to ``executor`` (the flow holds the
-    GIL: locally a forked process). The halves' duals are prices like any other (the
-    bound is valid at any); 100k orders: 10 s instead of 18 s."""
+    A large flow is solved in parts side by side: the SKUs split into parts of as many
+    arcs each (a line's arcs all carry its SKU) and each node's capacity split in
+    proportion to what each part could ask of it; the first part is solved here, the
+    others on ``executor`` (the flow holds the GIL: locally one forked process, so two
+    halves; on a cluster one part per worker above ``SPLIT_WIDE_FROM`` arcs). The parts'
+    duals are prices like any other (the bound is valid at any); 100k orders: 10 s in
+    halves instead of 18 s."""
     no_arcs = np.ones(inst.n_lines, bool)
     no_arcs[arcs.line] = False
     unserved = float((inst.unfilled_unit_cost * inst.line_qty)[no_arcs].sum())
     if len(arcs.line) < SPLIT_FROM:
         one = _solve(inst, arcs, inst.capacity)
         return replace(one, value=one.value + unserved, graph=arcs)
-    (a, cap_a), (b, cap_b) = _halves(inst, arcs)
-    other = (executor or LOCAL.isolated).submit(_solve, inst, b, cap_b)
+    on = executor or LOCAL.isolated
+    wide = on is not LOCAL.isolated and len(arcs.line) >= SPLIT_WIDE_FROM
+    n = max(2, on.workers + 1) if wide else 2
+    (a, cap_a), *others = _parts(inst, arcs, n)
+    pending = [(on.submit(_solve, inst, b, cap_b), b, cap_b) for b, cap_b in others]
     started = time.perf_counter()
-    first = _solve(inst, a, cap_a)
-    # The halves are about as large: a worker far slower than this process is stuck.
+    parts = [_solve(inst, a, cap_a)]
+    # The parts are about as large: a worker far slower than this process is stuck.
     waited = CHILD_PATIENCE * (time.perf_counter() - started) + 10.0
-    try:
-        second = other.result(timeout=waited)
-    except TaskFailed:  # it failed or is stuck: its half is solved here
-        second = _solve(inst, b, cap_b)
+    deadline = time.perf_counter() + waited
+    for handle, b, cap_b in pending:
+        try:
+            parts.append(handle.result(timeout=max(0.0, deadline - time.perf_counter())))
+        except TaskFailed:  # it failed or is stuck: its part is solved here
+            parts.append(_solve(inst, b, cap_b))
     return FlowPrices(
-        first.lam + second.lam,  # disjoint rows
-        np.maximum(first.mu, second.mu),
-        first.value + second.value + unserved,
-        first.units.extend(second.units),
-        first.arcs + second.arcs,
-        max(first.passes, second.passes),
-        np.minimum(first.line_price, second.line_price),  # disjoint lines
-        first.low_lam + second.low_lam,
-        np.maximum(first.low_mu, second.low_mu),
+        reduce(np.add, [p.lam for p in parts]),  # disjoint rows
+        np.maximum.reduce([p.mu for p in parts]),
+        sum(p.value for p in parts) + unserved,
+        reduce(Plan.extend, [p.units for p in parts]),
+        sum(p.arcs for p in parts),
+        max(p.passes for p in parts),
+        np.minimum.reduce([p.line_price for p in parts]),  # disjoint lines
+        reduce(np.add, [p.low_lam for p in parts]),
+        np.maximum.reduce([p.low_mu for p in parts]),
         arcs,
     )
 
 
 def _halves(inst: Instance, arcs: _Arcs) -> list[tuple[_Arcs, IntA]]:
-    """The arcs of two halves of the SKUs (as many arcs each) and each half's share of
+    """The arcs of two halves of the SKUs and each half's share of every node's capacity."""
+    return _parts(inst, arcs, 2)
+
+
+def _parts(inst: Instance, arcs: _Arcs, n: int) -> list[tuple[_Arcs, IntA]]:
+    """The arcs of ``n`` parts of the SKUs (as many arcs each) and each part's share of
     every node's capacity (in proportion to the units its arcs could bring there)."""
     n_skus = inst.avail.shape[1]
     sku = arcs.row % n_skus
     per_sku = np.bincount(sku, minlength=n_skus)
-    in_a = np.cumsum(per_sku) <= per_sku.sum() / 2
+    part_of_sku = np.clip((n * np.cumsum(per_sku) - 1) // max(1, per_sku.sum()), 0, n - 1)
+    part = part_of_sku[sku]
     node = arcs.row // n_skus
-    arc_in_a = in_a[sku]
-    ask_a = np.bincount(node[arc_in_a], weights=arcs.cap[arc_in_a], minlength=inst.n_nodes)
     ask = np.bincount(node, weights=arcs.cap, minlength=inst.n_nodes)
-    share = np.divide(ask_a, ask, out=np.full(inst.n_nodes, 0.5), where=ask > 0)
-    cap_a = np.floor(inst.capacity * share).astype(np.int64)
-    return [(arcs.take(arc_in_a), cap_a), (arcs.take(~arc_in_a), inst.capacity - cap_a)]
+    out, given = [], np.zeros(inst.n_nodes, np.int64)
+    for k in range(n):
+        mine = part == k
+        if k == n - 1:  # the last part gets what the others left: no unit lost to rounding
+            out.append((arcs.take(mine), inst.capacity - given))
+            break
+        ask_k = np.bincount(node[mine], weights=arcs.cap[mine], minlength=inst.n_nodes)
+        share = np.divide(ask_k, ask, out=np.full(inst.n_nodes, 1.0 / n), where=ask > 0)
+        cap_k = np.floor(inst.capacity * share).astype(np.int64)
+        out.append((arcs.take(mine), cap_k))
+        given += cap_k
+    return out
 
 
 def _solve(inst: Instance, arcs: _Arcs, capacity: IntA) -> FlowPrices:

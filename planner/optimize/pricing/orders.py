@@ -24,8 +24,7 @@ from planner.optimize.budget import Deadline
 from planner.optimize.candidates import dropped_bound_at, widen
 from planner.optimize.pricing.exact import relaxed_values, solve_exact
 from planner.optimize.pricing.subproblem import GroupSolution, solve_group
-from planner.optimize.shards import shard
-from planner.optimize.workers import LOCAL
+from planner.optimize.shards import run, shard, without_floor
 
 FloatA = npt.NDArray[np.float64]
 IntA = npt.NDArray[np.int64]
@@ -79,11 +78,6 @@ def bound_of(inst: Instance, priced: list[Priced], lam: FloatA, mu: FloatA) -> f
     return sum(float(p.bound.sum()) for p in priced) - supply_charge(inst, lam, mu)
 
 
-def without_floor(g: Group) -> Group:
-    """The group with no floor for dropped nodes: solving it prices candidates only."""
-    return replace(g, dropped_bound=np.full(g.size, np.inf))
-
-
 def price_groups(
     inst: Instance,
     groups: list[Group],
@@ -100,37 +94,55 @@ def price_groups(
     count at their floor, so the bound stays valid. One call per group on ``executor``
     (this machine's threads by default: numpy releases the GIL), per shard on a cluster.
     """
+    shards = shard(groups, executor)
     one = partial(_price_one, inst, lam=lam, mu=mu, widen_by=widen_by)
-    parts = (executor or LOCAL.shared).map(one, shard(groups, executor))
-    return [p for part in parts for p in part]
+    answers = run(executor, one, shards)
+    return [p for s, a in zip(shards, answers, strict=True) for p in a.priced(s.group)]
 
 
 def solve_groups(
     groups: list[Group], lam: FloatA, mu: FloatA, split: float, executor: Executor | None = None
 ) -> list[Priced]:
     """Every order's priced choice over its candidates only (no floors): for columns."""
-    free = [without_floor(g) for g in shard(groups, executor)]
-    sols = (executor or LOCAL.shared).map(partial(solve_group, lam=lam, mu=mu, split=split), free)
-    return [Priced(g, s) for g, s in zip(free, sols, strict=True)]
+    shards = shard(groups, executor)
+    one = partial(solve_group, lam=lam, mu=mu, split=split)
+    sols = run(executor, one, shards)
+    return [Priced(s.group, sol) for s, sol in zip(shards, sols, strict=True)]
 
 
-def _price_one(inst: Instance, g: Group, lam: FloatA, mu: FloatA, widen_by: int) -> list[Priced]:
+@dataclass
+class Answer:
+    """What pricing one group sends back: the choices and floors, not the group (the
+    caller has it), except the orders it widened, which are new groups."""
+
+    floor: FloatA  # (M,) each order's floor D at these prices
+    solution: GroupSolution
+    stay: IntA | None  # orders priced over their own candidates (None: all of them)
+    widened: list[Priced]
+
+    def priced(self, g: Group) -> list[Priced]:
+        """The priced parts of ``g``, the group this answers for."""
+        if self.stay is None:
+            return [Priced(replace(g, dropped_bound=self.floor), self.solution)]
+        rest = [Priced(replace(g.take(self.stay), dropped_bound=self.floor[self.stay]),
+                       self.solution.take(self.stay))] if len(self.stay) else []  # fmt: skip
+        return rest + self.widened
+
+
+def _price_one(inst: Instance, g: Group, lam: FloatA, mu: FloatA, widen_by: int) -> Answer:
     split = inst.weights.split
     sol = solve_group(without_floor(g), lam, mu, split)
     floor = dropped_bound_at(inst, g, lam, mu)
     binding = floor < sol.bound - 1e-9
     if not (widen_by > 0 and binding.any() and g.cand.shape[1] < inst.n_nodes):
-        return [Priced(replace(g, dropped_bound=floor), sol)]
-    out = []
-    stay = np.flatnonzero(~binding)
-    if len(stay):
-        out.append(Priced(replace(g.take(stay), dropped_bound=floor[stay]), sol.take(stay)))
+        return Answer(floor, sol, None, [])
+    widened = []
     rows = np.flatnonzero(binding)
     for part in widen(inst, g.take(rows), lam, mu, sol.bound[rows], widen_by):
         part_sol = solve_group(without_floor(part), lam, mu, split)
         part_floor = dropped_bound_at(inst, part, lam, mu)
-        out.append(Priced(replace(part, dropped_bound=part_floor), part_sol))
-    return out
+        widened.append(Priced(replace(part, dropped_bound=part_floor), part_sol))
+    return Answer(floor, sol, np.flatnonzero(~binding), widened)
 
 
 def order_shares(
