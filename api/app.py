@@ -107,10 +107,11 @@ def create_app(
         # would queue behind them, so the pool is sized for many waiting callers.
         to_thread.current_default_thread_limiter().total_tokens = THREADS
         cluster = _join_cluster(settings, app.state.db)
-        warm_in_background(app.state.db)  # the read model of GET /orders/{id}
+        warming = warm_in_background(app.state.db)  # the read model of GET /orders/{id}
         try:
             yield
         finally:
+            warming.join()  # its query must end before anyone closes the store
             if cluster is not None:
                 from services import sourcing as sourcing_runs
 

@@ -82,8 +82,10 @@ class OrderReads:
         return doc.body, doc.version
 
 
-def warm_in_background(db: Database) -> None:
-    """Build the newest orders' documents in a thread; logs how many and how long."""
+def warm_in_background(db: Database) -> threading.Thread:
+    """Build the newest orders' documents in a thread; logs how many and how long. The
+    caller joins the thread before closing ``db``: DuckDB aborts the process when a
+    cursor is closed under a running query."""
 
     def warm() -> None:
         started = time.perf_counter()
@@ -92,4 +94,6 @@ def warm_in_background(db: Database) -> None:
             took = time.perf_counter() - started
             log.warning("read model warm: %d order documents in %.1f s", built, took)
 
-    threading.Thread(target=warm, name="dom-warm-documents", daemon=True).start()
+    thread = threading.Thread(target=warm, name="dom-warm-documents", daemon=True)
+    thread.start()
+    return thread
