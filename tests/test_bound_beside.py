@@ -57,6 +57,13 @@ def test_no_child_runs_for_a_small_batch_or_when_turned_off(searched) -> None:
     assert bound_beside(inst, start, search, budget, True, LOCAL) is None
     off = Budget(60.0, replace(settings, bound_beside=False), small=False)
     assert bound_beside(inst, start, search, off, False, LOCAL) is None
+    # Above bound_beside_up_to orders (the 1M batch: a 10 GiB process) no child is forked.
+    below = Budget(60.0, replace(settings, bound_beside_up_to=inst.n_orders - 1), small=False)
+    assert bound_beside(inst, start, search, below, False, LOCAL) is None
+    at = Budget(60.0, replace(settings, bound_beside_up_to=inst.n_orders), small=False)
+    beside = bound_beside(inst, start, search, at, False, LOCAL)
+    assert beside is not None
+    beside.result([])
 
 
 def _hang() -> tuple[float, None, None, list[str]]:

@@ -109,6 +109,8 @@ def bound_beside(
     caller then runs ``final_bound`` first."""
     if small or not budget.settings.bound_beside:
         return None
+    if inst.n_orders > budget.settings.bound_beside_up_to:
+        return None
     if not isinstance(workers.isolated, ForkExecutor) or not can_fork():
         return None
     handle = workers.isolated.submit(

@@ -51,7 +51,9 @@ class Settings:
     stretch_share: float = 0.8  # of the time limit, a round may still end at when the last
     stretch_within: float = 0.1  # round's bound came this close to the start's
     bound_beside: bool = True  # above simplex_up_to orders the final bound runs in a
-    # forked child while the plan is built (``final_bound.bound_beside``)
+    # forked child while the plan is built (``final_bound.bound_beside``) ...
+    bound_beside_up_to: int = 200_000  # ... on batches of at most this many orders (above,
+    # the fork of a multi-GiB process costs memory and the bound is the start's anyway)
     min_plan_share: float = 0.15  # of the time limit, the plan keeps at least after the
     # final bound or the probe, which run before it (else they do not run)
     finish_share: float = 0.08  # of the time limit, kept for costing and the plan's overrun
