@@ -19,12 +19,16 @@ ACTOR = Actor(name="group", role=Role.CHANNEL)
 
 def _hold_the_writer(db: Database) -> threading.Event:
     """Occupy the writer with a unit that waits, so the next units queue up as one group."""
-    release = threading.Event()
-    threading.Thread(target=db.write_grouped, args=(lambda r: release.wait(30),)).start()
-    deadline = time.monotonic() + 10
-    while db.group_writer is None or db.group_writer._queue.qsize():  # noqa: SLF001
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    release, running = threading.Event(), threading.Event()
+
+    def hold(_: LifecycleRepo) -> None:
+        running.set()
+        release.wait(30)
+
+    threading.Thread(target=db.write_grouped, args=(hold,)).start()
+    # Wait for the unit itself to run (the writer existing with an empty queue is not
+    # enough: the unit may not be queued yet, and would then be taken with the next ones).
+    assert running.wait(10)
     return release
 
 
