@@ -69,4 +69,9 @@ def main(argv: list[str]) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1:])))
+    try:
+        print(json.dumps(main(sys.argv[1:])))
+    except (IndexError, ValueError) as exc:  # a missing or malformed argument
+        why = "missing argument" if isinstance(exc, IndexError) else str(exc)
+        usage = (__doc__ or "").split("\n\n")[1]
+        raise SystemExit(f"error: {why}\nusage:\n{usage}") from None
